@@ -1,0 +1,313 @@
+"""Command line: ``python -m fusion generate | train | project | runs``.
+
+The headless path for scripts, teaching notebooks and benchmarks. Bad input
+prints the project's clear message and exits with status 2, never a traceback.
+
+    python -m fusion generate shared_latent --n 2000 --seed 0 --out data.parquet
+    python -m fusion train --data shared_latent --method joint --loss info_nce --epochs 20 --out runs/demo
+    python -m fusion train --data data.parquet --method attention --label-column label --out runs/att
+    python -m fusion train --data view_a.csv --data view_b.csv --id-column id --method joint --loss triplet --out runs/mine
+    python -m fusion project runs/demo --method umap
+    python -m fusion runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from fusion.errors import FusionError
+
+
+def _value(text: str) -> Any:
+    """A command-line parameter value: JSON if it parses (numbers, lists, booleans), else text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _params(pairs: list[str]) -> dict[str, Any]:
+    out = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise FusionError(f"Parameter '{p}' must look like name=value, e.g. --param noise=0.5.")
+        k, v = p.split("=", 1)
+        out[k.strip()] = _value(v)
+    return out
+
+
+class ProgressBar:
+    """A one-line terminal progress bar fed by training callbacks."""
+
+    def __init__(self, stream=sys.stderr):
+        from fusion.train import Callback
+
+        class _CB(Callback):
+            def on_train_start(cb, info):
+                self.total = info["epochs"] * max(info["batches_per_epoch"], 1)
+                self.done = 0
+
+            def on_step(cb, info):
+                self.done += 1
+                if self.done % 5 == 0 or self.done == self.total:
+                    self.draw(info)
+
+            def on_epoch_end(cb, info, history):
+                keys = [
+                    k for k in info if k.startswith("val_recall_at_1_mean") or k == "val_accuracy"
+                ]
+                self.last = ", ".join(f"{k[4:]}={info[k]:.3f}" for k in keys[:1])
+
+            def on_train_end(cb, history):
+                self.stream.write("\n")
+
+        self.stream = stream
+        self.total, self.done, self.last = 1, 0, ""
+        self.callback = _CB()
+
+    def draw(self, info: dict) -> None:
+        frac = self.done / max(self.total, 1)
+        bar = "#" * int(30 * frac)
+        self.stream.write(
+            f"\r[{bar:<30}] {frac:5.1%} epoch {int(info['epoch'])} loss {info['loss']:.4f} {self.last}"
+        )
+        self.stream.flush()
+
+
+def load_data(sources: list[str], args: argparse.Namespace):
+    """--data: a generator name (with --param), one table, or one file per modality."""
+    from fusion import generators, loaders
+
+    if len(sources) == 1 and sources[0] in generators.GENERATORS:
+        params = _params(args.param)
+        if "seed" not in params and getattr(args, "seed", None) is not None:
+            params["seed"] = args.seed
+        return generators.generate(sources[0], **params)
+    for s in sources:
+        if s in generators.GENERATORS:
+            raise FusionError(f"'{s}' is a generator name; it cannot be combined with files.")
+        if not Path(s).is_file():
+            raise FusionError(
+                f"No such file or generator: '{s}'. Generators: {', '.join(generators.GENERATORS)}."
+            )
+    return loaders.load(
+        sources if len(sources) > 1 else sources[0],
+        label_column=args.label_column,
+        id_column=args.id_column,
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from fusion import generators
+    from fusion.export import data_to_frame
+
+    params = _params(args.param)
+    for k in ("n", "seed"):
+        if getattr(args, k) is not None:
+            params[k] = getattr(args, k)
+    data = generators.generate(args.generator, **params)
+    out = Path(args.out)
+    df = data_to_frame(data)
+    if out.suffix == ".csv":
+        df.to_csv(out, index=False)
+    elif out.suffix == ".tsv":
+        df.to_csv(out, index=False, sep="\t")
+    else:
+        df.to_parquet(out, index=False)
+    print(f"Wrote {data.describe()} to {out}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from fusion.experiment import default_config, run_experiment
+    from fusion.runs import save_run
+
+    data = load_data(args.data, args)
+    cfg = default_config(args.method, args.loss)
+    t = cfg.train
+    for k in ("epochs", "batch_size", "lr", "optimizer", "seed", "device", "weight_decay"):
+        v = getattr(args, k)
+        if v is not None:
+            setattr(t, k, v)
+    if args.dim is not None:
+        cfg.model.dim = args.dim
+    if args.encoder is not None and hasattr(cfg.model, "encoder"):
+        cfg.model.encoder.kind = args.encoder
+    if args.hidden is not None and hasattr(cfg.model, "encoder"):
+        cfg.model.encoder.hidden = args.hidden
+    if args.temperature is not None and args.method == "joint":
+        cfg.model.temperature = args.temperature
+    if args.heads is not None and args.method == "attention":
+        cfg.model.heads = args.heads
+    if args.modality is not None and args.method == "single":
+        cfg.model.modality = args.modality
+    cfg.loss_params.update(_params(args.loss_param))
+    out = Path(args.out) if args.out else None
+    cfg.name = out.name if out else ""
+    bar = ProgressBar()
+    print(f"Data: {data.describe()}", file=sys.stderr)
+    result = run_experiment(data, cfg, callbacks=[bar.callback])
+    path = save_run(
+        result, root=out.parent if out else None, name=cfg.name or None, overwrite=bool(out)
+    )
+    h = result.history
+    print(f"{h.status}: {h.message} ({h.seconds:.1f} s on {h.device}; {h.device_reason})")
+    for k, v in sorted(result.metrics.items()):
+        if not k.endswith("_chance"):
+            chance = result.metrics.get(f"{k}_chance")
+            extra = f"  (chance {chance:.3f})" if chance is not None else ""
+            print(f"  {k:40s} {v:10.4f}{extra}")
+    print(f"Saved run to {path}")
+    return 0 if h.status in ("finished", "stopped") else 1
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from fusion.projection import project
+    from fusion.runs import load_run
+
+    run = load_run(args.run)
+    emb = run.embeddings
+    epoch = args.epoch if args.epoch is not None else int(emb["epoch"].max())
+    frame = emb[emb["epoch"] == epoch].reset_index(drop=True)
+    if frame.empty:
+        raise FusionError(
+            f"Run '{run.name}' has no snapshot at epoch {epoch}; it has {run.snapshot_epochs}."
+        )
+    zcols = [c for c in frame.columns if c.startswith("z")]
+    uv = project(
+        frame[zcols].to_numpy(np.float32),
+        method=args.method,
+        n_neighbors=args.n_neighbors,
+        min_dist=args.min_dist,
+        seed=args.seed,
+    )
+    out = frame.drop(columns=zcols).assign(u=uv[:, 0], v=uv[:, 1])
+    target = run.info.path / f"map_{args.method}_epoch{epoch}.parquet"
+    out.to_parquet(target, index=False)
+    print(f"Projected {len(out)} points ({args.method}, epoch {epoch}) to {target}")
+    if args.html:
+        from fusion.plots import shared_space
+
+        shared_space(out, color_by=args.color_by, show_pairs=False).write_html(args.html)
+        print(f"Wrote the map to {args.html}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from fusion.runs import delete_run, list_runs
+
+    if args.delete:
+        delete_run(args.delete, args.root)
+        print(f"Deleted {args.delete}")
+        return 0
+    infos = list_runs(args.root)
+    if not infos:
+        print("No runs yet. Train one: python -m fusion train --data shared_latent --out runs/demo")
+    for i in infos:
+        key = "recall_at_1_mean" if "recall_at_1_mean" in i.metrics else "accuracy"
+        score = i.metrics.get(key)
+        s = f"{key}={score:.3f}" if isinstance(score, (int, float)) else ""
+        print(
+            f"{i.name:40s} {i.method:9s} {i.loss:15s} {i.status if not i.damaged else 'DAMAGED: ' + i.problem:12s} {s}"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m fusion", description="Fusion Playground from the command line."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="make a synthetic paired data set and write it to a file")
+    g.add_argument(
+        "generator", help="shared_latent | gated_reliability | digits_two_view | digits_captions"
+    )
+    g.add_argument("--n", type=int)
+    g.add_argument("--seed", type=int)
+    g.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="generator parameter"
+    )
+    g.add_argument("--out", required=True, help="output file: .parquet, .csv or .tsv")
+    g.set_defaults(func=cmd_generate)
+
+    t = sub.add_parser("train", help="train a fusion model and save the run folder")
+    t.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        help="generator name, a table, or one file per modality (repeat)",
+    )
+    t.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="generator parameter"
+    )
+    t.add_argument("--label-column")
+    t.add_argument("--id-column")
+    t.add_argument(
+        "--method",
+        default="joint",
+        choices=["joint", "attention", "early", "late", "single", "cca"],
+    )
+    t.add_argument(
+        "--loss", help="info_nce | seed_alignment | triplet | dcca (joint); cross_entropy otherwise"
+    )
+    t.add_argument(
+        "--loss-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="e.g. lam=0.1, margin=0.2",
+    )
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
+    t.add_argument("--weight-decay", type=float)
+    t.add_argument("--dim", type=int, help="shared / token dimension")
+    t.add_argument("--encoder", choices=["auto", "linear", "mlp", "cnn"])
+    t.add_argument("--hidden", type=int, help="encoder width")
+    t.add_argument("--temperature", type=float)
+    t.add_argument("--heads", type=int)
+    t.add_argument("--modality", help="for --method single")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    t.add_argument(
+        "--out", help="run folder (default: a new folder under $FUSION_RUNS_DIR or ./runs)"
+    )
+    t.set_defaults(func=cmd_train)
+
+    pr = sub.add_parser("project", help="2-D map (UMAP or PCA) of a run's shared space")
+    pr.add_argument("run", help="run folder or run name")
+    pr.add_argument("--method", default="umap", choices=["umap", "pca"])
+    pr.add_argument("--epoch", type=int)
+    pr.add_argument("--n-neighbors", type=int, default=15)
+    pr.add_argument("--min-dist", type=float, default=0.1)
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--html", help="also write the map as an interactive HTML file")
+    pr.add_argument("--color-by", default="modality", choices=["modality", "label", "reliability"])
+    pr.set_defaults(func=cmd_project)
+
+    r = sub.add_parser("runs", help="list (or delete) saved runs")
+    r.add_argument("--root", help="runs folder (default $FUSION_RUNS_DIR or ./runs)")
+    r.add_argument("--delete", metavar="NAME")
+    r.set_defaults(func=cmd_runs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FusionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Paired multimodal data: one type for every data set in the playground.
+
+A :class:`PairedData` holds M >= 2 modalities of the same N samples. Row i of
+every modality describes the same thing (an image and its caption, two sensors
+at the same instant). Modalities are float32 arrays, either feature vectors
+(N, d) or image-shaped (N, H, W). Optional extras: class labels (N,), a
+per-sample reliability mask (N, M) where 1 means "this modality carries signal
+for this sample", sample ids, raw caption texts for text modalities, and
+per-sample boolean flags (for example which pairs were deliberately
+mismatched).
+
+The generators live in :mod:`fusion.generators`, the file loaders in
+:mod:`fusion.loaders`; both return this type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fusion.errors import DataError
+
+MIN_ROWS = 10  # fewer paired rows than this cannot be split and trained on
+
+
+@dataclass
+class PairedData:
+    """M aligned modalities of N samples.
+
+    modalities: name -> float32 array (N, d) or (N, H, W); insertion order is
+        the modality order used everywhere (mask columns, attention weights).
+    labels: int64 (N,) class index, or None when unlabelled.
+    label_names: display name per class index (len = number of classes).
+    mask: float32 (N, M) reliability mask, or None when unknown.
+    ids: str (N,) sample identifiers (row numbers when the source had none).
+    texts: modality name -> list of N raw strings, for text modalities whose
+        features were computed from text (shown beside retrieval results).
+    flags: name -> bool (N,) per-sample facts, e.g. "mismatched".
+    source: how the data was made, e.g. {"generator": "shared_latent",
+        "params": {...}} or {"files": [...]}, so a run can say and redo it.
+    """
+
+    modalities: dict[str, np.ndarray]
+    labels: np.ndarray | None = None
+    label_names: list[str] | None = None
+    mask: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    texts: dict[str, list[str]] = field(default_factory=dict)
+    flags: dict[str, np.ndarray] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.modalities) < 2:
+            raise DataError(
+                f"Paired data needs at least 2 modalities, got {len(self.modalities)} "
+                f"({', '.join(self.modalities) or 'none'}). Add another modality "
+                "(a second file, or columns with another '<modality>__' prefix)."
+            )
+        mods = {}
+        n = None
+        for name, arr in self.modalities.items():
+            arr = np.asarray(arr)
+            if arr.ndim not in (2, 3):
+                raise DataError(
+                    f"Modality '{name}' has shape {arr.shape}; expected (N, d) features "
+                    "or (N, H, W) images."
+                )
+            if n is None:
+                n = arr.shape[0]
+            elif arr.shape[0] != n:
+                raise DataError(
+                    f"Modality '{name}' has {arr.shape[0]} rows but the first modality has "
+                    f"{n}; every modality needs one row per sample, in the same order."
+                )
+            mods[name] = np.ascontiguousarray(arr, dtype=np.float32)
+        self.modalities = mods
+        if self.labels is not None:
+            self.labels = np.asarray(self.labels, dtype=np.int64)
+            assert self.labels.shape == (n,), f"labels shape {self.labels.shape} != ({n},)"
+            if self.label_names is None:
+                self.label_names = [str(i) for i in range(int(self.labels.max()) + 1)]
+        if self.mask is not None:
+            self.mask = np.asarray(self.mask, dtype=np.float32)
+            assert self.mask.shape == (n, len(mods)), f"mask shape {self.mask.shape}"
+        if self.ids is None:
+            self.ids = np.array([str(i) for i in range(n)])
+        else:
+            self.ids = np.asarray(self.ids).astype(str)
+        for k, v in self.flags.items():
+            self.flags[k] = np.asarray(v, dtype=bool)
+
+    # -- shape facts -------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return next(iter(self.modalities.values())).shape[0]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.modalities)
+
+    @property
+    def n_modalities(self) -> int:
+        return len(self.modalities)
+
+    @property
+    def n_classes(self) -> int:
+        return 0 if self.labels is None else len(self.label_names or [])
+
+    def input_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Per-sample shape of each modality: (d,) or (H, W)."""
+        return {k: tuple(v.shape[1:]) for k, v in self.modalities.items()}
+
+    def is_image(self, name: str) -> bool:
+        return self.modalities[name].ndim == 3
+
+    def flat(self, name: str) -> np.ndarray:
+        """Modality ``name`` as (N, d) features (images flattened row-major)."""
+        arr = self.modalities[name]
+        return arr.reshape(arr.shape[0], -1)
+
+    # -- selection ----------------------------------------------------------
+    def subset(self, idx: np.ndarray) -> PairedData:
+        """The samples at ``idx`` (an index array or boolean mask), in that order."""
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        return PairedData(
+            modalities={k: v[idx] for k, v in self.modalities.items()},
+            labels=None if self.labels is None else self.labels[idx],
+            label_names=self.label_names,
+            mask=None if self.mask is None else self.mask[idx],
+            ids=self.ids[idx],
+            texts={k: [v[i] for i in idx] for k, v in self.texts.items()},
+            flags={k: v[idx] for k, v in self.flags.items()},
+            source=dict(self.source),
+        )
+
+    def split(self, val_fraction: float = 0.2, seed: int = 0) -> tuple[PairedData, PairedData]:
+        """Deterministic seeded train/validation split (see :func:`split_indices`)."""
+        tr, va = split_indices(self.n, val_fraction, seed, self.labels)
+        return self.subset(tr), self.subset(va)
+
+    def describe(self) -> str:
+        parts = [f"{k} {'×'.join(map(str, v.shape[1:]))}" for k, v in self.modalities.items()]
+        lab = f", {self.n_classes} classes" if self.labels is not None else ", unlabelled"
+        return f"{self.n} samples: " + " + ".join(parts) + lab
+
+
+def split_indices(
+    n: int, val_fraction: float = 0.2, seed: int = 0, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train/validation index split, stratified by label when labels exist.
+
+    The same (n, val_fraction, seed, labels) always gives the same split. Both
+    parts are sorted so that row order is kept within each part.
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"Validation fraction must be between 0 and 1, got {val_fraction}.")
+    if n < MIN_ROWS:
+        raise DataError(
+            f"Only {n} paired rows: at least {MIN_ROWS} are needed to train and validate. "
+            "Add more rows."
+        )
+    rng = np.random.default_rng(seed)
+    val = []
+    if labels is None:
+        perm = rng.permutation(n)
+        k = max(1, int(round(n * val_fraction)))
+        val = perm[:k]
+    else:
+        for c in np.unique(labels):
+            members = rng.permutation(np.flatnonzero(labels == c))
+            k = int(round(len(members) * val_fraction))
+            if len(members) >= 2:
+                k = min(max(k, 1), len(members) - 1)
+            val.extend(members[:k])
+        val = np.asarray(val, dtype=np.int64)
+        if len(val) == 0:
+            val = rng.permutation(n)[:1]
+    is_val = np.zeros(n, dtype=bool)
+    is_val[val] = True
+    train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    if len(train_idx) < 2:
+        raise DataError(f"Only {len(train_idx)} training rows after the split; add more rows.")
+    return train_idx, val_idx

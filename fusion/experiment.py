@@ -1,0 +1,437 @@
+"""One experiment end to end: a config, data in, a trained model, history and metrics out.
+
+:class:`RunConfig` names the method and holds that method's small config
+(:class:`~fusion.models.JointConfig`, :class:`~fusion.models.AttentionConfig`,
+:class:`~fusion.models.BaselineConfig` or :class:`CCAConfig`) plus the
+:class:`~fusion.train.TrainConfig`. :func:`run_experiment` validates it against
+the data before any work, splits the data (seeded), builds the model and its
+:class:`~fusion.train.Task`, calls :func:`fusion.train.fit` and returns a
+:class:`RunResult`. The dashboard and ``python -m fusion train`` both call it.
+
+Methods:
+- ``joint``: joint embedding learning with a contrastive or alignment loss;
+- ``attention``: attention fusion classifier;
+- ``early`` / ``late`` / ``single``: classification baselines;
+- ``cca``: linear CCA (Hotelling 1936; scikit-learn), the classical joint embedding.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from fusion import losses, metrics
+from fusion.data import PairedData
+from fusion.errors import ConfigError
+from fusion.models import (
+    BASELINES,
+    AttentionConfig,
+    AttentionFusion,
+    BaselineConfig,
+    EncoderConfig,
+    JointConfig,
+    JointEmbedding,
+)
+from fusion.train import Callback, History, Snapshot, TensorData, TrainConfig, fit, resolve_device
+
+METHODS = ("joint", "attention", "early", "late", "single", "cca")
+JOINT_LOSSES = ("info_nce", "seed_alignment", "triplet", "dcca")
+# Loss parameters each loss accepts, with defaults.
+LOSS_PARAMS: dict[str, dict[str, Any]] = {
+    "info_nce": {},
+    "seed_alignment": {"lam": 0.1},
+    "triplet": {"margin": 0.2, "mining": "hardest"},
+    "dcca": {"eps": 1e-3},
+    "cross_entropy": {},
+}
+# L2 normalisation by default: cosine geometry for the contrastive losses; the seed objective
+# and DCCA act on unconstrained embeddings, as their papers define them.
+DEFAULT_NORMALIZE = {"info_nce": True, "triplet": True, "seed_alignment": False, "dcca": False}
+PROBE_TRAIN_ROWS = 5000  # the final linear probe is fitted on at most this many training rows
+EVAL_CHUNK = 8192  # forward passes during evaluation run in chunks of this many rows
+
+
+@dataclass
+class CCAConfig:
+    dim: int = 8  # number of canonical components
+
+    def validate(self) -> None:
+        if self.dim < 1:
+            raise ConfigError(f"CCA needs at least 1 component, got {self.dim}.")
+
+
+MODEL_CONFIGS = {
+    "joint": JointConfig,
+    "attention": AttentionConfig,
+    "early": BaselineConfig,
+    "late": BaselineConfig,
+    "single": BaselineConfig,
+    "cca": CCAConfig,
+}
+
+
+@dataclass
+class RunConfig:
+    method: str = "joint"
+    loss: str = "info_nce"  # joint: one of JOINT_LOSSES; classifiers: cross_entropy
+    loss_params: dict[str, Any] = field(default_factory=dict)
+    model: Any = field(default_factory=JointConfig)  # the method's own config
+    train: TrainConfig = field(default_factory=TrainConfig)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"Unknown method '{self.method}'; choose one of {METHODS}.")
+        if isinstance(self.model, dict):
+            self.model = _config_from_dict(MODEL_CONFIGS[self.method], self.model)
+        if isinstance(self.train, dict):
+            self.train = _config_from_dict(TrainConfig, self.train)
+        if self.method != "joint" and self.loss in JOINT_LOSSES:
+            self.loss = "cross_entropy" if self.method != "cca" else "cca"
+        if self.method in BASELINES and isinstance(self.model, BaselineConfig):
+            self.model.kind = self.method
+
+    def validate(self, data: PairedData | None = None) -> None:
+        """Refuse an invalid configuration before any work, with a message that names the fix."""
+        expected = MODEL_CONFIGS[self.method]
+        if not isinstance(self.model, expected):
+            raise ConfigError(f"Method '{self.method}' needs a {expected.__name__}.")
+        self.model.validate()
+        if self.method == "joint":
+            if self.loss not in JOINT_LOSSES:
+                raise ConfigError(
+                    f"Unknown loss '{self.loss}' for joint embedding; choose one of {JOINT_LOSSES}."
+                )
+            unknown = set(self.loss_params) - set(LOSS_PARAMS[self.loss])
+            if unknown:
+                raise ConfigError(
+                    f"Loss '{self.loss}' has no parameter(s) {sorted(unknown)}; it takes "
+                    f"{sorted(LOSS_PARAMS[self.loss]) or 'none'}."
+                )
+        if data is None:
+            return
+        if self.method in ("joint", "cca") and data.n_modalities < 2:
+            raise ConfigError("Joint embedding needs at least two modalities.")
+        if self.method not in ("joint", "cca") and data.labels is None:
+            raise ConfigError(
+                f"Method '{self.method}' predicts a class, but this data has no label column. "
+                "Choose a label column, or use joint embedding, which needs no labels."
+            )
+        if (
+            self.method == "single"
+            and self.model.modality
+            and self.model.modality not in data.names
+        ):
+            raise ConfigError(
+                f"Modality '{self.model.modality}' is not in the data; choose one of {data.names}."
+            )
+        n_val = max(1, int(round(data.n * self.train.val_fraction)))
+        self.train.validate(data.n - n_val)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "loss": self.loss,
+            "loss_params": dict(self.loss_params),
+            "model": asdict(self.model),
+            "train": asdict(self.train),
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        if not isinstance(d, dict) or "method" not in d:
+            raise ConfigError("A run configuration needs at least a 'method' field.")
+        known = {"method", "loss", "loss_params", "model", "train", "name"}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def _config_from_dict(cls: type, d: dict[str, Any]) -> Any:
+    fields = getattr(cls, "__dataclass_fields__", {})
+    unknown = set(d) - set(fields)
+    if unknown:
+        raise ConfigError(f"{cls.__name__} has no field(s) {sorted(unknown)}.")
+    d = dict(d)
+    if "encoder" in d and isinstance(d["encoder"], dict):
+        d["encoder"] = _config_from_dict(EncoderConfig, d["encoder"])
+    try:
+        return cls(**d)
+    except TypeError as exc:  # wrong value types from a hand-edited JSON file
+        raise ConfigError(f"Invalid {cls.__name__}: {exc}") from None
+
+
+def default_config(method: str = "joint", loss: str | None = None, **train: Any) -> RunConfig:
+    """The playground's defaults for a method: small and fast on a laptop CPU."""
+    model = MODEL_CONFIGS[method]()
+    if method in BASELINES:
+        model.kind = method
+    loss = loss or ("info_nce" if method == "joint" else "cross_entropy")
+    if loss == "seed_alignment":
+        # The seed article's f and g are linear maps ("简单的线性函数"); keep them so by default.
+        model.encoder.kind = "linear"
+    return RunConfig(method=method, loss=loss, model=model, train=TrainConfig(**train))
+
+
+# ---------------------------------------------------------------------------
+# Tasks
+
+
+def _forward_chunks(model: nn.Module, data: TensorData):
+    """Model outputs on ``data`` in chunks of EVAL_CHUNK rows (bounded memory on large data)."""
+    for start in range(0, data.n, EVAL_CHUNK):
+        yield model({k: v[start : start + EVAL_CHUNK] for k, v in data.inputs.items()})
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().float().cpu().numpy()
+
+
+class JointTask:
+    """Joint embedding: a pairwise loss over all modality pairs; retrieval metrics on validation."""
+
+    def __init__(self, loss: str, params: dict[str, Any], train: TensorData | None = None):
+        self.loss_name = loss
+        self.params = {**LOSS_PARAMS[loss], **params}
+        self.fn = losses.JOINT_LOSSES[loss]
+        self.train_data = train
+
+    def loss(self, model, inputs, labels):
+        emb = model(inputs)
+        kw = dict(self.params)
+        if self.loss_name == "info_nce":
+            kw["temperature"] = model.temperature
+            kw["normalize"] = False  # the model decides (JointConfig.normalize)
+        if self.loss_name == "seed_alignment":
+            kw["labels"] = labels
+        return losses.pairwise(self.fn, emb, **kw)
+
+    def embed(self, model, data: TensorData) -> dict[str, np.ndarray]:
+        chunks = [{k: _np(v) for k, v in out.items()} for out in _forward_chunks(model, data)]
+        return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+
+    def evaluate(self, model, data: TensorData, final: bool = False):
+        emb = self.embed(model, data)
+        labels = data.data.labels
+        kw: dict[str, Any] = {}
+        if final and labels is not None and self.train_data is not None:
+            tr = self.train_data
+            if tr.n > PROBE_TRAIN_ROWS:
+                rows = np.random.default_rng(0).choice(tr.n, PROBE_TRAIN_ROWS, replace=False)
+                tr = TensorData.from_paired(
+                    tr.data.subset(np.sort(rows)), next(iter(tr.inputs.values())).device
+                )
+            kw = {"train_embeddings": self.embed(model, tr), "train_labels": tr.data.labels}
+        # Ties count as broken at random, so collapsed embeddings score chance, not a perfect 1.0.
+        m = metrics.joint_metrics(emb, labels, ties="random", **kw)
+        if self.loss_name == "info_nce":
+            m["temperature"] = float(model.temperature)
+        return m, {f"emb:{k}": v for k, v in emb.items()}
+
+
+class ClassifyTask:
+    """Attention fusion and the classification baselines: cross-entropy; accuracy and attention stats."""
+
+    def __init__(self, n_classes: int, names: Sequence[str], entropy_weight: float = 0.0):
+        self.n_classes = n_classes
+        self.names = list(names)
+        self.entropy_weight = entropy_weight
+
+    def loss(self, model, inputs, labels):
+        out = model(inputs)
+        return losses.cross_entropy(out.logits, labels, out.weights, self.entropy_weight)
+
+    def evaluate(self, model, data: TensorData, final: bool = False):
+        outs = [out for out in _forward_chunks(model, data)]
+        logits = np.concatenate([_np(o.logits) for o in outs])
+        pred = logits.argmax(1)
+        m = metrics.classification(data.data.labels, pred, self.n_classes)
+        arrays: dict[str, np.ndarray] = {"pred": pred}
+        if outs[0].weights is not None:
+            w = np.concatenate([_np(o.weights) for o in outs])
+            arrays["weights"] = w
+            for j, name in enumerate(self.names):
+                m[f"attention_mean_{name}"] = float(w[:, j].mean())
+            if data.data.mask is not None:
+                m.update(metrics.attention_mask_agreement(w, data.data.mask))
+        if outs[0].head_weights is not None:
+            arrays["head_weights"] = np.concatenate([_np(o.head_weights) for o in outs])
+        if outs[0].tokens is not None:
+            tokens = np.concatenate([_np(o.tokens) for o in outs])  # (n, M, D)
+            for j, name in enumerate(self.names):
+                arrays[f"emb:{name}"] = tokens[:, j]
+        elif outs[0].fused is not None:
+            arrays["emb:fused"] = np.concatenate([_np(o.fused) for o in outs])
+        return m, arrays
+
+
+# ---------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    history: History
+    metrics: dict[str, float]
+    model: nn.Module | None
+    val: PairedData  # the validation split; snapshots hold rows ``history.snapshot_rows`` of it
+    data_source: dict[str, Any] = field(default_factory=dict)
+    modality_names: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.history.status
+
+
+def build_model(config: RunConfig, data: PairedData) -> nn.Module:
+    shapes = data.input_shapes()
+    if config.method == "joint":
+        cfg = config.model
+        if cfg.normalize is None:
+            cfg.normalize = DEFAULT_NORMALIZE[config.loss]
+        return JointEmbedding(shapes, cfg)
+    if config.method == "attention":
+        return AttentionFusion(shapes, data.n_classes, config.model)
+    return BASELINES[config.method](shapes, data.n_classes, config.model)
+
+
+def run_experiment(
+    data: PairedData,
+    config: RunConfig,
+    callbacks: Sequence[Callback] = (),
+    stop_event: threading.Event | None = None,
+) -> RunResult:
+    """Validate, split, build, train and evaluate; never loses a partial result.
+
+    Raises :class:`~fusion.errors.ConfigError` for an invalid configuration
+    before any work; faults during training come back as the history's status.
+    """
+    config.validate(data)
+    train, val = data.split(config.train.val_fraction, config.train.seed)
+    config.train.validate(train.n)
+    if config.method == "cca":
+        return _run_cca(data, train, val, config, callbacks)
+    device, reason = resolve_device(config.train.device)
+    torch.manual_seed(config.train.seed)  # model initialisation is part of the seeded run
+    model = build_model(config, data)
+    if config.method == "joint":
+        task: Any = JointTask(config.loss, config.loss_params)
+        task.train_data = TensorData.from_paired(train, device)
+    else:
+        ew = config.model.entropy_weight if config.method == "attention" else 0.0
+        task = ClassifyTask(data.n_classes, model.names, ew)
+    history = fit(model, task, train, val, config.train, callbacks, stop_event, device, reason)
+    return RunResult(
+        config, history, history.final_metrics, model, val, dict(data.source), data.names
+    )
+
+
+def _run_cca(data, train, val, config: RunConfig, callbacks) -> RunResult:
+    """Linear CCA between the first two modalities (flattened); one 'epoch', no gradient steps."""
+    import time
+
+    from sklearn.cross_decomposition import CCA
+
+    a, b = data.names[:2]
+    dim = min(config.model.dim, train.flat(a).shape[1], train.flat(b).shape[1])
+    history = History(device="cpu", device_reason="scikit-learn CCA runs on the CPU")
+    t0 = time.perf_counter()
+    cca = CCA(n_components=dim, max_iter=1000)
+    cca.fit(train.flat(a), train.flat(b))
+    za, zb = cca.transform(val.flat(a), val.flat(b))
+    ta, tb = cca.transform(train.flat(a), train.flat(b))
+    emb = {a: za.astype(np.float32), b: zb.astype(np.float32)}
+    m = metrics.joint_metrics(
+        emb, val.labels, train_embeddings={a: ta, b: tb}, train_labels=train.labels, ties="random"
+    )
+    history.seconds = time.perf_counter() - t0
+    history.epochs.append(
+        {
+            "epoch": 1,
+            "seconds": history.seconds,
+            "samples_per_sec": train.n / max(history.seconds, 1e-9),
+            **{f"val_{k}": v for k, v in m.items()},
+        }
+    )
+    rows = np.arange(val.n)
+    if val.n > config.train.snapshot_rows:
+        rows = np.sort(
+            np.random.default_rng(config.train.seed).choice(
+                val.n, config.train.snapshot_rows, replace=False
+            )
+        )
+    history.snapshot_rows = rows
+    history.snapshots.append(Snapshot(1, {f"emb:{k}": v[rows] for k, v in emb.items()}))
+    history.status, history.message = "finished", f"Linear CCA with {dim} components."
+    history.final_metrics = m
+    for cb in callbacks:
+        cb.on_train_end(history)
+    return RunResult(config, history, m, None, val, dict(data.source), data.names)
+
+
+# ---------------------------------------------------------------------------
+# Tables for plots, exports and runs on disk
+
+
+def embeddings_frame(result: RunResult) -> pd.DataFrame:
+    """All snapshots in long form: one row per (epoch, sample, modality) with z0..z{D-1}.
+
+    Columns: epoch, sample (row in the snapshot), id, modality, label, label_name,
+    reliability (the mask value, NaN without a mask), z0, z1, ...
+    """
+    h, val = result.history, result.val
+    rows = h.snapshot_rows if h.snapshot_rows is not None else np.arange(val.n)
+    sub = val.subset(rows)
+    names = list(sub.modalities)
+    frames = []
+    for snap in h.snapshots:
+        for key, z in snap.arrays.items():
+            if not key.startswith("emb:"):
+                continue
+            mod = key[4:]
+            df = pd.DataFrame(z, columns=[f"z{i}" for i in range(z.shape[1])])
+            df.insert(0, "epoch", snap.epoch)
+            df.insert(1, "sample", np.arange(len(z)))
+            df.insert(2, "id", sub.ids)
+            df.insert(3, "modality", mod)
+            df.insert(4, "label", sub.labels if sub.labels is not None else -1)
+            df.insert(
+                5,
+                "label_name",
+                [sub.label_names[i] for i in sub.labels] if sub.labels is not None else "",
+            )
+            rel = sub.mask[:, names.index(mod)] if sub.mask is not None and mod in names else np.nan
+            df.insert(6, "reliability", rel)
+            frames.append(df)
+    if not frames:
+        return pd.DataFrame(
+            columns=["epoch", "sample", "id", "modality", "label", "label_name", "reliability"]
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def attention_frame(result: RunResult) -> pd.DataFrame:
+    """Attention weights per snapshot: epoch, sample, id, label, weight_<m>..., mask_<m>..."""
+    h, val = result.history, result.val
+    rows = h.snapshot_rows if h.snapshot_rows is not None else np.arange(val.n)
+    sub = val.subset(rows)
+    frames = []
+    for snap in h.snapshots:
+        w = snap.arrays.get("weights")
+        if w is None:
+            continue
+        df = pd.DataFrame({"epoch": snap.epoch, "sample": np.arange(len(w)), "id": sub.ids})
+        df["label"] = sub.labels if sub.labels is not None else -1
+        for j, name in enumerate(result.modality_names):
+            df[f"weight_{name}"] = w[:, j]
+            if sub.mask is not None:
+                df[f"mask_{name}"] = sub.mask[:, j]
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,189 @@
+"""Background training jobs: one thread per job, a server-wide cap, thread-safe progress.
+
+The dashboard starts a :class:`TrainingJob` per browser session and polls
+:meth:`TrainingJob.progress` from the page; the job's thread never touches the
+UI. A :class:`threading.BoundedSemaphore` caps how many trainings run at once
+on the server (default: the number of CPU cores); a job waiting for a slot says
+so in its progress. :meth:`TrainingJob.stop` sets the stop event, which ends
+training within one batch and keeps what was learned.
+
+Measured on a 2-core CPU (benchmarks/): a training loop in a non-main thread
+with torch's default intra-op threads runs far slower than in the main thread
+(OpenMP workers waking for tiny ops), so a job runs with a small, fixed number
+of torch threads (``JOB_THREADS``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fusion.data import PairedData
+from fusion.errors import FusionError
+from fusion.experiment import RunConfig, RunResult, run_experiment
+from fusion.train import Callback, History
+
+MAX_CONCURRENT = max(1, int(os.environ.get("FUSION_MAX_TRAININGS", os.cpu_count() or 1)))
+JOB_THREADS = max(1, int(os.environ.get("FUSION_JOB_THREADS", "1")))
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT)
+_active_lock = threading.Lock()
+_active: set[TrainingJob] = set()
+MAX_LIVE_STEPS = 4000  # the live curve keeps at most this many step points (older ones thinned)
+
+
+def active_jobs() -> int:
+    """How many job threads are alive in this process (for tests and the load test)."""
+    with _active_lock:
+        return sum(1 for j in _active if j.thread is not None and j.thread.is_alive())
+
+
+@dataclass
+class Progress:
+    state: str = "queued"  # queued | waiting | running | done | failed
+    message: str = ""
+    epoch: int = 0
+    epochs: int = 0
+    step: int = 0
+    total_steps: int = 0
+    started: float = 0.0
+    elapsed: float = 0.0
+    eta: float | None = None
+    steps: list[dict[str, float]] = field(default_factory=list)
+    epoch_rows: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+
+class _Recorder(Callback):
+    def __init__(self, job: TrainingJob):
+        self.job = job
+
+    def on_train_start(self, info):
+        with self.job._lock:
+            p = self.job._progress
+            p.state, p.epochs = "running", info["epochs"]
+            p.total_steps = info["epochs"] * info["batches_per_epoch"]
+            p.started = time.perf_counter()
+            p.message = f"Training on {info['device']}"
+
+    def on_step(self, info):
+        with self.job._lock:
+            p = self.job._progress
+            p.step = int(info["step"])
+            p.epoch = int(info["epoch"])
+            p.steps.append(info)
+            if len(p.steps) > MAX_LIVE_STEPS:
+                p.steps = p.steps[::2]
+            p.elapsed = time.perf_counter() - p.started
+            if p.step:
+                p.eta = p.elapsed / p.step * max(p.total_steps - p.step, 0)
+
+    def on_epoch_end(self, info, history):
+        with self.job._lock:
+            self.job._progress.epoch_rows.append(dict(info))
+
+
+class TrainingJob:
+    """Train ``config`` on ``data`` in a background thread; poll :meth:`progress`."""
+
+    def __init__(
+        self,
+        data: PairedData,
+        config: RunConfig,
+        on_done: Callable[[RunResult], Any] | None = None,
+        threads: int | None = None,
+    ):
+        self.data, self.config, self.on_done = data, config, on_done
+        self.threads = threads or JOB_THREADS
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.result: RunResult | None = None
+        self.error: str | None = None
+        self.saved_path: Any = None
+        self._lock = threading.Lock()
+        self._progress = Progress(epochs=config.train.epochs)
+
+    def start(self) -> TrainingJob:
+        self.config.validate(self.data)  # refuse a bad config here, in the caller's thread
+        self.thread = threading.Thread(target=self._run, name="fusion-training", daemon=True)
+        with _active_lock:
+            _active.add(self)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        import torch
+
+        try:
+            with self._lock:
+                self._progress.state = "waiting"
+                self._progress.message = "Waiting for a free training slot…"
+            while not _slots.acquire(timeout=0.2):
+                if self.stop_event.is_set():
+                    with self._lock:
+                        self._progress.state, self._progress.message = (
+                            "failed",
+                            "Cancelled before it started.",
+                        )
+                    return
+            try:
+                torch.set_num_threads(self.threads)
+                self.result = run_experiment(
+                    self.data, self.config, [_Recorder(self)], self.stop_event
+                )
+                if self.on_done is not None:
+                    self.saved_path = self.on_done(self.result)
+                h: History = self.result.history
+                with self._lock:
+                    self._progress.state = "done"
+                    self._progress.message = h.message
+            finally:
+                _slots.release()
+        except FusionError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # a bug: keep the server alive, show a short message
+            self.error = f"Training failed unexpectedly: {exc.__class__.__name__}: {exc}"
+            traceback.print_exc()
+        finally:
+            if self.error:
+                with self._lock:
+                    self._progress.state, self._progress.message = "failed", self.error
+            with _active_lock:
+                _active.discard(self)
+
+    def stop(self) -> None:
+        """Ask the job to stop within one batch; what was learned is kept."""
+        self.stop_event.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def progress(self) -> Progress:
+        """A consistent copy of the progress, safe to read from any thread."""
+        with self._lock:
+            p = self._progress
+            return Progress(
+                p.state,
+                p.message,
+                p.epoch,
+                p.epochs,
+                p.step,
+                p.total_steps,
+                p.started,
+                time.perf_counter() - p.started if p.state == "running" else p.elapsed,
+                p.eta,
+                list(p.steps),
+                list(p.epoch_rows),
+            )

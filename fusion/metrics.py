@@ -1,0 +1,726 @@
+"""Evaluation metrics for joint embeddings and attention fusion (numpy / scikit-learn).
+
+Every metric takes float arrays and returns a flat ``dict[str, float]``; a metric with a
+chance level also returns it under ``<name>_chance``, so the dashboard can show how far a
+model is from guessing.
+
+- :func:`retrieval` -- cross-modal Recall@K and median rank, as in open_clip's retrieval
+  evaluation (Ilharco et al. 2021, OpenCLIP).
+- :func:`class_retrieval_precision` -- precision@k of same-class cross-modal neighbours.
+- :func:`alignment`, :func:`uniformity` -- Wang & Isola 2020, Understanding Contrastive
+  Representation Learning through Alignment and Uniformity on the Hypersphere.
+- :func:`modality_gap` -- Liang et al. 2022, Mind the Gap.
+- :func:`spread` -- mean per-dimension standard deviation (shows collapse).
+- :func:`linear_probe_accuracy` -- logistic-regression probe (Alain & Bengio 2016; the
+  linear-probe protocol of Radford et al. 2021).
+- :func:`canonical_correlations`, :func:`mean_canonical_correlation` -- regularised CCA
+  (Hotelling 1936).
+- :func:`classification` -- accuracy and macro-F1 of the attention-fusion classifier.
+- :func:`attention_mask_agreement` -- Spearman correlation between attention weights and
+  the reliability mask (Spearman 1904).
+- :func:`joint_metrics` -- all of the above that apply, for every modality pair.
+
+``METRIC_INFO`` describes each metric (title, direction, source, formula, help) for the
+dashboard's metric cards; :func:`metric_info` looks a concrete key up in it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from itertools import combinations
+from typing import Any, Literal
+
+import numpy as np
+from scipy.spatial.distance import pdist
+from scipy.stats import spearmanr
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fusion.errors import DataError
+
+Metrics = dict[str, float]
+
+# Similarity matrices are built in row blocks of at most this many entries (32 MiB float32),
+# so retrieval stays memory-safe at N = 20k.
+_BLOCK_ENTRIES = 1 << 23
+# Uniformity uses all pairs up to this many points, a seeded subsample beyond.
+_UNIFORMITY_MAX_POINTS = 4000
+
+
+def _as_2d(z: Any, name: str = "embeddings") -> np.ndarray:
+    arr = np.asarray(z, dtype=np.float64)
+    if arr.ndim != 2:
+        raise DataError(f"{name} must be a 2-D (N, d) array, got shape {arr.shape}.")
+    return arr
+
+
+def _as_pair(za: Any, zb: Any) -> tuple[np.ndarray, np.ndarray]:
+    za, zb = _as_2d(za, "za"), _as_2d(zb, "zb")
+    if za.shape[0] != zb.shape[0]:
+        raise DataError(
+            f"Paired embeddings need the same number of rows, got {za.shape[0]} and "
+            f"{zb.shape[0]}; row i of each must describe the same sample."
+        )
+    return za, zb
+
+
+def _as_shared_space(za: Any, zb: Any) -> tuple[np.ndarray, np.ndarray]:
+    za, zb = _as_pair(za, zb)
+    if za.shape[1] != zb.shape[1]:
+        raise DataError(
+            f"Comparing embeddings needs one shared space, got dimension {za.shape[1]} and "
+            f"{zb.shape[1]}; give every modality's projection the same output size."
+        )
+    return za, zb
+
+
+def _l2_normalize(z: np.ndarray) -> np.ndarray:
+    # Zero rows stay zero rather than becoming NaN.
+    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+
+def _row_blocks(n_rows: int, n_cols: int) -> Iterable[slice]:
+    step = max(1, _BLOCK_ENTRIES // max(n_cols, 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
+# -- retrieval ---------------------------------------------------------------------------
+
+Ties = Literal["optimistic", "random"]
+
+
+def _rank_counts(
+    queries: np.ndarray, items: np.ndarray, count_ties: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query i: how many items score strictly higher than item i, and how many tie it."""
+    n = queries.shape[0]
+    higher = np.empty(n, dtype=np.int64)
+    tied = np.zeros(n, dtype=np.int64)
+    items_t = items.T.astype(np.float32)
+    for rows in _row_blocks(n, n):
+        sims = queries[rows].astype(np.float32) @ items_t  # (block, N)
+        true = sims[np.arange(sims.shape[0]), np.arange(n)[rows]][:, None]
+        higher[rows] = (sims > true).sum(1)
+        if count_ties:
+            tied[rows] = (sims == true).sum(1) - 1  # minus the true item itself
+    return higher, tied
+
+
+def retrieval(
+    za: Any,
+    zb: Any,
+    a: str = "a",
+    b: str = "b",
+    ks: Iterable[int] = (1, 5, 10),
+    ties: Ties = "optimistic",
+) -> Metrics:
+    """Cross-modal retrieval Recall@K and median rank, both directions.
+
+    Definition (open_clip's retrieval evaluation; Ilharco et al. 2021, OpenCLIP): the
+    correct match of query a_i is item b_i; with cosine similarity s_ij,
+
+        rank_i        = #{j : s_ij > s_ii}                      (0 = retrieved first)
+        recall@K      = 1/N sum_i [rank_i < K]
+        median_rank   = floor(median_i rank_i) + 1              (1-based)
+
+    Chance (a random ordering): recall@K = K/N, and median rank (N + 1)/2, the expected
+    median of a rank uniform on 1..N.
+
+    ``ties``: "optimistic" (the definition above) counts items that tie the true one as
+    ranked below it, so fully collapsed embeddings (all similarities equal) score a
+    perfect recall. "random" counts ties as broken uniformly at random, in expectation:
+    recall contribution clip((K - rank_i) / (t_i + 1), 0, 1) with t_i the number of ties,
+    median over rank_i + t_i / 2. The two agree whenever nothing ties.
+
+    Keys: ``recall_at_{K}_{a}_to_{b}``, ``recall_at_{K}_{b}_to_{a}``,
+    ``median_rank_{a}_to_{b}``, ``median_rank_{b}_to_{a}``, each with ``_chance``.
+    Similarities are computed in row blocks, so N = 20k fits in memory.
+    """
+    za, zb = _as_shared_space(za, zb)
+    if ties not in ("optimistic", "random"):
+        raise DataError(f"ties must be 'optimistic' or 'random', got {ties!r}.")
+    n = za.shape[0]
+    if n == 0:
+        raise DataError("retrieval needs at least one pair of embeddings.")
+    na, nb = _l2_normalize(za), _l2_normalize(zb)
+    out: Metrics = {}
+    for src, dst, queries, items in ((a, b, na, nb), (b, a, nb, na)):
+        higher, tied = _rank_counts(queries, items, count_ties=ties == "random")
+        for k in ks:
+            hits = np.clip((k - higher) / (tied + 1), 0.0, 1.0)
+            out[f"recall_at_{k}_{src}_to_{dst}"] = float(hits.mean())
+            out[f"recall_at_{k}_{src}_to_{dst}_chance"] = min(k, n) / n
+        out[f"median_rank_{src}_to_{dst}"] = float(np.floor(np.median(higher + tied / 2)) + 1)
+        out[f"median_rank_{src}_to_{dst}_chance"] = (n + 1) / 2
+    return out
+
+
+def _chance_same_class(labels: np.ndarray) -> float:
+    _, counts = np.unique(labels, return_counts=True)
+    p = counts / counts.sum()
+    return float((p**2).sum())
+
+
+def class_retrieval_precision(
+    za: Any, zb: Any, labels: Any, k: int = 10, a: str = "a", b: str = "b"
+) -> Metrics:
+    """Precision@k of same-class items among the k nearest cross-modal neighbours.
+
+    For query a_i, with N_k(i) the k items b_j of highest cosine similarity (the paired
+    item included)::
+
+        precision@k = 1/N sum_i 1/k #{j in N_k(i) : y_j = y_i}
+
+    A semantic retrieval score: it rewards retrieving *any* item of the right class, the
+    usual evaluation when labels rather than exact pairs define relevance. Chance is
+    sum_c p_c^2, the probability that a random item shares the query's class. Ties go to
+    the lower index. Cost O(k N^2), computed in row blocks.
+
+    Keys: ``class_precision_at_{k}_{a}_to_{b}`` and ``..._{b}_to_{a}``, with ``_chance``.
+    """
+    za, zb = _as_shared_space(za, zb)
+    labels = np.asarray(labels)
+    n = za.shape[0]
+    if labels.shape != (n,):
+        raise DataError(f"labels must have shape ({n},), got {labels.shape}.")
+    if k < 1:
+        raise DataError(f"k must be >= 1, got {k}.")
+    k_eff = min(k, n)
+    na, nb = _l2_normalize(za), _l2_normalize(zb)
+    chance = _chance_same_class(labels)
+    out: Metrics = {}
+    for src, dst, queries, items in ((a, b, na, nb), (b, a, nb, na)):
+        hits = 0
+        items_t = items.T.astype(np.float32)
+        for rows in _row_blocks(n, n):
+            sims = queries[rows].astype(np.float32) @ items_t  # (block, N)
+            block = np.arange(sims.shape[0])
+            # k rounds of argmax beat a full argpartition by far for the small k used here.
+            for _ in range(k_eff):
+                best = sims.argmax(1)
+                hits += int((labels[best] == labels[rows]).sum())
+                sims[block, best] = -np.inf
+        out[f"class_precision_at_{k}_{src}_to_{dst}"] = hits / (n * k_eff)
+        out[f"class_precision_at_{k}_{src}_to_{dst}_chance"] = chance
+    return out
+
+
+# -- geometry ------------------------------------------------------------------------------
+
+
+def alignment(za: Any, zb: Any, alpha: float = 2) -> Metrics:
+    """Alignment of positive pairs on the unit sphere (Wang & Isola 2020).
+
+        alignment = 1/N sum_i || a_i/|a_i| - b_i/|b_i| ||_2^alpha        (lower is better)
+
+    No chance level: a collapsed encoder reaches the perfect value 0, so alignment only
+    means something next to uniformity, and a "random" reference would depend on the
+    dimension and distribution chosen.
+    """
+    za, zb = _as_shared_space(za, zb)
+    dist = np.linalg.norm(_l2_normalize(za) - _l2_normalize(zb), axis=1)
+    return {"alignment": float(np.mean(dist**alpha))}
+
+
+def uniformity(z: Any, t: float = 2, seed: int = 0) -> Metrics:
+    """Uniformity of L2-normalised embeddings on the sphere (Wang & Isola 2020).
+
+        uniformity = log( 2/(N(N-1)) sum_{i<j} exp(-t ||u_i - u_j||^2) ),  u = z/|z|
+
+    Lower is better (more uniform); collapse gives the maximum 0. No chance level: the
+    value of a uniform distribution depends on the dimension d and on N, and the metric
+    is read against alignment rather than against guessing. Above 4000 points a seeded
+    random subset of 4000 is used (all pairs would need O(N^2) memory).
+    """
+    z = _as_2d(z, "z")
+    if z.shape[0] < 2:
+        raise DataError("uniformity needs at least 2 embeddings.")
+    if z.shape[0] > _UNIFORMITY_MAX_POINTS:
+        rng = np.random.default_rng(seed)
+        z = z[rng.choice(z.shape[0], _UNIFORMITY_MAX_POINTS, replace=False)]
+    logits = -t * pdist(_l2_normalize(z), "sqeuclidean")
+    top = logits.max()  # log-mean-exp, shifted so that large t cannot underflow to log(0)
+    return {"uniformity": float(top + np.log(np.mean(np.exp(logits - top))))}
+
+
+def modality_gap(za: Any, zb: Any) -> Metrics:
+    """Modality gap (Liang et al. 2022, Mind the Gap).
+
+        gap = || mean_i a_i/|a_i| - mean_i b_i/|b_i| ||_2
+
+    The distance between the centroids of the two modalities on the unit sphere; 0 when
+    both occupy the same region. No chance level (it is a geometric description).
+    """
+    za, zb = _as_shared_space(za, zb)
+    delta = _l2_normalize(za).mean(0) - _l2_normalize(zb).mean(0)
+    return {"modality_gap": float(np.linalg.norm(delta))}
+
+
+def spread(z: Any) -> Metrics:
+    """Mean per-dimension standard deviation: 1/d sum_k std_i(z_ik).
+
+    Unnormalised, so it shows collapse toward a point (spread -> 0), which the seed
+    objective's minimum reaches. No chance level.
+    """
+    z = _as_2d(z, "z")
+    return {"spread": float(z.std(axis=0).mean())}
+
+
+# -- probes and CCA ----------------------------------------------------------------------
+
+
+def linear_probe_accuracy(
+    z_train: Any, y_train: Any, z_val: Any, y_val: Any, seed: int = 0
+) -> Metrics:
+    """Validation accuracy of a logistic-regression probe trained on frozen embeddings.
+
+    The linear-probe protocol (Alain & Bengio 2016; Radford et al. 2021, CLIP): standardise
+    the features, fit multinomial logistic regression (L2, C = 1, lbfgs) on the training
+    embeddings, report accuracy on the validation embeddings.
+
+    ``linear_probe_accuracy_chance`` is the majority-class baseline (the frequency of the
+    most common class in y_val); ``linear_probe_accuracy_uniform_chance`` is 1/C, C the
+    number of classes seen in training or validation.
+    """
+    z_train, z_val = _as_2d(z_train, "z_train"), _as_2d(z_val, "z_val")
+    y_train, y_val = np.asarray(y_train), np.asarray(y_val)
+    if len(y_train) != len(z_train) or len(y_val) != len(z_val):
+        raise DataError("linear_probe_accuracy: each embedding array needs one label per row.")
+    if len(y_val) == 0:
+        raise DataError("linear_probe_accuracy needs at least one validation row.")
+    classes = np.unique(np.concatenate([y_train, y_val]))
+    if len(np.unique(y_train)) < 2:
+        pred = np.full(len(y_val), y_train[0] if len(y_train) else classes[0])
+    else:
+        probe = make_pipeline(
+            StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed)
+        )
+        pred = probe.fit(z_train, y_train).predict(z_val)
+    _, counts = np.unique(y_val, return_counts=True)
+    return {
+        "linear_probe_accuracy": float(np.mean(pred == y_val)),
+        "linear_probe_accuracy_chance": float(counts.max() / counts.sum()),
+        "linear_probe_accuracy_uniform_chance": 1.0 / len(classes),
+    }
+
+
+def _inv_sqrt_psd(mat: np.ndarray) -> np.ndarray:
+    eigval, eigvec = np.linalg.eigh(mat)
+    return (eigvec / np.sqrt(np.maximum(eigval, 1e-12))) @ eigvec.T
+
+
+def canonical_correlations(za: Any, zb: Any, k: int | None = None, eps: float = 1e-3) -> np.ndarray:
+    """Canonical correlations between two embedding sets (Hotelling 1936), largest first.
+
+    Regularised CCA via the SVD of the whitened cross-covariance::
+
+        S_aa = cov(a) + eps I,  S_bb = cov(b) + eps I,  S_ab = cov(a, b)
+        rho  = singular values of S_aa^(-1/2) S_ab S_bb^(-1/2)
+
+    the same quantity Deep CCA maximises (Andrew et al. 2013). Returns the top ``k``
+    (all min(d_a, d_b) when None) as a float array with values in [0, 1].
+    """
+    za, zb = _as_pair(za, zb)
+    n = za.shape[0]
+    if n < 2:
+        raise DataError("canonical_correlations needs at least 2 rows.")
+    ha, hb = za - za.mean(0), zb - zb.mean(0)
+    s_aa = ha.T @ ha / (n - 1) + eps * np.eye(za.shape[1])
+    s_bb = hb.T @ hb / (n - 1) + eps * np.eye(zb.shape[1])
+    s_ab = ha.T @ hb / (n - 1)
+    rho = np.linalg.svd(_inv_sqrt_psd(s_aa) @ s_ab @ _inv_sqrt_psd(s_bb), compute_uv=False)
+    return np.clip(rho[:k], 0.0, 1.0)
+
+
+def mean_canonical_correlation(za: Any, zb: Any, k: int | None = None) -> Metrics:
+    """Mean of the top-k canonical correlations (see :func:`canonical_correlations`).
+
+    No chance level: independent finite samples have spurious canonical correlations that
+    grow with d/N, so there is no single guessing value.
+    """
+    return {"mean_canonical_correlation": float(canonical_correlations(za, zb, k).mean())}
+
+
+# -- attention fusion ------------------------------------------------------------------------
+
+
+def classification(y_true: Any, y_pred: Any, n_classes: int) -> Metrics:
+    """Accuracy and macro-F1 of a classifier (scikit-learn's ``f1_score(average="macro")``).
+
+        accuracy = 1/N sum_i [y_pred_i = y_true_i]
+        macro_F1 = 1/C sum_c 2 P_c R_c / (P_c + R_c)   (classes present in y_true or y_pred)
+
+    Chance: ``accuracy_chance`` and ``macro_f1_chance`` are the scores of always predicting
+    the majority class of y_true; ``accuracy_uniform_chance`` = 1 / n_classes.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
+        raise DataError(
+            f"y_true and y_pred must be non-empty 1-D arrays of equal length, got "
+            f"{y_true.shape} and {y_pred.shape}."
+        )
+    if n_classes < 1:
+        raise DataError(f"n_classes must be >= 1, got {n_classes}.")
+    values, counts = np.unique(y_true, return_counts=True)
+    majority = np.full_like(y_true, values[np.argmax(counts)])
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "accuracy_chance": float(counts.max() / counts.sum()),
+        "accuracy_uniform_chance": 1.0 / n_classes,
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "macro_f1_chance": float(f1_score(y_true, majority, average="macro", zero_division=0)),
+    }
+
+
+def attention_mask_agreement(weights: Any, mask: Any) -> Metrics:
+    """Does attention follow reliability? Spearman correlation with the reliability mask.
+
+        attention_mask_spearman  = spearman( w[R].ravel(), mask[R].ravel() )   (Spearman 1904)
+        attention_on_informative = 1/|R| sum_{i in R} sum_m w_im mask_im
+
+    w (N, M) are attention weights (rows sum to 1), mask (N, M) is 1 where a modality
+    carries signal. R keeps only the rows where the mask is mixed: a row that is all 0 or
+    all 1 says nothing about which modality deserves attention, so it is excluded.
+    ``attention_on_informative`` is the attention mass on the informative modalities.
+
+    Chance (attention independent of the mask): spearman 0; attention_on_informative the
+    mean informative fraction of R's rows, which is 1/M when each row has one informative
+    modality. Constant weights have no ranking and score spearman 0. Without mixed rows
+    both metrics are NaN. Against a binary mask the rank correlation reaches 1 only when
+    attention takes one value on informative and another on uninformative modalities;
+    any spread within those groups lowers it even if the order is right.
+    """
+    w, m = np.asarray(weights, dtype=np.float64), np.asarray(mask, dtype=np.float64)
+    if w.ndim != 2 or w.shape != m.shape:
+        raise DataError(
+            f"weights and mask must both be (N, M) arrays, got {w.shape} and {m.shape}."
+        )
+    informative = m.sum(1)
+    rows = (informative > 0) & (informative < m.shape[1])
+    nan = float("nan")
+    if not rows.any():
+        return {
+            "attention_mask_spearman": nan,
+            "attention_mask_spearman_chance": 0.0,
+            "attention_on_informative": nan,
+            "attention_on_informative_chance": nan,
+        }
+    w_r, m_r = w[rows], m[rows]
+    # Constant weights rank nothing; spearmanr would return NaN with a warning.
+    constant = np.ptp(w_r) == 0
+    rho = 0.0 if constant else float(spearmanr(w_r.ravel(), m_r.ravel()).statistic)
+    return {
+        "attention_mask_spearman": rho,
+        "attention_mask_spearman_chance": 0.0,
+        "attention_on_informative": float((w_r * m_r).sum(1).mean()),
+        "attention_on_informative_chance": float((m_r.sum(1) / m.shape[1]).mean()),
+    }
+
+
+# -- everything at once --------------------------------------------------------------------
+
+
+def joint_metrics(
+    embeddings: dict[str, Any],
+    labels: Any = None,
+    train_embeddings: dict[str, Any] | None = None,
+    train_labels: Any = None,
+    ks: Iterable[int] = (1, 5, 10),
+    ties: Ties = "optimistic",
+) -> Metrics:
+    """Every joint-embedding metric that applies, for every modality and modality pair.
+
+    Per pair (a, b), in the order of ``embeddings``: :func:`retrieval` (both directions),
+    ``alignment_{a}_{b}``, ``modality_gap_{a}_{b}``, ``mean_canonical_correlation_{a}_{b}``
+    and, with labels, ``class_precision_at_10_{a}_to_{b}`` (both directions).
+    Per modality m: ``uniformity_{m}``, ``spread_{m}`` and, with training embeddings and
+    labels, ``linear_probe_accuracy_{m}``.
+    Summaries: ``recall_at_1_mean`` (over all directions, chance 1/N), ``spread`` (mean
+    over modalities), ``modality_gap`` (mean over pairs), ``alignment`` and ``uniformity``
+    (means), and ``linear_probe_accuracy`` (mean over modalities) when probed.
+    Chance levels as ``_chance`` keys throughout. ``ks`` and ``ties`` go to
+    :func:`retrieval` (Recall@1 is always computed); the probe needs ``labels`` too.
+    """
+    if len(embeddings) < 2:
+        raise DataError(f"joint_metrics needs at least 2 modalities, got {len(embeddings)}.")
+    ks = tuple(ks)
+    emb = {name: _as_2d(z, name) for name, z in embeddings.items()}
+    n = next(iter(emb.values())).shape[0]
+    out: Metrics = {}
+    recall_1, gaps, aligns = [], [], []
+    for a, b in combinations(emb, 2):
+        za, zb = emb[a], emb[b]
+        ret = retrieval(za, zb, a, b, ks=ks if 1 in ks else (1, *ks), ties=ties)
+        out.update(ret)
+        recall_1 += [ret[f"recall_at_1_{a}_to_{b}"], ret[f"recall_at_1_{b}_to_{a}"]]
+        out[f"alignment_{a}_{b}"] = alignment(za, zb)["alignment"]
+        out[f"modality_gap_{a}_{b}"] = modality_gap(za, zb)["modality_gap"]
+        out[f"mean_canonical_correlation_{a}_{b}"] = mean_canonical_correlation(za, zb)[
+            "mean_canonical_correlation"
+        ]
+        aligns.append(out[f"alignment_{a}_{b}"])
+        gaps.append(out[f"modality_gap_{a}_{b}"])
+        if labels is not None:
+            out.update(class_retrieval_precision(za, zb, labels, k=10, a=a, b=b))
+    spreads, uniforms = [], []
+    for m, z in emb.items():
+        out[f"spread_{m}"] = spread(z)["spread"]
+        out[f"uniformity_{m}"] = uniformity(z)["uniformity"]
+        spreads.append(out[f"spread_{m}"])
+        uniforms.append(out[f"uniformity_{m}"])
+    out["recall_at_1_mean"] = float(np.mean(recall_1))
+    out["recall_at_1_mean_chance"] = 1.0 / n
+    out["spread"] = float(np.mean(spreads))
+    out["modality_gap"] = float(np.mean(gaps))
+    out["alignment"] = float(np.mean(aligns))
+    out["uniformity"] = float(np.mean(uniforms))
+    if train_embeddings is not None and train_labels is not None and labels is not None:
+        probes = []
+        for m, z in emb.items():
+            probe = linear_probe_accuracy(train_embeddings[m], train_labels, z, labels)
+            probes.append(probe["linear_probe_accuracy"])
+            out[f"linear_probe_accuracy_{m}"] = probe["linear_probe_accuracy"]
+            out[f"linear_probe_accuracy_{m}_chance"] = probe["linear_probe_accuracy_chance"]
+        out["linear_probe_accuracy"] = float(np.mean(probes))
+        out["linear_probe_accuracy_chance"] = probe["linear_probe_accuracy_chance"]
+        out["linear_probe_accuracy_uniform_chance"] = probe["linear_probe_accuracy_uniform_chance"]
+    return out
+
+
+# -- descriptions for the dashboard ----------------------------------------------------------
+
+_WANG_ISOLA = (
+    "Wang & Isola 2020, Understanding Contrastive Representation Learning through "
+    "Alignment and Uniformity on the Hypersphere",
+    "https://arxiv.org/abs/2005.10242",
+)
+_OPEN_CLIP = (
+    "Ilharco et al. 2021, OpenCLIP (retrieval evaluation); Radford et al. 2021, CLIP",
+    "https://arxiv.org/abs/2103.00020",
+)
+_LINEAR_PROBE = (
+    "Alain & Bengio 2016, Understanding intermediate layers using linear classifier probes",
+    "https://arxiv.org/abs/1610.01644",
+)
+
+# Keys are patterns: {a}, {b} stand for modality names, {m} for one modality, {k} for an
+# integer. Chance levels live under the same key plus "_chance".
+METRIC_INFO: dict[str, dict[str, Any]] = {
+    "recall_at_1_mean": {
+        "title": "Mean Recall@1",
+        "higher_is_better": True,
+        "source": _OPEN_CLIP[0],
+        "url": _OPEN_CLIP[1],
+        "formula_latex": r"\overline{R@1} = \operatorname{mean}_{\text{directions}}"
+        r"\ \frac{1}{N}\sum_i [\mathrm{rank}_i < 1]",
+        "help": "Recall@1 averaged over every retrieval direction between modalities.",
+    },
+    "recall_at_{k}_{a}_to_{b}": {
+        "title": "Recall@K",
+        "higher_is_better": True,
+        "source": _OPEN_CLIP[0],
+        "url": _OPEN_CLIP[1],
+        "formula_latex": r"R@K = \frac{1}{N}\sum_i [\mathrm{rank}_i < K],\quad "
+        r"\mathrm{rank}_i = \#\{j : s_{ij} > s_{ii}\}",
+        "help": "Fraction of queries whose true partner is among the K most similar items "
+        "of the other modality. Chance is K/N.",
+    },
+    "median_rank_{a}_to_{b}": {
+        "title": "Median rank",
+        "higher_is_better": False,
+        "source": _OPEN_CLIP[0],
+        "url": _OPEN_CLIP[1],
+        "formula_latex": r"\mathrm{MedR} = \lfloor \operatorname{median}_i \mathrm{rank}_i "
+        r"\rfloor + 1",
+        "help": "Typical 1-based position of the true partner in the ranked list. 1 is "
+        "perfect; chance is (N+1)/2.",
+    },
+    "class_precision_at_{k}_{a}_to_{b}": {
+        "title": "Class precision@k",
+        "higher_is_better": True,
+        "source": "Standard precision@k of label-based retrieval",
+        "url": "https://en.wikipedia.org/wiki/Evaluation_measures_(information_retrieval)",
+        "formula_latex": r"P@k = \frac{1}{Nk}\sum_i \#\{j \in \mathcal{N}_k(i) : y_j = y_i\}",
+        "help": "Share of the k nearest cross-modal neighbours that have the query's class. "
+        r"Chance is \sum_c p_c^2.",
+    },
+    "alignment": {
+        "title": "Alignment (mean)",
+        "higher_is_better": False,
+        "source": _WANG_ISOLA[0],
+        "url": _WANG_ISOLA[1],
+        "formula_latex": r"\mathcal{A} = \frac{1}{N}\sum_i \lVert \hat a_i - \hat b_i "
+        r"\rVert_2^{\alpha}",
+        "help": "How close paired embeddings are on the unit sphere. 0 is perfect but also "
+        "what a collapsed model gets: read it together with uniformity.",
+    },
+    "alignment_{a}_{b}": {
+        "title": "Alignment",
+        "higher_is_better": False,
+        "source": _WANG_ISOLA[0],
+        "url": _WANG_ISOLA[1],
+        "formula_latex": r"\mathcal{A} = \frac{1}{N}\sum_i \lVert \hat a_i - \hat b_i "
+        r"\rVert_2^{\alpha}",
+        "help": "How close paired embeddings are on the unit sphere. 0 is perfect but also "
+        "what a collapsed model gets: read it together with uniformity.",
+    },
+    "uniformity": {
+        "title": "Uniformity (mean)",
+        "higher_is_better": False,
+        "source": _WANG_ISOLA[0],
+        "url": _WANG_ISOLA[1],
+        "formula_latex": r"\mathcal{U} = \log \frac{2}{N(N-1)}\sum_{i<j} "
+        r"e^{-t\lVert \hat z_i - \hat z_j\rVert^2}",
+        "help": "How evenly embeddings cover the unit sphere. More negative is more uniform; "
+        "0 means every embedding points the same way (collapse).",
+    },
+    "uniformity_{m}": {
+        "title": "Uniformity",
+        "higher_is_better": False,
+        "source": _WANG_ISOLA[0],
+        "url": _WANG_ISOLA[1],
+        "formula_latex": r"\mathcal{U} = \log \frac{2}{N(N-1)}\sum_{i<j} "
+        r"e^{-t\lVert \hat z_i - \hat z_j\rVert^2}",
+        "help": "How evenly embeddings cover the unit sphere. More negative is more uniform; "
+        "0 means every embedding points the same way (collapse).",
+    },
+    "modality_gap": {
+        "title": "Modality gap (mean)",
+        "higher_is_better": False,
+        "source": "Liang et al. 2022, Mind the Gap: Understanding the Modality Gap in "
+        "Multi-modal Contrastive Representation Learning",
+        "url": "https://arxiv.org/abs/2203.02053",
+        "formula_latex": r"\Delta = \Big\lVert \frac{1}{N}\sum_i \hat a_i - "
+        r"\frac{1}{N}\sum_i \hat b_i \Big\rVert_2",
+        "help": "Distance between the centres of the modalities on the unit sphere. A large "
+        "gap means each modality lives in its own cone.",
+    },
+    "modality_gap_{a}_{b}": {
+        "title": "Modality gap",
+        "higher_is_better": False,
+        "source": "Liang et al. 2022, Mind the Gap: Understanding the Modality Gap in "
+        "Multi-modal Contrastive Representation Learning",
+        "url": "https://arxiv.org/abs/2203.02053",
+        "formula_latex": r"\Delta = \Big\lVert \frac{1}{N}\sum_i \hat a_i - "
+        r"\frac{1}{N}\sum_i \hat b_i \Big\rVert_2",
+        "help": "Distance between the centres of the two modalities on the unit sphere.",
+    },
+    "spread": {
+        "title": "Spread (mean)",
+        "higher_is_better": True,
+        "source": "Mean per-dimension standard deviation, the collapse signal of Bardes et "
+        "al. 2022, VICReg: Variance-Invariance-Covariance Regularization",
+        "url": "https://arxiv.org/abs/2105.04906",
+        "formula_latex": r"\sigma = \frac{1}{d}\sum_k \operatorname{std}_i(z_{ik})",
+        "help": "Average standard deviation of each embedding dimension. Near 0 the "
+        "embeddings have collapsed to a point, as the seed objective does.",
+    },
+    "spread_{m}": {
+        "title": "Spread",
+        "higher_is_better": True,
+        "source": "Mean per-dimension standard deviation, the collapse signal of Bardes et "
+        "al. 2022, VICReg: Variance-Invariance-Covariance Regularization",
+        "url": "https://arxiv.org/abs/2105.04906",
+        "formula_latex": r"\sigma = \frac{1}{d}\sum_k \operatorname{std}_i(z_{ik})",
+        "help": "Average standard deviation of each embedding dimension; near 0 means collapse.",
+    },
+    "mean_canonical_correlation_{a}_{b}": {
+        "title": "Mean canonical correlation",
+        "higher_is_better": True,
+        "source": "Hotelling 1936, Relations between two sets of variates; Andrew et al. "
+        "2013, Deep Canonical Correlation Analysis",
+        "url": "https://proceedings.mlr.press/v28/andrew13.html",
+        "formula_latex": r"\bar\rho = \frac{1}{r}\sum_{k=1}^{r} \sigma_k\big("
+        r"\Sigma_{aa}^{-1/2}\Sigma_{ab}\Sigma_{bb}^{-1/2}\big)",
+        "help": "How linearly related the two embedding sets are, direction by direction "
+        "(1 = perfectly). Small samples inflate it.",
+    },
+    "linear_probe_accuracy": {
+        "title": "Linear probe accuracy (mean)",
+        "higher_is_better": True,
+        "source": _LINEAR_PROBE[0],
+        "url": _LINEAR_PROBE[1],
+        "formula_latex": r"\mathrm{acc} = \frac{1}{N}\sum_i [\hat y_i = y_i],\quad "
+        r"\hat y = \arg\max \operatorname{softmax}(W z + c)",
+        "help": "Accuracy of a logistic regression trained on frozen embeddings. Chance is "
+        "the majority-class share.",
+    },
+    "linear_probe_accuracy_{m}": {
+        "title": "Linear probe accuracy",
+        "higher_is_better": True,
+        "source": _LINEAR_PROBE[0],
+        "url": _LINEAR_PROBE[1],
+        "formula_latex": r"\mathrm{acc} = \frac{1}{N}\sum_i [\hat y_i = y_i]",
+        "help": "How much class information one modality's embeddings keep, read by a "
+        "linear classifier.",
+    },
+    "accuracy": {
+        "title": "Accuracy",
+        "higher_is_better": True,
+        "source": "Standard classification accuracy (scikit-learn)",
+        "url": "https://scikit-learn.org/stable/modules/model_evaluation.html#accuracy-score",
+        "formula_latex": r"\mathrm{acc} = \frac{1}{N}\sum_i [\hat y_i = y_i]",
+        "help": "Share of correctly classified samples. Chance is the majority-class share.",
+    },
+    "macro_f1": {
+        "title": "Macro F1",
+        "higher_is_better": True,
+        "source": "Standard macro-averaged F1 (scikit-learn)",
+        "url": "https://scikit-learn.org/stable/modules/model_evaluation.html"
+        "#precision-recall-f-measure-metrics",
+        "formula_latex": r"F_1^{\text{macro}} = \frac{1}{C}\sum_c "
+        r"\frac{2 P_c R_c}{P_c + R_c}",
+        "help": "F1 averaged over classes with equal weight, so rare classes count as much "
+        "as common ones.",
+    },
+    "attention_mask_spearman": {
+        "title": "Attention-reliability agreement",
+        "higher_is_better": True,
+        "source": "Spearman 1904, The proof and measurement of association between two things",
+        "url": "https://doi.org/10.2307/1412159",
+        "formula_latex": r"\rho_s = \operatorname{corr}\big(\operatorname{rank}(w), "
+        r"\operatorname{rank}(\text{mask})\big)",
+        "help": "Rank correlation between attention weights and the reliability mask, over "
+        "samples whose modalities differ in reliability. Chance is 0.",
+    },
+    "attention_on_informative": {
+        "title": "Attention on informative modalities",
+        "higher_is_better": True,
+        "source": "This project's diagnostic; attention as in Bahdanau et al. 2015, Neural "
+        "Machine Translation by Jointly Learning to Align and Translate",
+        "url": "https://arxiv.org/abs/1409.0473",
+        "formula_latex": r"\frac{1}{|R|}\sum_{i\in R}\sum_m w_{im}\,\text{mask}_{im}",
+        "help": "Attention mass the model puts on the modalities that carry signal. Chance "
+        "is 1/M with one informative modality.",
+    },
+}
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[a-z]+\})", pattern)
+    body = "".join(
+        (r"\d+" if p == "{k}" else ".+") if p.startswith("{") else re.escape(p) for p in parts
+    )
+    return re.compile(f"^{body}$")
+
+
+_METRIC_PATTERNS = [(_pattern_regex(p), p) for p in METRIC_INFO]
+
+
+def metric_info(key: str) -> dict[str, Any] | None:
+    """The ``METRIC_INFO`` entry describing a concrete metric key, or None.
+
+    Exact names win over patterns, so ``spread`` finds the summary and ``spread_text``
+    the per-modality entry. A ``_chance`` key returns its metric's entry.
+    """
+    key = re.sub(r"(_uniform)?_chance$", "", key)
+    if key in METRIC_INFO:
+        return METRIC_INFO[key]
+    for regex, pattern in _METRIC_PATTERNS:
+        if regex.match(key):
+            return METRIC_INFO[pattern]
+    return None

@@ -1,0 +1,304 @@
+"""Fusion models: per-modality encoders, joint embedding, attention fusion, baselines.
+
+Models return embeddings (and attention weights), never losses; the losses live
+in :mod:`fusion.losses`.
+
+- :class:`JointEmbedding` maps every modality into one shared d-dimensional
+  space (one encoder per modality; optional L2 normalisation; a temperature
+  that may be learned, as in CLIP, Radford et al. 2021).
+- :class:`AttentionFusion` encodes each modality to a d-dimensional token,
+  scores the tokens with a small attention network (softmax over modalities,
+  per sample), fuses them by the weighted sum and classifies the fused vector.
+  This is the modality-attention fusion of e.g. Arevalo et al. 2017 (Gated
+  Multimodal Units) and TorchMultimodal's ``AttentionFusionModule``; optional
+  multi-head self-attention across the modality tokens (Vaswani et al. 2017)
+  runs before the scoring.
+- Baselines on the same data: :class:`EarlyFusion` (concatenate, then MLP),
+  :class:`LateFusion` (average of per-modality classifiers' logits) and
+  :class:`SingleModality` (one modality alone).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from fusion.errors import ConfigError
+
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
+ENCODER_KINDS = ("auto", "linear", "mlp", "cnn")
+
+
+@dataclass
+class EncoderConfig:
+    kind: str = "auto"  # "auto" = small CNN for image-shaped modalities, MLP otherwise
+    hidden: int = 64  # width of hidden layers (MLP) / channels of the last conv (CNN)
+    depth: int = 1  # hidden layers of the MLP
+    activation: str = "relu"
+    dropout: float = 0.0
+
+    def validate(self) -> None:
+        if self.kind not in ENCODER_KINDS:
+            raise ConfigError(f"Unknown encoder '{self.kind}'; choose one of {ENCODER_KINDS}.")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"Unknown activation '{self.activation}'; choose one of {tuple(ACTIVATIONS)}."
+            )
+        if self.hidden < 1 or self.depth < 0:
+            raise ConfigError("Encoder width must be ≥ 1 and depth ≥ 0.")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"Dropout must be in [0, 1), got {self.dropout}.")
+
+
+class SmallCNN(nn.Module):
+    """Two 3×3 conv layers, global average pool, linear: enough for 8×8 digits."""
+
+    def __init__(self, out_dim: int, channels: int = 32, activation: str = "relu"):
+        super().__init__()
+        act = ACTIVATIONS[activation]
+        c1 = max(channels // 2, 4)
+        self.features = nn.Sequential(
+            nn.Conv2d(1, c1, 3, padding=1),
+            act(),
+            nn.Conv2d(c1, channels, 3, padding=1, stride=2),
+            act(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),
+        )
+        self.out = nn.Linear(channels * 4, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.features(x.unsqueeze(1)))  # (B, H, W) -> (B, 1, H, W)
+
+
+def make_encoder(input_shape: tuple[int, ...], out_dim: int, cfg: EncoderConfig) -> nn.Module:
+    """An encoder from one modality's per-sample shape to ``out_dim`` features."""
+    cfg.validate()
+    kind = cfg.kind
+    if kind == "auto":
+        kind = "cnn" if len(input_shape) == 2 else "mlp"
+    if kind == "cnn":
+        if len(input_shape) != 2:
+            raise ConfigError(
+                f"The CNN encoder needs image-shaped data (H, W); this modality has shape "
+                f"{input_shape}. Choose the MLP or linear encoder."
+            )
+        return SmallCNN(out_dim, cfg.hidden, cfg.activation)
+    d_in = math.prod(input_shape)
+    if kind == "linear" or cfg.depth == 0:
+        return nn.Sequential(nn.Flatten(), nn.Linear(d_in, out_dim))
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = d_in
+    for _ in range(cfg.depth):
+        layers += [nn.Linear(width, cfg.hidden), ACTIVATIONS[cfg.activation]()]
+        if cfg.dropout:
+            layers.append(nn.Dropout(cfg.dropout))
+        width = cfg.hidden
+    layers.append(nn.Linear(width, out_dim))
+    return nn.Sequential(*layers)
+
+
+# ---------------------------------------------------------------------------
+# Joint embedding
+
+
+@dataclass
+class JointConfig:
+    dim: int = 16  # shared-space dimension
+    normalize: bool | None = (
+        None  # L2-normalise (cosine geometry, as CLIP); None = the loss's default
+    )
+    temperature: float = 0.1  # initial softmax temperature τ of InfoNCE
+    learn_temperature: bool = False
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+
+    def validate(self) -> None:
+        if self.dim < 1:
+            raise ConfigError(f"The shared dimension must be at least 1, got {self.dim}.")
+        if not self.temperature > 0:
+            raise ConfigError(f"Temperature must be positive, got {self.temperature}.")
+        self.encoder.validate()
+
+
+class JointEmbedding(nn.Module):
+    """One encoder per modality into a shared space; every modality pair is aligned by the loss."""
+
+    def __init__(self, input_shapes: dict[str, tuple[int, ...]], cfg: JointConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        self.names = list(input_shapes)
+        self.encoders = nn.ModuleDict(
+            {k: make_encoder(s, cfg.dim, cfg.encoder) for k, s in input_shapes.items()}
+        )
+        log_t = torch.tensor(math.log(cfg.temperature))
+        if cfg.learn_temperature:
+            self.log_temperature = nn.Parameter(log_t)
+        else:
+            self.register_buffer("log_temperature", log_t)
+
+    @property
+    def temperature(self) -> torch.Tensor:
+        # Clamped like CLIP's logit scale (at most 100) so a learned τ cannot blow up the logits.
+        return self.log_temperature.exp().clamp(min=0.01)
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for name in self.names:
+            z = self.encoders[name](inputs[name])  # (B, D)
+            if self.cfg.normalize is not False:
+                z = nn.functional.normalize(z, dim=-1)
+            out[name] = z
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Attention fusion and classification baselines
+
+
+@dataclass
+class FusionOutput:
+    logits: torch.Tensor  # (B, C)
+    weights: torch.Tensor | None = None  # (B, M) modality attention, rows sum to 1
+    head_weights: torch.Tensor | None = None  # (B, H, M, M) self-attention per head
+    fused: torch.Tensor | None = None  # (B, D) fused representation
+    tokens: torch.Tensor | None = None  # (B, M, D) per-modality tokens (attention fusion)
+
+
+@dataclass
+class AttentionConfig:
+    dim: int = 32  # token dimension per modality
+    heads: int = 0  # > 0 adds multi-head self-attention across modality tokens
+    attention_hidden: int = 32  # width of the scoring network
+    entropy_weight: float = 0.0  # weight of the attention-entropy term in the loss
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+
+    def validate(self) -> None:
+        if self.dim < 1:
+            raise ConfigError(f"The token dimension must be at least 1, got {self.dim}.")
+        if self.heads < 0 or (self.heads and self.dim % self.heads):
+            raise ConfigError(
+                f"Heads must divide the token dimension: {self.dim} is not divisible by "
+                f"{self.heads}. Pick e.g. heads = 1, 2 or 4 with dim = 32."
+            )
+        self.encoder.validate()
+
+
+class AttentionFusion(nn.Module):
+    """Modality attention: w = softmax_m(score(t_m)), fused = Σ_m w_m t_m, logits = head(fused)."""
+
+    def __init__(
+        self, input_shapes: dict[str, tuple[int, ...]], n_classes: int, cfg: AttentionConfig
+    ):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        self.names = list(input_shapes)
+        self.encoders = nn.ModuleDict(
+            {k: make_encoder(s, cfg.dim, cfg.encoder) for k, s in input_shapes.items()}
+        )
+        self.self_attention = (
+            nn.MultiheadAttention(cfg.dim, cfg.heads, batch_first=True) if cfg.heads else None
+        )
+        self.norm = nn.LayerNorm(cfg.dim) if cfg.heads else None
+        self.score = nn.Sequential(
+            nn.Linear(cfg.dim, cfg.attention_hidden), nn.Tanh(), nn.Linear(cfg.attention_hidden, 1)
+        )
+        self.head = nn.Linear(cfg.dim, n_classes)
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:
+        tokens = torch.stack([self.encoders[k](inputs[k]) for k in self.names], dim=1)  # (B, M, D)
+        head_weights = None
+        if self.self_attention is not None:
+            mixed, head_weights = self.self_attention(
+                tokens, tokens, tokens, need_weights=True, average_attn_weights=False
+            )  # head_weights: (B, H, M, M)
+            tokens = self.norm(tokens + mixed)
+        weights = torch.softmax(self.score(tokens).squeeze(-1), dim=1)  # (B, M)
+        fused = (weights.unsqueeze(-1) * tokens).sum(dim=1)  # (B, D)
+        return FusionOutput(self.head(fused), weights, head_weights, fused, tokens)
+
+
+@dataclass
+class BaselineConfig:
+    kind: str = "early"  # "early" | "late" | "single"
+    modality: str | None = None  # for "single": which modality (default: the first)
+    dim: int = 32  # encoder output width
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+
+    def validate(self) -> None:
+        if self.kind not in ("early", "late", "single"):
+            raise ConfigError(f"Unknown baseline '{self.kind}'; choose early, late or single.")
+        if self.dim < 1:
+            raise ConfigError(f"The encoder dimension must be at least 1, got {self.dim}.")
+        self.encoder.validate()
+
+
+class EarlyFusion(nn.Module):
+    """Concatenate all modalities' flattened features, then one MLP classifier."""
+
+    def __init__(
+        self, input_shapes: dict[str, tuple[int, ...]], n_classes: int, cfg: BaselineConfig
+    ):
+        super().__init__()
+        self.names = list(input_shapes)
+        d_in = sum(math.prod(s) for s in input_shapes.values())
+        enc = EncoderConfig(
+            **{**cfg.encoder.__dict__, "kind": "mlp" if cfg.encoder.kind != "linear" else "linear"}
+        )
+        self.body = make_encoder((d_in,), cfg.dim, enc)
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(cfg.dim, n_classes))
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:
+        x = torch.cat([inputs[k].flatten(1) for k in self.names], dim=1)  # (B, Σd)
+        fused = self.body(x)
+        return FusionOutput(self.head(fused), fused=fused)
+
+
+class LateFusion(nn.Module):
+    """One classifier per modality; the prediction is the mean of their logits."""
+
+    def __init__(
+        self, input_shapes: dict[str, tuple[int, ...]], n_classes: int, cfg: BaselineConfig
+    ):
+        super().__init__()
+        self.names = list(input_shapes)
+        self.branches = nn.ModuleDict(
+            {
+                k: nn.Sequential(
+                    make_encoder(s, cfg.dim, cfg.encoder), nn.ReLU(), nn.Linear(cfg.dim, n_classes)
+                )
+                for k, s in input_shapes.items()
+            }
+        )
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:
+        logits = torch.stack([self.branches[k](inputs[k]) for k in self.names], dim=1)  # (B, M, C)
+        return FusionOutput(logits.mean(dim=1))
+
+
+class SingleModality(nn.Module):
+    """A classifier that sees one modality only (the 'no fusion' reference)."""
+
+    def __init__(
+        self, input_shapes: dict[str, tuple[int, ...]], n_classes: int, cfg: BaselineConfig
+    ):
+        super().__init__()
+        name = cfg.modality or next(iter(input_shapes))
+        if name not in input_shapes:
+            raise ConfigError(
+                f"Modality '{name}' is not in the data; choose one of {list(input_shapes)}."
+            )
+        self.names = [name]
+        self.body = make_encoder(input_shapes[name], cfg.dim, cfg.encoder)
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(cfg.dim, n_classes))
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:
+        fused = self.body(inputs[self.names[0]])
+        return FusionOutput(self.head(fused), fused=fused)
+
+
+BASELINES = {"early": EarlyFusion, "late": LateFusion, "single": SingleModality}

@@ -1,0 +1,306 @@
+"""Runs on disk: one folder per finished, stopped or failed training.
+
+A run folder holds:
+
+- ``config.json``   the :class:`~fusion.experiment.RunConfig` and the data source,
+- ``run.json``      status, message, device, timings, modality names, creation time,
+- ``metrics.json``  flat metrics, each with ``<name>_chance`` where it has one,
+- ``epochs.csv``    one row per epoch (seconds, samples/s, train losses, val metrics),
+- ``steps.parquet`` one row per optimisation step (each loss part),
+- ``weights.pt``    the model's ``state_dict`` (loaded with ``weights_only=True``),
+- ``embeddings.parquet`` validation embeddings at every snapshot epoch (long form),
+- ``attention.parquet``  attention weights at every snapshot epoch (attention runs),
+- ``samples.npz`` / ``texts.json`` the validation samples behind the snapshots, so a
+  map's points can show their images, captions and features.
+
+The default root is ``./runs``; ``FUSION_RUNS_DIR`` overrides it. Names given by
+users are sanitised and every path is checked to stay inside the root. A folder
+with missing or unreadable files is listed as damaged instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fusion.data import PairedData
+from fusion.errors import DataError
+from fusion.experiment import RunConfig, RunResult, attention_frame, embeddings_frame
+
+REQUIRED_FILES = ("config.json", "run.json", "metrics.json", "epochs.csv", "embeddings.parquet")
+
+
+def runs_root(root: str | os.PathLike | None = None) -> Path:
+    """The runs folder: ``root`` if given, else ``$FUSION_RUNS_DIR``, else ``./runs``."""
+    return Path(root or os.environ.get("FUSION_RUNS_DIR") or "runs").resolve()
+
+
+def safe_name(name: str) -> str:
+    """A run name usable as one folder name: letters, digits, '-', '_' and '.', no leading dot."""
+    s = re.sub(r"[^\w.-]+", "-", str(name), flags=re.ASCII).strip(".-_")
+    return s[:80] or "run"
+
+
+def _inside(root: Path, name: str) -> Path:
+    path = (root / safe_name(name)).resolve()
+    if path.parent != root:
+        raise DataError(f"Run name '{name}' would leave the runs folder; choose a plain name.")
+    return path
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(
+        json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8"
+    )
+
+
+def save_run(
+    result: RunResult,
+    root: str | os.PathLike | None = None,
+    name: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``result`` to a new folder under the runs root and return its path.
+
+    The folder is written under a temporary name and renamed at the end, so a
+    crash midway never leaves a half-written run that looks complete. An
+    existing run of the same name gets a ``-2``, ``-3``... suffix, unless
+    ``overwrite`` replaces it.
+    """
+    import torch
+
+    root = runs_root(root)
+    root.mkdir(parents=True, exist_ok=True)
+    cfg = result.config
+    base = safe_name(
+        name or cfg.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{cfg.method}-{cfg.loss}"
+    )
+    path = _inside(root, base)
+    if overwrite and path.is_dir():
+        shutil.rmtree(path)
+    k = 2
+    while path.exists():
+        path = _inside(root, f"{base}-{k}")
+        k += 1
+    tmp = root / f".tmp-{path.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    h = result.history
+    _write_json(
+        tmp / "config.json", {**cfg.to_dict(), "name": path.name, "data": result.data_source}
+    )
+    _write_json(
+        tmp / "run.json",
+        {
+            **h.summary(),
+            "name": path.name,
+            "method": cfg.method,
+            "loss": cfg.loss,
+            "modalities": result.modality_names,
+            "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "n_val": result.val.n,
+        },
+    )
+    _write_json(tmp / "metrics.json", result.metrics)
+    pd.DataFrame(h.epochs).to_csv(tmp / "epochs.csv", index=False)
+    pd.DataFrame(h.steps).to_parquet(tmp / "steps.parquet", index=False)
+    embeddings_frame(result).to_parquet(tmp / "embeddings.parquet", index=False)
+    att = attention_frame(result)
+    if len(att):
+        att.to_parquet(tmp / "attention.parquet", index=False)
+    heads = [(s.epoch, s.arrays["head_weights"]) for s in h.snapshots if "head_weights" in s.arrays]
+    if heads:
+        np.savez_compressed(
+            tmp / "head_weights.npz",
+            epochs=np.array([e for e, _ in heads]),
+            weights=np.stack([w for _, w in heads]),
+        )
+    if result.model is not None:
+        torch.save(
+            {k: v.detach().cpu() for k, v in result.model.state_dict().items()}, tmp / "weights.pt"
+        )
+    rows = h.snapshot_rows if h.snapshot_rows is not None else np.arange(result.val.n)
+    sub = result.val.subset(rows)
+    arrays = {f"mod__{k}": v for k, v in sub.modalities.items()}
+    arrays["ids"] = sub.ids.astype(str)
+    if sub.labels is not None:
+        arrays["labels"] = sub.labels
+    if sub.mask is not None:
+        arrays["mask"] = sub.mask
+    np.savez_compressed(tmp / "samples.npz", **arrays)
+    _write_json(tmp / "texts.json", {"texts": sub.texts, "label_names": sub.label_names})
+    tmp.rename(path)
+    return path
+
+
+@dataclass
+class RunInfo:
+    name: str
+    path: Path
+    status: str = "unknown"
+    method: str = ""
+    loss: str = ""
+    created: str = ""
+    message: str = ""
+    damaged: bool = False
+    problem: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if self.damaged:
+            return f"{self.name} (damaged)"
+        return f"{self.name} · {self.method}/{self.loss} · {self.status}"
+
+
+def _read_info(path: Path) -> RunInfo:
+    info = RunInfo(name=path.name, path=path)
+    missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
+    if missing:
+        info.damaged, info.problem = True, f"missing {', '.join(missing)}"
+        return info
+    try:
+        run = json.loads((path / "run.json").read_text(encoding="utf-8"))
+        info.metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        info.status = str(run.get("status", "unknown"))
+        info.method = str(run.get("method", ""))
+        info.loss = str(run.get("loss", ""))
+        info.created = str(run.get("created", ""))
+        info.message = str(run.get("message", ""))
+    except (OSError, ValueError, AttributeError) as exc:
+        info.damaged, info.problem = (
+            True,
+            f"unreadable run.json or metrics.json ({exc.__class__.__name__})",
+        )
+    return info
+
+
+def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
+    """Every run folder under the root, newest first; damaged ones flagged, never raising."""
+    root = runs_root(root)
+    if not root.is_dir():
+        return []
+    infos = [_read_info(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted(infos, key=lambda i: (i.created, i.name), reverse=True)
+
+
+@dataclass
+class LoadedRun:
+    info: RunInfo
+    config: dict[str, Any]
+    run: dict[str, Any]
+    metrics: dict[str, float]
+    epochs: pd.DataFrame
+    steps: pd.DataFrame
+    embeddings: pd.DataFrame
+    attention: pd.DataFrame
+    samples: PairedData | None
+    head_weights: tuple[np.ndarray, np.ndarray] | None = None  # (epochs, (E, n, H, M, M))
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def modalities(self) -> list[str]:
+        return list(self.run.get("modalities", []))
+
+    @property
+    def snapshot_epochs(self) -> list[int]:
+        return (
+            sorted(int(e) for e in self.embeddings["epoch"].unique())
+            if len(self.embeddings)
+            else []
+        )
+
+    def run_config(self) -> RunConfig:
+        return RunConfig.from_dict(self.config)
+
+
+def load_run(path: str | os.PathLike, root: str | os.PathLike | None = None) -> LoadedRun:
+    """Load a run folder (or a run name under the root); a damaged run raises DataError."""
+    p = Path(path)
+    if not p.is_dir():
+        p = _inside(runs_root(root), str(path))
+    info = _read_info(p)
+    if info.damaged:
+        raise DataError(f"Run '{p.name}' is damaged ({info.problem}); delete it or train again.")
+    try:
+        config = json.loads((p / "config.json").read_text(encoding="utf-8"))
+        run = json.loads((p / "run.json").read_text(encoding="utf-8"))
+        epochs = (
+            pd.read_csv(p / "epochs.csv")
+            if (p / "epochs.csv").stat().st_size > 1
+            else pd.DataFrame()
+        )
+        steps = (
+            pd.read_parquet(p / "steps.parquet")
+            if (p / "steps.parquet").is_file()
+            else pd.DataFrame()
+        )
+        emb = pd.read_parquet(p / "embeddings.parquet")
+        att = (
+            pd.read_parquet(p / "attention.parquet")
+            if (p / "attention.parquet").is_file()
+            else pd.DataFrame()
+        )
+        samples = _read_samples(p)
+        heads = None
+        if (p / "head_weights.npz").is_file():
+            with np.load(p / "head_weights.npz", allow_pickle=False) as z:
+                heads = (z["epochs"], z["weights"])
+    except Exception as exc:  # any unreadable file means the run is damaged, never a crash
+        raise DataError(
+            f"Run '{p.name}' is damaged: {exc.__class__.__name__}: {str(exc)[:200]}. "
+            "Delete it or train again."
+        ) from None
+    return LoadedRun(info, config, run, info.metrics, epochs, steps, emb, att, samples, heads)
+
+
+def _read_samples(p: Path) -> PairedData | None:
+    if not (p / "samples.npz").is_file():
+        return None
+    extra = {}
+    if (p / "texts.json").is_file():
+        extra = json.loads((p / "texts.json").read_text(encoding="utf-8"))
+    with np.load(p / "samples.npz", allow_pickle=False) as z:
+        mods = {k[5:]: z[k] for k in z.files if k.startswith("mod__")}
+        return PairedData(
+            modalities=mods,
+            labels=z["labels"] if "labels" in z.files else None,
+            label_names=extra.get("label_names"),
+            mask=z["mask"] if "mask" in z.files else None,
+            ids=z["ids"],
+            texts=extra.get("texts") or {},
+        )
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, Any]:
+    """A run's state_dict, loaded safely (tensors only, nothing unpickled)."""
+    import torch
+
+    return torch.load(Path(path) / "weights.pt", map_location="cpu", weights_only=True)
+
+
+def delete_run(name: str, root: str | os.PathLike | None = None) -> None:
+    """Remove a run folder (only ever inside the runs root)."""
+    path = _inside(runs_root(root), name)
+    if path.is_dir():
+        shutil.rmtree(path)

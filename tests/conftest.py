@@ -1,0 +1,31 @@
+"""Shared fixtures: small seeded data sets and an isolated runs folder."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("FUSION_MAX_TRAININGS", "2")
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    """Every test that saves runs gets its own runs folder."""
+    d = tmp_path / "runs"
+    monkeypatch.setenv("FUSION_RUNS_DIR", str(d))
+    return d
+
+
+@pytest.fixture(scope="session")
+def small_latent():
+    from fusion.generators import shared_latent
+
+    return shared_latent(n=400, n_classes=4, seed=0)
+
+
+@pytest.fixture(scope="session")
+def small_gated():
+    from fusion.generators import gated_reliability
+
+    return gated_reliability(n=400, seed=0)
