@@ -1,0 +1,122 @@
+"""The command line: the documented forms work; bad input exits non-zero with a clear message."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+
+from fusion.cli import main
+
+
+def test_generate_train_project_runs(tmp_path, runs_dir, capsys):
+    data = tmp_path / "data.parquet"
+    assert main(["generate", "shared_latent", "--n", "300", "--seed", "0", "--out", str(data)]) == 0
+    df = pd.read_parquet(data)
+    assert len(df) == 300 and "a__0" in df.columns and "label" in df.columns
+
+    out = tmp_path / "runs" / "demo"
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "shared_latent",
+                "--param",
+                "n=300",
+                "--epochs",
+                "2",
+                "--seed",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "recall_at_1_a_to_b" in metrics and "recall_at_1_a_to_b_chance" in metrics
+
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--method",
+                "attention",
+                "--label-column",
+                "label",
+                "--epochs",
+                "2",
+                "--out",
+                str(tmp_path / "runs" / "att"),
+            ]
+        )
+        == 0
+    )
+    assert "accuracy" in json.loads((tmp_path / "runs" / "att" / "metrics.json").read_text())
+
+    assert main(["project", str(out), "--method", "pca", "--html", str(tmp_path / "map.html")]) == 0
+    maps = list(out.glob("map_pca_epoch*.parquet"))
+    assert maps and {"u", "v", "modality"} <= set(pd.read_parquet(maps[0]).columns)
+    assert (tmp_path / "map.html").stat().st_size > 1000
+
+    capsys.readouterr()
+    assert main(["runs", "--root", str(tmp_path / "runs")]) == 0
+    listed = capsys.readouterr().out
+    assert "demo" in listed and "att" in listed
+
+
+def test_two_files_aligned_by_id(tmp_path, runs_dir):
+    rng = np.random.default_rng(0)
+    ids = [f"s{i}" for i in range(120)]
+    y = np.arange(120) % 3
+    a = pd.DataFrame(rng.normal(size=(120, 4)) + y[:, None], columns=list("wxyz")).assign(id=ids)
+    b = pd.DataFrame(rng.normal(size=(120, 3)) + y[:, None], columns=list("pqr")).assign(id=ids)
+    a.to_csv(tmp_path / "view_a.csv", index=False)
+    b.sample(frac=1, random_state=0).to_csv(tmp_path / "view_b.csv", index=False)
+    out = tmp_path / "runs" / "mine"
+    rc = main(
+        [
+            "train",
+            "--data",
+            str(tmp_path / "view_a.csv"),
+            "--data",
+            str(tmp_path / "view_b.csv"),
+            "--id-column",
+            "id",
+            "--method",
+            "joint",
+            "--loss",
+            "triplet",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0 and (out / "metrics.json").is_file()
+
+
+def test_bad_input_exits_2_with_message(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("")
+    assert main(["train", "--data", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and "bad.csv" in err and "Traceback" not in err
+    assert main(["train", "--data", "no_such_thing"]) == 2
+    assert "No such file or generator" in capsys.readouterr().err
+    assert main(["train", "--data", "shared_latent", "--batch-size", "100000"]) == 2
+    assert "Batch size" in capsys.readouterr().err
+
+
+def test_python_dash_m_help():
+    out = subprocess.run(
+        [sys.executable, "-m", "fusion", "--help"], capture_output=True, text=True, check=True
+    )
+    for cmd in ("generate", "train", "project", "runs"):
+        assert cmd in out.stdout

@@ -1,0 +1,120 @@
+"""Runs on disk: save, list, load, delete; damaged folders; names stay inside the root."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fusion.errors import DataError
+from fusion.experiment import default_config, run_experiment
+from fusion.runs import delete_run, list_runs, load_run, load_weights, safe_name, save_run
+
+
+@pytest.fixture(scope="module")
+def joint_result():
+    from fusion.generators import shared_latent
+
+    return run_experiment(
+        shared_latent(n=300, n_classes=3, seed=1), default_config("joint", epochs=2, batch_size=64)
+    )
+
+
+@pytest.fixture(scope="module")
+def attention_result():
+    from fusion.generators import gated_reliability
+
+    cfg = default_config("attention", epochs=2, batch_size=64)
+    cfg.model.heads = 2
+    return run_experiment(gated_reliability(n=300, seed=1), cfg)
+
+
+def test_save_load_round_trip(runs_dir, joint_result):
+    path = save_run(joint_result, name="demo")
+    assert path.parent == runs_dir.resolve() and path.name == "demo"
+    run = load_run(path)
+    assert run.run["status"] == "finished"
+    assert run.metrics["recall_at_1_mean"] == pytest.approx(
+        joint_result.metrics["recall_at_1_mean"]
+    )
+    assert "recall_at_1_a_to_b_chance" in run.metrics
+    assert run.modalities == ["a", "b"]
+    assert run.snapshot_epochs == [0, 1, 2]
+    assert {"epoch", "sample", "id", "modality", "label", "label_name", "reliability", "z0"} <= set(
+        run.embeddings.columns
+    )
+    n = len(joint_result.history.snapshot_rows)
+    assert len(run.embeddings) == 3 * 2 * n
+    assert run.samples.n == n and run.samples.names == ["a", "b"]
+    assert run.run_config().to_dict()["train"] == joint_result.config.to_dict()["train"]
+    weights = load_weights(path)
+    model_state = joint_result.model.state_dict()
+    assert set(weights) == set(model_state)
+    assert all(np.allclose(weights[k].numpy(), model_state[k].numpy()) for k in weights)
+
+
+def test_attention_run_keeps_weights_and_heads(runs_dir, attention_result):
+    run = load_run(save_run(attention_result))
+    assert {"weight_a", "weight_b", "mask_a", "mask_b"} <= set(run.attention.columns)
+    w = run.attention[["weight_a", "weight_b"]].to_numpy()
+    assert np.allclose(w.sum(1), 1.0, atol=1e-5)
+    epochs, heads = run.head_weights
+    assert heads.shape[2:] == (2, 2, 2)  # (snapshots, n, H, M, M)
+
+
+def test_same_name_gets_a_suffix_unless_overwrite(runs_dir, joint_result):
+    a = save_run(joint_result, name="x")
+    b = save_run(joint_result, name="x")
+    assert (a.name, b.name) == ("x", "x-2")
+    c = save_run(joint_result, name="x", overwrite=True)
+    assert c.name == "x"
+
+
+def test_list_flags_damaged_runs_and_never_raises(runs_dir, joint_result):
+    good = save_run(joint_result, name="good")
+    broken = save_run(joint_result, name="broken")
+    (broken / "embeddings.parquet").unlink()
+    truncated = save_run(joint_result, name="truncated")
+    (truncated / "run.json").write_text('{"status": "fin')
+    garbage = save_run(joint_result, name="garbage")
+    (garbage / "embeddings.parquet").write_bytes(b"PAR1 not really")
+    (runs_dir / "empty-folder").mkdir()
+    infos = {i.name: i for i in list_runs()}
+    assert not infos["good"].damaged
+    assert infos["broken"].damaged and "embeddings.parquet" in infos["broken"].problem
+    assert infos["truncated"].damaged
+    assert infos["empty-folder"].damaged
+    for name in ("broken", "truncated", "garbage"):
+        with pytest.raises(DataError, match="damaged"):
+            load_run(runs_dir / name)
+    assert load_run(good).name == "good"
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "a/b", "..", "/abs/path", "名字 with spaces", ""]
+)
+def test_user_names_never_escape_the_root(runs_dir, joint_result, name):
+    path = save_run(joint_result, name=name)
+    assert path.parent == runs_dir.resolve()
+    assert ".." not in path.name and "/" not in path.name
+
+
+def test_safe_name_and_delete(runs_dir, joint_result):
+    assert safe_name("my run: v1!") == "my-run-v1"
+    path = save_run(joint_result, name="to-delete")
+    delete_run("to-delete")
+    assert not path.exists()
+    delete_run("../../nothing")  # sanitised, nothing outside is touched
+
+
+def test_run_json_is_plain_json(runs_dir, joint_result):
+    path = save_run(joint_result, name="j")
+    for f in ("config.json", "run.json", "metrics.json"):
+        json.loads((path / f).read_text(encoding="utf-8"))
+
+
+def test_cca_run_saves_without_weights(runs_dir):
+    from fusion.generators import digits_two_view
+
+    r = run_experiment(digits_two_view(n=300, seed=0), default_config("cca"))
+    run = load_run(save_run(r, name="cca"))
+    assert run.run["status"] == "finished" and "linear_probe_accuracy" in run.metrics
