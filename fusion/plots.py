@@ -1,0 +1,751 @@
+"""Plotly figure builders for the playground; each returns a ``plotly.graph_objects.Figure``.
+
+Figures are built from plain values (arrays, DataFrames, dicts) so they can be tested
+without a browser; only pages call ``st.plotly_chart``.
+
+Conventions shared by every builder:
+
+- One colour per modality everywhere: :func:`modality_color_map` assigns the Okabe-Ito
+  palette (Okabe & Ito, 2008, "Color Universal Design"), which stays distinguishable
+  under the common colour-vision deficiencies, by position in the modality list. Pass the
+  same ``colors`` map (or the same modality order) to every figure.
+- Class labels use :data:`LABEL_COLORS`, CARTO's colour-blind-safe qualitative "Safe"
+  palette (11 colours, cycled beyond that).
+- Continuous values (reliability) use the perceptually uniform, colour-blind-friendly
+  Cividis scale (Nuñez, Anderton & Renslow, 2018).
+- Backgrounds are transparent and no template is forced, so the host theme (Streamlit's
+  light or dark theme) styles text and grid lines.
+- Every user-visible string goes through the optional ``t`` translation function (the app
+  passes its gettext-like lookup for Chinese); the English text is the key. Data values
+  (modality and class names) are shown as given.
+
+The shared-space map (:func:`shared_space`) takes precomputed 2-D coordinates, so
+recolouring or scrubbing through epochs only rebuilds the figure (tens of milliseconds at
+10,000 points), never the projection (see :mod:`fusion.projection`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from fusion.errors import DataError
+
+Translate = Callable[[str], str] | None
+ColorBy = Literal["modality", "label", "reliability"]
+
+# Okabe-Ito, reordered so the first modalities get the most distinct, theme-robust hues;
+# its black is replaced by grey, which stays visible on a dark background, and its
+# yellow comes late because it is faint on white.
+MODALITY_COLORS: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#999999",  # grey (in place of black)
+)
+# CARTO "Safe" (also plotly.colors.qualitative.Safe), as hex.
+LABEL_COLORS: tuple[str, ...] = (
+    "#88CCEE",
+    "#CC6677",
+    "#DDCC77",
+    "#117733",
+    "#332288",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+    "#882255",
+    "#661100",
+    "#888888",
+)
+MODALITY_SYMBOLS: tuple[str, ...] = (
+    "circle",
+    "square",
+    "diamond",
+    "triangle-up",
+    "x",
+    "cross",
+    "star",
+    "triangle-down",
+)
+# Plotly's numeric codes for the symbols above: per-point symbol arrays of numbers are
+# validated far faster than arrays of names.
+_SYMBOL_CODES: dict[str, int] = {
+    "circle": 0,
+    "square": 1,
+    "diamond": 2,
+    "cross": 3,
+    "x": 4,
+    "triangle-up": 5,
+    "triangle-down": 6,
+    "star": 17,
+}
+MISSING_COLOR = "#999999"
+PAIR_LINE_COLOR = "rgba(128, 128, 128, 0.35)"  # mid grey: visible on light and dark
+RELIABILITY_SCALE = "Cividis"
+
+_TRANSPARENT = "rgba(0,0,0,0)"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _tr(t: Translate) -> Callable[[str], str]:
+    return t if t is not None else (lambda s: s)
+
+
+def modality_color_map(names: Sequence[str]) -> dict[str, str]:
+    """Colour (hex) per modality name, by position in ``names`` (cycling after 8)."""
+    return {n: MODALITY_COLORS[i % len(MODALITY_COLORS)] for i, n in enumerate(names)}
+
+
+def label_color_map(names: Sequence[str]) -> dict[str, str]:
+    """Colour (hex) per class name, by position in ``names`` (cycling after 11)."""
+    return {n: LABEL_COLORS[i % len(LABEL_COLORS)] for i, n in enumerate(names)}
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def _finish(fig: go.Figure, title: str, x_label: str | None, y_label: str | None) -> go.Figure:
+    """Title, axis titles and transparent backgrounds (the host theme does the rest)."""
+    fig.update_layout(
+        title=dict(text=title),
+        paper_bgcolor=_TRANSPARENT,
+        plot_bgcolor=_TRANSPARENT,
+        margin=dict(l=60, r=20, t=60, b=50),
+    )
+    if x_label is not None:
+        fig.update_xaxes(title=dict(text=x_label))
+    if y_label is not None:
+        fig.update_yaxes(title=dict(text=y_label))
+    return fig
+
+
+def _check_columns(df: pd.DataFrame, needed: Sequence[str], what: str) -> None:
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"{what} needs the column(s) {missing}; got {list(df.columns)}. "
+            "Rename or add them before plotting."
+        )
+
+
+def _weights(weights: np.ndarray, modality_names: Sequence[str]) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 2 or w.shape[1] != len(modality_names):
+        raise DataError(
+            f"Attention weights must have shape (samples, {len(modality_names)}) to match "
+            f"the modalities {list(modality_names)}, got {w.shape}."
+        )
+    return w
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def loss_curves(
+    history_df: pd.DataFrame,
+    parts: Sequence[str] | None = None,
+    x: Literal["step", "epoch"] = "step",
+    title: str | None = None,
+    log_y: bool = False,
+    val_parts: Sequence[str] = (),
+    t: Translate = None,
+) -> go.Figure:
+    """One line per loss part (a column of ``history_df``) against ``x``.
+
+    parts: columns to draw; default every numeric column except ``step``/``epoch``.
+    val_parts: validation columns, drawn dashed. A column named ``val_<part>`` is treated
+        as validation too and takes the colour of ``<part>``. Missing values (e.g.
+        validation logged once per epoch) are skipped, not drawn as gaps.
+    log_y: logarithmic loss axis (only positive values are shown on it).
+    """
+    tr = _tr(t)
+    _check_columns(history_df, [x], "loss_curves")
+    if parts is None:
+        parts = [
+            c
+            for c in history_df.columns
+            if c not in ("step", "epoch") and pd.api.types.is_numeric_dtype(history_df[c])
+        ]
+    parts = list(parts) + [v for v in val_parts if v not in parts]
+    _check_columns(history_df, parts, "loss_curves")
+    val_set = set(val_parts) | {p for p in parts if p.startswith("val_")}
+    train_parts = [p for p in parts if p not in val_set]
+    colors = label_color_map(train_parts)
+    fig = go.Figure()
+    for i, p in enumerate(parts):
+        is_val = p in val_set
+        base = p[4:] if is_val and p.startswith("val_") else p
+        color = colors.get(base, LABEL_COLORS[i % len(LABEL_COLORS)])
+        d = history_df[[x, p]].dropna()
+        fig.add_trace(
+            go.Scatter(
+                x=d[x].to_numpy(),
+                y=d[p].to_numpy(),
+                mode="lines+markers" if is_val else "lines",
+                name=p,
+                line=dict(color=color, dash="dash" if is_val else "solid", width=2),
+                marker=dict(size=5),
+            )
+        )
+    if log_y:
+        fig.update_yaxes(type="log")
+    y_label = tr("loss (log scale)") if log_y else tr("loss")
+    return _finish(fig, title or tr("Training losses"), tr(x), y_label)
+
+
+def embedding_spread(
+    spread_by_epoch: pd.DataFrame,
+    title: str | None = None,
+    log_y: bool = True,
+    t: Translate = None,
+) -> go.Figure:
+    """Embedding spread per epoch on a log axis, one line per ``run`` (if the column exists).
+
+    A spread falling by orders of magnitude is the signature of representation collapse
+    (all embeddings converging to one point), which a log axis makes visible early.
+    """
+    tr = _tr(t)
+    _check_columns(spread_by_epoch, ["epoch", "spread"], "embedding_spread")
+    fig = go.Figure()
+    if "run" in spread_by_epoch.columns:
+        groups = list(spread_by_epoch.groupby("run", sort=False))
+    else:
+        groups = [(tr("spread"), spread_by_epoch)]
+    for i, (run, d) in enumerate(groups):
+        d = d.sort_values("epoch")
+        fig.add_trace(
+            go.Scatter(
+                x=d["epoch"].to_numpy(),
+                y=d["spread"].to_numpy(),
+                mode="lines+markers",
+                name=str(run),
+                line=dict(color=LABEL_COLORS[i % len(LABEL_COLORS)], width=2),
+            )
+        )
+    if log_y:
+        fig.update_yaxes(type="log")
+    y_label = tr("embedding spread (log scale)") if log_y else tr("embedding spread")
+    return _finish(fig, title or tr("Embedding spread over training"), tr("epoch"), y_label)
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def metric_bars(
+    values: Mapping[str, float],
+    chance: Mapping[str, float] | None = None,
+    titles: Mapping[str, str] | None = None,
+    title: str | None = None,
+    x_label: str | None = None,
+    t: Translate = None,
+) -> go.Figure:
+    """Horizontal bars, one per metric, with a vertical tick at each metric's chance level.
+
+    values: metric name -> value. chance: metric name -> the value a random model would
+    score (omit a metric to draw no tick for it). titles: metric name -> display name.
+    """
+    tr = _tr(t)
+    chance = dict(chance or {})
+    titles = dict(titles or {})
+    names = list(values)
+    shown = [titles.get(n, n) for n in names]
+    vals = np.array([float(values[n]) for n in names])
+    fig = go.Figure(
+        go.Bar(
+            x=vals,
+            y=shown,
+            orientation="h",
+            name=tr("model"),
+            marker=dict(color=MODALITY_COLORS[0]),
+            text=[f"{v:.3f}" for v in vals],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        )
+    )
+    with_chance = [n for n in names if n in chance]
+    if with_chance:
+        fig.add_trace(
+            go.Scatter(
+                x=[float(chance[n]) for n in with_chance],
+                y=[titles.get(n, n) for n in with_chance],
+                mode="markers+text",
+                name=tr("chance"),
+                # A tall vertical tick on top of the bar; the open line symbol needs a
+                # line width to be drawn at all.
+                marker=dict(
+                    symbol="line-ns-open", size=28, line=dict(width=3, color=MODALITY_COLORS[5])
+                ),
+                text=[tr("chance")] * len(with_chance),
+                textposition="top center",
+                hovertemplate="%{y}: " + tr("chance") + " %{x:.4f}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(autorange="reversed")  # first metric on top, as listed
+    fig.update_layout(height=max(220, 70 * len(names) + 120), showlegend=True)
+    return _finish(fig, title or tr("Evaluation metrics"), x_label or tr("score"), tr("metric"))
+
+
+# ----------------------------------------------------------------------------- shared space
+
+
+def _sample_rows(samples: np.ndarray, max_points: int, seed: int) -> np.ndarray:
+    """Row indices of at most max_points rows, drawn by whole samples so pairs stay whole."""
+    _, inverse = np.unique(samples, return_inverse=True)
+    priority = np.random.default_rng(seed).random(inverse.max() + 1)[inverse]
+    keep = np.argsort(priority, kind="stable")[:max_points]
+    keep.sort()
+    return keep
+
+
+def _pair_segments(
+    u: np.ndarray, v: np.ndarray, samples: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """x, y arrays joining the points of each sample in a chain, a gap between samples.
+
+    The gap is a NaN (sent to the browser as a missing value, like None, which Plotly
+    does not connect); float arrays keep the figure fast to build at tens of thousands of
+    points, where lists with None took ~100 ms.
+    """
+    order = np.argsort(samples, kind="stable")
+    s = samples[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    sizes = np.diff(np.r_[starts, len(s)])
+    multi = sizes >= 2
+    if not multi.any():
+        return np.empty(0), np.empty(0)
+    keep = np.repeat(multi, sizes)  # rows of samples seen in 2+ modalities, sorted
+    rows = order[keep]
+    ends = np.cumsum(sizes[multi])  # position after each sample's run in `rows`
+    idx = np.insert(rows, ends, -1)  # -1 marks the gap after each sample
+    gap = idx < 0
+    x = np.where(gap, np.nan, u[idx])
+    y = np.where(gap, np.nan, v[idx])
+    return x, y
+
+
+def shared_space(
+    points: pd.DataFrame,
+    color_by: ColorBy = "modality",
+    show_pairs: bool = False,
+    title: str | None = None,
+    max_points: int = 30_000,
+    webgl_threshold: int = 3_000,
+    seed: int = 0,
+    colors: Mapping[str, str] | None = None,
+    axis_labels: tuple[str, str] | None = None,
+    marker_size: float | None = None,
+    t: Translate = None,
+) -> go.Figure:
+    """Scatter of the 2-D map of the shared space: symbol per modality, colour by choice.
+
+    points columns: ``u``, ``v`` (map coordinates), ``sample`` (pair index, shared by the
+    modalities of one sample), ``modality``; optional ``label_name``, ``reliability``
+    (in [0, 1] or NaN), ``hover`` (extra hover text).
+
+    color_by: "modality" (:func:`modality_color_map`, or ``colors``), "label"
+        (:data:`LABEL_COLORS`; missing labels grey) or "reliability" (Cividis, 0..1;
+        unknown grey).
+    show_pairs: thin grey segments joining the points of the same sample.
+    max_points: above this many rows, a seeded sample of whole samples is drawn and the
+        title says so. webgl_threshold: above this many drawn points, WebGL traces.
+    Each point's ``customdata`` is ``[sample, modality, row, label]`` where ``row`` is the
+    position in ``points``, so a Plotly selection maps back to rows.
+    """
+    tr = _tr(t)
+    _check_columns(points, ["u", "v", "sample", "modality"], "shared_space")
+    if color_by not in ("modality", "label", "reliability"):
+        raise DataError(f"color_by must be 'modality', 'label' or 'reliability', got {color_by!r}.")
+    if color_by == "reliability":
+        _check_columns(points, ["reliability"], "Colouring by reliability")
+    total = len(points)
+    title = title or tr("Shared embedding space")
+    rows = np.arange(total)
+    sample_all = points["sample"].to_numpy()
+    if total > max_points:
+        rows = _sample_rows(sample_all, max_points, seed)
+        note = tr("showing {shown} of {total} points").format(
+            shown=f"{len(rows):,}", total=f"{total:,}"
+        )
+        title = f"{title} ({note})"
+    u = points["u"].to_numpy(dtype=float)[rows]
+    v = points["v"].to_numpy(dtype=float)[rows]
+    sample = sample_all[rows]
+    modality = points["modality"].astype(str).to_numpy()[rows]
+    if "label_name" in points.columns:
+        lab = points["label_name"].to_numpy(dtype=object)[rows]
+        lab = np.where(pd.isna(lab), tr("no label"), lab).astype(str)
+    else:
+        lab = np.full(len(rows), tr("no label"), dtype=object)
+    n = len(rows)
+    size = marker_size or (7 if n <= 2_000 else 5 if n <= 10_000 else 3)
+
+    mod_names = list(dict.fromkeys(points["modality"].astype(str)))
+    mod_colors = dict(colors) if colors is not None else modality_color_map(mod_names)
+    mod_symbol = {m: MODALITY_SYMBOLS[i % len(MODALITY_SYMBOLS)] for i, m in enumerate(mod_names)}
+
+    customdata = np.empty((n, 4), dtype=object)
+    customdata[:, 0] = sample
+    customdata[:, 1] = modality
+    customdata[:, 2] = rows
+    customdata[:, 3] = lab
+    hover = points["hover"].astype(str).to_numpy()[rows] if "hover" in points.columns else None
+    hovertemplate = (
+        f"{tr('sample')} %{{customdata[0]}}<br>{tr('modality')} %{{customdata[1]}}"
+        f"<br>{tr('label')} %{{customdata[3]}}"
+        + ("<br>%{text}" if hover is not None else "")
+        + "<extra></extra>"
+    )
+
+    # Traces are plain dicts: go.Figure validates them once, instead of validating and
+    # then deep-copying trace objects (a third of the build time at 10k points).
+    trace_type = "scattergl" if n > webgl_threshold else "scatter"
+
+    def trace(sel: np.ndarray, name: str, marker: dict, **kw: object) -> dict:
+        return dict(
+            type=trace_type,
+            x=u[sel],
+            y=v[sel],
+            mode="markers",
+            name=name,
+            marker=dict(size=size, line=dict(width=0), **marker),
+            customdata=customdata[sel],
+            text=hover[sel] if hover is not None else None,
+            hovertemplate=hovertemplate,
+            **kw,
+        )
+
+    traces: list[dict] = []
+    if show_pairs:
+        px_, py_ = _pair_segments(u, v, sample)
+        traces.append(
+            dict(
+                type=trace_type,
+                x=px_,
+                y=py_,
+                mode="lines",
+                name=tr("pairs"),
+                line=dict(color=PAIR_LINE_COLOR, width=1),
+                hoverinfo="skip",
+            )
+        )
+    # Symbol per modality: one trace per (colour group, modality), each with a constant
+    # symbol, because per-point symbol arrays are validated point by point (~20 ms per
+    # 1,000 points). Traces of one colour group share a legend entry.
+    if color_by == "modality":
+        for m in mod_names:
+            sel = np.flatnonzero(modality == m)
+            if sel.size:
+                color = mod_colors.get(m, MISSING_COLOR)
+                traces.append(trace(sel, m, dict(color=color, symbol=mod_symbol[m])))
+    elif color_by == "label":
+        names = [x for x in dict.fromkeys(lab) if x != tr("no label")]
+        lab_colors = label_color_map(names)
+        for name in [*names, tr("no label")]:
+            in_group = lab == name
+            first = True
+            for m in mod_names:
+                sel = np.flatnonzero(in_group & (modality == m))
+                if sel.size:
+                    color = lab_colors.get(name, MISSING_COLOR)
+                    traces.append(
+                        trace(
+                            sel,
+                            name,
+                            dict(color=color, symbol=mod_symbol[m]),
+                            legendgroup=f"label:{name}",
+                            showlegend=first,
+                        )
+                    )
+                    first = False
+    else:
+        rel = points["reliability"].to_numpy(dtype=float)[rows]
+        known = np.isfinite(rel)
+        first = True
+        for m in mod_names:
+            sel = np.flatnonzero((modality == m) & known)
+            if sel.size:
+                marker = dict(color=rel[sel], coloraxis="coloraxis", symbol=mod_symbol[m])
+                # No legend entry: the colour bar explains colour, the entries below symbols.
+                traces.append(trace(sel, m, marker, showlegend=False))
+            sel = np.flatnonzero((modality == m) & ~known)
+            if sel.size:
+                marker = dict(color=MISSING_COLOR, symbol=mod_symbol[m])
+                name = tr("unknown reliability")
+                traces.append(trace(sel, name, marker, legendgroup="unknown", showlegend=first))
+                first = False
+    if color_by != "modality":
+        # Legend-only entries explaining the symbols (the colours now mean something else).
+        for m in mod_names:
+            traces.append(
+                dict(
+                    type="scatter",
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name=m,
+                    marker=dict(symbol=mod_symbol[m], color=MISSING_COLOR, size=9),
+                    legendgroup="modality",
+                    legendgrouptitle=dict(text=tr("modality")),
+                    hoverinfo="skip",
+                )
+            )
+    fig = go.Figure(data=traces)
+    if color_by == "reliability":
+        fig.update_layout(
+            coloraxis=dict(
+                colorscale=RELIABILITY_SCALE,
+                cmin=0.0,
+                cmax=1.0,
+                colorbar=dict(title=dict(text=tr("reliability")), x=1.02),
+            ),
+            legend=dict(x=1.15),
+        )
+    # Map axes carry no units of their own; equal scales keep distances honest (PCA).
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    fig.update_layout(legend=dict(itemsizing="constant"), dragmode="lasso")
+    x_label, y_label = axis_labels or (tr("map axis 1 (a.u.)"), tr("map axis 2 (a.u.)"))
+    return _finish(fig, title, x_label, y_label)
+
+
+# ----------------------------------------------------------------------------- attention
+
+
+def attention_heatmap(
+    weights: np.ndarray,
+    modality_names: Sequence[str],
+    sort_by: str | None = None,
+    labels: np.ndarray | None = None,
+    label_names: Sequence[str] | None = None,
+    max_rows: int = 500,
+    title: str | None = None,
+    seed: int = 0,
+    t: Translate = None,
+) -> go.Figure:
+    """Samples x modalities heatmap of attention weights (colour scale fixed to 0..1).
+
+    sort_by: None (data order), a modality name (rows by that modality's weight,
+        highest first) or "label" (rows grouped by class, class names on the y axis; needs
+        ``labels``). Above ``max_rows`` samples a seeded subset is shown and the title
+        says so.
+    """
+    tr = _tr(t)
+    w = _weights(weights, modality_names)
+    n = w.shape[0]
+    if sort_by == "label" and labels is None:
+        raise DataError("sort_by='label' needs labels; pass labels= or sort by a modality.")
+    if sort_by not in (None, "label") and sort_by not in modality_names:
+        raise DataError(
+            f"sort_by must be None, 'label' or one of {list(modality_names)}, got {sort_by!r}."
+        )
+    title = title or tr("Attention weights per sample")
+    idx = np.arange(n)
+    if n > max_rows:
+        idx = np.sort(np.random.default_rng(seed).choice(n, max_rows, replace=False))
+        note = tr("showing {shown} of {total} samples").format(
+            shown=f"{max_rows:,}", total=f"{n:,}"
+        )
+        title = f"{title} ({note})"
+    lab = np.asarray(labels)[idx] if labels is not None else None
+    if sort_by == "label":
+        assert lab is not None
+        idx = idx[np.lexsort((-w[idx].max(axis=1), lab))]
+        lab = np.asarray(labels)[idx]
+    elif sort_by is not None:
+        col = list(modality_names).index(sort_by)
+        idx = idx[np.argsort(-w[idx, col], kind="stable")]
+        lab = np.asarray(labels)[idx] if labels is not None else None
+    z = w[idx]
+    y = np.arange(len(idx))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(modality_names),
+            y=y,
+            zmin=0.0,
+            zmax=1.0,
+            colorscale="Viridis",
+            colorbar=dict(title=dict(text=tr("attention weight"))),
+            customdata=np.broadcast_to(idx[:, None], z.shape),
+            hovertemplate=(
+                f"{tr('sample')} %{{customdata}}<br>{tr('modality')} %{{x}}"
+                f"<br>{tr('attention weight')} %{{z:.3f}}<extra></extra>"
+            ),
+        )
+    )
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    y_label = tr("sample")
+    if sort_by == "label" and lab is not None:
+        # One tick per class block, at its middle.
+        starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
+        ends = np.r_[starts[1:], len(lab)]
+        names = list(label_names) if label_names is not None else None
+        fig.update_yaxes(
+            showticklabels=True,
+            tickmode="array",
+            tickvals=((starts + ends - 1) / 2).tolist(),
+            ticktext=[names[int(lab[s])] if names is not None else str(lab[s]) for s in starts],
+        )
+        y_label = tr("sample (grouped by class)")
+    elif sort_by is not None:
+        y_label = tr("sample (sorted by {modality} weight)").format(modality=sort_by)
+    return _finish(fig, title, tr("modality"), y_label)
+
+
+def attention_by_class(
+    weights: np.ndarray,
+    labels: np.ndarray,
+    label_names: Sequence[str],
+    modality_names: Sequence[str],
+    title: str | None = None,
+    colors: Mapping[str, str] | None = None,
+    t: Translate = None,
+) -> go.Figure:
+    """Mean attention per class, grouped bars coloured by modality (error bars: std. error)."""
+    tr = _tr(t)
+    w = _weights(weights, modality_names)
+    labels = np.asarray(labels)
+    if labels.shape[0] != w.shape[0]:
+        raise DataError(f"labels has {labels.shape[0]} entries but weights has {w.shape[0]} rows.")
+    present = [c for c in range(len(label_names)) if np.any(labels == c)]
+    colors = dict(colors) if colors is not None else modality_color_map(modality_names)
+    fig = go.Figure()
+    for j, m in enumerate(modality_names):
+        means, sems = [], []
+        for c in present:
+            x = w[labels == c, j]
+            means.append(float(x.mean()))
+            sems.append(float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 0.0)
+        fig.add_trace(
+            go.Bar(
+                x=[label_names[c] for c in present],
+                y=means,
+                name=m,
+                marker=dict(color=colors.get(m, MISSING_COLOR)),
+                error_y=dict(type="data", array=sems, visible=True, thickness=1),
+            )
+        )
+    fig.update_layout(barmode="group", legend=dict(title=dict(text=tr("modality"))))
+    fig.update_yaxes(range=[0, 1])
+    return _finish(
+        fig, title or tr("Mean attention per class"), tr("class"), tr("mean attention weight")
+    )
+
+
+def attention_vs_reliability(
+    weights: np.ndarray,
+    mask: np.ndarray,
+    modality_names: Sequence[str],
+    title: str | None = None,
+    colors: Mapping[str, str] | None = None,
+    t: Translate = None,
+) -> go.Figure:
+    """Box plots of each modality's attention weight when it is reliable vs unreliable.
+
+    mask: (N, M), 1 where modality m carries signal for the sample. A model that learned
+    to use reliability puts clearly lower weight on the unreliable (mask = 0) boxes.
+    Reliable boxes are filled with the modality colour, unreliable ones drawn faint.
+    """
+    tr = _tr(t)
+    w = _weights(weights, modality_names)
+    mk = np.asarray(mask)
+    if mk.shape != w.shape:
+        raise DataError(f"mask has shape {mk.shape}, weights {w.shape}; they must match.")
+    colors = dict(colors) if colors is not None else modality_color_map(modality_names)
+    fig = go.Figure()
+    states = ((1, tr("reliable (mask = 1)"), 0.6), (0, tr("unreliable (mask = 0)"), 0.1))
+    for j, m in enumerate(modality_names):
+        color = colors.get(m, MISSING_COLOR)
+        for state, state_name, alpha in states:
+            y = w[mk[:, j] == state, j]
+            fig.add_trace(
+                go.Box(
+                    y=y,
+                    x=[m] * len(y),
+                    name=f"{m}: {state_name}",
+                    offsetgroup=str(state),  # reliable left, unreliable right of each tick
+                    legendgroup=m,
+                    fillcolor=_rgba(color, alpha),
+                    line=dict(color=color, width=1.5),
+                    marker=dict(color=color, size=3),
+                    boxpoints="outliers",
+                )
+            )
+    fig.update_layout(boxmode="group")
+    fig.update_yaxes(range=[0, 1])
+    return _finish(
+        fig,
+        title or tr("Attention weight vs modality reliability"),
+        tr("modality"),
+        tr("attention weight"),
+    )
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def image_grid(
+    images: np.ndarray,
+    captions: Sequence[str],
+    n_cols: int = 5,
+    title: str | None = None,
+    t: Translate = None,
+) -> go.Figure:
+    """Greyscale thumbnails (k, H, W) with a caption above each; no axes.
+
+    Each image is scaled to its own min..max so faint images stay visible.
+    """
+    tr = _tr(t)
+    imgs = np.asarray(images, dtype=float)
+    if imgs.ndim != 3:
+        raise DataError(f"image_grid needs images shaped (k, H, W), got {imgs.shape}.")
+    k = imgs.shape[0]
+    if len(captions) != k:
+        raise DataError(f"Got {k} images but {len(captions)} captions; give one caption each.")
+    n_cols = max(1, min(n_cols, k)) if k else 1
+    n_rows = max(1, -(-k // n_cols))
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        subplot_titles=list(captions),
+        horizontal_spacing=0.02,
+        vertical_spacing=0.08 if n_rows > 1 else 0.0,
+    )
+    for i in range(k):
+        r, c = divmod(i, n_cols)
+        img = imgs[i]
+        lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
+        fig.add_trace(
+            go.Heatmap(
+                z=img,
+                colorscale="gray",
+                zmin=lo,
+                zmax=hi if hi > lo else lo + 1.0,
+                showscale=False,
+                hovertemplate=f"{captions[i]}<br>%{{z:.2f}}<extra></extra>",
+            ),
+            row=r + 1,
+            col=c + 1,
+        )
+    # Images: row 0 on top, square pixels, no ticks or grid.
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed")
+    for i in range(k):
+        suffix = "" if i == 0 else str(i + 1)
+        fig.layout[f"yaxis{suffix}"].update(scaleanchor=f"x{suffix}", scaleratio=1)
+    fig.update_annotations(font=dict(size=11))
+    fig.update_layout(height=max(200, 150 * n_rows + 60), showlegend=False)
+    return _finish(fig, title or tr("Image samples"), None, None)
