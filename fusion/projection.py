@@ -79,13 +79,26 @@ def _numba_cache_dir() -> Path:
     return Path.home() / ".cache" / "fusion-playground" / "numba"
 
 
+def _package_cache_writable() -> bool:
+    """Whether numba can write its cache beside umap-learn's installed sources."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("umap")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    return os.access(next(iter(spec.submodule_search_locations)), os.W_OK)
+
+
 def _import_umap() -> Any:
     """Import umap-learn once, after pointing numba's on-disk cache at a writable folder."""
     global _umap_module
     with _import_lock:  # warm_up() in a background thread may race the first page call
         if _umap_module is not None:
             return _umap_module
-        if "NUMBA_CACHE_DIR" not in os.environ:
+        if "NUMBA_CACHE_DIR" not in os.environ and not _package_cache_writable():
+            # numba caches beside a package's sources when it can; only where site-packages
+            # is read-only is it pointed at a user folder (doing so where it is writable
+            # makes pynndescent recompile everything once, ~17 s, instead of reusing its cache).
             cache = _numba_cache_dir()
             try:
                 cache.mkdir(parents=True, exist_ok=True)
