@@ -1,0 +1,516 @@
+"""What Explore and Compare share: cached run loading and maps, cross-modal neighbours,
+metric labels, run pickers and empty states.
+
+Compute here takes plain values (paths, arrays, DataFrames) and returns plain values or
+Plotly figures; the pages only arrange widgets. Everything expensive is cached with
+``st.cache_data`` keyed by the run folder's path *and its signature* (latest mtime and
+file count), so a re-trained or deleted run is never served stale, and recolouring or
+scrubbing through epochs never recomputes a projection.
+
+- Map projections: UMAP (McInnes, Healy & Melville 2018) or PCA through
+  :mod:`fusion.projection`, aligned across snapshots with ``project_sequence``.
+- Cross-modal neighbours: cosine similarity between stored embeddings of one snapshot,
+  the retrieval protocol behind Recall@K (open_clip's retrieval evaluation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from fusion.errors import FusionError
+from fusion.runs import LoadedRun, RunInfo, list_runs, load_run
+from pages._shared import fmt, get_active_run, t
+
+PROJECTION_LABELS = {"umap": "UMAP", "pca": "PCA"}
+STATUS_ICONS = {
+    "finished": "✅",
+    "stopped": "⏹️",
+    "diverged": "💥",
+    "out_of_memory": "🧱",
+    "running": "⏳",
+}
+# Metric cards shown first, when the run has them (everything else is in the table).
+HEADLINE_METRICS = (
+    "recall_at_1_mean",
+    "linear_probe_accuracy",
+    "accuracy",
+    "macro_f1",
+    "attention_on_informative",
+    "attention_mask_spearman",
+    "alignment",
+    "uniformity",
+    "modality_gap",
+    "spread",
+)
+# Short names for the metric cards (the full name is in the help tooltip and the table).
+CARD_TITLES = {
+    "recall_at_1_mean": "Recall@1 (mean)",
+    "linear_probe_accuracy": "Linear probe",
+    "accuracy": "Accuracy",
+    "macro_f1": "Macro F1",
+    "attention_on_informative": "Attention on signal",
+    "attention_mask_spearman": "Attention ~ reliability",
+    "alignment": "Alignment",
+    "uniformity": "Uniformity",
+    "modality_gap": "Modality gap",
+    "spread": "Spread",
+}
+NON_EMBEDDING_MODALITIES = ("fused",)  # shown on the map, never a retrieval target
+
+
+# ---------------------------------------------------------------------------
+# Runs on disk
+
+
+def run_signature(path: str | Path) -> str:
+    """Changes whenever a file in the run folder is written, added or removed."""
+    p = Path(path)
+    try:
+        stamps = [p.stat().st_mtime_ns] + [f.stat().st_mtime_ns for f in p.iterdir() if f.is_file()]
+    except OSError:
+        return "missing"
+    return f"{max(stamps)}-{len(stamps)}"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _load_run_cached(path: str, signature: str) -> LoadedRun:
+    return load_run(path)
+
+
+def load(path: str | Path) -> LoadedRun:
+    """The run at ``path`` (cached by folder signature); raises DataError if damaged."""
+    return _load_run_cached(str(path), run_signature(path))
+
+
+def runs_listing() -> list[RunInfo]:
+    return list_runs()
+
+
+def default_run(infos: list[RunInfo]) -> RunInfo | None:
+    """The active run if it is listed and healthy, else the newest healthy run."""
+    active = get_active_run()
+    healthy = [i for i in infos if not i.damaged]
+    for info in healthy:
+        if active and Path(info.path).resolve() == Path(active).resolve():
+            return info
+    return healthy[0] if healthy else None
+
+
+def run_option_label(info: RunInfo) -> str:
+    if info.damaged:
+        return t("{name} — damaged ({problem})", name=info.name, problem=info.problem)
+    icon = STATUS_ICONS.get(info.status, "❔")
+    return f"{icon} {info.name} · {info.method}/{info.loss}"
+
+
+def no_runs_state(key: str) -> None:
+    """Empty state when no run exists yet: say what to do, with buttons (then stop)."""
+    st.info(
+        t(
+            "No training runs yet. Train a model on the Train page, or start a one-click "
+            "demo on Home; finished runs appear here."
+        ),
+        icon="🔭",
+    )
+    c1, c2, _ = st.columns([1, 1, 3])
+    if c1.button(t("Go to Train"), key=f"{key}_to_train", type="primary"):
+        st.switch_page("pages/train.py")
+    if c2.button(t("Go to Home"), key=f"{key}_to_home"):
+        st.switch_page("pages/home.py")
+    st.stop()
+
+
+def show_status(run: LoadedRun) -> None:
+    """The run's status and message, with a hint for what to do next when it did not finish."""
+    status = str(run.run.get("status", "unknown"))
+    message = str(run.run.get("message", ""))
+    done = run.run.get("completed_epochs")
+    if status == "finished":
+        st.success(message or t("Finished."), icon=STATUS_ICONS["finished"])
+    elif status == "stopped":
+        st.warning(
+            t("Stopped at epoch {epoch}. {message}", epoch=done, message=message),
+            icon=STATUS_ICONS["stopped"],
+        )
+    elif status == "diverged":
+        hint = "" if "learning rate" in message.lower() else t(" Try a lower learning rate.")
+        st.error(
+            t("Diverged — {message}{hint}", message=message, hint=hint),
+            icon=STATUS_ICONS["diverged"],
+        )
+    elif status == "out_of_memory":
+        st.error(
+            t("Out of memory — {message}", message=message), icon=STATUS_ICONS["out_of_memory"]
+        )
+    else:
+        st.info(t("Status: {status}. {message}", status=status, message=message))
+
+
+# ---------------------------------------------------------------------------
+# Snapshots aligned for maps
+
+
+@dataclass
+class MapData:
+    epochs: list[int]  # snapshot epochs with finite embeddings
+    meta: (
+        pd.DataFrame
+    )  # one row per map point: sample, id, modality, label, label_name, reliability, hover
+    Z: np.ndarray  # (E, n, d) embeddings, rows in the order of ``meta``
+    dropped: list[int]  # snapshot epochs left out (NaN or infinite embeddings, uneven rows)
+
+
+def build_map_data(run: LoadedRun) -> MapData:
+    """Stack the long embeddings table into (E, n, d) with one fixed row order per epoch."""
+    emb = run.embeddings
+    zc = [c for c in emb.columns if c.startswith("z") and c[1:].isdigit()]
+    meta_cols = ["sample", "id", "modality", "label", "label_name", "reliability"]
+    if not len(emb) or not zc:
+        return MapData([], pd.DataFrame(columns=[*meta_cols, "hover"]), np.empty((0, 0, 0)), [])
+    mods = list(dict.fromkeys([*run.modalities, *emb["modality"].astype(str).unique()]))
+    emb = emb.assign(_m=pd.Categorical(emb["modality"].astype(str), categories=mods))
+    emb = emb.sort_values(["epoch", "_m", "sample"], kind="stable")
+    all_epochs = sorted(int(e) for e in emb["epoch"].unique())
+    last = emb[emb["epoch"] == all_epochs[-1]]
+    n = len(last)
+    keys = last[["modality", "sample"]].astype(str).agg("|".join, axis=1).to_numpy()
+    frames, epochs, dropped = [], [], []
+    for e, g in emb.groupby("epoch", sort=True):
+        z = g[zc].to_numpy(dtype=np.float32)
+        same = len(g) == n and np.array_equal(
+            g[["modality", "sample"]].astype(str).agg("|".join, axis=1).to_numpy(), keys
+        )
+        if same and np.isfinite(z).all():
+            frames.append(z)
+            epochs.append(int(e))
+        else:
+            dropped.append(int(e))
+    meta = last[meta_cols].reset_index(drop=True)
+    meta["modality"] = meta["modality"].astype(str)
+    meta["hover"] = _hover_texts(run, meta)
+    Z = np.stack(frames) if frames else np.empty((0, n, len(zc)), dtype=np.float32)
+    return MapData(epochs, meta, Z, dropped)
+
+
+def _hover_texts(run: LoadedRun, meta: pd.DataFrame) -> np.ndarray:
+    out = ("id " + meta["id"].astype(str)).to_numpy(dtype=object)
+    texts = run.samples.texts if run.samples is not None else {}
+    for m, captions in (texts or {}).items():
+        sel = np.flatnonzero(meta["modality"].to_numpy() == m)
+        for i in sel:
+            s = int(meta.at[i, "sample"])
+            if 0 <= s < len(captions):
+                cap = str(captions[s])
+                out[i] = f"{out[i]}<br>“{cap[:60]}{'…' if len(cap) > 60 else ''}”"
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _map_data_cached(path: str, signature: str) -> MapData:
+    return build_map_data(_load_run_cached(path, signature))
+
+
+def map_data(path: str | Path) -> MapData:
+    return _map_data_cached(str(path), run_signature(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _projection_cached(
+    path: str, signature: str, method: str, n_neighbors: int, min_dist: float, last_only: bool
+) -> np.ndarray:
+    from fusion.projection import project, project_sequence
+
+    data = _map_data_cached(path, signature)
+    if not data.epochs:
+        return np.empty((0, 0, 2), dtype=np.float32)
+    kw: dict[str, Any] = {}
+    if method == "umap":
+        kw = {"n_neighbors": n_neighbors, "min_dist": min_dist, "seed": 0}
+    if last_only:
+        return project(data.Z[-1], method=method, **kw)[None]
+    return np.stack(project_sequence(list(data.Z), method=method, **kw))
+
+
+def projection(
+    path: str | Path,
+    method: str,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    last_only: bool = False,
+) -> np.ndarray:
+    """Map coordinates (E, n, 2), aligned across epochs (or (1, n, 2) for the last only).
+
+    The first UMAP call in a fresh server compiles numba code; a spinner explains the wait.
+    """
+    if method == "pca":
+        n_neighbors, min_dist = 0, 0.0  # unused by PCA: one cache entry whatever the sliders say
+    args = (str(path), run_signature(path), method, int(n_neighbors), float(min_dist), last_only)
+    if method == "umap":
+        from fusion.projection import is_warm
+
+        if not is_warm():
+            msg = t(
+                "Preparing UMAP for its first map (compiling its numerical code, about 10 s "
+                "once per server). Later maps take a second or two; PCA is instant."
+            )
+            with st.spinner(msg, show_time=True):
+                return _projection_cached(*args)
+        with st.spinner(t("Projecting every snapshot with UMAP…")):
+            return _projection_cached(*args)
+    return _projection_cached(*args)
+
+
+def points_frame(data: MapData, coords: np.ndarray) -> pd.DataFrame:
+    """The frame :func:`fusion.plots.shared_space` takes: meta plus u, v."""
+    df = data.meta.copy()
+    df["u"] = coords[:, 0]
+    df["v"] = coords[:, 1]
+    return df
+
+
+def mark_selected(fig: go.Figure, rows: set[int]) -> go.Figure:
+    """Show stored selected rows as Plotly's own selection (others dimmed) after a redraw."""
+    if not rows:
+        return fig
+    for tr in fig.data:
+        cd = getattr(tr, "customdata", None)
+        if cd is None or len(cd) == 0:
+            continue
+        idx = [i for i, r in enumerate(np.asarray(cd)[:, 2]) if int(r) in rows]
+        tr.selectedpoints = idx
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Cross-modal neighbours
+
+
+def _unit(z: np.ndarray) -> np.ndarray:
+    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+
+
+def cross_modal_neighbours(
+    Z: np.ndarray, meta: pd.DataFrame, query_rows: list[int], k: int = 5
+) -> pd.DataFrame:
+    """Top-k cosine neighbours of each query point in every other modality, at one epoch.
+
+    Z: (n, d) embeddings in ``meta``'s row order. Returns one row per (query, target
+    modality, rank) with the neighbour's sample, similarity and whether it is the query's
+    true partner (same sample), plus ``partner_rank`` (1-based rank of the true partner
+    among all items of that modality).
+    """
+    U = _unit(Z.astype(np.float64))
+    mods = meta["modality"].to_numpy()
+    samples = meta["sample"].to_numpy()
+    out = []
+    for q in query_rows:
+        m_q = mods[q]
+        for m in dict.fromkeys(mods):
+            if m == m_q or m in NON_EMBEDDING_MODALITIES:
+                continue
+            cand = np.flatnonzero(mods == m)
+            sims = U[cand] @ U[q]  # (n_m,)
+            order = np.argsort(-sims, kind="stable")[:k]
+            partner = np.flatnonzero(samples[cand] == samples[q])
+            p_rank = int((sims > sims[partner[0]]).sum()) + 1 if partner.size else -1
+            for r, j in enumerate(order, start=1):
+                out.append(
+                    {
+                        "query_row": q,
+                        "query_sample": int(samples[q]),
+                        "query_modality": m_q,
+                        "target_modality": m,
+                        "rank": r,
+                        "row": int(cand[j]),
+                        "sample": int(samples[cand[j]]),
+                        "similarity": float(sims[j]),
+                        "is_partner": bool(samples[cand[j]] == samples[q]),
+                        "partner_rank": p_rank,
+                    }
+                )
+    return pd.DataFrame(out)
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+
+
+def metric_label(key: str) -> str:
+    """A person's name for a metric key: 'Recall@1 (image → text)', 'Spread (text)'."""
+    import re
+
+    from fusion.metrics import metric_info
+
+    info = metric_info(key) or {}
+    title = t(info.get("title", key.replace("_", " ")))
+    m = re.fullmatch(r"recall_at_(\d+)_(.+)_to_(.+)", key)
+    if m:
+        return t("Recall@{k} ({a} → {b})", k=m[1], a=m[2], b=m[3])
+    m = re.fullmatch(r"class_precision_at_(\d+)_(.+)_to_(.+)", key)
+    if m:
+        return t("Class precision@{k} ({a} → {b})", k=m[1], a=m[2], b=m[3])
+    m = re.fullmatch(r"median_rank_(.+)_to_(.+)", key)
+    if m:
+        return t("Median rank ({a} → {b})", a=m[1], b=m[2])
+    for prefix in ("spread_", "uniformity_", "linear_probe_accuracy_", "attention_mean_"):
+        if key.startswith(prefix) and not key.endswith("chance"):
+            rest = key[len(prefix) :]
+            if prefix == "attention_mean_":
+                return t("Mean attention ({m})", m=rest)
+            if rest != "uniform_chance":
+                return f"{title} ({rest})"
+    for prefix in ("alignment_", "modality_gap_", "mean_canonical_correlation_"):
+        if key.startswith(prefix):
+            return f"{title} ({key[len(prefix) :].replace('_', ' · ')})"
+    return title
+
+
+def metric_help(key: str) -> str | None:
+    from fusion.metrics import metric_info
+
+    info = metric_info(key)
+    if not info:
+        return None
+    arrow = t("higher is better") if info.get("higher_is_better") else t("lower is better")
+    return (
+        f"{t(info.get('help', ''))} ({arrow}.)  \n{t('Source')}: [{info['source']}]({info['url']})"
+    )
+
+
+def metric_keys(metrics: dict[str, float]) -> list[str]:
+    """Metric names without their ``_chance`` companions, in the run's order."""
+    return [k for k in metrics if not k.endswith("_chance")]
+
+
+def headline_keys(metrics: dict[str, float], limit: int = 8) -> list[str]:
+    return [k for k in HEADLINE_METRICS if k in metrics][:limit]
+
+
+def metric_cards(metrics: dict[str, float], keys: list[str], per_row: int = 4) -> None:
+    """st.metric cards, each with its chance level underneath (or a note that it has none)."""
+    from fusion.metrics import metric_info
+
+    for start in range(0, len(keys), per_row):
+        cols = st.columns(per_row)
+        for col, key in zip(cols, keys[start : start + per_row], strict=False):
+            with col:
+                chance = metrics.get(f"{key}_chance")
+                info = metric_info(key) or {}
+                if chance is not None:
+                    note = t("chance {c}", c=fmt(chance))
+                else:  # same card height, and still a hint how to read it
+                    better = info.get("higher_is_better", True)
+                    note = t("higher is better") if better else t("lower is better")
+                st.metric(
+                    t(CARD_TITLES[key]) if key in CARD_TITLES else metric_label(key),
+                    fmt(metrics[key]),
+                    delta=note,
+                    delta_color="off",
+                    delta_arrow="off",
+                    help=metric_help(key),
+                    border=True,
+                )
+
+
+def metrics_table(metrics: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for k in metric_keys(metrics):
+        if k.endswith("_uniform_chance"):
+            continue
+        rows.append(
+            {
+                t("metric"): metric_label(k),
+                t("value"): fmt(metrics[k]),
+                t("chance"): fmt(metrics.get(f"{k}_chance")),
+                t("key"): k,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------
+# Figures the library does not have
+
+
+def head_attention_figure(head_weights: np.ndarray, modality_names: list[str]) -> go.Figure:
+    """Mean self-attention between modality tokens, one heatmap per head.
+
+    head_weights: (n, H, M, M); entry [h, i, j] is how much token i (query) takes from
+    token j (key) in head h, averaged over samples.
+    """
+    from plotly.subplots import make_subplots
+
+    w = np.asarray(head_weights, dtype=float).mean(axis=0)  # (H, M, M)
+    H = w.shape[0]
+    fig = make_subplots(
+        rows=1,
+        cols=H,
+        subplot_titles=[t("head {h}", h=h + 1) for h in range(H)],
+        horizontal_spacing=0.08,
+    )
+    for h in range(H):
+        fig.add_trace(
+            go.Heatmap(
+                z=w[h],
+                x=modality_names,
+                y=modality_names,
+                zmin=0.0,
+                zmax=1.0,
+                colorscale="Viridis",
+                showscale=h == H - 1,
+                colorbar=dict(title=dict(text=t("attention"))),
+                texttemplate="%{z:.2f}",
+                hovertemplate=t("token %{y} takes %{z:.2f} from %{x}") + "<extra></extra>",
+            ),
+            row=1,
+            col=h + 1,
+        )
+        fig.update_xaxes(title_text=t("attends to (key)"), row=1, col=h + 1)
+    fig.update_yaxes(title_text=t("token (query)"), row=1, col=1)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        title=dict(text=t("Self-attention between modality tokens, per head (mean over samples)")),
+        height=320,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        margin=dict(l=60, r=20, t=80, b=50),
+    )
+    return fig
+
+
+def spread_by_epoch(data: MapData, run_name: str) -> pd.DataFrame:
+    """Mean per-dimension std per epoch, averaged over modalities (the library's 'spread')."""
+    from fusion.metrics import spread
+
+    mods = data.meta["modality"].to_numpy()
+    rows = []
+    for e, Z in zip(data.epochs, data.Z, strict=True):
+        per_mod = [spread(Z[mods == m])["spread"] for m in dict.fromkeys(mods)]
+        rows.append({"run": run_name, "epoch": e, "spread": float(np.mean(per_mod))})
+    return pd.DataFrame(rows)
+
+
+def safe_load(info: RunInfo) -> LoadedRun | None:
+    """Load a run or show why it cannot be (a damaged run never crashes a page)."""
+    if info.damaged:
+        st.error(
+            t(
+                "Run '{name}' is damaged ({problem}). Delete its folder or train it again.",
+                name=info.name,
+                problem=info.problem,
+            ),
+            icon="⚠️",
+        )
+        return None
+    try:
+        return load(info.path)
+    except FusionError as exc:
+        st.error(str(exc), icon="⚠️")
+        return None

@@ -1,0 +1,255 @@
+"""Compare 2-4 runs: overlaid training losses, a metric table with chance levels, their
+maps side by side and how their embedding spread evolved.
+
+The typical use: the seed article's alignment objective against InfoNCE (CLIP; Radford
+et al. 2021) on the same data and seed. The seed objective has no repulsive term, so its
+spread (mean per-dimension standard deviation, the collapse signal of VICReg, Bardes et
+al. 2022) falls towards zero while InfoNCE's stays put.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from fusion import plots
+from fusion.runs import LoadedRun, RunInfo
+from pages import _explore_helpers as H
+from pages._shared import LOSS_LABELS, METHOD_LABELS, fmt, get_active_run, t
+
+RUNS_KEY = "compare_runs"
+MAX_RUNS = 4
+
+
+def pick_runs(infos: list[RunInfo]) -> list[RunInfo]:
+    healthy = [i for i in infos if not i.damaged]
+    damaged = [i for i in infos if i.damaged]
+    if damaged:
+        with st.expander(t("{n} damaged run(s) cannot be compared", n=len(damaged))):
+            for i in damaged:
+                st.caption(H.run_option_label(i))
+    by_path = {str(i.path): i for i in healthy}
+    if RUNS_KEY not in st.session_state:
+        active = get_active_run()
+        first = [str(i.path) for i in healthy if active and str(i.path) == str(active)]
+        rest = [p for p in by_path if p not in first]
+        st.session_state[RUNS_KEY] = (first + rest)[:2]
+    else:  # drop runs deleted since
+        st.session_state[RUNS_KEY] = [p for p in st.session_state[RUNS_KEY] if p in by_path]
+    chosen = st.multiselect(
+        t("Runs to compare (2 to 4)"),
+        list(by_path),
+        format_func=lambda p: H.run_option_label(by_path[p]),
+        max_selections=MAX_RUNS,
+        key=RUNS_KEY,
+        help=t("Try the seed objective against InfoNCE on the same data and seed."),
+    )
+    return [by_path[p] for p in chosen]
+
+
+def runs_summary(runs: dict[str, LoadedRun]) -> None:
+    rows = []
+    for name, r in runs.items():
+        train = r.config.get("train", {}) or {}
+        data = r.config.get("data", {}) or {}
+        rows.append(
+            {
+                t("run"): name,
+                t("method"): t(METHOD_LABELS.get(r.run.get("method", ""), r.run.get("method", ""))),
+                t("loss"): t(LOSS_LABELS.get(r.run.get("loss", ""), r.run.get("loss", ""))),
+                t("data"): data.get("generator") or data.get("name") or "–",
+                t("epochs"): r.run.get("completed_epochs"),
+                t("seed"): train.get("seed"),
+                t("status"): f"{H.STATUS_ICONS.get(r.run.get('status', ''), '❔')} "
+                f"{r.run.get('status', '?')}",
+            }
+        )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    datas = {str((r.config.get("data") or {}).get("generator")) for r in runs.values()}
+    seeds = {(r.config.get("train") or {}).get("seed") for r in runs.values()}
+    if len(datas) > 1 or len(seeds) > 1:
+        st.caption(
+            t(
+                "These runs differ in data or seed, so differences are not only due to the "
+                "method or loss."
+            )
+        )
+
+
+def losses_chart(runs: dict[str, LoadedRun]) -> None:
+    frames = []
+    for name, r in runs.items():
+        if "train_loss" in r.epochs.columns:
+            frames.append(r.epochs[["epoch", "train_loss"]].rename(columns={"train_loss": name}))
+    if not frames:
+        st.info(t("None of these runs logged a training loss (linear CCA has none)."))
+        return
+    df = frames[0]
+    for f in frames[1:]:
+        df = df.merge(f, on="epoch", how="outer")
+    df = df.sort_values("epoch")
+    log_y = st.toggle(
+        t("Logarithmic loss axis"),
+        value=True,
+        key="compare_log_loss",
+        help=t("Different losses live on different scales; a log axis shows both."),
+    )
+    fig = plots.loss_curves(
+        df,
+        parts=[c for c in df.columns if c != "epoch"],
+        x="epoch",
+        log_y=log_y,
+        title=t("Total training loss per epoch"),
+        t=t,
+    )
+    fig.update_layout(legend=dict(title=dict(text=t("run"))))
+    st.plotly_chart(fig, width="stretch")
+    st.caption(
+        t(
+            "Losses of different objectives are not comparable in size; compare their shapes "
+            "and the metrics below."
+        )
+    )
+
+
+def metric_table(runs: dict[str, LoadedRun]) -> None:
+    keys: list[str] = []
+    for r in runs.values():
+        keys += [k for k in H.metric_keys(r.metrics) if k not in keys]
+    keys = [k for k in keys if not k.endswith("_uniform_chance")]
+    headline = [k for k in H.HEADLINE_METRICS if k in keys]
+    keys = headline + [k for k in keys if k not in headline]  # the summaries first
+    rows = []
+    for k in keys:
+        row = {t("metric"): H.metric_label(k)}
+        for name, r in runs.items():
+            row[name] = fmt(r.metrics.get(k))
+        chances = [r.metrics.get(f"{k}_chance") for r in runs.values()]
+        shown = list(dict.fromkeys(fmt(c) for c in chances if c is not None))
+        row[t("chance")] = " / ".join(shown) if shown else "–"
+        rows.append(row)
+    st.dataframe(
+        pd.DataFrame(rows), hide_index=True, width="stretch", height=min(600, 38 + 35 * len(rows))
+    )
+    st.caption(
+        t(
+            "'–' means the run has no such metric. Chance is what guessing would score "
+            "(two values when the runs' validation sets differ in size)."
+        )
+    )
+
+
+def maps(infos: list[RunInfo]) -> None:
+    c1, c2 = st.columns(2)
+    method = c1.segmented_control(
+        t("Projection"),
+        ["pca", "umap"],
+        default="pca",
+        required=True,
+        format_func=lambda m: H.PROJECTION_LABELS[m],
+        key="compare_method",
+        help=t("PCA keeps spread, so a collapsed run shows as a dot. UMAP shows neighbourhoods."),
+    )
+    method = method or "pca"
+    color_by = c2.segmented_control(
+        t("Colour by"),
+        ["modality", "label"],
+        default="modality",
+        required=True,
+        format_func=lambda c: t("Modality") if c == "modality" else t("Class label"),
+        key="compare_color",
+    )
+    per_row = 2
+    maps_ = {}
+    for i in infos:
+        d = H.map_data(i.path)
+        maps_[i.name] = (d, H.projection(i.path, method, last_only=True)[0] if d.epochs else None)
+    shown = [c for _, c in maps_.values() if c is not None]
+    # PCA keeps scale, so one shared frame makes a collapsed run visibly small.
+    extent = max(float(abs(c).max()) for c in shown) * 1.05 if shown else 1.0
+    for start in range(0, len(infos), per_row):
+        cols = st.columns(per_row)
+        for col, info in zip(cols, infos[start : start + per_row], strict=False):
+            with col:
+                data, coords = maps_[info.name]
+                if coords is None:
+                    st.info(t("{name}: no embedding snapshots to map.", name=info.name))
+                    continue
+                points = H.points_frame(data, coords)
+                name = H.PROJECTION_LABELS[method]
+                fig = plots.shared_space(
+                    points,
+                    color_by=color_by or "modality",
+                    title=t("{run} · epoch {e}", run=info.name, e=data.epochs[-1]),
+                    colors=plots.modality_color_map(list(dict.fromkeys(points["modality"]))),
+                    axis_labels=(t("{m} 1", m=name), t("{m} 2", m=name)),
+                    t=t,
+                )
+                fig.update_layout(height=460, legend=dict(orientation="h", y=-0.2))
+                if method == "pca":
+                    fig.update_xaxes(range=[-extent, extent])
+                    fig.update_yaxes(range=[-extent, extent])
+                st.plotly_chart(fig, width="stretch", key=f"compare_map_{start}_{info.name}")
+    if method == "pca":
+        st.caption(
+            t(
+                "PCA maps share one scale, so a run whose points huddle in the middle has "
+                "collapsed towards one point."
+            )
+        )
+
+
+def spread_chart(infos: list[RunInfo]) -> None:
+    frames = [H.spread_by_epoch(H.map_data(i.path), i.name) for i in infos]
+    df = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else pd.DataFrame()
+    if df.empty:
+        st.info(t("No embedding snapshots to measure."))
+        return
+    st.plotly_chart(plots.embedding_spread(df, t=t), width="stretch")
+    st.caption(
+        t(
+            "Spread is the mean per-dimension standard deviation of the embeddings, measured on "
+            "each saved snapshot. A line falling by orders of magnitude means the embeddings "
+            "are collapsing to one point, as the seed objective's missing repulsive term allows."
+        )
+    )
+
+
+def main() -> None:
+    st.title(t("⚖️ Compare runs"))
+    infos = H.runs_listing()
+    if not infos:
+        H.no_runs_state("compare")
+    chosen = pick_runs(infos)
+    if len([i for i in infos if not i.damaged]) < 2:
+        st.info(
+            t("Comparing needs at least two healthy runs. Train another one on the Train page."),
+            icon="⚖️",
+        )
+        if st.button(t("Go to Train"), key="compare_to_train_one", type="primary"):
+            st.switch_page("pages/train.py")
+        st.stop()
+    if len(chosen) < 2:
+        st.info(t("Pick at least two runs above to compare them."), icon="☝️")
+        st.stop()
+    loaded: dict[str, LoadedRun] = {}
+    ok: list[RunInfo] = []
+    for info in chosen:
+        run = H.safe_load(info)
+        if run is not None:
+            loaded[info.name] = run
+            ok.append(info)
+    if len(loaded) < 2:
+        st.stop()
+    runs_summary(loaded)
+    st.subheader(t("Training loss"))
+    losses_chart(loaded)
+    st.subheader(t("Metrics"))
+    metric_table(loaded)
+    st.subheader(t("Embedding spread over training"))
+    spread_chart(ok)
+    st.subheader(t("Shared space at the last epoch"))
+    maps(ok)
+
+
+main()

@@ -1,0 +1,613 @@
+"""Explore one run: its shared-space map through training, metrics, losses and attention.
+
+The map stacks every modality's embeddings into one UMAP or PCA projection (McInnes et
+al. 2018; Pearson 1901), aligned across training snapshots so the epoch slider and the
+play button scrub through them. The projection is cached per (run folder, its mtime,
+method, parameters): recolouring, toggling pair lines or scrubbing only rebuilds the
+figure. Selecting points shows those samples and their nearest neighbours in the other
+modality by cosine similarity at that epoch (cross-modal retrieval on the user's pairs).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from fusion import plots
+from fusion.runs import LoadedRun, RunInfo
+from pages import _explore_helpers as H
+from pages._shared import LOSS_LABELS, METHOD_LABELS, fmt, set_active_run, t
+
+RUN_KEY = "explore_run"
+EPOCH_KEY = "explore_epoch"
+PLAY_KEY = "explore_playing"
+SELECTION_KEY = "explore_selection"
+MAP_KEY = "explore_map"
+PLAY_SECONDS = 0.9  # one snapshot per tick while playing
+MAX_QUERIES = 12  # selected points described in detail (the rest are counted)
+COLOR_LABELS = {"modality": "Modality", "label": "Class label", "reliability": "Reliability"}
+
+
+# ---------------------------------------------------------------------------
+# Run picker and header
+
+
+def _make_active() -> None:
+    """A run picked here becomes the active run (before the sidebar is drawn)."""
+    path = st.session_state.get(RUN_KEY)
+    if path:
+        set_active_run(path)
+
+
+def pick_run(infos: list[RunInfo]) -> RunInfo:
+    paths = [str(i.path) for i in infos]
+    by_path = dict(zip(paths, infos, strict=True))
+    default = H.default_run(infos)
+    if st.session_state.get(RUN_KEY) not in by_path:
+        st.session_state[RUN_KEY] = str(default.path) if default else paths[0]
+    chosen = st.selectbox(
+        t("Run"),
+        paths,
+        format_func=lambda p: H.run_option_label(by_path[p]),
+        key=RUN_KEY,
+        on_change=_make_active,
+        help=t("Runs in the runs folder, newest first. Picking one makes it the active run."),
+    )
+    return by_path[chosen]
+
+
+def header(run: LoadedRun) -> None:
+    cfg = run.config
+    data = cfg.get("data", {}) or {}
+    source = data.get("generator") or data.get("name") or data.get("kind") or t("your data")
+    train = cfg.get("train", {}) or {}
+    st.caption(
+        t(
+            "{method} · {loss} · data: {source} · {n} validation samples · {epochs} epochs · "
+            "lr {lr} · seed {seed} · {device} · {seconds} s · created {created}",
+            method=t(METHOD_LABELS.get(run.run.get("method", ""), run.run.get("method", ""))),
+            loss=t(LOSS_LABELS.get(run.run.get("loss", ""), run.run.get("loss", ""))),
+            source=source,
+            n=run.run.get("n_val", "?"),
+            epochs=run.run.get("completed_epochs", "?"),
+            lr=fmt(train.get("lr")),
+            seed=train.get("seed", "?"),
+            device=run.run.get("device", "?"),
+            seconds=fmt(run.run.get("seconds")),
+            created=run.run.get("created", "?"),
+        )
+    )
+    H.show_status(run)
+
+
+# ---------------------------------------------------------------------------
+# Map, animation and selection
+
+
+def _toggle_play(epochs: list[int]) -> None:
+    playing = not st.session_state.get(PLAY_KEY, False)
+    st.session_state[PLAY_KEY] = playing
+    if playing and st.session_state.get(EPOCH_KEY) == epochs[-1]:
+        st.session_state[EPOCH_KEY] = epochs[0]  # replay from the start
+
+
+def _store_selection(path: str) -> None:
+    """on_select callback: only a person's selection changes what is stored."""
+    state = st.session_state.get(MAP_KEY)
+    points = state.selection.points if state is not None else []
+    rows = set()
+    for p in points:
+        cd = p.get("customdata") if isinstance(p, dict) else None
+        if cd is not None and len(cd) >= 3:
+            rows.add(int(cd[2]))
+    st.session_state[SELECTION_KEY] = {"run": path, "rows": sorted(rows)}
+
+
+def _stored_rows(path: str) -> list[int]:
+    sel = st.session_state.get(SELECTION_KEY) or {}
+    return list(sel.get("rows", [])) if sel.get("run") == path else []
+
+
+def map_controls(data: H.MapData) -> dict:
+    c1, c2, c3 = st.columns([1.2, 2, 1.2], vertical_alignment="bottom")
+    method = c1.segmented_control(
+        t("Projection"),
+        ["umap", "pca"],
+        default="umap",
+        required=True,
+        format_func=lambda m: H.PROJECTION_LABELS[m],
+        key="explore_method",
+        help=t(
+            "UMAP keeps neighbourhoods (who is near whom) but not global distances. PCA is a "
+            "linear view that keeps spread: a collapsing model shrinks to a dot."
+        ),
+    )
+    has_rel = bool(np.isfinite(data.meta["reliability"].to_numpy(dtype=float)).any())
+    options = ["modality", "label"] + (["reliability"] if has_rel else [])
+    color_by = c2.segmented_control(
+        t("Colour by"),
+        options,
+        default="modality",
+        required=True,
+        format_func=lambda c: t(COLOR_LABELS[c]),
+        key="explore_color",
+    )
+    pairs = c3.toggle(
+        t("Lines joining pairs"),
+        value=False,
+        key="explore_pairs",
+        help=t("A thin line joins the points of the same sample in different modalities."),
+    )
+    n_neighbors, min_dist = 15, 0.1
+    with st.expander(t("Advanced map settings")):
+        a1, a2 = st.columns(2)
+        n_neighbors = a1.slider(
+            t("UMAP neighbours (n_neighbors)"),
+            5,
+            100,
+            15,
+            key="explore_nn",
+            help=t("Small values show local clusters, large values the global layout."),
+        )
+        min_dist = a2.slider(
+            t("UMAP minimum distance (min_dist)"),
+            0.0,
+            0.99,
+            0.1,
+            step=0.01,
+            key="explore_md",
+            help=t("How tightly UMAP may pack points together; larger spreads clusters out."),
+        )
+        st.caption(t("PCA has no settings. Changing these recomputes the map once (cached)."))
+    return {
+        "method": method or "umap",
+        "color_by": color_by if color_by in options else "modality",
+        "pairs": pairs,
+        "n_neighbors": n_neighbors,
+        "min_dist": min_dist,
+    }
+
+
+def map_section(info: RunInfo, run: LoadedRun) -> None:
+    data = H.map_data(info.path)
+    if not data.epochs:
+        st.info(
+            t(
+                "This run saved no embedding snapshots, so there is no map to draw. "
+                "Train a joint-embedding or attention model to see one."
+            )
+        )
+        return
+    if data.dropped:
+        st.warning(
+            t(
+                "Snapshots of epochs {epochs} hold NaN or infinite values (training diverged) "
+                "and are left out of the map.",
+                epochs=", ".join(map(str, data.dropped)),
+            )
+        )
+    playing = bool(st.session_state.get(PLAY_KEY, False))
+
+    @st.fragment(run_every=PLAY_SECONDS if playing else None)
+    def live_map() -> None:
+        _live_map(info, run, data)
+
+    live_map()
+
+
+def _live_map(info: RunInfo, run: LoadedRun, data: H.MapData) -> None:
+    epochs = data.epochs
+    path = str(info.path)
+    if st.session_state.get(EPOCH_KEY) not in epochs:
+        st.session_state[EPOCH_KEY] = epochs[-1]
+    playing = bool(st.session_state.get(PLAY_KEY, False))
+    if playing:
+        i = epochs.index(st.session_state[EPOCH_KEY])
+        if i + 1 < len(epochs):
+            st.session_state[EPOCH_KEY] = epochs[i + 1]
+        else:
+            st.session_state[PLAY_KEY] = False
+            st.rerun()  # the whole page, so the fragment stops ticking
+
+    opts = map_controls(data)
+    s1, s2 = st.columns([6, 1], vertical_alignment="bottom")
+    if len(epochs) > 1:
+        epoch = s1.select_slider(
+            t("Training epoch (snapshot)"),
+            epochs,
+            key=EPOCH_KEY,
+            help=t(
+                "Scrub through the snapshots saved during training. Epoch 0 is the "
+                "untrained model. Frames are aligned so points move only as the model changed."
+            ),
+        )
+        label = t("⏸ Pause") if playing else t("▶ Play")
+        if s2.button(
+            label, key="explore_play", on_click=_toggle_play, args=(epochs,), width="stretch"
+        ):
+            st.rerun()  # start or stop the fragment's timer
+    else:
+        epoch = epochs[0]
+        s1.caption(t("One snapshot only (epoch {e}).", e=epoch))
+
+    coords = H.projection(
+        info.path, opts["method"], opts["n_neighbors"], opts["min_dist"]
+    )  # (E, n, 2), cached
+    e_idx = epochs.index(epoch)
+    points = H.points_frame(data, coords[e_idx])
+    selected = _stored_rows(path)
+    method_name = H.PROJECTION_LABELS[opts["method"]]
+    fig = plots.shared_space(
+        points,
+        color_by=opts["color_by"],
+        show_pairs=opts["pairs"],
+        title=t(
+            "Shared space at epoch {e} ({method} of all modalities)", e=epoch, method=method_name
+        ),
+        colors=plots.modality_color_map(list(dict.fromkeys(points["modality"]))),
+        axis_labels=(t("{m} 1", m=method_name), t("{m} 2", m=method_name)),
+        t=t,
+    )
+    if opts["method"] == "pca":
+        # A fixed frame for the whole run: a collapsing model visibly shrinks.
+        lo, hi = coords.reshape(-1, 2).min(0), coords.reshape(-1, 2).max(0)
+        pad = 0.05 * (hi - lo + 1e-9)
+        fig.update_xaxes(range=[lo[0] - pad[0], hi[0] + pad[0]])
+        fig.update_yaxes(range=[lo[1] - pad[1], hi[1] + pad[1]])
+    H.mark_selected(fig, set(selected))
+    fig.update_layout(height=620)
+
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.plotly_chart(
+            fig,
+            key=MAP_KEY,
+            on_select=partial(_store_selection, path),
+            selection_mode=("points", "box", "lasso"),
+            width="stretch",
+            config={"displaylogo": False},
+        )
+        st.caption(
+            t(
+                "{n} points ({s} samples × {m} modalities). Drag to lasso-select (box select "
+                "and zoom are in the chart's toolbar); click a point to pick one.",
+                n=f"{len(points):,}",
+                s=f"{points['sample'].nunique():,}",
+                m=points["modality"].nunique(),
+            )
+        )
+    with right:
+        queries = selection_panel(run, data, selected, path)
+    if queries:
+        neighbours_panel(run, data, e_idx, epoch, queries)
+
+
+def _spread_over_modalities(rows: list[int], modality: np.ndarray, k: int) -> list[int]:
+    """Up to k rows, taken in turn from each modality so none crowds the others out."""
+    groups = [[r for r in rows if modality[r] == m] for m in dict.fromkeys(modality[rows])]
+    out: list[int] = []
+    for i in range(max(map(len, groups), default=0)):
+        out += [g[i] for g in groups if i < len(g)]
+    return sorted(out[:k])
+
+
+def selection_panel(run: LoadedRun, data: H.MapData, rows: list[int], path: str) -> list[int]:
+    """The selected samples' content; returns the rows described (at most MAX_QUERIES)."""
+    st.subheader(t("Selected points"))
+    if not rows:
+        st.info(
+            t(
+                "Lasso or box-select points on the map (or click one) to see those samples "
+                "and their nearest neighbours in the other modality."
+            ),
+            icon="👆",
+        )
+        return []
+    meta = data.meta
+    n_samples = meta.loc[rows, "sample"].nunique()
+    c1, c2 = st.columns([3, 1], vertical_alignment="center")
+    c1.caption(
+        t("{n} points selected ({s} samples).", n=len(rows), s=n_samples)
+        + (t(" Showing the first {k}.", k=MAX_QUERIES) if len(rows) > MAX_QUERIES else "")
+    )
+    if c2.button(t("Clear"), key="explore_clear_sel"):
+        st.session_state[SELECTION_KEY] = {"run": path, "rows": []}
+        st.rerun(scope="fragment")
+    queries = _spread_over_modalities(rows, meta["modality"].to_numpy(), MAX_QUERIES)
+    show_samples(run, meta, queries)
+    return queries
+
+
+def neighbours_panel(
+    run: LoadedRun, data: H.MapData, e_idx: int, epoch: int, queries: list[int]
+) -> None:
+    meta = data.meta
+    if meta["modality"].nunique() < 2:
+        return
+    st.subheader(t("Nearest neighbours in the other modality"))
+    k = st.slider(t("Neighbours (k)"), 1, 10, 5, key="explore_k", width=320)
+    nb = H.cross_modal_neighbours(data.Z[e_idx], meta, queries, k=k)
+    if nb.empty:
+        return
+    per_query = nb.groupby(["query_row", "target_modality"], sort=False)
+    found = per_query["is_partner"].any()
+    st.caption(
+        t(
+            "Cosine similarity of the stored embeddings at epoch {e}. The true partner "
+            "(the same sample in the other modality) is among the top {k} for {hit} of "
+            "{total} selected points.",
+            e=epoch,
+            k=k,
+            hit=int(found.sum()),
+            total=len(found),
+        )
+    )
+    label_name = meta["label_name"].astype(str).to_numpy()
+    ids = meta["id"].astype(str).to_numpy()
+    table = []
+    for (q, target), g in per_query:
+        partner_rank = int(g["partner_rank"].iloc[0])
+        same_class = int((label_name[g["row"].to_numpy()] == label_name[q]).sum())
+        table.append(
+            {
+                t("selected"): f"{meta.at[q, 'modality']} #{ids[q]}",
+                t("class"): label_name[q],
+                t("searched in"): target,
+                t("partner in top {k}", k=k): "✅" if g["is_partner"].any() else "❌",
+                t("partner rank"): partner_rank if partner_rank > 0 else None,
+                t("same class"): f"{same_class}/{len(g)}",
+                t("nearest: id (class, cosine), ✓ = partner"): "   ".join(
+                    f"#{ids[r]}{' ✓' if p else ''} ({label_name[r]}, {s:.2f})"
+                    for r, p, s in zip(g["row"], g["is_partner"], g["similarity"], strict=True)
+                ),
+            }
+        )
+    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+    # One query in detail: what its neighbours look like.
+    choices = list(dict.fromkeys(nb["query_row"]))
+    q = st.selectbox(
+        t("Show what the neighbours of this point look like"),
+        choices,
+        format_func=lambda r: f"{meta.at[r, 'modality']} #{ids[r]} ({label_name[r]})",
+        key="explore_detail_query",
+    )
+    sub = nb[nb["query_row"] == q]
+    for target, g in sub.groupby("target_modality", sort=False):
+        marks = [t("✓ partner") if p else "" for p in g["is_partner"]]
+        show_samples(
+            run,
+            meta,
+            list(g["row"]),
+            extra=[f"{m} {s:.2f}".strip() for m, s in zip(marks, g["similarity"], strict=True)],
+            heading=t("Top {k} in {m}", k=len(g), m=target),
+        )
+
+
+def show_samples(
+    run: LoadedRun,
+    meta: pd.DataFrame,
+    rows: list[int],
+    extra: list[str] | None = None,
+    heading: str | None = None,
+) -> None:
+    """The content behind map points: images, captions or feature values, per modality."""
+    samples = run.samples
+    if samples is None:
+        st.caption(t("This run did not save its samples, so only ids can be shown."))
+        return
+    texts = samples.texts or {}
+    extra = extra or [""] * len(rows)
+    mods = meta.loc[rows, "modality"].to_numpy()
+    for m in dict.fromkeys(mods):
+        idx = [i for i, mm in enumerate(mods) if mm == m]
+        r = [rows[i] for i in idx]
+        s = meta.loc[r, "sample"].to_numpy(dtype=int)
+        labels = meta.loc[r, "label_name"].astype(str).to_numpy()
+        ids = meta.loc[r, "id"].astype(str).to_numpy()
+        notes = [extra[i] for i in idx]
+        st.markdown(f"**{heading or t('Selected')} · {m}**")
+        arr = samples.modalities.get(m)
+        if m in texts:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        t("id"): ids,
+                        t("label"): labels,
+                        t("caption"): [texts[m][i] for i in s],
+                        **({t("note"): notes} if any(notes) else {}),
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+        elif arr is not None and arr.ndim == 3:
+            captions = [
+                f"#{i} · {lab} {n}".strip() for i, lab, n in zip(ids, labels, notes, strict=True)
+            ]
+            fig = plots.image_grid(arr[s], captions, n_cols=min(5, len(s)), title=" ", t=t)
+            fig.update_layout(height=max(150, 130 * -(-len(s) // 5) + 40), margin=dict(t=40))
+            st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+        elif arr is not None:
+            flat = arr[s].reshape(len(s), -1)
+            n_show = min(8, flat.shape[1])
+            df = pd.DataFrame(
+                np.round(flat[:, :n_show], 2), columns=[f"x{j}" for j in range(n_show)]
+            )
+            df.insert(0, t("label"), labels)
+            df.insert(0, t("id"), ids)
+            if any(notes):
+                df.insert(2, t("note"), notes)
+            st.dataframe(df, hide_index=True, width="stretch")
+            if flat.shape[1] > n_show:
+                st.caption(t("First {k} of {d} feature values.", k=n_show, d=flat.shape[1]))
+        else:
+            st.caption(", ".join(f"#{i} ({lab})" for i, lab in zip(ids, labels, strict=True)))
+
+
+# ---------------------------------------------------------------------------
+# Metrics, losses, attention
+
+
+def metrics_section(run: LoadedRun) -> None:
+    keys = H.headline_keys(run.metrics)
+    if not keys:
+        st.caption(t("This run has no evaluation metrics."))
+        return
+    H.metric_cards(run.metrics, keys)
+
+
+def all_metrics_section(run: LoadedRun) -> None:
+    table = H.metrics_table(run.metrics)
+    if table.empty:
+        st.info(t("This run has no evaluation metrics."))
+        return
+    st.caption(
+        t(
+            "Validation metrics after training. Chance is what a model that guesses would "
+            "score; hover a metric card above for its definition and source."
+        )
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def losses_section(run: LoadedRun) -> None:
+    steps = run.steps
+    if steps is None or steps.empty:
+        st.info(t("This run logged no optimisation steps (linear CCA has none)."))
+        return
+    parts = [c for c in steps.columns if c not in ("step", "epoch")]
+    parts = sorted(parts, key=lambda c: c != "loss")  # the total first
+    log_y = st.toggle(t("Logarithmic loss axis"), key="explore_log_loss")
+    if log_y and (steps[parts] <= 0).any().any():
+        st.caption(t("Only positive values can be shown on a log axis."))
+    fig = plots.loss_curves(
+        steps, parts=parts, x="step", log_y=log_y, title=t("Training loss per step, by part"), t=t
+    )
+    st.plotly_chart(fig, width="stretch")
+    st.caption(
+        t(
+            "'loss' is what the optimiser minimised; the other lines are its parts. A loss "
+            "falling to zero is not always good news: the seed objective reaches 0 by "
+            "collapsing every embedding to one point."
+        )
+    )
+
+
+def attention_section(run: LoadedRun) -> None:
+    att = run.attention
+    mods = run.modalities
+    epochs = sorted(int(e) for e in att["epoch"].unique())
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        epoch = (
+            st.select_slider(t("Epoch"), epochs, value=epochs[-1], key="explore_att_epoch")
+            if len(epochs) > 1
+            else epochs[0]
+        )
+    sort_options = [None, "label", *mods]
+    with c2:
+        sort_by = st.selectbox(
+            t("Sort samples by"),
+            sort_options,
+            format_func=lambda s: (
+                t("data order")
+                if s is None
+                else t("class")
+                if s == "label"
+                else t("weight on {m}", m=s)
+            ),
+            index=2 if len(mods) else 0,  # by the first modality's weight: a clean gradient
+            key="explore_att_sort",
+        )
+    a = att[att["epoch"] == epoch].sort_values("sample")
+    W = a[[f"weight_{m}" for m in mods]].to_numpy(dtype=float)
+    labels = a["label"].to_numpy()
+    names = run.samples.label_names if run.samples is not None else None
+    has_labels = names is not None and (labels >= 0).all()
+    colors = plots.modality_color_map(mods)
+    if sort_by == "label" and not has_labels:
+        sort_by = None
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(
+            plots.attention_heatmap(
+                W,
+                mods,
+                sort_by=sort_by,
+                labels=labels if has_labels else None,
+                label_names=names,
+                title=t("Attention weights per sample (epoch {e})", e=epoch),
+                t=t,
+            ),
+            width="stretch",
+        )
+    with right:
+        if has_labels:
+            st.plotly_chart(
+                plots.attention_by_class(W, labels, names, mods, colors=colors, t=t),
+                width="stretch",
+            )
+        mask_cols = [f"mask_{m}" for m in mods]
+        if all(c in a.columns for c in mask_cols):
+            st.plotly_chart(
+                plots.attention_vs_reliability(
+                    W, a[mask_cols].to_numpy(), mods, colors=colors, t=t
+                ),
+                width="stretch",
+            )
+            st.caption(
+                t(
+                    "A model that learned which modality to trust puts clearly less weight "
+                    "on unreliable inputs (faint boxes) than on reliable ones."
+                )
+            )
+    if run.head_weights is not None:
+        h_epochs, h_w = run.head_weights
+        h_epochs = [int(e) for e in h_epochs]
+        j = h_epochs.index(epoch) if epoch in h_epochs else len(h_epochs) - 1
+        st.plotly_chart(H.head_attention_figure(h_w[j], mods), width="stretch")
+        st.caption(
+            t(
+                "Multi-head self-attention lets each modality token borrow from the others "
+                "before fusion; each head can learn a different pattern."
+            )
+        )
+
+
+# ---------------------------------------------------------------------------
+
+
+def main() -> None:
+    st.title(t("🔭 Explore a run"))
+    infos = H.runs_listing()
+    if not infos:
+        H.no_runs_state("explore")
+    info = pick_run(infos)
+    run = H.safe_load(info)
+    if run is None:
+        st.stop()
+    header(run)
+    metrics_section(run)
+    names = [t("🗺️ Shared space"), t("📉 Training"), t("📋 All metrics")]
+    has_attention = run.attention is not None and len(run.attention) > 0
+    if has_attention:
+        names.insert(1, t("🎯 Attention"))
+    # Lazy tabs: only the open tab's content runs (the map's play timer included).
+    tabs = dict(zip(names, st.tabs(names, key="explore_tab", on_change="rerun"), strict=True))
+    sections = {
+        names[0]: lambda: map_section(info, run),
+        t("🎯 Attention"): lambda: attention_section(run),
+        t("📉 Training"): lambda: losses_section(run),
+        t("📋 All metrics"): lambda: all_metrics_section(run),
+    }
+    for name, tab in tabs.items():
+        if tab.open:
+            with tab:
+                sections[name]()
+
+
+main()

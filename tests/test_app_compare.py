@@ -1,0 +1,64 @@
+"""AppTest for the Compare page: two tiny runs (seed objective vs InfoNCE) and a damaged one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from tests.test_app_explore import make_damaged, make_run
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_compare(**state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    at.switch_page("pages/compare.py")
+    return at.run()
+
+
+def test_compare_two_runs(runs_dir):
+    make_run(runs_dir, "seed", loss="seed_alignment")
+    make_run(runs_dir, "infonce", loss="info_nce")
+    at = open_compare()
+    assert not at.exception, at.exception
+    ms = at.multiselect(key="compare_runs")
+    assert len(ms.value) == 2
+    subheaders = [s.value for s in at.subheader]
+    for name in ("Training loss", "Metrics", "Embedding spread over training"):
+        assert name in subheaders
+    table = at.dataframe[1].value  # the metric table: rows = metrics, columns = runs + chance
+    assert {"seed", "infonce", "chance"} <= set(table.columns)
+    specs = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
+    assert "Total training loss per epoch" in specs and "Embedding spread" in specs
+
+
+def test_compare_interaction_switch_projection_and_deselect(runs_dir):
+    make_run(runs_dir, "a")
+    make_run(runs_dir, "b", loss="triplet")
+    at = open_compare()
+    at.button_group(key="compare_method").set_value("umap").run()
+    assert not at.exception, at.exception
+    ms = at.multiselect(key="compare_runs")
+    ms.set_value(ms.value[:1]).run()
+    assert not at.exception, at.exception
+    assert any("at least two" in i.value for i in at.info)
+
+
+def test_compare_lists_damaged_runs_without_crashing(runs_dir):
+    make_run(runs_dir, "ok-1")
+    make_run(runs_dir, "ok-2")
+    make_damaged(runs_dir, "broken")
+    at = open_compare()
+    assert not at.exception, at.exception
+    assert any("damaged" in e.label for e in at.expander)
+    assert all("broken" not in o for o in at.multiselect(key="compare_runs").options)
+
+
+def test_compare_without_runs_offers_a_way_on(runs_dir):
+    at = open_compare()
+    assert not at.exception, at.exception
+    assert at.button(key="compare_to_train")
