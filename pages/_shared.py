@@ -29,10 +29,26 @@ DATASET_LABEL = "dataset_label"
 ACTIVE_RUN = "active_run"
 PENDING_NAV = "pending_nav"
 
+WATCHING = "watching_training"  # set by a page that shows the training panel in this run
+DEMO_KIND = "demo_kind"  # which Home demo the session's job belongs to (for Home's panel)
+
 DEMOS = {
-    # One click on Home: generator, its parameters, method, loss.
-    "joint": {"generator": "shared_latent", "params": {"n": 2000, "seed": 0}, "method": "joint", "loss": "info_nce"},
-    "attention": {"generator": "gated_reliability", "params": {"n": 2000, "seed": 0}, "method": "attention", "loss": "cross_entropy"},
+    # One click on Home: generator, its parameters, method, loss, and epochs (a few seconds
+    # on a 2-core CPU: about 0.15 s per epoch at n=2000).
+    "joint": {
+        "generator": "shared_latent",
+        "params": {"n": 2000, "seed": 0},
+        "method": "joint",
+        "loss": "info_nce",
+        "epochs": 15,
+    },
+    "attention": {
+        "generator": "gated_reliability",
+        "params": {"n": 2000, "seed": 0},
+        "method": "attention",
+        "loss": "cross_entropy",
+        "epochs": 20,
+    },
 }
 METHOD_LABELS = {
     "joint": "Joint embedding",
@@ -147,6 +163,8 @@ def start_training(data: PairedData, config: Any) -> Any:
 
     slot.job = TrainingJob(data, config, on_done=on_done).start()
     slot.handled = False
+    st.session_state.pop(PENDING_NAV, None)  # a demo sets these again after starting
+    st.session_state.pop(DEMO_KIND, None)
     return slot.job
 
 
@@ -186,6 +204,29 @@ def start_warm_up() -> threading.Thread:
 
 
 @st.cache_resource(show_spinner=False)
+def _torch_imported() -> threading.Event:
+    """Import torch once per server in a daemon thread, so the first page paints without it."""
+    done = threading.Event()
+
+    def work():
+        import fusion.train  # noqa: F401  (imports torch)
+
+        done.set()
+
+    threading.Thread(target=work, name="torch-import", daemon=True).start()
+    return done
+
+
+@st.fragment(run_every=1.0)
+def _device_pending() -> None:
+    """The sidebar's device line while torch is still importing (only on a server's first paint)."""
+    if _torch_imported().is_set():
+        st.caption(device_name())
+    else:
+        st.caption(t("Detecting…"))
+
+
+@st.cache_resource(show_spinner=False)
 def device_name() -> str:
     from fusion.train import device_label
 
@@ -205,22 +246,59 @@ def gpu_available() -> tuple[bool, str]:
 
 
 def sidebar() -> None:
+    """The sidebar every page shares: active dataset, active run, training status, device."""
     data = get_dataset()
+    job = current_job()
+    watched = st.session_state.pop(WATCHING, False)  # the previous full run showed progress
+    if job is not None and not job.running:
+        collect_finished_job()  # adopt the saved run as soon as any page runs
+        if not watched:
+            # A demo that ended while the user was on another page does not yank them away.
+            st.session_state.pop(PENDING_NAV, None)
     with st.sidebar:
-        st.markdown("**Active dataset**")
+        st.markdown(t("**Active dataset**"))
         if data is None:
-            st.caption("None yet: make one on the Data page, or try a demo on Home.")
+            st.caption(t("None yet: make one on the Data page, or try a demo on Home."))
         else:
             st.caption(f"{dataset_label()}  \n{data.describe()}")
-        st.markdown("**Active run**")
+        st.markdown(t("**Active run**"))
         run = get_active_run()
-        st.caption(Path(run).name if run else "None yet: train one on the Train page.")
-        job = current_job()
+        st.caption(Path(run).name if run else t("None yet: train one on the Train page."))
         if job is not None and job.running:
-            p = job.progress()
-            st.caption(f"Training: {p.fraction:.0%} ({p.state})")
-        st.markdown("**Device**")
-        st.caption(device_name())
+            _sidebar_training_status()
+        st.markdown(t("**Device**"))
+        if _torch_imported().is_set():
+            st.caption(device_name())
+        else:
+            _device_pending()
+
+
+def _waiting_for_slot(p: Any) -> bool:
+    """True when the job really waits for a server slot (not just preparing its data/model).
+
+    Before training starts a job reports "waiting" even while it holds a slot and builds
+    its model; it is queued only when more job threads are alive than there are slots.
+    """
+    from fusion.jobs import MAX_CONCURRENT, active_jobs
+
+    return p.state in ("queued", "waiting") and active_jobs() > MAX_CONCURRENT
+
+
+@st.fragment(run_every=1.0)
+def _sidebar_training_status() -> None:
+    """The sidebar's training line, kept fresh; a full rerun when the job ends adopts its run."""
+    job = current_job()
+    if job is None or not job.running:
+        if job is not None and not job_slot().handled:
+            st.rerun(scope="app")
+        return
+    p = job.progress()
+    if _waiting_for_slot(p):
+        st.caption(t(":material/hourglass_top: Training: waiting for a free slot"))
+    elif p.state in ("queued", "waiting"):
+        st.caption(t(":material/model_training: Training: preparing…"))
+    else:
+        st.caption(t(":material/model_training: Training: {pct} done", pct=f"{p.fraction:.0%}"))
 
 
 def require_dataset() -> PairedData:
@@ -228,16 +306,22 @@ def require_dataset() -> PairedData:
     data = get_dataset()
     if data is not None:
         return data
-    st.info("No dataset yet. Make one on the Data page, or start with the default demo data.")
-    if st.button("Use the default demo data", key="empty_make_data", type="primary"):
+    st.info(
+        t("No dataset yet. Make one on the Data page, or start with the default demo data."),
+        icon=":material/database:",
+    )
+    if st.button(t("Use the default demo data"), key="empty_make_data", type="primary"):
         spec = DEMOS["joint"]
-        set_dataset(generate(spec["generator"], spec["params"]), dataset_title(spec["generator"], spec["params"]))
+        set_dataset(
+            generate(spec["generator"], spec["params"]),
+            dataset_title(spec["generator"], spec["params"]),
+        )
         st.rerun()
     st.stop()
 
 
 def show_error(exc: FusionError) -> None:
-    st.error(str(exc), icon="⚠️")
+    st.error(str(exc), icon=":material/error:")
 
 
 def fmt(x: float | None, digits: int = 3) -> str:
@@ -250,3 +334,301 @@ def fmt(x: float | None, digits: int = 3) -> str:
     if ax >= 10:
         return f"{x:.1f}"
     return f"{x:.{digits}f}".rstrip("0").rstrip(".") if ax else "0"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """A duration for people: '8 s', '1 min 05 s', '1 h 02 min'; '–' when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–"
+    s = int(round(seconds))
+    if s < 60:
+        return t("{s} s", s=s)
+    if s < 3600:
+        return t("{m} min {s:02d} s", m=s // 60, s=s % 60)
+    return t("{h} h {m:02d} min", h=s // 3600, m=s % 3600 // 60)
+
+
+# ---------------------------------------------------------------------------
+# Demos (Home's one-click cards)
+
+
+def demo_config(kind: str) -> Any:
+    """The RunConfig of a Home demo: the library's defaults, with the demo's epochs."""
+    from fusion.experiment import default_config
+
+    spec = DEMOS[kind]
+    return default_config(spec["method"], spec["loss"], epochs=spec["epochs"])
+
+
+def start_demo(kind: str) -> Any:
+    """Generate the demo's data, make it active and start training it; land on Explore after.
+
+    Raises FusionError (as :func:`start_training`) when it cannot start.
+    """
+    spec = DEMOS[kind]
+    data = generate(spec["generator"], spec["params"])
+    job = start_training(data, demo_config(kind))
+    set_dataset(data, dataset_title(spec["generator"], spec["params"]))
+    st.session_state[PENDING_NAV] = "explore"
+    st.session_state[DEMO_KIND] = kind
+    return job
+
+
+# ---------------------------------------------------------------------------
+# Metrics for people
+
+# Headline metrics, in order of preference: the first key matching each pattern is shown.
+HEADLINE_PATTERNS = (
+    r"accuracy",
+    r"macro_f1",
+    r"attention_on_informative",
+    r"recall_at_1_mean",
+    r"recall_at_10_.+_to_.+",
+    r"class_precision_at_10_.+_to_.+",
+    r"linear_probe_accuracy",
+)
+
+
+def metric_title(key: str) -> str:
+    """A display name for a metric key: 'Recall@10 (a → b)', 'Accuracy', ..."""
+    import re
+
+    from fusion.metrics import metric_info
+
+    info = metric_info(key)
+    title = t(info["title"]) if info else key.replace("_", " ")
+    k = re.search(r"_at_(\d+)", key)
+    if k:
+        title = re.sub(r"@[Kk]\b", "@" + k.group(1), title)
+    pair = re.match(r"(?:recall_at_\d+|class_precision_at_\d+|median_rank)_(.+)_to_(.+)$", key)
+    if pair:
+        title += f" ({pair.group(1)} → {pair.group(2)})"
+    return title
+
+
+def headline_metrics(
+    values: dict[str, float], prefix: str = ""
+) -> list[tuple[str, float, float | None]]:
+    """(key, value, chance) of the few metrics worth showing live, from a metrics dict.
+
+    ``prefix`` is stripped from keys (epoch rows store validation metrics as ``val_<key>``).
+    """
+    import re
+
+    flat = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    out = []
+    for pattern in HEADLINE_PATTERNS:
+        key = next(
+            (k for k in flat if re.fullmatch(pattern, k) and not k.endswith("_chance")), None
+        )
+        if key is not None and flat[key] == flat[key]:
+            out.append((key, float(flat[key]), flat.get(f"{key}_chance")))
+    return out
+
+
+def metrics_figure(values: dict[str, float], prefix: str = "", title: str | None = None):
+    """metric_bars of the headline metrics with chance ticks, or None when there are none."""
+    from fusion import plots
+
+    rows = headline_metrics(values, prefix)
+    if not rows:
+        return None
+    fig = plots.metric_bars(
+        {k: v for k, v, _ in rows},
+        chance={k: c for k, _, c in rows if c is not None},
+        titles={k: metric_title(k) for k, _, _ in rows},
+        title=title,
+        t=t,
+    )
+    if all(0.0 <= v <= 1.0 for _, v, _ in rows):
+        fig.update_xaxes(range=[0, 1.08])  # fixed scale: bars do not jump between epochs
+    return fig
+
+
+def thin(rows: list[dict[str, float]], max_points: int = 300) -> list[dict[str, float]]:
+    """At most ``max_points`` evenly spaced rows, always keeping the last (for fast redraws)."""
+    if len(rows) <= max_points:
+        return rows
+    stride = -(-len(rows) // max_points)
+    kept = rows[::stride]
+    return kept if kept[-1] is rows[-1] else [*kept, rows[-1]]
+
+
+def loss_figure(steps: list[dict[str, float]], max_points: int = 300):
+    """Live loss curves, one line per loss part, from Progress.steps (thinned)."""
+    import pandas as pd
+
+    from fusion import plots
+
+    df = pd.DataFrame(thin(steps, max_points))
+    parts = [c for c in df.columns if c not in ("step", "epoch")]
+    return plots.loss_curves(df, parts=parts, title=t("Training loss per part"), t=t)
+
+
+# ---------------------------------------------------------------------------
+# Live training progress (Home and Train)
+
+OUTCOME_TEXT = {
+    "finished": "Training finished.",
+    "stopped": "Training stopped; what was learned so far was kept.",
+    "diverged": "Training diverged.",
+    "out_of_memory": "Training ran out of memory.",
+}
+
+
+def job_outcome(job: Any) -> tuple[str, str]:
+    """(status, message) of an ended job: finished | stopped | diverged | out_of_memory | failed."""
+    p = job.progress()
+    if job.result is None:
+        if job.stop_event.is_set() and not job.error:
+            return "stopped", t("Cancelled before it started.")
+        return "failed", p.message or job.error or t("Training failed.")
+    h = job.result.history
+    return h.status, h.message
+
+
+def show_job_outcome(job: Any, key: str) -> None:
+    """The final status of this session's last job, its headline metrics and a way on."""
+    status, message = job_outcome(job)
+    text = t(OUTCOME_TEXT.get(status, "Training failed."))
+    if status == "finished":
+        detail = "" if message.startswith("Finished") else f" {message}"
+        st.success(text + detail, icon=":material/check_circle:")
+    elif status == "failed":
+        st.error(message, icon=":material/error:")
+    else:
+        st.warning(f"{text} {message}", icon=":material/warning:")
+    if job.result is None:
+        return
+    h, cfg = job.result.history, job.config
+    cols = st.columns(4)
+    cols[0].metric(t("Epochs completed"), f"{h.completed_epochs} / {cfg.train.epochs}")
+    cols[1].metric(t("Time"), fmt_duration(h.seconds))
+    for col, (k, v, c) in zip(cols[2:], headline_metrics(job.result.metrics), strict=False):
+        col.metric(
+            metric_title(k),
+            fmt(v),
+            delta=t("chance {c}", c=fmt(c)) if c is not None else None,
+            delta_color="off",
+            delta_arrow="off",
+        )
+    what = (
+        f"{t(METHOD_LABELS.get(cfg.method, cfg.method))} · {t(LOSS_LABELS.get(cfg.loss, cfg.loss))}"
+    )
+    if job.saved_path:
+        st.caption(t("{what} · saved as run {name}", what=what, name=Path(job.saved_path).name))
+        if st.button(
+            t("Open Explore"), icon=":material/explore:", type="primary", key=f"{key}_open_explore"
+        ):
+            set_active_run(job.saved_path)
+            st.switch_page("pages/explore.py")
+    else:
+        st.caption(t("{what} · not saved: no training step completed", what=what))
+
+
+def _stop_current_job() -> None:
+    job = current_job()
+    if job is not None:
+        job.stop()
+
+
+def _follow_finished_job(job: Any) -> None:
+    """Adopt the ended job's run; a demo then lands on Explore (if its run was saved)."""
+    nav = st.session_state.pop(PENDING_NAV, None)
+    collect_finished_job()
+    if nav == "explore" and job is not None and job.saved_path:
+        set_active_run(job.saved_path)
+        st.switch_page("pages/explore.py")
+
+
+@st.fragment(run_every=0.5)
+def _live_progress(key: str) -> None:
+    """Polls this session's job twice a second; the job's thread never calls st.*."""
+    job = current_job()
+    if job is None or not job.running:
+        _follow_finished_job(job)
+        st.rerun(scope="app")  # the sidebar and the page show the outcome
+    p = job.progress()
+    if _waiting_for_slot(p):
+        from fusion.jobs import MAX_CONCURRENT
+
+        st.info(
+            t(
+                "Waiting for a free training slot: this server runs at most {n} trainings at "
+                "once. Yours starts as soon as one ends.",
+                n=MAX_CONCURRENT,
+            ),
+            icon=":material/hourglass_top:",
+        )
+        st.button(t("Cancel"), key=f"{key}_cancel", on_click=_stop_current_job)
+        return
+    if p.state in ("queued", "waiting"):
+        st.progress(0.0, text=t("Preparing the data and the model…"))
+        st.button(
+            t("Stop training"),
+            key=f"{key}_stop",
+            icon=":material/stop:",
+            on_click=_stop_current_job,
+        )
+        return
+    eta = t("about {eta} left", eta=fmt_duration(p.eta)) if p.eta is not None else ""
+    st.progress(
+        p.fraction,
+        text=t(
+            "Epoch {e} of {E} · step {s} of {S} · {elapsed} elapsed · {eta}",
+            e=p.epoch,
+            E=p.epochs,
+            s=p.step,
+            S=p.total_steps,
+            elapsed=fmt_duration(p.elapsed),
+            eta=eta,
+        ),
+    )
+    left, right = st.columns(2)
+    with left:
+        if p.steps:
+            st.plotly_chart(loss_figure(p.steps), key=f"{key}_loss")
+        else:
+            st.caption(t("The loss curve appears after the first batch."))
+    with right:
+        fig = None
+        if p.epoch_rows:
+            last = p.epoch_rows[-1]
+            fig = metrics_figure(
+                last,
+                prefix="val_",
+                title=t("Validation after epoch {e}", e=int(last["epoch"])),
+            )
+        if fig is not None:
+            st.plotly_chart(fig, key=f"{key}_metrics")
+        else:
+            st.caption(t("Validation metrics appear after the first epoch."))
+    st.button(
+        t("Stop training"),
+        key=f"{key}_stop",
+        icon=":material/stop:",
+        on_click=_stop_current_job,
+        help=t("Ends within one batch and keeps what was learned so far."),
+    )
+
+
+def training_panel(key: str = "train") -> None:
+    """Live progress while this session's job runs, else the outcome of its last job.
+
+    Pages call it where the progress belongs; leaving the page and coming back
+    re-attaches, because the job lives in the session's slot, not in the page.
+    """
+    job = current_job()
+    if job is None:
+        return
+    st.session_state[WATCHING] = True
+    if job.running:
+        _live_progress(key)
+    else:
+        _follow_finished_job(job)
+        show_job_outcome(job, key)
+
+
+def training_running() -> bool:
+    job = current_job()
+    return job is not None and job.running

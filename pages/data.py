@@ -1,0 +1,636 @@
+"""Data: make the active dataset (generate one, or upload files and map their columns),
+preview it (table, per-modality statistics, a 2-D PCA per modality, samples, reliability)
+and download it.
+
+Widgets return plain values; :mod:`fusion.generators` and :mod:`fusion.loaders` do the
+work and raise :class:`~fusion.errors.DataError` with the fix, shown by ``show_error``.
+A failed generate or load leaves the previously active dataset active.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from fusion.data import PairedData
+from fusion.errors import DataError, FusionError
+from fusion.generators import GENERATOR_PARAMS, GENERATORS
+from pages._shared import (
+    dataset_label,
+    dataset_title,
+    fmt,
+    generate,
+    get_dataset,
+    set_dataset,
+    show_error,
+    t,
+)
+
+FLASH = "data_flash"  # a message to show once after the rerun that updates the sidebar
+UPLOAD_CACHE = "data_upload_tables"  # file_id -> parsed table, for this session only
+NONE = "—"  # the "no column" choice in selects
+
+GENERATOR_INFO = {
+    "shared_latent": (
+        "Shared latent",
+        "Several noisy views of one class-structured latent variable: the setting joint "
+        "embedding assumes. Add noise, corrupt a modality or mismatch pairs to break it.",
+    ),
+    "gated_reliability": (
+        "Gated reliability",
+        "Two sensors; for each sample only one carries the class (Arevalo et al. 2017). "
+        "Made for attention fusion: it must learn which sensor to trust, per sample.",
+    ),
+    "digits_two_view": (
+        "Digits, two views",
+        "8×8 handwritten digits: a rotated view and a noisy view of another digit of the "
+        "same class (the Noisy-MNIST setup of Wang et al. 2015).",
+    ),
+    "digits_captions": (
+        "Digits with captions",
+        "8×8 digit images paired with short English or Chinese captions, featurised by "
+        "character n-grams: a tiny image–text retrieval task.",
+    ),
+}
+PARAM_LABELS = {
+    "n": "Samples",
+    "n_classes": "Classes",
+    "n_modalities": "Modalities",
+    "dims": "Dimensions per modality",
+    "noise": "Noise",
+    "corrupt_fraction": "Corrupted fraction",
+    "mismatch_fraction": "Mismatched pairs",
+    "latent_dim": "Latent dimension",
+    "signal": "Signal strength",
+    "p_informative": "P(informative) per modality",
+    "max_angle": "Max rotation (degrees)",
+    "featurizer": "Caption features",
+    "n_features": "Caption feature length",
+    "languages": "Caption languages",
+    "seed": "Seed",
+}
+PER_MODALITY_HELP = " One value for every modality, or a comma-separated list, one per modality."
+NAN_POLICY_LABELS = {
+    "reject": "Stop and show the first missing value",
+    "drop": "Drop rows with missing values",
+}
+
+
+# ---------------------------------------------------------------------------
+# Generate
+
+
+def _fmt_default(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def parse_per_modality(name: str, text: str, spec: dict[str, Any]) -> float | list[float]:
+    """'32' -> 32, '32, 16' -> [32, 16]; a DataError that names the fix otherwise."""
+    label = t(PARAM_LABELS.get(name, name))
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise DataError(
+            t("{label}: enter a number, or a comma-separated list such as 32, 16.", label=label)
+        )
+    cast = int if spec["kind"] == "int" else float
+    values = []
+    for p in parts:
+        try:
+            values.append(cast(float(p)) if cast is int and float(p).is_integer() else cast(p))
+        except ValueError:
+            raise DataError(
+                t(
+                    "{label}: '{value}' is not a {kind}. Enter one number, or a comma-separated "
+                    "list such as {example}.",
+                    label=label,
+                    value=p,
+                    kind=t("whole number") if cast is int else t("number"),
+                    example=_fmt_default(spec["default"]),
+                )
+            ) from None
+    return values[0] if len(values) == 1 else values
+
+
+def param_widget(gen: str, name: str, spec: dict[str, Any]) -> Any:
+    """One widget for one generator parameter, built from its GENERATOR_PARAMS spec."""
+    label = t(PARAM_LABELS.get(name, name.replace("_", " ").capitalize()))
+    help_ = t(spec.get("help", ""))
+    key = f"gen_{gen}_{name}"
+    kind = spec["kind"]
+    if spec.get("per_modality"):
+        return st.text_input(
+            label, _fmt_default(spec["default"]), key=key, help=help_ + t(PER_MODALITY_HELP)
+        )
+    if kind == "choice":
+        options = spec["options"]
+        return st.selectbox(
+            label, options, index=options.index(spec["default"]), key=key, help=help_
+        )
+    if kind == "multi":
+        return st.multiselect(label, spec["options"], default=spec["default"], key=key, help=help_)
+    lo, hi, step, default = spec["min"], spec["max"], spec["step"], spec["default"]
+    if kind == "int":
+        if spec.get("optional") or (hi - lo) / step > 200:
+            return st.number_input(
+                label,
+                min_value=int(lo),
+                max_value=int(hi),
+                value=None if default is None else int(default),
+                step=int(step),
+                key=key,
+                help=help_,
+                placeholder=t("all (leave empty)") if spec.get("optional") else None,
+            )
+        return st.slider(label, int(lo), int(hi), int(default), int(step), key=key, help=help_)
+    return st.slider(label, float(lo), float(hi), float(default), float(step), key=key, help=help_)
+
+
+def generator_ui() -> tuple[str, dict[str, Any]] | None:
+    """Generator choice and its parameters; (name, raw values) when Generate was pressed."""
+    names = list(GENERATORS)
+    gen = st.selectbox(
+        t("Generator"),
+        names,
+        format_func=lambda g: t(GENERATOR_INFO[g][0]),
+        key="gen_name",
+        help=t("Synthetic paired data, seeded: the same parameters always give the same data."),
+    )
+    st.caption(t(GENERATOR_INFO[gen][1]))
+    specs = GENERATOR_PARAMS[gen]
+    with st.form(f"generate_{gen}", border=False):
+        cols = st.columns(3)
+        values = {}
+        for i, (name, spec) in enumerate(specs.items()):
+            with cols[i % 3]:
+                values[name] = param_widget(gen, name, spec)
+        submitted = st.form_submit_button(
+            t("Generate"), type="primary", icon=":material/auto_awesome:"
+        )
+    return (gen, values) if submitted else None
+
+
+def generator_params(gen: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Widget values -> generator keyword arguments (per-modality text parsed)."""
+    params = {}
+    for name, spec in GENERATOR_PARAMS[gen].items():
+        v = values[name]
+        if spec.get("per_modality"):
+            v = parse_per_modality(name, v, spec)
+        elif spec["kind"] == "int" and v is not None:
+            v = int(v)
+        params[name] = v
+    return params
+
+
+# ---------------------------------------------------------------------------
+# Upload
+
+
+def _read_tables(files: list) -> list[pd.DataFrame]:
+    """The uploaded tables, parsed once per upload and kept in this session only."""
+    from fusion.loaders import load_table
+
+    cache = st.session_state.setdefault(UPLOAD_CACHE, {})
+    ids = {f.file_id for f in files}
+    for stale in set(cache) - ids:
+        del cache[stale]
+    for f in files:
+        if f.file_id not in cache:
+            cache[f.file_id] = load_table((f.name, f.getvalue()))
+    return [cache[f.file_id] for f in files]
+
+
+def _column_select(label: str, options: list[str], default: str | None, key: str, help_: str):
+    choices = [NONE, *options]
+    value = st.selectbox(
+        label,
+        choices,
+        index=choices.index(default) if default in choices else 0,
+        key=key,
+        help=help_,
+    )
+    return None if value == NONE else value
+
+
+def nan_policy_ui(key: str) -> str:
+    return st.radio(
+        t("Missing values"),
+        list(NAN_POLICY_LABELS),
+        format_func=lambda p: t(NAN_POLICY_LABELS[p]),
+        key=key,
+        horizontal=True,
+        help=t("Rows with an empty, NaN or infinite feature cannot be trained on."),
+    )
+
+
+def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
+    """Map one table's columns to modalities; the loaded data when Load was pressed."""
+    from fusion.loaders import from_table, suggest_mapping
+
+    guess = suggest_mapping(df)
+    columns = [str(c) for c in df.columns]
+    st.markdown(
+        t(
+            "**{name}**: {rows} rows × {cols} columns",
+            name=file.name,
+            rows=f"{len(df):,}",
+            cols=len(columns),
+        )
+    )
+    st.dataframe(df.head(5), hide_index=True, height=210)
+    how = {
+        "prefix": "Modalities found from the '<modality>__' column prefixes.",
+        "stem": "Modalities guessed from shared column-name stems; check them.",
+        "split": "No naming pattern found: the numeric columns were split in two halves. "
+        "Check this guess.",
+        "none": "No numeric columns found; choose each modality's columns.",
+    }[guess["method"]]
+    st.caption(t(how))
+    suggested = list(guess["modalities"].items())
+    k = st.number_input(
+        t("Number of modalities"),
+        min_value=2,
+        max_value=max(8, len(suggested)),
+        value=max(2, len(suggested)),
+        key=f"map_k_{file.file_id}",
+        help=t("How many modalities (groups of columns) the table holds."),
+    )
+    with st.form(f"map_{file.file_id}", border=False):
+        mapping: list[tuple[str, list[str]]] = []
+        for i in range(int(k)):
+            name0, cols0 = suggested[i] if i < len(suggested) else (f"m{i + 1}", [])
+            c1, c2 = st.columns([1, 4])
+            name = c1.text_input(
+                t("Modality {i} name", i=i + 1), name0, key=f"map_name_{file.file_id}_{i}"
+            )
+            cols = c2.multiselect(
+                t("Columns of modality {i}", i=i + 1),
+                columns,
+                default=[c for c in cols0 if c in columns],
+                key=f"map_cols_{file.file_id}_{i}",
+                help=t("Every chosen column must hold numbers."),
+            )
+            mapping.append((name.strip(), cols))
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            label_col = _column_select(
+                t("Label column"),
+                columns,
+                guess["label_column"],
+                f"map_label_{file.file_id}",
+                t("Class of each row (numbers or names); optional, needed by classifiers."),
+            )
+        with c2:
+            id_col = _column_select(
+                t("Id column"),
+                columns,
+                guess["id_column"],
+                f"map_id_{file.file_id}",
+                t("A unique name per row; optional (row numbers otherwise)."),
+            )
+        with c3:
+            policy = nan_policy_ui(f"map_nan_{file.file_id}")
+        if not st.form_submit_button(t("Load"), type="primary", icon=":material/upload_file:"):
+            return None
+    names = [n for n, _ in mapping]
+    if any(not n for n in names) or len(set(names)) != len(names):
+        raise DataError(t("Give every modality a different, non-empty name."))
+    empty = [n for n, c in mapping if not c]
+    if empty:
+        raise DataError(
+            t("Modality '{name}' has no columns; choose at least one column for it.", name=empty[0])
+        )
+    return from_table(
+        df,
+        modalities=dict(mapping),
+        label_column=label_col,
+        id_column=id_col,
+        nan_policy=policy,
+        source_name=file.name,
+    )
+
+
+def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | None:
+    """One table per modality: modality names, label and id columns; data when Load pressed."""
+    from fusion.loaders import from_files, suggest_mapping
+
+    st.markdown(t("**{n} files: one modality per file**", n=len(files)))
+    everywhere = set.intersection(*(set(map(str, df.columns)) for df in tables))
+    anywhere = sorted({str(c) for df in tables for c in df.columns})
+    guesses = [suggest_mapping(df) for df in tables]
+    label0 = next((g["label_column"] for g in guesses if g["label_column"]), None)
+    ids0 = {g["id_column"] for g in guesses}
+    id0 = ids0.pop() if len(ids0) == 1 else None
+    key = "_".join(f.file_id for f in files)
+    with st.form(f"files_{key}", border=False):
+        names = []
+        cols = st.columns(min(len(files), 4))
+        for i, (f, df) in enumerate(zip(files, tables, strict=True)):
+            with cols[i % len(cols)]:
+                names.append(
+                    st.text_input(
+                        t("Modality name for {file}", file=f.name),
+                        Path(f.name).stem,
+                        key=f"files_name_{f.file_id}",
+                        help=t("{rows} rows × {cols} columns", rows=len(df), cols=df.shape[1]),
+                    ).strip()
+                )
+        c1, c2, c3 = st.columns(3)
+        with c1:
+            label_col = _column_select(
+                t("Label column"),
+                anywhere,
+                label0,
+                f"files_label_{key}",
+                t("Class of each row, in any one of the files; optional."),
+            )
+        with c2:
+            id_col = _column_select(
+                t("Id column (pairs the files)"),
+                sorted(everywhere),
+                id0,
+                f"files_id_{key}",
+                t(
+                    "A column in every file that names each sample; without one, rows pair by order."
+                ),
+            )
+        with c3:
+            policy = nan_policy_ui(f"files_nan_{key}")
+        if not st.form_submit_button(t("Load"), type="primary", icon=":material/upload_file:"):
+            return None
+    return from_files(
+        [(f.name, f.getvalue()) for f in files],
+        names=names,
+        id_column=id_col,
+        label_column=label_col,
+        nan_policy=policy,
+    )
+
+
+def upload_ui() -> tuple[PairedData, str] | None:
+    """File upload plus the mapping step; (data, label) once loaded."""
+    from fusion.loaders import detect_format, load
+
+    files = st.file_uploader(
+        t("Data files: CSV, TSV, Parquet or NPZ"),
+        accept_multiple_files=True,
+        key="upload_files",
+        help=t(
+            "One table with every modality, one table per modality, or one NPZ archive with "
+            "one array per modality (plus optional 'labels' and 'ids')."
+        ),
+    )
+    if not files:
+        st.caption(
+            t(
+                "Tip: name table columns `<modality>__<column>` (e.g. `image__0`, `text__0`) and "
+                "they are grouped for you; a `label` and an `id` column are found by name."
+            )
+        )
+        return None
+    label = ", ".join(f.name for f in files)
+    if len(files) == 1:
+        f = files[0]
+        if detect_format((f.name, f.getvalue())) == "npz":
+            st.markdown(t("**{name}**: a NumPy archive, one array per modality.", name=f.name))
+            with st.form(f"npz_{f.file_id}", border=False):
+                policy = nan_policy_ui(f"npz_nan_{f.file_id}")
+                if not st.form_submit_button(
+                    t("Load"), type="primary", icon=":material/upload_file:"
+                ):
+                    return None
+            return load((f.name, f.getvalue()), nan_policy=policy), label
+        data = table_mapping_ui(f, _read_tables([f])[0])
+    else:
+        data = files_mapping_ui(files, _read_tables(files))
+    return (data, label) if data is not None else None
+
+
+# ---------------------------------------------------------------------------
+# Preview
+
+
+def modality_stats(data: PairedData) -> pd.DataFrame:
+    """One row per modality: kind, shape, mean, std, min, max and share of missing values."""
+    rows = []
+    for name in data.names:
+        x = data.flat(name)
+        finite = np.isfinite(x)
+        kind = (
+            t("image")
+            if data.is_image(name)
+            else t("text features")
+            if name in data.texts
+            else t("features")
+        )
+        missing = 1.0 - finite.mean()
+        rows.append(
+            {
+                t("modality"): name,
+                t("kind"): kind,
+                t("samples"): f"{data.n:,}",
+                t("dims"): "×".join(map(str, data.input_shapes()[name])),
+                t("mean"): fmt(float(np.nanmean(x))),
+                t("std"): fmt(float(np.nanstd(x))),
+                t("min"): fmt(float(np.nanmin(x))),
+                t("max"): fmt(float(np.nanmax(x))),
+                t("missing"): t("none") if missing == 0 else f"{missing:.1%}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pca_figure(data: PairedData, name: str, max_points: int = 1500):
+    """A 2-D PCA of one modality, coloured by label, as a small titled scatter."""
+    from fusion import plots
+    from fusion.projection import project
+
+    rows = np.arange(data.n)
+    if data.n > max_points:
+        rows = np.sort(np.random.default_rng(0).choice(data.n, max_points, replace=False))
+    if data.labels is not None:
+        rows = rows[np.argsort(data.labels[rows], kind="stable")]  # legend in class order
+    uv = project(data.flat(name)[rows], method="pca")
+    points = pd.DataFrame({"u": uv[:, 0], "v": uv[:, 1], "sample": rows, "modality": name})
+    if data.labels is not None:
+        points["label_name"] = [data.label_names[i] for i in data.labels[rows]]
+    fig = plots.shared_space(
+        points,
+        color_by="label" if data.labels is not None else "modality",
+        title=t("{name}: 2-D PCA", name=name),
+        axis_labels=(t("PC 1"), t("PC 2")),
+        marker_size=5,
+        t=t,
+    )
+    fig.update_layout(
+        height=400, margin=dict(l=50, r=10, t=50, b=40), showlegend=data.n_classes <= 12
+    )
+    return fig
+
+
+def preview_ui(data: PairedData) -> None:
+    from fusion import plots
+    from fusion.export import data_to_bytes, data_to_frame
+
+    head, dl1, dl2 = st.columns([4, 1, 1], vertical_alignment="bottom")
+    head.subheader(t("Active dataset: {label}", label=dataset_label()))
+    stem = "fusion-data"
+    dl1.download_button(
+        t("CSV"),
+        data=lambda: data_to_bytes(data, "csv"),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="download_csv",
+        help=t("Download the active dataset as one CSV table (columns '<modality>__<column>')."),
+    )
+    dl2.download_button(
+        t("Parquet"),
+        data=lambda: data_to_bytes(data, "parquet"),
+        file_name=f"{stem}.parquet",
+        mime="application/octet-stream",
+        icon=":material/download:",
+        on_click="ignore",
+        key="download_parquet",
+        help=t("Download the active dataset as a Parquet table; it loads back on this page."),
+    )
+    c = st.columns(4)
+    c[0].metric(t("Samples"), f"{data.n:,}")
+    c[1].metric(t("Modalities"), data.n_modalities)
+    c[2].metric(t("Classes"), data.n_classes if data.labels is not None else t("none"))
+    c[3].metric(t("Reliability mask"), t("yes") if data.mask is not None else t("no"))
+    for w in data.source.get("warnings", []):
+        st.warning(w, icon=":material/warning:")
+
+    st.markdown(t("#### Per-modality statistics"))
+    st.dataframe(modality_stats(data), hide_index=True)
+
+    st.markdown(t("#### Each modality on its own: 2-D PCA"))
+    st.caption(
+        t(
+            "The top two principal directions of each modality's raw features, coloured by "
+            "class. Clusters here mean the class is visible in that modality alone."
+        )
+    )
+    cols = st.columns(min(data.n_modalities, 3))
+    for i, name in enumerate(data.names):
+        with cols[i % len(cols)]:
+            st.plotly_chart(pca_figure(data, name), key=f"pca_{name}")
+
+    images = [n for n in data.names if data.is_image(n)]
+    texts = [n for n in data.names if n in data.texts]
+    if images or texts:
+        st.markdown(t("#### Samples"))
+        k = min(10, data.n)
+        for name in images:
+            captions = [
+                f"{data.ids[i]}"
+                + (f" · {data.label_names[data.labels[i]]}" if data.labels is not None else "")
+                for i in range(k)
+            ]
+            fig = plots.image_grid(
+                data.modalities[name][:k],
+                captions,
+                n_cols=10,
+                title=t("{name}: first {k} images", name=name, k=k),
+                t=t,
+            )
+            fig.update_layout(height=190, margin=dict(l=10, r=10, t=60, b=10))
+            st.plotly_chart(fig, key=f"images_{name}")
+        for name in texts:
+            rows = {t("id"): data.ids[:k], name: data.texts[name][:k]}
+            if data.labels is not None:
+                rows[t("label")] = [data.label_names[i] for i in data.labels[:k]]
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+    if data.mask is not None:
+        st.markdown(t("#### Reliability mask"))
+        st.caption(
+            t(
+                "Share of samples in which each modality carries signal (1 in the mask). "
+                "Attention fusion should learn to lean on the reliable modality."
+            )
+        )
+        share = data.mask.mean(axis=0)
+        mc = st.columns(min(data.n_modalities, 6))
+        for i, name in enumerate(data.names):
+            mc[i % len(mc)].metric(t("{name} reliable", name=name), f"{share[i]:.0%}")
+        if "mismatched" in data.flags and data.flags["mismatched"].any():
+            st.caption(
+                t(
+                    "{p} of the pairs are deliberately mismatched.",
+                    p=f"{data.flags['mismatched'].mean():.0%}",
+                )
+            )
+
+    st.markdown(t("#### First rows"))
+    st.dataframe(data_to_frame(data.subset(np.arange(min(10, data.n)))), hide_index=True)
+
+
+# ---------------------------------------------------------------------------
+# Page
+
+
+def _activate(data: PairedData, label: str, message: str) -> None:
+    set_dataset(data, label)
+    st.session_state[FLASH] = message
+    st.rerun()  # so the sidebar shows the new dataset
+
+
+st.title(t(":material/database: Data"))
+st.caption(
+    t(
+        "Paired data: several modalities of the same samples. Generate a synthetic set or upload your own."
+    )
+)
+flash = st.session_state.pop(FLASH, None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+
+# A keyed, stateful tab bar: the chosen tab survives the reruns an upload or a click causes.
+gen_tab, upload_tab = st.tabs(
+    [t(":material/auto_awesome: Generate"), t(":material/upload: Upload files")],
+    key="data_source_tab",
+    on_change="rerun",
+)
+with gen_tab:
+    request = generator_ui()
+    if request is not None:
+        gen, values = request
+        try:
+            params = generator_params(gen, values)
+            with st.spinner(t("Generating…")):
+                made = generate(gen, params)
+        except FusionError as exc:
+            show_error(exc)
+        else:
+            _activate(
+                made, dataset_title(gen, params), t("Generated {what}.", what=made.describe())
+            )
+with upload_tab:
+    try:
+        loaded = upload_ui()
+    except FusionError as exc:
+        show_error(exc)
+        st.caption(t("The previously active dataset is still active."))
+        loaded = None
+    if loaded is not None:
+        made, label = loaded
+        _activate(made, label, t("Loaded {what}.", what=made.describe()))
+
+st.divider()
+current = get_dataset()
+if current is None:
+    st.info(
+        t("No active dataset yet. Generate one above, upload files, or try a demo on Home."),
+        icon=":material/database:",
+    )
+else:
+    preview_ui(current)

@@ -1,0 +1,80 @@
+"""AppTest for Home: the intro, both demo cards, and a (shrunk) demo that trains and lands on Explore."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+
+
+def wait_for_jobs(timeout: float = 120.0) -> None:
+    """Block until no training thread is alive (the page never blocks; the test may)."""
+    from fusion.jobs import active_jobs
+
+    end = time.monotonic() + timeout
+    while active_jobs() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not active_jobs(), "training did not finish in time"
+
+
+@pytest.fixture
+def tiny_demos(monkeypatch):
+    """The demos as the page defines them, but small enough to train in a second."""
+    from pages._shared import DEMOS
+
+    for kind in DEMOS:
+        monkeypatch.setitem(DEMOS[kind], "params", {"n": 300, "seed": 0})
+        monkeypatch.setitem(DEMOS[kind], "epochs", 2)
+    return DEMOS
+
+
+def test_home_explains_and_offers_both_demos():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Fusion Playground"
+    intro = at.markdown[0].value
+    assert "joint embedding" in intro and "Attention fusion" in intro
+    joint, attention = at.button(key="demo_joint"), at.button(key="demo_attention")
+    assert joint.label == "Try the demo" and joint.proto.type == "primary"
+    assert attention.label == "Try the attention demo"
+    assert not joint.disabled and not attention.disabled
+    assert any("try a demo on Home" in c.value for c in at.sidebar.caption)  # empty state
+
+
+def test_joint_demo_trains_and_lands_on_explore(runs_dir, tiny_demos):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="demo_joint").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["dataset_label"].startswith("shared_latent")
+    assert at.session_state["pending_nav"] == "explore"
+    # While it trains (or prepares), the cards are disabled and the live panel shows.
+    if any(b.label == "Stop training" for b in at.button):
+        assert at.button(key="demo_joint").disabled
+
+    wait_for_jobs()
+    at.run()
+    run = Path(at.session_state["active_run"])
+    assert run.parent == runs_dir.resolve()
+    info = json.loads((run / "run.json").read_text())
+    assert info["method"] == "joint" and info["loss"] == "info_nce"
+    assert info["completed_epochs"] == 2
+    # The demo switched pages: Home's title is gone.
+    assert "Fusion Playground" not in [t.value for t in at.title]
+    assert "pending_nav" not in at.session_state
+
+
+def test_attention_demo_trains_the_attention_model(runs_dir, tiny_demos):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="demo_attention").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["dataset_label"].startswith("gated_reliability")
+    wait_for_jobs()
+    at.run()
+    info = json.loads((Path(at.session_state["active_run"]) / "run.json").read_text())
+    assert info["method"] == "attention" and info["status"] == "finished"

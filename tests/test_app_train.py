@@ -1,0 +1,111 @@
+"""AppTest for the Train page: the form, a tiny training to the end, Stop, refused configs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TIMEOUT = 120
+
+
+def wait_for_jobs(timeout: float = 120.0) -> None:
+    from fusion.jobs import active_jobs
+
+    end = time.monotonic() + timeout
+    while active_jobs() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not active_jobs(), "training did not finish in time"
+
+
+def open_train(data=None, label: str = "tiny") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if data is not None:
+        at.session_state["dataset"] = data
+        at.session_state["dataset_label"] = label
+    at.run()
+    at.switch_page("pages/train.py")
+    return at.run()
+
+
+def start(at: AppTest) -> AppTest:
+    return next(b for b in at.button if b.label == "Start training").click().run()
+
+
+def test_without_data_the_page_offers_demo_data():
+    at = open_train()
+    assert not at.exception, at.exception
+    assert any("No dataset yet" in i.value for i in at.info)
+    at.button(key="empty_make_data").click().run()
+    assert at.session_state["dataset"].n == 2000
+    assert any(b.label == "Start training" for b in at.button)
+
+
+def test_form_shows_the_settings_of_each_method(small_latent):
+    at = open_train(small_latent)
+    assert not at.exception, at.exception
+    labels = {w.label for w in [*at.selectbox, *at.select_slider, *at.slider, *at.number_input]}
+    assert {"Method", "Loss", "Encoder", "Shared dimension", "Temperature τ", "Optimiser"} <= labels
+    assert {"Learning rate", "LR schedule", "Batch size", "Epochs", "Seed", "Device"} <= labels
+    assert all(w.help for w in [*at.selectbox, *at.select_slider, *at.slider])  # one-line help
+    at.selectbox(key="train_loss").select("triplet").run()
+    assert at.slider(key="tr_margin_joint_triplet").value == 0.2
+    at.selectbox(key="train_method").select("attention").run()
+    assert at.selectbox(key="tr_heads_attention_cross_entropy").value == 0
+    at.selectbox(key="train_method").select("cca").run()
+    assert not at.exception, at.exception
+    assert "Epochs" not in {s.label for s in at.slider}
+
+
+def test_tiny_training_runs_to_the_end_and_becomes_the_active_run(runs_dir, small_latent):
+    at = open_train(small_latent)
+    at.slider(key="tr_epochs_joint_info_nce").set_value(2)
+    at.select_slider(key="tr_bs_joint_info_nce").set_value(64)
+    start(at)
+    assert not at.exception, at.exception
+    assert not at.error
+    wait_for_jobs()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.success and at.success[0].value.startswith("Training finished")
+    run = Path(at.session_state["active_run"])
+    assert run.parent == runs_dir.resolve() and (run / "run.json").is_file()
+    assert {m.label for m in at.metric} >= {"Epochs completed", "Mean Recall@1"}
+    assert any(b.label == "Open Explore" for b in at.button)
+
+
+def test_stop_ends_the_training_and_keeps_what_was_learned(runs_dir, small_latent):
+    at = open_train(small_latent)
+    at.slider(key="tr_epochs_joint_info_nce").set_value(200)
+    start(at)
+    deadline = time.monotonic() + 60
+    while not any(b.label == "Stop training" for b in at.button) and time.monotonic() < deadline:
+        at.run()
+    next(b for b in at.button if b.label == "Stop training").click().run()
+    wait_for_jobs()
+    at.run()
+    assert at.warning and "stopped" in at.warning[0].value.lower()
+
+
+def test_an_invalid_config_is_refused_with_the_fix(small_latent):
+    from fusion.jobs import active_jobs
+
+    at = open_train(small_latent.subset(list(range(40))))
+    start(at)  # default batch size 128 > the 32 training rows
+    assert at.error and "Choose a batch size of at most 32" in at.error[0].value
+    assert not active_jobs()
+    assert any(b.label == "Start training" and not b.disabled for b in at.button)
+
+
+def test_gpu_is_refused_with_the_reason_when_there_is_none(small_latent):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    at = open_train(small_latent)
+    at.selectbox(key="tr_device_joint_info_nce").select("cuda")
+    start(at)
+    assert at.error and "No NVIDIA GPU" in at.error[0].value
