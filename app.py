@@ -9,15 +9,15 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-from pages._shared import sidebar, start_warm_up  # noqa: E402  (set_page_config comes first)
+from views._shared import sidebar, start_warm_up  # noqa: E402  (set_page_config comes first)
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True, url_path="home"),
-    st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data"),
-    st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
-    st.Page("pages/explore.py", title="Explore", icon="🔭", url_path="explore"),
-    st.Page("pages/compare.py", title="Compare", icon="⚖️", url_path="compare"),
-    st.Page("pages/learn.py", title="Learn", icon="📖", url_path="learn"),
+    st.Page("views/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
+    st.Page("views/data.py", title="Data", icon=":material/dataset:", url_path="data"),
+    st.Page("views/train.py", title="Train", icon=":material/model_training:", url_path="train"),
+    st.Page("views/explore.py", title="Explore", icon=":material/explore:", url_path="explore"),
+    st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    st.Page("views/learn.py", title="Learn", icon=":material/school:", url_path="learn"),
 ]
 
 page = st.navigation(PAGES)

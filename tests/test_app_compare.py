@@ -16,7 +16,7 @@ def open_compare(**state) -> AppTest:
     for k, v in state.items():
         at.session_state[k] = v
     at.run()
-    at.switch_page("pages/compare.py")
+    at.switch_page("views/compare.py")
     return at.run()
 
 

@@ -18,7 +18,7 @@ def open_data(**state) -> AppTest:
     for k, v in state.items():
         at.session_state[k] = v
     at.run()
-    at.switch_page("pages/data.py")
+    at.switch_page("views/data.py")
     return at.run()
 
 

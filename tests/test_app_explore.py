@@ -43,7 +43,7 @@ def open_explore(**state) -> AppTest:
     for k, v in state.items():
         at.session_state[k] = v
     at.run()
-    at.switch_page("pages/explore.py")
+    at.switch_page("views/explore.py")
     return at.run()
 
 

@@ -26,7 +26,7 @@ def wait_for_jobs(timeout: float = 120.0) -> None:
 @pytest.fixture
 def tiny_demos(monkeypatch):
     """The demos as the page defines them, but small enough to train in a second."""
-    from pages._shared import DEMOS
+    from views._shared import DEMOS
 
     for kind in DEMOS:
         monkeypatch.setitem(DEMOS[kind], "params", {"n": 300, "seed": 0})

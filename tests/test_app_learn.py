@@ -13,7 +13,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 def open_learn() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/learn.py")
+    at.switch_page("views/learn.py")
     return at.run()
 
 

@@ -27,7 +27,7 @@ def open_train(data=None, label: str = "tiny") -> AppTest:
         at.session_state["dataset"] = data
         at.session_state["dataset_label"] = label
     at.run()
-    at.switch_page("pages/train.py")
+    at.switch_page("views/train.py")
     return at.run()
 
 

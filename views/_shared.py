@@ -521,7 +521,7 @@ def show_job_outcome(job: Any, key: str) -> None:
             t("Open Explore"), icon=":material/explore:", type="primary", key=f"{key}_open_explore"
         ):
             set_active_run(job.saved_path)
-            st.switch_page("pages/explore.py")
+            st.switch_page("views/explore.py")
     else:
         st.caption(t("{what} · not saved: no training step completed", what=what))
 
@@ -538,7 +538,7 @@ def _follow_finished_job(job: Any) -> None:
     collect_finished_job()
     if nav == "explore" and job is not None and job.saved_path:
         set_active_run(job.saved_path)
-        st.switch_page("pages/explore.py")
+        st.switch_page("views/explore.py")
 
 
 @st.fragment(run_every=0.5)

@@ -15,7 +15,7 @@ import streamlit as st
 
 from fusion.losses import LOSS_INFO
 from fusion.metrics import METRIC_INFO
-from pages._shared import t
+from views._shared import t
 
 # The seed article's formula exactly as printed (section 4), brackets and all.
 SEED_AS_WRITTEN = (
@@ -117,7 +117,7 @@ class Lesson:
     title: str
     summary: str
     steps: list[str] = field(default_factory=list)  # one instruction each, Markdown
-    page: str | None = None  # the page the lesson starts on, e.g. "pages/train.py"
+    page: str | None = None  # the page the lesson starts on, e.g. "views/train.py"
 
 
 # Guided lessons register here; the Lessons tab lists whatever is in it.
@@ -275,7 +275,7 @@ def lessons_tab() -> None:
             icon="🧭",
         )
         if st.button(t("Go to Train"), key="learn_to_train", type="primary"):
-            st.switch_page("pages/train.py")
+            st.switch_page("views/train.py")
         return
     for lesson in LESSONS:
         with st.expander(t(lesson.title)):

@@ -17,7 +17,7 @@ from fusion.errors import ConfigError, FusionError
 from fusion.experiment import JOINT_LOSSES, METHODS, RunConfig, default_config
 from fusion.losses import LOSS_INFO
 from fusion.models import ENCODER_KINDS
-from pages._shared import (
+from views._shared import (
     LOSS_LABELS,
     METHOD_LABELS,
     current_job,

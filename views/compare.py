@@ -14,8 +14,8 @@ import streamlit as st
 
 from fusion import plots
 from fusion.runs import LoadedRun, RunInfo
-from pages import _explore_helpers as H
-from pages._shared import LOSS_LABELS, METHOD_LABELS, fmt, get_active_run, t
+from views import _explore_helpers as H
+from views._shared import LOSS_LABELS, METHOD_LABELS, fmt, get_active_run, t
 
 RUNS_KEY = "compare_runs"
 MAX_RUNS = 4
@@ -227,7 +227,7 @@ def main() -> None:
             icon="⚖️",
         )
         if st.button(t("Go to Train"), key="compare_to_train_one", type="primary"):
-            st.switch_page("pages/train.py")
+            st.switch_page("views/train.py")
         st.stop()
     if len(chosen) < 2:
         st.info(t("Pick at least two runs above to compare them."), icon="☝️")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from fusion.errors import FusionError
-from pages._shared import (
+from views._shared import (
     DEMO_KIND,
     DEMOS,
     METHOD_LABELS,
@@ -49,19 +49,19 @@ CARDS = {
 
 NEXT_STEPS = (
     (
-        "pages/data.py",
+        "views/data.py",
         ":material/database:",
         "Data",
         "Generate a data set or upload your own files.",
     ),
     (
-        "pages/train.py",
+        "views/train.py",
         ":material/model_training:",
         "Train",
         "Pick a method and loss, and train with live curves.",
     ),
     (
-        "pages/explore.py",
+        "views/explore.py",
         ":material/explore:",
         "Explore",
         "See the shared space, retrieval and attention.",
@@ -153,7 +153,7 @@ elif busy:
     st.info(
         t("A training is running; follow it on the Train page."), icon=":material/model_training:"
     )
-    st.page_link("pages/train.py", label=t("Go to Train"), icon=":material/model_training:")
+    st.page_link("views/train.py", label=t("Go to Train"), icon=":material/model_training:")
 
 st.write("")
 next_steps_ui()

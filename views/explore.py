@@ -18,8 +18,8 @@ import streamlit as st
 
 from fusion import plots
 from fusion.runs import LoadedRun, RunInfo
-from pages import _explore_helpers as H
-from pages._shared import LOSS_LABELS, METHOD_LABELS, fmt, set_active_run, t
+from views import _explore_helpers as H
+from views._shared import LOSS_LABELS, METHOD_LABELS, fmt, set_active_run, t
 
 RUN_KEY = "explore_run"
 EPOCH_KEY = "explore_epoch"

@@ -19,7 +19,7 @@ import streamlit as st
 from fusion.data import PairedData
 from fusion.errors import DataError, FusionError
 from fusion.generators import GENERATOR_PARAMS, GENERATORS
-from pages._shared import (
+from views._shared import (
     dataset_label,
     dataset_title,
     fmt,

@@ -26,7 +26,7 @@ import streamlit as st
 
 from fusion.errors import FusionError
 from fusion.runs import LoadedRun, RunInfo, list_runs, load_run
-from pages._shared import fmt, get_active_run, t
+from views._shared import fmt, get_active_run, t
 
 PROJECTION_LABELS = {"umap": "UMAP", "pca": "PCA"}
 STATUS_ICONS = {
@@ -121,9 +121,9 @@ def no_runs_state(key: str) -> None:
     )
     c1, c2, _ = st.columns([1, 1, 3])
     if c1.button(t("Go to Train"), key=f"{key}_to_train", type="primary"):
-        st.switch_page("pages/train.py")
+        st.switch_page("views/train.py")
     if c2.button(t("Go to Home"), key=f"{key}_to_home"):
-        st.switch_page("pages/home.py")
+        st.switch_page("views/home.py")
     st.stop()
 
 
