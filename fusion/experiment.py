@@ -17,6 +17,7 @@ Methods:
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,7 @@ import torch
 from torch import nn
 
 from fusion import losses, metrics
+from fusion.config import check_types
 from fusion.data import PairedData
 from fusion.errors import ConfigError
 from fusion.models import (
@@ -103,7 +105,17 @@ class RunConfig:
         expected = MODEL_CONFIGS[self.method]
         if not isinstance(self.model, expected):
             raise ConfigError(f"Method '{self.method}' needs a {expected.__name__}.")
+        if not isinstance(self.train, TrainConfig):
+            raise ConfigError("The 'train' settings must be a TrainConfig (a dict of its fields).")
+        if not isinstance(self.name, str):
+            raise ConfigError(f"The run name must be text, got {self.name!r}.")
+        check_types(self.model)
+        check_types(self.train)
         self.model.validate()
+        if not isinstance(self.loss_params, dict):
+            raise ConfigError(
+                f"Loss parameters must be a dict of name -> value, got {self.loss_params!r}."
+            )
         if self.method == "joint":
             if self.loss not in JOINT_LOSSES:
                 raise ConfigError(
@@ -112,9 +124,11 @@ class RunConfig:
             unknown = set(self.loss_params) - set(LOSS_PARAMS[self.loss])
             if unknown:
                 raise ConfigError(
-                    f"Loss '{self.loss}' has no parameter(s) {sorted(unknown)}; it takes "
-                    f"{sorted(LOSS_PARAMS[self.loss]) or 'none'}."
+                    f"Loss '{self.loss}' has no parameter(s) {sorted(unknown, key=str)}; it "
+                    f"takes {sorted(LOSS_PARAMS[self.loss]) or 'none'}."
                 )
+            _check_loss_params(self.loss, self.loss_params)
+        self.train.validate()
         if data is None:
             return
         if self.method in ("joint", "cca") and data.n_modalities < 2:
@@ -150,21 +164,44 @@ class RunConfig:
         if not isinstance(d, dict) or "method" not in d:
             raise ConfigError("A run configuration needs at least a 'method' field.")
         known = {"method", "loss", "loss_params", "model", "train", "name"}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        d = {k: v for k, v in d.items() if k in known}
+        d.setdefault("model", {})  # the method's default config, not the joint one
+        return cls(**d)
 
 
 def _config_from_dict(cls: type, d: dict[str, Any]) -> Any:
     fields = getattr(cls, "__dataclass_fields__", {})
     unknown = set(d) - set(fields)
     if unknown:
-        raise ConfigError(f"{cls.__name__} has no field(s) {sorted(unknown)}.")
+        raise ConfigError(f"{cls.__name__} has no field(s) {sorted(unknown, key=str)}.")
     d = dict(d)
     if "encoder" in d and isinstance(d["encoder"], dict):
         d["encoder"] = _config_from_dict(EncoderConfig, d["encoder"])
     try:
-        return cls(**d)
+        cfg = cls(**d)
     except TypeError as exc:  # wrong value types from a hand-edited JSON file
         raise ConfigError(f"Invalid {cls.__name__}: {exc}") from None
+    check_types(cfg)
+    return cfg
+
+
+def _check_loss_params(loss: str, params: dict[str, Any]) -> None:
+    """Loss parameter values: finite numbers (lam >= 0, eps > 0) or a known triplet mining."""
+    for key, value in params.items():
+        if key == "mining":
+            if value not in ("hardest", "semi-hard", "all"):
+                raise ConfigError(f"mining must be 'hardest', 'semi-hard' or 'all', got {value!r}.")
+            continue
+        number = (
+            isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        )
+        if not number or (key == "lam" and value < 0) or (key == "eps" and value <= 0):
+            bound = {"lam": " >= 0", "eps": " > 0"}.get(key, "")
+            raise ConfigError(
+                f"Loss '{loss}' parameter '{key}' must be a finite number{bound}, got {value!r}."
+            )
 
 
 def default_config(method: str = "joint", loss: str | None = None, **train: Any) -> RunConfig:

@@ -10,6 +10,8 @@ Files are read as bytes first and their content is sniffed, so a mislabelled
 file (an Excel workbook named ``.csv``, Parquet named ``.csv``, binary data)
 gets a clear message instead of a parser traceback. Pickles are never loaded:
 NPZ is opened with ``allow_pickle=False`` and ``pd.read_pickle`` is not used.
+Files over :data:`MAX_FILE_BYTES` (the dashboard's 50 MB upload cap) are refused
+before they are read.
 
 Everything a user can get wrong raises :class:`~fusion.errors.DataError` whose
 message names the file, column or row and the fix. Softer problems (constant
@@ -39,10 +41,14 @@ from fusion.data import MIN_ROWS, PairedData
 from fusion.errors import DataError
 
 MAX_TOTAL_COLUMNS = 20_000  # beyond this, training a playground model is hopeless
+# Same cap as the upload widget (.streamlit/config.toml maxUploadSize = 50, in MiB), so the
+# command line and the library refuse what the dashboard would.
+MAX_FILE_BYTES = 50 * 1024 * 1024
 LABEL_NAMES = ("label", "labels", "class", "y", "target")
 ID_NAMES = ("id", "ids", "sample_id")
 NAN_POLICIES = ("reject", "drop")
 PREFIX_SEP = "__"
+_FLOAT32_MAX = float(np.finfo(np.float32).max)  # PairedData stores float32
 
 # A path, raw bytes, a binary file-like object (BytesIO, Streamlit's
 # UploadedFile) or a (file name, bytes-or-buffer) pair for unnamed buffers.
@@ -67,8 +73,10 @@ def _read_source(obj: Source, name: str | None = None) -> tuple[bytes, str]:
             raise DataError(f"File not found: '{path}'. Check the path.")
         if path.is_dir():
             raise DataError(f"'{path}' is a folder; pass the data file inside it.")
+        _check_size(path.stat().st_size, name or path.name)
         return path.read_bytes(), name or path.name
     if isinstance(obj, (bytes, bytearray, memoryview)):
+        _check_size(len(obj), name or "uploaded file")
         return bytes(obj), name or "uploaded file"
     display = name or getattr(obj, "name", None) or "uploaded file"
     display = Path(str(display)).name or str(display)
@@ -82,7 +90,17 @@ def _read_source(obj: Source, name: str | None = None) -> tuple[bytes, str]:
         )
     if isinstance(data, str):
         data = data.encode("utf-8")
+    _check_size(len(data), display)
     return bytes(data), display
+
+
+def _check_size(n_bytes: int, display: str) -> None:
+    if n_bytes > MAX_FILE_BYTES:
+        raise DataError(
+            f"'{display}' is {n_bytes / 2**20:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MB "
+            "limit. Subsample the rows, or reduce the columns (e.g. PCA with "
+            "sklearn.decomposition.PCA), and save it again; Parquet is smaller than CSV."
+        )
 
 
 def _is_named_buffer(obj: Any) -> bool:
@@ -254,11 +272,24 @@ def _read_text_table(data: bytes, display: str, fmt: str, sep: str | None) -> pd
     except (pd.errors.ParserError, ValueError) as e:
         raise DataError(
             f"'{display}' could not be parsed as {_SEP_NAMES.get(sep, repr(sep))}-separated "
-            f"text: {e}. Check quoting and the number of fields on that line."
+            f"text: {_parser_problem(e)}. Check quoting and the number of fields on that line."
         ) from None
     df.columns = [str(c).strip() for c in df.columns]
     df.attrs.update(format=fmt, file=display, encoding=encoding)
     return df
+
+
+def _parser_problem(e: Exception) -> str:
+    """pandas' parser message in the words of a user ('data row' counts below the header)."""
+    msg = " ".join(str(e).split()).removeprefix("Error tokenizing data. C error: ")
+    m = re.fullmatch(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+    if m:
+        want, line, got = (int(v) for v in m.groups())
+        return f"data row {line - 1} (line {line}) has {got} fields but the header has {want}"
+    m = re.fullmatch(r"EOF inside string starting at row (\d+)", msg)
+    if m:
+        return f"a quote opened in data row {m.group(1)} is never closed"
+    return msg[:200]
 
 
 def _read_parquet(data: bytes, display: str) -> pd.DataFrame:
@@ -407,8 +438,13 @@ def _check_unique_ids(ids: np.ndarray, what: str, where: str) -> None:
 # -- labels, missing values, constant columns: shared by tables and NPZ --------------------
 
 
-def _encode_labels(raw: np.ndarray, what: str, warnings: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Class indices (N,) and sorted display names; numbers sort numerically."""
+def _encode_labels(
+    raw: np.ndarray, what: str, warnings: list[str], where: str = ""
+) -> tuple[np.ndarray, list[str]]:
+    """Class indices (N,) and sorted display names; numbers sort numerically.
+
+    ``where`` (the file) prefixes the error message unless ``what`` already names it.
+    """
     s = pd.Series(raw)
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         values = s.to_numpy(dtype="float64")
@@ -421,8 +457,9 @@ def _encode_labels(raw: np.ndarray, what: str, warnings: list[str]) -> tuple[np.
         index = {n: i for i, n in enumerate(names)}
         labels = np.array([index[v] for v in strings], dtype=np.int64)
     if len(names) < 2:
+        where = "" if where in what else f"{where}: "
         raise DataError(
-            f"{what} has a single class ({names[0]!r}): classification needs at least 2 "
+            f"{where}{what} has a single class ({names[0]!r}): classification needs at least 2 "
             "classes. Check that the right column was chosen, or load the data without labels."
         )
     counts = np.bincount(labels, minlength=len(names))
@@ -465,6 +502,14 @@ def _assemble(
             raise DataError(
                 f"{where}: {column_name(mod, int(empty[0]))} has no usable value in any row "
                 f"(all missing or infinite). Remove the column or fill it in."
+            )
+        huge = np.argwhere(finite & (np.abs(flat) > _FLOAT32_MAX))
+        if len(huge):
+            i, j = (int(v) for v in huge[0])
+            raise DataError(
+                f"{where}: {column_name(mod, j)} holds {flat[i, j]:.4g} in {_row(i, ids)}, beyond "
+                f"the float32 range (±{_FLOAT32_MAX:.3g}) used for training. Rescale the column "
+                "(e.g. divide it by a large constant or take a log)."
             )
         rows = ~finite.all(axis=1)
         if rows.any():
@@ -531,7 +576,7 @@ def _assemble(
 
     labels = label_names = None
     if labels_raw is not None:
-        labels, label_names = _encode_labels(np.asarray(labels_raw), label_what, warnings)
+        labels, label_names = _encode_labels(np.asarray(labels_raw), label_what, warnings, where)
 
     return PairedData(
         modalities=arrays,
@@ -603,6 +648,18 @@ def _check_column(df: pd.DataFrame, column: str | None, role: str, where: str) -
         )
 
 
+def _unique_columns(df: pd.DataFrame, where: str) -> list[str]:
+    """The column names as strings; duplicates (also after str()) raise DataError."""
+    columns = [str(c) for c in df.columns]
+    dups = sorted(c for c, k in Counter(columns).items() if k > 1)
+    if dups:
+        raise DataError(
+            f"{where} has duplicate column names: {', '.join(map(repr, dups[:5]))}. "
+            "Rename them so every column name is unique."
+        )
+    return columns
+
+
 def from_table(
     df: pd.DataFrame,
     modalities: dict[str, list[str]] | None = None,
@@ -628,13 +685,7 @@ def from_table(
     if df.shape[1] == 0 or df.shape[0] == 0:
         what = "no columns" if df.shape[1] == 0 else "a header but no data rows"
         raise DataError(f"{where} has {what}. Add at least {MIN_ROWS} rows of data.")
-    columns = [str(c) for c in df.columns]
-    dups = sorted(c for c, k in Counter(columns).items() if k > 1)
-    if dups:
-        raise DataError(
-            f"{where} has duplicate column names: {', '.join(map(repr, dups[:5]))}. "
-            "Rename them so every column name is unique."
-        )
+    columns = _unique_columns(df, where)
     df = df.set_axis(columns, axis=1)
     _check_column(df, label_column, "Label", where)
     _check_column(df, id_column, "Id", where)
@@ -738,7 +789,8 @@ def suggest_mapping(df: pd.DataFrame) -> dict[str, Any]:
     name stem before a number ('img_0', 'img_1', ... / 'txt0', ...); else the
     numeric columns split into two halves "a" and "b" (a guess to confirm).
     """
-    columns = [str(c) for c in df.columns]
+    columns = _unique_columns(df, f"'{df.attrs.get('file', 'table')}'")
+    df = df.set_axis(columns, axis=1)
     lower = {c.lower(): c for c in reversed(columns)}
     label = next((lower[n] for n in LABEL_NAMES if n in lower), None)
     id_col = None
@@ -1034,6 +1086,12 @@ def _npz_features(arr: np.ndarray, key: str, where: str) -> np.ndarray:
         raise DataError(
             f"Array '{key}' in {where} has dtype {arr.dtype}, not numbers. Store features as "
             "numbers; name a class array 'labels' and an id array 'ids'."
+        )
+    if arr.ndim == 0:
+        raise DataError(
+            f"Array '{key}' in {where} is a single value, not one row per sample; a modality "
+            "needs (N, d) features or (N, H, W) images. Remove it from the archive or save "
+            "one value per sample."
         )
     if arr.ndim == 1:
         raise DataError(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from fusion.config import check_types
 from fusion.errors import ConfigError
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
@@ -41,6 +42,7 @@ class EncoderConfig:
     dropout: float = 0.0
 
     def validate(self) -> None:
+        check_types(self)
         if self.kind not in ENCODER_KINDS:
             raise ConfigError(f"Unknown encoder '{self.kind}'; choose one of {ENCODER_KINDS}.")
         if self.activation not in ACTIVATIONS:

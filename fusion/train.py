@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from fusion.config import check_types
 from fusion.data import PairedData
 from fusion.errors import ConfigError
 
@@ -68,6 +69,7 @@ class TrainConfig:
     threads: int | None = None  # torch intra-op threads for this run; None keeps torch's setting
 
     def validate(self, n_train: int | None = None) -> None:
+        check_types(self)
         if self.epochs < 1:
             raise ConfigError(f"Epochs must be at least 1, got {self.epochs}.")
         if self.batch_size < 2:
