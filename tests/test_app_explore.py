@@ -86,7 +86,7 @@ def test_explore_umap_projection(joint_run):
 
 def test_explore_attention_run_has_attention_tab(runs_dir):
     make_run(runs_dir, "tiny-attention", method="attention")
-    at = open_explore(explore_method="pca", explore_tab="🎯 Attention")
+    at = open_explore(explore_method="pca", explore_tab=":material/center_focus_strong: Attention")
     assert not at.exception, at.exception
     assert any("Attention" in t.label for t in at.tabs)
     specs = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))

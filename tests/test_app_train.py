@@ -51,7 +51,7 @@ def test_form_shows_the_settings_of_each_method(small_latent):
     assert {"Method", "Loss", "Encoder", "Shared dimension", "Temperature τ", "Optimiser"} <= labels
     assert {"Learning rate", "LR schedule", "Batch size", "Epochs", "Seed", "Device"} <= labels
     assert all(w.help for w in [*at.selectbox, *at.select_slider, *at.slider])  # one-line help
-    at.selectbox(key="train_loss").select("triplet").run()
+    at.selectbox(key="train_loss_choice").select("triplet").run()
     assert at.slider(key="tr_margin_joint_triplet").value == 0.2
     at.selectbox(key="train_method").select("attention").run()
     assert at.selectbox(key="tr_heads_attention_cross_entropy").value == 0

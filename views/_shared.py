@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,7 +266,10 @@ def sidebar() -> None:
         run = get_active_run()
         st.caption(Path(run).name if run else t("None yet: train one on the Train page."))
         if job is not None and job.running:
-            _sidebar_training_status()
+            if st.session_state.get(PENDING_NAV):
+                st.caption(t(":material/model_training: Training the demo…"))
+            else:
+                _sidebar_training_status()
         st.markdown(t("**Device**"))
         if _torch_imported().is_set():
             st.caption(device_name())
@@ -546,9 +550,49 @@ def _live_progress(key: str) -> None:
     """Polls this session's job twice a second; the job's thread never calls st.*."""
     job = current_job()
     if job is None or not job.running:
-        _follow_finished_job(job)
-        st.rerun(scope="app")  # the sidebar and the page show the outcome
-    p = job.progress()
+        # A full rerun shows the outcome; navigation (a demo landing on Explore) happens in
+        # a full run, never from inside this fragment.
+        st.rerun(scope="app")
+    _progress_view(job.progress(), key)
+    st.button(
+        t("Stop training"),
+        key=f"{key}_stop",
+        icon=":material/stop:",
+        on_click=_stop_current_job,
+        help=t("Ends within one batch and keeps what was learned so far."),
+    )
+
+
+def _watch_until_done(key: str) -> None:
+    """Poll the job inside this script run until it ends, then follow it (a demo lands on Explore).
+
+    Used when the page navigates by itself at the end: a fragment's timer still ticking in
+    the browser while the next page's first run is under way makes Streamlit blank that
+    page, so a demo's progress is drawn from this loop instead, with no fragment at all.
+    Any click reruns the script, which interrupts the loop; the job itself keeps going.
+    """
+    st.button(
+        t("Stop training"),
+        key=f"{key}_stop",
+        icon=":material/stop:",
+        on_click=_stop_current_job,
+        help=t("Ends within one batch and keeps what was learned so far."),
+    )
+    slot = st.empty()
+    job = current_job()
+    tick = 0
+    while job is not None and job.running:
+        with slot.container():
+            _progress_view(job.progress(), f"{key}_{tick}")
+        tick += 1
+        time.sleep(0.5)
+    slot.empty()
+    _follow_finished_job(job)
+    st.rerun()
+
+
+def _progress_view(p: Any, chart_key: str) -> None:
+    """Progress bar with ETA, live loss curves per part and validation metrics of ``p``."""
     if _waiting_for_slot(p):
         from fusion.jobs import MAX_CONCURRENT
 
@@ -560,16 +604,9 @@ def _live_progress(key: str) -> None:
             ),
             icon=":material/hourglass_top:",
         )
-        st.button(t("Cancel"), key=f"{key}_cancel", on_click=_stop_current_job)
         return
     if p.state in ("queued", "waiting"):
         st.progress(0.0, text=t("Preparing the data and the model…"))
-        st.button(
-            t("Stop training"),
-            key=f"{key}_stop",
-            icon=":material/stop:",
-            on_click=_stop_current_job,
-        )
         return
     eta = t("about {eta} left", eta=fmt_duration(p.eta)) if p.eta is not None else ""
     st.progress(
@@ -587,7 +624,7 @@ def _live_progress(key: str) -> None:
     left, right = st.columns(2)
     with left:
         if p.steps:
-            st.plotly_chart(loss_figure(p.steps), key=f"{key}_loss")
+            st.plotly_chart(loss_figure(p.steps), key=f"{chart_key}_loss_chart")
         else:
             st.caption(t("The loss curve appears after the first batch."))
     with right:
@@ -600,16 +637,9 @@ def _live_progress(key: str) -> None:
                 title=t("Validation after epoch {e}", e=int(last["epoch"])),
             )
         if fig is not None:
-            st.plotly_chart(fig, key=f"{key}_metrics")
+            st.plotly_chart(fig, key=f"{chart_key}_metrics_chart")
         else:
             st.caption(t("Validation metrics appear after the first epoch."))
-    st.button(
-        t("Stop training"),
-        key=f"{key}_stop",
-        icon=":material/stop:",
-        on_click=_stop_current_job,
-        help=t("Ends within one batch and keeps what was learned so far."),
-    )
 
 
 def training_panel(key: str = "train") -> None:
@@ -622,7 +652,9 @@ def training_panel(key: str = "train") -> None:
     if job is None:
         return
     st.session_state[WATCHING] = True
-    if job.running:
+    if job.running and st.session_state.get(PENDING_NAV) == "explore":
+        _watch_until_done(key)
+    elif job.running:
         _live_progress(key)
     else:
         _follow_finished_job(job)

@@ -216,7 +216,7 @@ def spread_chart(infos: list[RunInfo]) -> None:
 
 
 def main() -> None:
-    st.title(t("⚖️ Compare runs"))
+    st.title(t(":material/compare_arrows: Compare runs"))
     infos = H.runs_listing()
     if not infos:
         H.no_runs_state("compare")

@@ -582,7 +582,7 @@ def attention_section(run: LoadedRun) -> None:
 
 
 def main() -> None:
-    st.title(t("🔭 Explore a run"))
+    st.title(t(":material/explore: Explore a run"))
     infos = H.runs_listing()
     if not infos:
         H.no_runs_state("explore")
@@ -592,17 +592,17 @@ def main() -> None:
         st.stop()
     header(run)
     metrics_section(run)
-    names = [t("🗺️ Shared space"), t("📉 Training"), t("📋 All metrics")]
+    names = [t(":material/scatter_plot: Shared space"), t(":material/show_chart: Training"), t(":material/table_chart: All metrics")]
     has_attention = run.attention is not None and len(run.attention) > 0
     if has_attention:
-        names.insert(1, t("🎯 Attention"))
+        names.insert(1, t(":material/center_focus_strong: Attention"))
     # Lazy tabs: only the open tab's content runs (the map's play timer included).
     tabs = dict(zip(names, st.tabs(names, key="explore_tab", on_change="rerun"), strict=True))
     sections = {
         names[0]: lambda: map_section(info, run),
-        t("🎯 Attention"): lambda: attention_section(run),
-        t("📉 Training"): lambda: losses_section(run),
-        t("📋 All metrics"): lambda: all_metrics_section(run),
+        t(":material/center_focus_strong: Attention"): lambda: attention_section(run),
+        t(":material/show_chart: Training"): lambda: losses_section(run),
+        t(":material/table_chart: All metrics"): lambda: all_metrics_section(run),
     }
     for name, tab in tabs.items():
         if tab.open:

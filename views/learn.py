@@ -287,7 +287,7 @@ def lessons_tab() -> None:
 
 
 def main() -> None:
-    st.title(t("📖 Learn"))
+    st.title(t(":material/school: Learn"))
     st.caption(
         t("The ideas behind the playground, each formula with its symbols in words and its paper.")
     )

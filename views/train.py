@@ -86,7 +86,7 @@ def method_ui(data: PairedData) -> tuple[str, str]:
                 t("Loss"),
                 JOINT_LOSSES,
                 format_func=lambda k: t(LOSS_LABELS[k]),
-                key="train_loss",
+                key="train_loss_choice",
                 help=t("How paired embeddings are pulled together (and others pushed apart)."),
             )
             info = LOSS_INFO[loss]

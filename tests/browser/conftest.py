@@ -1,0 +1,293 @@
+"""Browser fixtures: the real app under `streamlit run`, driven by Debian's Chromium.
+
+- ``app_server`` (session): starts ``streamlit run app.py`` on a free loopback port with an
+  empty ``FUSION_RUNS_DIR``, waits for ``/_stcore/health`` to answer ``ok`` and kills the
+  server's process group at the end. If it never answers, the server's output is shown.
+- ``browser`` (session): a headless Chromium.
+- ``app`` (per test): an :class:`App`, a fresh browser context (its own Streamlit session)
+  opened at Home, with the steps a person takes: ``nav("Explore")`` clicks the sidebar link,
+  waits for the run (``stApp[data-test-script-state=notRunning]``, as streamlit's own e2e
+  tests do), checks that no exception box is shown and takes a full-page screenshot,
+  ``test-artifacts/screenshots/<test>-<n>-<name>.png``.
+- ``record_timing(name, seconds)``: adds a timing to ``test-artifacts/timings.json``.
+
+Adapted from the approach of streamlit/streamlit's ``e2e_playwright/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+SERVER_START_S = 60
+DEFAULT_TIMEOUT_MS = 30_000
+
+APP = '[data-testid="stApp"]'
+EXCEPTION = '[data-testid="stException"]'
+MAX_SHOT_HEIGHT = 6000
+# The height of the main area's content (Streamlit scrolls inside stMain, not the window).
+CONTENT_HEIGHT_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  return main ? Math.ceil(main.scrollHeight) : document.documentElement.scrollHeight;
+}"""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the browser tests (with the reason) where Chromium is not installed."""
+    if Path(CHROMIUM).exists():
+        return
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} not found: apt-get install chromium")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so the ``app`` fixture knows of a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """Stop the server and anything it started (its own process group)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass
+class Server:
+    url: str
+    log_path: Path
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """A freshly started app with its own empty runs folder."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    tmp = tmp_path_factory.mktemp("app")
+    env = {**os.environ, "FUSION_RUNS_DIR": str(tmp / "runs"), "PYTHONUNBUFFERED": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    log_path = tmp / "server.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        # A file, not a pipe: a pipe nobody reads would block a chatty server.
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while not _healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit did not answer {url}/_stcore/health within {SERVER_START_S} s "
+                    f"(exit code {proc.poll()}). Server output:\n{log_path.read_text()}"
+                )
+            time.sleep(0.3)
+        yield Server(url, log_path)
+    finally:
+        _kill_group(proc)
+    out = log_path.read_text()
+    if "Traceback" in out:
+        print("The server printed a traceback:\n" + out[-8000:])
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+    pw.stop()
+
+
+class App:
+    """One browser tab on the app, with the steps a person takes and the checks after each."""
+
+    def __init__(self, page, server: Server, test_name: str):
+        self.page = page
+        self.server = server
+        self.url = server.url
+        self.test_name = test_name
+        self.shots: list[Path] = []
+
+    # -- waiting and checking ------------------------------------------------------------
+
+    def wait(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        wait_for_app_run(self.page, timeout_ms)
+
+    def assert_no_exception(self) -> None:
+        boxes = self.page.locator(EXCEPTION)
+        if boxes.count():
+            text = boxes.first.inner_text()
+            raise AssertionError(
+                f"an exception box is shown on {self.page.url}:\n{text}\n"
+                f"Server log (the details are redacted in the page):\n{self.server.log_tail()}"
+            )
+
+    def sidebar_text(self) -> str:
+        return self.page.get_by_test_id("stSidebarUserContent").inner_text()
+
+    def main_text(self) -> str:
+        return self.page.get_by_test_id("stMain").inner_text()
+
+    # -- moving around -------------------------------------------------------------------
+
+    def open(self) -> None:
+        self.page.goto(self.url)
+        self.page.get_by_test_id("stSidebarNav").wait_for()
+        self.wait()
+
+    def nav(self, title: str, shot_name: str | None = None) -> None:
+        """Click ``title`` in the sidebar navigation, wait for the page, check it, screenshot it."""
+        link = self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=title)
+        link.click()
+        self.page.get_by_test_id("stSidebarNav").locator(
+            "a[aria-current='page']", has_text=title
+        ).wait_for()
+        self.wait()
+        self.assert_no_exception()
+        self.shot(shot_name or title.lower())
+
+    def shot(self, name: str) -> Path:
+        """A full-page screenshot, ``test-artifacts/screenshots/<test>-<n>-<name>.png``.
+
+        Streamlit scrolls inside its own container, so Playwright's ``full_page`` alone
+        captures one viewport: the viewport is stretched to the content's height for the shot.
+        """
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{self.test_name}-{len(self.shots) + 1:02d}-{name}.png"
+        wait_for_no_skeletons(self.page)
+        self.page.evaluate("document.fonts.ready")
+        height = self.page.evaluate(CONTENT_HEIGHT_JS)
+        tall = min(max(VIEWPORT["height"], height), MAX_SHOT_HEIGHT)
+        if tall > VIEWPORT["height"]:
+            self.page.set_viewport_size({"width": VIEWPORT["width"], "height": tall})
+            self.page.wait_for_timeout(400)  # charts re-lay out
+        try:
+            self.page.screenshot(path=str(path), full_page=True)
+        finally:
+            if tall > VIEWPORT["height"]:
+                self.page.set_viewport_size(VIEWPORT)
+        self.shots.append(path)
+        return path
+
+
+@pytest.fixture
+def app(browser, app_server, request):
+    """A fresh browser context (a new Streamlit session) opened at Home."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    a = App(context.new_page(), app_server, request.node.name)
+    a.open()
+    yield a
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        with contextlib.suppress(Exception):  # the page may be what broke
+            a.shot("at-failure")
+    context.close()
+
+
+def wait_for_app_run(page, timeout_ms: int = DEFAULT_TIMEOUT_MS, settle_ms: int = 300) -> None:
+    """Wait until the app is connected and its script has finished this run."""
+    page.wait_for_timeout(200)  # let a click's rerun request reach the server
+    page.locator(f"{APP}[data-test-connection-state='CONNECTED']").wait_for(
+        state="attached", timeout=timeout_ms
+    )
+    page.locator(f"{APP}[data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=timeout_ms
+    )
+    wait_for_no_skeletons(page, timeout_ms)
+    page.wait_for_timeout(settle_ms)
+
+
+def wait_for_no_skeletons(page, timeout_ms: int = 10_000) -> None:
+    """Wait (bounded, without failing) until no element is still a loading placeholder."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while page.get_by_test_id("stSkeleton").count() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+
+
+@pytest.fixture(scope="session")
+def record_timing():
+    """``record_timing(name, seconds)`` adds a timing to ``test-artifacts/timings.json``."""
+
+    def record(name: str, seconds: float) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / "timings.json"
+        try:
+            timings = json.loads(path.read_text())
+        except (OSError, ValueError):
+            timings = {}
+        timings[name] = round(seconds, 2)
+        path.write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")
+        print(f"{name}: {seconds:.1f} s")
+
+    return record
