@@ -16,7 +16,9 @@ PAGES = [
     st.Page("views/data.py", title="Data", icon=":material/dataset:", url_path="data"),
     st.Page("views/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("views/explore.py", title="Explore", icon=":material/explore:", url_path="explore"),
-    st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    st.Page(
+        "views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"
+    ),
     st.Page("views/learn.py", title="Learn", icon=":material/school:", url_path="learn"),
 ]
 

@@ -592,7 +592,11 @@ def main() -> None:
         st.stop()
     header(run)
     metrics_section(run)
-    names = [t(":material/scatter_plot: Shared space"), t(":material/show_chart: Training"), t(":material/table_chart: All metrics")]
+    names = [
+        t(":material/scatter_plot: Shared space"),
+        t(":material/show_chart: Training"),
+        t(":material/table_chart: All metrics"),
+    ]
     has_attention = run.attention is not None and len(run.attention) > 0
     if has_attention:
         names.insert(1, t(":material/center_focus_strong: Attention"))
