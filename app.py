@@ -9,7 +9,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-from views._shared import sidebar, start_warm_up  # noqa: E402  (set_page_config comes first)
+from views._shared import sidebar, start_warm_up, workspace  # noqa: E402  (set_page_config comes first)
 
 PAGES = [
     st.Page("views/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
@@ -23,6 +23,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+workspace()  # keep this visitor's ?ws= token in the URL on every page
 start_warm_up()
 sidebar()
 page.run()

@@ -14,6 +14,9 @@ def runs_dir(tmp_path, monkeypatch):
     """Every test that saves runs gets its own runs folder."""
     d = tmp_path / "runs"
     monkeypatch.setenv("FUSION_RUNS_DIR", str(d))
+    # Page tests save and list runs directly in the root (one user); the per-visitor
+    # workspaces of a shared server are tested on their own.
+    monkeypatch.setenv("FUSION_WORKSPACES", "shared")
     return d
 
 

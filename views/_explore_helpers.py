@@ -26,7 +26,7 @@ import streamlit as st
 
 from fusion.errors import FusionError
 from fusion.runs import LoadedRun, RunInfo, list_runs, load_run
-from views._shared import fmt, get_active_run, t
+from views._shared import fmt, get_active_run, runs_dir, t
 
 PROJECTION_LABELS = {"umap": "UMAP", "pca": "PCA"}
 STATUS_ICONS = {
@@ -90,7 +90,8 @@ def load(path: str | Path) -> LoadedRun:
 
 
 def runs_listing() -> list[RunInfo]:
-    return list_runs()
+    """This session's runs (its workspace; see ``_shared.workspace``)."""
+    return list_runs(runs_dir())
 
 
 def default_run(infos: list[RunInfo]) -> RunInfo | None:

@@ -14,6 +14,9 @@ This module is the only place that knows the session-state keys.
 from __future__ import annotations
 
 import json
+import os
+import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -77,6 +80,41 @@ def t(text: str, **kw: Any) -> str:
     """Every user-facing string goes through here (English is the key; a Chinese catalogue
     plugs in later). ``kw`` fills ``{name}`` placeholders."""
     return text.format(**kw) if kw else text
+
+
+# ---------------------------------------------------------------------------
+# Workspace: whose runs these are
+
+WORKSPACE = "workspace"
+_WORKSPACE_RE = re.compile(r"[A-Za-z0-9_-]{12,64}")
+
+
+def workspace() -> str | None:
+    """This browser's workspace token, kept in the URL (``?ws=…``) so a reload keeps it.
+
+    On a shared server (a workshop) every visitor gets their own random, unguessable
+    workspace: their runs are saved under it and Explore/Compare list only those, so nobody
+    sees another's runs. ``FUSION_WORKSPACES=shared`` turns this off (one person on a
+    laptop who also wants the runs made with ``python -m fusion train``).
+    """
+    if os.environ.get("FUSION_WORKSPACES", "session") == "shared":
+        return None
+    ws = st.session_state.get(WORKSPACE)
+    if ws is None:
+        given = st.query_params.get("ws", "")
+        ws = given if _WORKSPACE_RE.fullmatch(given) else secrets.token_urlsafe(12)
+        st.session_state[WORKSPACE] = ws
+    if st.query_params.get("ws") != ws:
+        st.query_params["ws"] = ws  # page navigation drops query parameters: put it back
+    return ws
+
+
+def runs_dir() -> Path:
+    """Where this session's runs are saved and listed (inside the runs root)."""
+    from fusion.runs import runs_root
+
+    ws = workspace()
+    return runs_root() / "workspaces" / ws if ws else runs_root()
 
 
 # ---------------------------------------------------------------------------
@@ -158,9 +196,11 @@ def start_training(data: PairedData, config: Any) -> Any:
     slot = job_slot()
     if slot.job is not None and slot.job.running:
         raise FusionError("A training is already running in this session; stop it first.")
+    root = runs_dir()  # read here: the job's thread must not touch st.*
 
     def on_done(result):
-        return save_run(result) if result.history.steps or result.config.method == "cca" else None
+        keep = result.history.steps or result.config.method == "cca"
+        return save_run(result, root=root) if keep else None
 
     slot.job = TrainingJob(data, config, on_done=on_done).start()
     slot.handled = False
