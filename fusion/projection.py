@@ -157,9 +157,14 @@ def _as_data(X: np.ndarray) -> np.ndarray:
 
 
 def _pca(X: np.ndarray) -> np.ndarray:
-    """Top-2 principal coordinates, signs fixed so the largest loading is positive."""
+    """Top-2 principal coordinates, signs fixed so the largest loading is positive.
+
+    Eigenvectors of the small (d, d) covariance instead of an SVD of the (n, d) data: the
+    same axes, about 9x faster at 10k points (benchmarks/bench_maps.py).
+    """
     Xc = X.astype(np.float64) - X.mean(axis=0, dtype=np.float64)
-    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
+    evals, evecs = np.linalg.eigh(Xc.T @ Xc)  # ascending eigenvalues
+    vt = evecs[:, ::-1].T  # (d, d) rows = principal axes, largest variance first
     # Same convention as scikit-learn's svd_flip: deterministic across platforms.
     signs = np.sign(vt[np.arange(vt.shape[0]), np.argmax(np.abs(vt), axis=1)])
     signs[signs == 0] = 1.0

@@ -11,6 +11,10 @@ Design notes (measured on a 2-core CPU, see benchmarks/):
 - Loss parts are read back once per step (one ``tolist``) and validation
   metrics once per epoch; snapshots of validation outputs are kept only at a
   bounded number of epochs, each capped in rows, so memory stays bounded.
+- Per-epoch evaluation runs numpy's BLAS on one thread (:func:`_one_blas_thread`):
+  OpenBLAS's idle workers spin for a while after each call and, on a small machine,
+  then fight torch's OpenMP threads for the cores, so the next epoch's steps ran 3-30x
+  slower (joint InfoNCE, 2 cores, 2 torch threads).
 - Faults end training without losing work: the stop event ends it within one
   batch ("stopped"); a NaN/inf loss ends it ("diverged") and restores the
   weights from the last completed epoch; a device out-of-memory error ends it
@@ -19,6 +23,7 @@ Design notes (measured on a 2-core CPU, see benchmarks/):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import threading
@@ -232,6 +237,28 @@ def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
 
 
+_blas_controller: Any = None  # threadpoolctl's view of the loaded BLAS libraries, made once
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """Limit numpy/scipy's BLAS (OpenBLAS) to one thread for the ``with`` block.
+
+    The metrics of an epoch's evaluation (at most ``snapshot_rows`` rows) gain nothing from
+    BLAS threads, and idle OpenBLAS workers keep spinning after the call, stealing the
+    cores torch's training threads need (see the module notes). threadpoolctl comes with
+    scikit-learn; without it this is a no-op.
+    """
+    global _blas_controller
+    try:
+        if _blas_controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _blas_controller = ThreadpoolController()
+        return _blas_controller.limit(limits=1, user_api="blas")
+    except ImportError:
+        return contextlib.nullcontext()
+
+
 def _is_oom(exc: BaseException) -> bool:
     oom_type = getattr(torch.cuda, "OutOfMemoryError", ())
     return isinstance(exc, oom_type) or "out of memory" in str(exc).lower()
@@ -290,7 +317,7 @@ def fit(
         # Per-epoch metrics use the fixed snapshot rows (at most snapshot_rows), so an epoch's
         # evaluation costs the same on 1k or 100k pairs; the final metrics use all of ``val``.
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), _one_blas_thread():
             metrics, arrays = task.evaluate(model, snap_t, final=False)
         if epoch in keep:
             history.snapshots.append(Snapshot(epoch, arrays))

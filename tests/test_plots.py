@@ -122,7 +122,9 @@ def test_shared_space_symbols_customdata_and_legend() -> None:
         rows = cd[:, 2].astype(int)
         # customdata maps back to the exact rows of the input frame
         assert (df["sample"].to_numpy()[rows] == cd[:, 0].astype(int)).all()
-        assert (df["modality"].to_numpy()[rows] == cd[:, 1]).all()
+        # the modality index points into the modality order; the hover names it
+        assert (df["modality"].to_numpy()[rows] == np.asarray(MODS)[cd[:, 1].astype(int)]).all()
+        assert tr.name in tr.hovertemplate
         assert (df["u"].to_numpy()[rows] == np.asarray(tr.x)).all()
 
 

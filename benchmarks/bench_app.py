@@ -1,0 +1,343 @@
+"""App responsiveness: server start, Home's first paint, and Explore's figure rebuild.
+
+- Start: ``streamlit run app.py`` (loopback, its own empty ``FUSION_RUNS_DIR``) until
+  ``/_stcore/health`` answers ``ok``; baseline: a one-line Streamlit app, same run.
+- Home painted: headless Chromium (Playwright) opens Home on the fresh server until the
+  title and the demo buttons are visible and the script run is over
+  (``stApp[data-test-script-state=notRunning]``); the first visit (the server's first
+  script run, which also starts UMAP's warm-up thread) and a second, new-session visit.
+  Baseline: the one-line app, painted the same way.
+- Explore rebuild at 10k points (5k samples x 2 modalities), from precomputed
+  coordinates, no projection: the server-side part is ``fusion.plots.shared_space`` (plus
+  ``mark_selected``) and what ``st.plotly_chart`` then does with the figure
+  (``to_dict`` and ``plotly.io.to_json``); the browser part is ``Plotly.react`` of that
+  JSON in Chromium on a static page with the installed plotly.js, until two animation
+  frames have passed (painted). Target: server + browser <= 300 ms. Baseline: the same
+  scatter made the usual way with ``plotly.express`` (``render_mode="webgl"``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import ROOT, Entry, entry, median, ratio
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HELLO = 'import streamlit as st\n\nst.title("Hello")\nst.button("Press")\n'
+TARGET_MS = 300.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def server(script: str, runs_dir: str):
+    """Start ``streamlit run script``; yields (url, seconds until healthy)."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "FUSION_RUNS_DIR": runs_dir, "PYTHONUNBUFFERED": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        script,
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        while not _healthy(url):
+            if proc.poll() is not None or time.perf_counter() - t0 > 90:
+                log.seek(0)
+                raise RuntimeError(f"streamlit did not start:\n{log.read().decode()[-3000:]}")
+            time.sleep(0.02)
+        yield url, time.perf_counter() - t0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def _paint(browser, url: str, texts: list[str]) -> float:
+    """Seconds from navigation to ``texts`` visible and the script run over (new session)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = ctx.new_page()
+    try:
+        t0 = time.perf_counter()
+        page.goto(url)
+        for text in texts:
+            page.get_by_text(text, exact=True).first.wait_for(state="visible", timeout=60_000)
+        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+            state="attached", timeout=60_000
+        )
+        return time.perf_counter() - t0
+    finally:
+        ctx.close()
+
+
+def start_and_paint(browser, quick: bool) -> list[Entry]:
+    repeats = 1 if quick else 3
+    app_start, app_first, app_second, hello_start, hello_first = [], [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        hello = Path(tmp, "hello_app.py")
+        hello.write_text(HELLO)
+        for _ in range(repeats):
+            with server(str(hello), tmp) as (url, s):
+                hello_start.append(s)
+                hello_first.append(_paint(browser, url, ["Hello", "Press"]))
+            with server("app.py", str(Path(tmp, "runs"))) as (url, s):
+                app_start.append(s)
+                home = ["Fusion Playground", "Try the demo"]
+                app_first.append(_paint(browser, url, home))
+                app_second.append(_paint(browser, url, home))
+    hs, hf = median(hello_start), median(hello_first)
+    a_s, a_f, a_2 = median(app_start), median(app_first), median(app_second)
+    return [
+        entry(
+            "app: streamlit run app.py to /_stcore/health ok",
+            a_s,
+            "s",
+            hs,
+            ratio(a_s, hs),
+            note="baseline: a one-line Streamlit app; ratio = ours / baseline",
+        ),
+        entry(
+            "app: Home fully painted in Chromium, first visit to a fresh server",
+            a_f,
+            "s",
+            hf,
+            ratio(a_f, hf),
+            note="ratio = ours / baseline",
+        ),
+        entry(
+            "app: Home fully painted in Chromium, a second new session",
+            a_2,
+            "s",
+            hf,
+            ratio(a_2, hf),
+            note="ratio = ours / baseline",
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------- Explore figure
+
+
+def explore_points(n_samples: int = 5000, epochs: int = 10, seed: int = 0):
+    """A points frame as Explore's ``points_frame`` makes it, and coordinates per epoch."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 8, n_samples)
+    meta = pd.DataFrame(
+        {
+            "sample": np.tile(np.arange(n_samples), 2),
+            "id": np.tile(np.arange(n_samples), 2).astype(str),
+            "modality": np.repeat(["a", "b"], n_samples),
+            "label": np.tile(labels, 2),
+            "label_name": np.tile([f"class {c}" for c in labels], 2),
+            "reliability": np.nan,
+        }
+    )
+    meta["hover"] = ("id " + meta["id"]).to_numpy(dtype=object)
+    centres = rng.normal(scale=5, size=(8, 2))
+    coords = [
+        (centres[meta["label"].to_numpy()] + rng.normal(size=(len(meta), 2)) * (3 - e / 4)).astype(
+            np.float32
+        )
+        for e in range(epochs)
+    ]
+    return meta, coords
+
+
+def _frame(meta, xy):
+    df = meta.copy()
+    df["u"], df["v"] = xy[:, 0], xy[:, 1]
+    return df
+
+
+def _as_streamlit_sends(fig) -> str:
+    """What st.plotly_chart does with a figure before sending it (streamlit 1.67)."""
+    import plotly.io
+    import plotly.tools
+
+    spec = plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True)
+    return plotly.io.to_json(spec, validate=False)
+
+
+def _ours(meta, xy, color_by: str) -> str:
+    from fusion import plots
+
+    df = _frame(meta, xy)
+    fig = plots.shared_space(
+        df,
+        color_by=color_by,
+        title="Shared space at epoch 9 (UMAP of all modalities)",
+        colors=plots.modality_color_map(["a", "b"]),
+        axis_labels=("UMAP 1", "UMAP 2"),
+    )
+    fig.update_layout(height=620)  # as Explore does (after mark_selected, a no-op here)
+    return _as_streamlit_sends(fig)
+
+
+def _express(meta, xy, color_by: str) -> str:
+    import plotly.express as px
+
+    df = _frame(meta, xy)
+    fig = px.scatter(
+        df,
+        x="u",
+        y="v",
+        color="label_name" if color_by == "label" else "modality",
+        symbol="modality",
+        custom_data=["sample", "modality", "label_name"],
+        hover_data={"hover": True},
+        render_mode="webgl",
+        title="Shared space",
+    )
+    fig.update_layout(height=620)
+    return _as_streamlit_sends(fig)
+
+
+PAGE_JS = """async ([spec]) => {
+  const t0 = performance.now();
+  const fig = JSON.parse(spec);
+  await Plotly.react('plot', fig.data, fig.layout, {displaylogo: false});
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return performance.now() - t0;
+}"""
+
+
+def _browser_react(browser, specs: list[str], rounds: int) -> float:
+    """Median ms of Plotly.react + paint, cycling through ``specs`` (after one newPlot)."""
+    import plotly
+
+    js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = ctx.new_page()
+    try:
+        page.set_content(
+            '<html><body><div id="plot" style="width:900px;height:620px"></div></body></html>'
+        )
+        page.add_script_tag(path=str(js))
+        page.evaluate(PAGE_JS, [specs[0]])
+        times = [page.evaluate(PAGE_JS, [specs[(i + 1) % len(specs)]]) for i in range(rounds)]
+        return median(times)
+    finally:
+        ctx.close()
+
+
+def explore_rebuild(browser, quick: bool) -> list[Entry]:
+    from benchmarks.common import time_call
+
+    meta, coords = explore_points()
+    reps = 5 if quick else 9
+    entries: list[Entry] = []
+    for change, args_a, args_b in (
+        ("recolour", (coords[-1], "modality"), (coords[-1], "label")),
+        ("epoch change", (coords[-2], "label"), (coords[-1], "label")),
+    ):
+        ours_s = time_call(lambda a=args_b: _ours(meta, *a), repeat=reps)
+        base_s = time_call(lambda a=args_b: _express(meta, *a), repeat=reps)
+        specs = [_ours(meta, *args_a), _ours(meta, *args_b)]
+        base_specs = [_express(meta, *args_a), _express(meta, *args_b)]
+        ours_b = base_b = None
+        if browser is not None:
+            ours_b = _browser_react(browser, specs, reps)
+            base_b = _browser_react(browser, base_specs, reps)
+        ours_total = ours_s * 1e3 + (ours_b or 0.0)
+        base_total = base_s * 1e3 + (base_b or 0.0)
+        entries += [
+            entry(
+                f"Explore {change} at 10k pts: server figure build + serialise",
+                ours_s * 1e3,
+                "ms",
+                base_s * 1e3,
+                ratio(base_s, ours_s),
+                note="baseline plotly.express; ratio = baseline / ours",
+            ),
+            entry(
+                f"Explore {change} at 10k pts: browser Plotly.react + paint",
+                ours_b,
+                "ms",
+                base_b,
+                ratio(base_b, ours_b),
+            ),
+            entry(
+                f"Explore {change} at 10k pts: total (server + browser)",
+                ours_total,
+                "ms",
+                base_total,
+                ratio(base_total, ours_total),
+                ("value", "<=", TARGET_MS),
+                note="" if browser is not None else "browser part not measured (no Chromium)",
+            ),
+        ]
+    return entries
+
+
+def run(quick: bool) -> list[Entry]:
+    if not Path(CHROMIUM).exists():
+        return explore_rebuild(None, quick) + [
+            entry("app: start and paint", None, "s", note=f"{CHROMIUM} not found")
+        ]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return start_and_paint(browser, quick) + explore_rebuild(browser, quick)
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":  # a quick look: python -m benchmarks.bench_app
+    from benchmarks.common import table
+
+    print(table(run(quick=True)))

@@ -1,0 +1,480 @@
+"""Many users on one server: N concurrent browser sessions each make data and train.
+
+One ``streamlit run app.py`` (loopback, its own empty ``FUSION_RUNS_DIR``, at most
+``FUSION_MAX_TRAININGS=2`` trainings at once, ``server.disconnectedSessionTTL`` of a few
+seconds) and one headless Chromium with N browser contexts: N separate Streamlit sessions,
+as N people would be. Each session ``i`` (seed ``i + 1``, so none matches a default):
+
+1. opens the Data page and generates ``shared_latent`` with 400 samples and its seed;
+2. on the Train page sets 2 epochs, its seed and its own run name, then all sessions press
+   "Start training" within a moment of each other;
+3. waits for "Training finished."
+
+Reported: every session finished; no session saw another's dataset, run or model (its
+sidebar shows its own dataset label and run name, the run's ``config.json`` holds its seed
+and its data's seed, and its run folder is alone in its workspace); the median and worst
+latency of ``/_stcore/health``, polled throughout; whether sessions beyond the cap showed
+"Waiting for a free training slot"; the server's resident memory (``VmRSS``) after a
+warm-up session and after all sessions closed; training threads left (OS threads named
+``fusion-training``). Targets: health median < 1 s, memory back within 20 % of the
+warm-up level, no training thread left.
+
+``python -m benchmarks --only load`` runs 20 sessions (``--quick``: 6);
+``tests/browser/test_load.py`` runs a reduced size through :func:`run_load`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1200, "height": 800}
+CAP = 2  # FUSION_MAX_TRAININGS on the server
+TTL_S = 5  # server.disconnectedSessionTTL
+SAMPLES = 400  # per session's dataset: keeps each training well under a second of compute
+EPOCHS = 2
+TRAINING_THREAD = "fusion-training"
+WAITING_TEXT = "Waiting for a free training slot"
+APP = '[data-testid="stApp"]'
+# Remembers, in the page, whether the waiting message was ever shown (it may last < 1 s).
+SEE_WAITING_JS = (
+    "setInterval(() => { if (document.body && document.body.textContent.includes("
+    f"{json.dumps(WAITING_TEXT)})) window.__sawWaiting = true; }}, 150);"
+)
+
+
+# ----------------------------------------------------------------------------- server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _health(url: str, timeout: float = 5.0) -> float | None:
+    """Seconds ``/_stcore/health`` took to answer ``ok``; None if it did not."""
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as r:
+            ok = r.read().decode().strip() == "ok"
+    except OSError:
+        return None
+    return time.perf_counter() - t0 if ok else None
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def training_threads(pid: int) -> int:
+    n = 0
+    for comm in Path(f"/proc/{pid}/task").glob("*/comm"):
+        with contextlib.suppress(OSError):
+            n += comm.read_text().strip() == TRAINING_THREAD
+    return n
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid: int, timeout_s: float = 90.0, busy: float = 0.05) -> None:
+    """Wait (bounded) until the server uses under ``busy`` of a core over a second."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        c0 = _cpu_seconds(pid)
+        time.sleep(1.0)
+        if _cpu_seconds(pid) - c0 < busy:
+            return
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+    runs_dir: Path
+    log: Path
+
+
+@contextlib.contextmanager
+def serve(tmp: Path, cap: int = CAP, ttl_s: int = TTL_S, start_s: float = 60.0):
+    """``streamlit run app.py`` on a free loopback port; killed (its group) at the end."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    runs = tmp / "runs"
+    env = {
+        **os.environ,
+        "FUSION_RUNS_DIR": str(runs),
+        "FUSION_MAX_TRAININGS": str(cap),
+        "PYTHONUNBUFFERED": "1",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.disconnectedSessionTTL",
+        str(ttl_s),
+    ]
+    log = tmp / "server.log"
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + start_s
+        while _health(url, 2.0) is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start:\n{log.read_text()[-4000:]}")
+            time.sleep(0.3)
+        yield Server(url, proc.pid, runs, log)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+class HealthPoller:
+    """Polls ``/_stcore/health`` from a thread every ``every`` seconds; keeps latencies."""
+
+    def __init__(self, url: str, every: float = 0.25):
+        self.url, self.every = url, every
+        self.latencies: list[float] = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="health-poller", daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            dt = _health(self.url)
+            if dt is None:
+                self.failures += 1
+            else:
+                self.latencies.append(dt)
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> HealthPoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+# ----------------------------------------------------------------------------- a session
+
+
+def _wait_run(page, timeout_ms: int = 60_000) -> None:
+    """Until the session is connected and its script run is over."""
+    page.wait_for_timeout(200)
+    page.locator(f"{APP}[data-test-connection-state='CONNECTED']").wait_for(
+        state="attached", timeout=timeout_ms
+    )
+    page.locator(f"{APP}[data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=timeout_ms
+    )
+
+
+def _keyed(page, key: str):
+    return page.locator(f".st-key-{key}")
+
+
+def _sidebar(page) -> str:
+    return page.get_by_test_id("stSidebarUserContent").inner_text()
+
+
+@dataclass
+class Session:
+    index: int
+    context: object
+    page: object
+    seed: int
+    run_name: str
+    finished: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"shared_latent (seed {self.seed})"
+
+
+def open_session(browser, url: str, index: int) -> Session:
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(60_000)
+    context.add_init_script(SEE_WAITING_JS)
+    page = context.new_page()
+    s = Session(index, context, page, seed=index + 1, run_name=f"load-{index:02d}")
+    page.goto(f"{url}/data")
+    page.get_by_test_id("stSidebarNav").wait_for()
+    _wait_run(page)
+    return s
+
+
+def make_data(s: Session) -> None:
+    page = s.page
+    _keyed(page, "gen_shared_latent_n").locator("input").fill(str(SAMPLES))
+    _keyed(page, "gen_shared_latent_seed").locator("input").fill(str(s.seed))
+    page.get_by_test_id("stMain").get_by_role("button", name="Generate", exact=True).click()
+    page.get_by_test_id("stSidebarUserContent").get_by_text(s.label).wait_for()
+    _wait_run(page)
+
+
+def fill_training(s: Session) -> None:
+    page = s.page
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Train").click()
+    page.get_by_role("button", name="Start training").wait_for()
+    _wait_run(page)
+    thumb = _keyed(page, "tr_epochs_joint_info_nce").get_by_role("slider")
+    thumb.focus()
+    thumb.press("Home")
+    for _ in range(EPOCHS - 1):
+        thumb.press("ArrowRight")
+    _keyed(page, "tr_seed_joint_info_nce").locator("input").fill(str(s.seed))
+    _keyed(page, "tr_name_joint_info_nce").locator("input").fill(s.run_name)
+
+
+def check_session(s: Session, runs_dir: Path) -> None:
+    """Everything this session shows and saved is its own."""
+    side = _sidebar(s.page)
+    main = s.page.get_by_test_id("stMain").inner_text()
+    if s.label not in side:
+        s.problems.append(f"sidebar dataset is not {s.label!r}: {side[:200]!r}")
+    if f"Training on {s.label}" not in main:
+        s.problems.append(f"Train page does not train on {s.label!r}")
+    if s.run_name not in side:
+        s.problems.append(f"sidebar active run is not {s.run_name!r}")
+    found = list(runs_dir.rglob(f"{s.run_name}/config.json"))
+    if len(found) != 1:
+        s.problems.append(f"{len(found)} run folders named {s.run_name}")
+        return
+    cfg = json.loads(found[0].read_text())
+    if cfg["train"]["seed"] != s.seed or cfg["data"]["params"]["seed"] != s.seed:
+        s.problems.append(f"run {s.run_name} has seeds {cfg['train']['seed']}/{cfg['data']}")
+    if cfg["data"]["params"]["n"] != SAMPLES:
+        s.problems.append(f"run {s.run_name} trained on {cfg['data']['params']['n']} samples")
+    others = [p.name for p in found[0].parent.parent.iterdir() if p.name != s.run_name]
+    if found[0].parent.parent != runs_dir and others:
+        s.problems.append(f"its workspace also holds {others}")
+
+
+# ----------------------------------------------------------------------------- the test
+
+
+@dataclass
+class LoadResult:
+    sessions: int
+    finished: int
+    seconds: float  # from the first session opening to the last training finished
+    health_median_s: float | None
+    health_max_s: float | None
+    health_polls: int
+    health_failures: int
+    saw_waiting: int  # sessions that showed "Waiting for a free training slot"
+    rss_baseline_mb: float
+    rss_peak_mb: float
+    rss_after_mb: float
+    threads_after: int
+    problems: list[str]
+
+    @property
+    def rss_change(self) -> float:
+        return self.rss_after_mb / self.rss_baseline_mb - 1.0
+
+    def report(self) -> str:
+        return (
+            f"{self.finished}/{self.sessions} sessions finished in {self.seconds:.0f} s; "
+            f"health median {self.health_median_s * 1000:.0f} ms, max "
+            f"{self.health_max_s * 1000:.0f} ms over {self.health_polls} polls "
+            f"({self.health_failures} failed); {self.saw_waiting} showed the waiting message; "
+            f"RSS {self.rss_baseline_mb:.0f} MB after warm-up, {self.rss_peak_mb:.0f} MB peak, "
+            f"{self.rss_after_mb:.0f} MB after closing ({self.rss_change:+.1%}); "
+            f"{self.threads_after} training threads left; {len(self.problems)} problems"
+        )
+
+
+def _one_session_through(browser, server: Server, index: int, timeout_s: float) -> Session:
+    s = open_session(browser, server.url, index)
+    make_data(s)
+    fill_training(s)
+    s.page.get_by_role("button", name="Start training").click()
+    s.page.get_by_text("Training finished.").wait_for(timeout=timeout_s * 1000)
+    _wait_run(s.page)
+    return s
+
+
+def run_load(n_sessions: int, timeout_s: float = 240.0, tmp: Path | None = None) -> LoadResult:
+    """Run the load test against a fresh server; see the module docstring."""
+    from playwright.sync_api import sync_playwright
+
+    with contextlib.ExitStack() as stack:
+        if tmp is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fusion-load-")))
+        server = stack.enter_context(serve(tmp))
+        pw = stack.enter_context(sync_playwright())
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        stack.callback(browser.close)
+
+        # Warm-up: one session through the whole flow (imports, first compile, caches).
+        warm = _one_session_through(browser, server, 99, timeout_s)
+        warm.context.close()
+        time.sleep(TTL_S + 2)
+        wait_idle(server.pid)
+        baseline = rss_mb(server.pid)
+        peak = baseline
+
+        t0 = time.monotonic()
+        sessions: list[Session] = []
+        with HealthPoller(server.url) as health:
+            for i in range(n_sessions):
+                sessions.append(open_session(browser, server.url, i))
+            for s in sessions:
+                make_data(s)
+            for s in sessions:
+                fill_training(s)
+            for s in sessions:  # everyone presses Start within a moment
+                s.page.get_by_role("button", name="Start training").click(no_wait_after=True)
+            deadline = time.monotonic() + timeout_s
+            while not all(s.finished for s in sessions) and time.monotonic() < deadline:
+                for s in sessions:
+                    if not s.finished:
+                        s.finished = s.page.get_by_text("Training finished.").count() > 0
+                peak = max(peak, rss_mb(server.pid))
+                time.sleep(0.3)
+            seconds = time.monotonic() - t0
+        saw_waiting = 0
+        for s in sessions:
+            if s.finished:
+                _wait_run(s.page)
+                check_session(s, server.runs_dir)
+            else:
+                s.problems.append("did not finish in time")
+            saw_waiting += bool(s.page.evaluate("() => window.__sawWaiting === true"))
+            s.context.close()
+
+        time.sleep(TTL_S + 2)  # closed sessions are forgotten after the TTL
+        wait_idle(server.pid)
+        threads = training_threads(server.pid)
+        after = rss_mb(server.pid)
+        lat = health.latencies
+        problems = [f"session {s.index}: {p}" for s in sessions for p in s.problems]
+        return LoadResult(
+            sessions=n_sessions,
+            finished=sum(s.finished for s in sessions),
+            seconds=seconds,
+            health_median_s=statistics.median(lat) if lat else None,
+            health_max_s=max(lat) if lat else None,
+            health_polls=len(lat),
+            health_failures=health.failures,
+            saw_waiting=saw_waiting,
+            rss_baseline_mb=baseline,
+            rss_peak_mb=peak,
+            rss_after_mb=after,
+            threads_after=threads,
+            problems=problems,
+        )
+
+
+def run(quick: bool = False) -> list:
+    from benchmarks.common import entry
+
+    n = 6 if quick else 20
+    r = run_load(n)
+    print(r.report(), flush=True)
+    for p in r.problems:
+        print("  problem:", p, flush=True)
+    note = f"{n} sessions, cap {CAP}, {SAMPLES} samples x {EPOCHS} epochs each"
+    return [
+        entry(
+            f"load: sessions finished ({n} concurrent)",
+            float(r.finished),
+            "sessions",
+            target=("value", ">=", float(n)),
+            note=note,
+        ),
+        entry(
+            "load: wall time, first session to last training done",
+            r.seconds,
+            "s",
+            note=note,
+        ),
+        entry(
+            "load: sessions seeing another's data or run",
+            float(len({p.split(":")[0] for p in r.problems if "did not finish" not in p})),
+            "sessions",
+            target=("value", "<=", 0.0),
+            note="; ".join(r.problems[:3]),
+        ),
+        entry(
+            "load: /_stcore/health median latency",
+            r.health_median_s * 1000 if r.health_median_s is not None else None,
+            "ms",
+            target=("value", "<=", 1000.0),
+            note=f"max {r.health_max_s * 1000:.0f} ms over {r.health_polls} polls"
+            if r.health_max_s is not None
+            else "",
+        ),
+        entry(
+            "load: sessions shown the waiting-for-a-slot message",
+            float(r.saw_waiting),
+            "sessions",
+            target=("value", ">=", 1.0),
+            note=f"{n} trainings started together, at most {CAP} at once",
+        ),
+        entry(
+            "load: server RSS after all sessions closed",
+            r.rss_after_mb,
+            "MB",
+            baseline=r.rss_baseline_mb,
+            ratio=r.rss_after_mb / r.rss_baseline_mb,
+            target=("ratio", "<=", 1.2),
+            note=f"baseline after a warm-up session; peak {r.rss_peak_mb:.0f} MB",
+        ),
+        entry(
+            "load: training threads left after all sessions closed",
+            float(r.threads_after),
+            "threads",
+            target=("value", "<=", 0.0),
+        ),
+    ]
