@@ -594,6 +594,10 @@ def _live_progress(key: str) -> None:
         # a full run, never from inside this fragment.
         st.rerun(scope="app")
     _progress_view(job.progress(), key)
+    _stop_button(key)
+
+
+def _stop_button(key: str) -> None:
     st.button(
         t("Stop training"),
         key=f"{key}_stop",
@@ -611,13 +615,7 @@ def _watch_until_done(key: str) -> None:
     page, so a demo's progress is drawn from this loop instead, with no fragment at all.
     Any click reruns the script, which interrupts the loop; the job itself keeps going.
     """
-    st.button(
-        t("Stop training"),
-        key=f"{key}_stop",
-        icon=":material/stop:",
-        on_click=_stop_current_job,
-        help=t("Ends within one batch and keeps what was learned so far."),
-    )
+    _stop_button(key)
     slot = st.empty()
     job = current_job()
     tick = 0
