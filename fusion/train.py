@@ -45,7 +45,7 @@ SCHEDULES = ("constant", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 DIVERGED_MESSAGE = (
-    "Training diverged at epoch {epoch}, step {step}: the loss became {value}. "
+    "The loss became {value} at epoch {epoch}, step {step} (training diverged). "
     "Try a lower learning rate. The weights from the last completed epoch were kept."
 )
 OOM_MESSAGE = (
