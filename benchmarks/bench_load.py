@@ -344,17 +344,24 @@ def _one_session_through(browser, server: Server, index: int, timeout_s: float) 
     return s
 
 
-def run_load(n_sessions: int, timeout_s: float = 240.0, tmp: Path | None = None) -> LoadResult:
-    """Run the load test against a fresh server; see the module docstring."""
+def run_load(
+    n_sessions: int, timeout_s: float = 240.0, tmp: Path | None = None, browser=None
+) -> LoadResult:
+    """Run the load test against a fresh server; see the module docstring.
+
+    ``browser``: a Playwright Chromium to open the contexts in (a test's session-wide one);
+    by default one is launched here (Playwright's sync API allows one per thread).
+    """
     from playwright.sync_api import sync_playwright
 
     with contextlib.ExitStack() as stack:
         if tmp is None:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fusion-load-")))
         server = stack.enter_context(serve(tmp))
-        pw = stack.enter_context(sync_playwright())
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        stack.callback(browser.close)
+        if browser is None:
+            pw = stack.enter_context(sync_playwright())
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            stack.callback(browser.close)
 
         # Warm-up: one session through the whole flow (imports, first compile, caches).
         warm = _one_session_through(browser, server, 99, timeout_s)

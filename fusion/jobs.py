@@ -11,11 +11,17 @@ Measured on a 2-core CPU (benchmarks/): a training loop in a non-main thread
 with torch's default intra-op threads runs far slower than in the main thread
 (OpenMP workers waking for tiny ops), so a job runs with a small, fixed number
 of torch threads (``JOB_THREADS``).
+
+Each job's thread is named ``fusion-training`` for the operating system too (Linux,
+:func:`_name_os_thread`), so the number of training threads of a running server can be
+counted from outside it (``/proc/<pid>/task/*/comm``), as the browser and load tests do.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import threading
 import time
 import traceback
@@ -26,7 +32,7 @@ from typing import Any
 from fusion.data import PairedData
 from fusion.errors import FusionError
 from fusion.experiment import RunConfig, RunResult, run_experiment
-from fusion.train import Callback, History
+from fusion.train import Callback, History, _is_oom
 
 MAX_CONCURRENT = max(1, int(os.environ.get("FUSION_MAX_TRAININGS", os.cpu_count() or 1)))
 JOB_THREADS = max(1, int(os.environ.get("FUSION_JOB_THREADS", "1")))
@@ -34,6 +40,29 @@ _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 _active_lock = threading.Lock()
 _active: set[TrainingJob] = set()
 MAX_LIVE_STEPS = 4000  # the live curve keeps at most this many step points (older ones thinned)
+# When the device runs out of memory where ``fit`` cannot catch it (e.g. again in the final
+# evaluation after an out-of-memory step), the run is lost; the advice is the same.
+OOM_FAILED_MESSAGE = (
+    "The device ran out of memory and the run could not be finished. Try a smaller batch "
+    "size, a smaller model, or train on the CPU."
+)
+THREAD_NAME = "fusion-training"  # at most 15 bytes: Linux truncates longer OS thread names
+
+
+def _name_os_thread(name: str) -> None:
+    """Give the calling thread ``name`` at the OS level (Linux; elsewhere a no-op).
+
+    Python 3.11's ``threading.Thread(name=...)`` is only known inside Python; the OS name
+    is what ``/proc/<pid>/task/*/comm``, ``top -H`` and ``ps -L`` show. Best effort: a
+    failure only leaves the thread with its inherited name.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # 15 = PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
 
 
 def active_jobs() -> int:
@@ -112,7 +141,7 @@ class TrainingJob:
 
     def start(self) -> TrainingJob:
         self.config.validate(self.data)  # refuse a bad config here, in the caller's thread
-        self.thread = threading.Thread(target=self._run, name="fusion-training", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         with _active_lock:
             _active.add(self)
         self.thread.start()
@@ -121,6 +150,7 @@ class TrainingJob:
     def _run(self) -> None:
         import torch
 
+        _name_os_thread(THREAD_NAME)
         try:
             with self._lock:
                 self._progress.state = "waiting"
@@ -148,9 +178,12 @@ class TrainingJob:
                 _slots.release()
         except FusionError as exc:
             self.error = str(exc)
-        except Exception as exc:  # a bug: keep the server alive, show a short message
-            self.error = f"Training failed unexpectedly: {exc.__class__.__name__}: {exc}"
-            traceback.print_exc()
+        except Exception as exc:
+            if _is_oom(exc):  # the user's choice of size, not a bug: say what to change
+                self.error = OOM_FAILED_MESSAGE
+            else:  # a bug: keep the server alive, show a short message
+                self.error = f"Training failed unexpectedly: {exc.__class__.__name__}: {exc}"
+                traceback.print_exc()
         finally:
             if self.error:
                 with self._lock:

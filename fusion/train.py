@@ -400,14 +400,28 @@ def fit(
         history.status = "finished"
         history.message = f"Finished {config.epochs} epochs."
     model.eval()
-    with torch.no_grad():
-        history.final_metrics, _ = task.evaluate(model, val_t, final=True)
     last = history.completed_epochs
-    if not any(s.epoch == last for s in history.snapshots):
-        # A stopped or diverged run still ends on a frame of what was learned.
+    try:
         with torch.no_grad():
-            _, arrays = task.evaluate(model, snap_t, final=False)
-        history.snapshots.append(Snapshot(last, arrays))
+            history.final_metrics, _ = task.evaluate(model, val_t, final=True)
+            if not any(s.epoch == last for s in history.snapshots):
+                # A stopped or diverged run still ends on a frame of what was learned.
+                _, arrays = task.evaluate(model, snap_t, final=False)
+                history.snapshots.append(Snapshot(last, arrays))
+    except RuntimeError as exc:
+        if not _is_oom(exc):
+            raise
+        # Out of memory while evaluating: keep the run (history, snapshots so far, weights)
+        # with the last per-epoch metrics, and say what to change.
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        epoch_row = history.epochs[-1] if history.epochs else {}
+        history.final_metrics = {k[4:]: v for k, v in epoch_row.items() if k.startswith("val_")}
+        if history.status != "out_of_memory":
+            history.status = "out_of_memory"
+            history.message = OOM_MESSAGE.format(
+                device="GPU" if device.type != "cpu" else "machine", epoch=last + 1
+            )
     history.seconds = time.perf_counter() - t_start
     for cb in callbacks:
         cb.on_train_end(history)

@@ -1,8 +1,10 @@
 """Browser fixtures: the real app under `streamlit run`, driven by Debian's Chromium.
 
 - ``app_server`` (session): starts ``streamlit run app.py`` on a free loopback port with an
-  empty ``FUSION_RUNS_DIR``, waits for ``/_stcore/health`` to answer ``ok`` and kills the
+  empty ``FUSION_RUNS_DIR`` and a short ``server.disconnectedSessionTTL`` (closed tabs are
+  forgotten within seconds), waits for ``/_stcore/health`` to answer ``ok`` and kills the
   server's process group at the end. If it never answers, the server's output is shown.
+  Its :class:`Server` counts the server's training threads and reads its memory (``/proc``).
 - ``browser`` (session): a headless Chromium.
 - ``app`` (per test): an :class:`App`, a fresh browser context (its own Streamlit session)
   opened at Home, with the steps a person takes: ``nav("Explore")`` clicks the sidebar link,
@@ -44,6 +46,8 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1400, "height": 900}
 SERVER_START_S = 60
+SESSION_TTL_S = 5  # server.disconnectedSessionTTL for test servers (the app's default: 60)
+TRAINING_THREAD = "fusion-training"  # the OS name fusion.jobs gives each training thread
 DEFAULT_TIMEOUT_MS = 30_000
 
 APP = '[data-testid="stApp"]'
@@ -107,9 +111,49 @@ def _kill_group(proc: subprocess.Popen) -> None:
 class Server:
     url: str
     log_path: Path
+    pid: int | None = None  # the ``streamlit run`` process (Linux: read through /proc)
+    runs_dir: Path | None = None  # its FUSION_RUNS_DIR
 
     def log_tail(self, chars: int = 6000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
+
+    def training_threads(self) -> int:
+        """Training threads alive in the server: OS threads named ``fusion-training``."""
+        return count_threads(self.pid, TRAINING_THREAD)
+
+    def wait_for_training_threads(self, n: int, timeout_s: float) -> float:
+        """Wait until exactly ``n`` training threads remain; return the seconds it took."""
+        t0 = time.monotonic()
+        while (got := self.training_threads()) != n:
+            if time.monotonic() - t0 > timeout_s:
+                raise AssertionError(
+                    f"{got} training thread(s) in the server after {timeout_s:.0f} s; "
+                    f"expected {n}.\nServer log:\n{self.log_tail()}"
+                )
+            time.sleep(0.25)
+        return time.monotonic() - t0
+
+    def rss_mb(self) -> float:
+        return rss_mb(self.pid)
+
+
+def count_threads(pid: int | None, name: str) -> int:
+    """OS threads of process ``pid`` whose name (``/proc/<pid>/task/*/comm``) is ``name``."""
+    assert pid is not None, "the server's pid is unknown"
+    n = 0
+    for comm in Path(f"/proc/{pid}/task").glob("*/comm"):
+        with contextlib.suppress(OSError):  # a thread may end while we read
+            n += comm.read_text().strip() == name
+    return n
+
+
+def rss_mb(pid: int | None) -> float:
+    """Resident memory of process ``pid`` in MiB (``VmRSS`` in ``/proc/<pid>/status``)."""
+    assert pid is not None, "the server's pid is unknown"
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
 
 
 @pytest.fixture(scope="session")
@@ -133,6 +177,8 @@ def app_server(tmp_path_factory):
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--server.disconnectedSessionTTL",
+        str(SESSION_TTL_S),
     ]
     log_path = tmp / "server.log"
     with open(log_path, "w", encoding="utf-8") as log:
@@ -149,7 +195,7 @@ def app_server(tmp_path_factory):
                     f"(exit code {proc.poll()}). Server output:\n{log_path.read_text()}"
                 )
             time.sleep(0.3)
-        yield Server(url, log_path)
+        yield Server(url, log_path, proc.pid, tmp / "runs")
     finally:
         _kill_group(proc)
     out = log_path.read_text()

@@ -1,0 +1,271 @@
+"""Faults during training and bad input, in a real browser against ``streamlit run app.py``.
+
+1. A learning rate that diverges: the reason is shown, the run is kept and explorable.
+2. Navigating away and back during training re-attaches the panel; Stop mid-epoch ends
+   the server's training thread.
+3. Reloading the page or closing the tab during training leaves no training thread behind
+   (counted in the server process, see ``Server.training_threads``), and a run that
+   finished before the reload is still listed on Explore.
+4. A representative set of bad files (``tests/data/bad``): each shows its message, the
+   previous dataset stays active, the app keeps working.
+5. A file over ``server.maxUploadSize`` is refused by the uploader; the app keeps working.
+
+What needs no browser (out of memory, refused configurations, damaged runs) is tested with
+``AppTest`` in ``tests/test_faults_app.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS, VIEWPORT, App
+from tests.browser.test_journeys import (
+    keyed,
+    open_tab,
+    set_epochs,
+    sidebar_dataset,
+    wait_for_alert,
+    wait_for_map,
+    wait_for_text,
+)
+
+pytestmark = pytest.mark.browser
+
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+THREAD_GONE_S = 30  # bounded wait for a training thread to end after stop, reload or close
+TRAIN_S = 90
+
+
+def choose(app: App, key: str, option: str) -> None:
+    """Pick ``option`` in the selectbox created with ``key=...``."""
+    keyed(app, key).get_by_role("combobox").click()
+    app.page.get_by_role("option", name=option, exact=True).click()
+    app.wait()
+
+
+def use_demo_data(app: App) -> None:
+    """On the Train page's empty state: make the default demo data active."""
+    app.nav("Train", "train-empty")
+    keyed(app, "empty_make_data").get_by_role("button").click()
+    wait_for_text(app, "shared_latent", 30, where="stSidebar")
+    app.wait()
+
+
+def start_long_training(app: App, name: str = "") -> None:
+    """Start a 200-epoch joint InfoNCE training (minutes); wait until steps are done."""
+    assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) == 200
+    if name:
+        keyed(app, "tr_name_joint_info_nce").locator("input").fill(name)
+    app.page.get_by_role("button", name="Start training").click()
+    keyed(app, "train_stop").wait_for(timeout=60_000)
+    app.page.get_by_test_id("stProgress").filter(has_text="step").wait_for(timeout=60_000)
+    deadline = time.monotonic() + 30
+    while progress_step(app) < 2:  # a stop now leaves a run with steps, which is saved
+        assert time.monotonic() < deadline, "the training made no progress"
+        app.page.wait_for_timeout(300)
+    app.wait()
+
+
+def progress_step(app: App) -> int:
+    """The step counter of the live progress bar ("... step 12 of 600 ...")."""
+    text = app.page.get_by_test_id("stProgress").first.inner_text()
+    return int(text.split("step ", 1)[1].split(" ", 1)[0])
+
+
+def run_options(app: App) -> list[str]:
+    """The labels of Explore's run picker."""
+    keyed(app, "explore_run").get_by_role("combobox").click()
+    options = app.page.get_by_role("option").all_inner_texts()
+    app.page.keyboard.press("Escape")
+    return options
+
+
+# ---------------------------------------------------------------------------
+# Training faults
+
+
+def test_diverging_learning_rate_keeps_the_run(app):
+    use_demo_data(app)
+    choose(app, "train_loss_choice", "Seed article's alignment")
+    choose(app, "tr_opt_joint_seed_alignment", "SGD with momentum")
+    # One notch below the largest rate: measured to diverge in epoch 2 (after one good epoch).
+    thumb = keyed(app, "tr_lr_joint_seed_alignment").get_by_role("slider")
+    thumb.focus()
+    thumb.press("End")
+    thumb.press("ArrowLeft")
+    lr = keyed(app, "tr_lr_joint_seed_alignment").get_by_test_id("stSliderThumbValue")
+    assert lr.inner_text() == "0.03"
+    keyed(app, "tr_name_joint_seed_alignment").locator("input").fill("diverging")
+    app.page.get_by_role("button", name="Start training").click()
+    text = wait_for_alert(app, "Warning", "Training diverged", timeout_s=TRAIN_S)
+    assert "lower learning rate" in text.lower(), text
+    assert "weights from the last completed epoch were kept" in text, text
+    app.wait()
+    app.assert_no_exception()
+    app.shot("train-diverged")
+    assert app.server.training_threads() == 0
+
+    app.nav("Explore", "explore-diverged")
+    assert "diverging" in app.sidebar_text()
+    shown = wait_for_alert(app, "Error", "Diverged", "lower learning rate")
+    assert "epoch 2" in shown, shown
+    n = wait_for_map(app, 60)
+    assert n >= 2 * 400, f"the diverged run's map shows {n} points"
+    app.shot("explore-map")
+
+
+def test_leave_and_come_back_then_stop_mid_epoch(app):
+    use_demo_data(app)
+    start_long_training(app)
+    assert app.server.training_threads() == 1
+    app.shot("train-running")
+
+    app.nav("Data", "data-while-training")
+    assert "Training:" in app.sidebar_text() or "Training" in app.sidebar_text()
+    app.nav("Home", "home-while-training")
+    wait_for_text(app, "A training is running", 10)
+    app.nav("Train", "train-reattached")
+    # The panel re-attached to the same job, which kept going meanwhile.
+    wait_for_text(app, "You can switch pages; the training keeps going", 10)
+    first = progress_step(app)
+    deadline = time.monotonic() + 30
+    while progress_step(app) <= first:
+        assert time.monotonic() < deadline, "the re-attached panel shows no progress"
+        app.page.wait_for_timeout(300)
+    assert app.server.training_threads() == 1
+
+    # Stop at whatever batch it is in (mid-epoch): the thread ends, the run is kept.
+    keyed(app, "train_stop").get_by_role("button").click()
+    wait_for_text(app, "Training stopped", 30)
+    app.server.wait_for_training_threads(0, THREAD_GONE_S)
+    app.wait()
+    app.assert_no_exception()
+    assert "Stopped by the user during epoch" in app.main_text()
+    app.shot("train-stopped")
+
+
+def test_reload_and_close_tab_leave_no_training_thread(app, browser):
+    server = app.server
+    use_demo_data(app)
+    # A run that finishes before the reload.
+    assert set_epochs(app, "tr_epochs_joint_info_nce", ["Home", "ArrowRight"]) == 2
+    keyed(app, "tr_name_joint_info_nce").locator("input").fill("before-reload")
+    app.page.get_by_role("button", name="Start training").click()
+    wait_for_text(app, "Training finished.", TRAIN_S)
+    app.wait()
+    assert "before-reload" in app.sidebar_text()
+
+    # Reload during a training: the old session (and its job) is released.
+    start_long_training(app, "cut-by-reload")
+    assert server.training_threads() == 1
+    app.page.reload()
+    app.page.get_by_test_id("stSidebarNav").wait_for()
+    app.wait()
+    took = server.wait_for_training_threads(0, THREAD_GONE_S)
+    print(f"training thread ended {took:.1f} s after the reload")
+    app.nav("Explore", "explore-after-reload")
+    options = run_options(app)
+    assert any("before-reload" in o for o in options), options
+    # The cut training was stopped and saved, not lost either.
+    assert any("cut-by-reload" in o for o in options), options
+
+    # Close the tab during a training (a second user, its own context).
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    other = App(context.new_page(), server, app.test_name + "-closed-tab")
+    try:
+        other.open()
+        use_demo_data(other)
+        start_long_training(other, "cut-by-close")
+        assert server.training_threads() == 1
+    finally:
+        context.close()
+    took = server.wait_for_training_threads(0, THREAD_GONE_S)
+    print(f"training thread ended {took:.1f} s after the tab closed")
+    # Its training was stopped and saved (in that visitor's workspace, wherever it is).
+    saved = list(server.runs_dir.rglob("cut-by-close/run.json"))
+    assert len(saved) == 1, saved
+    stopped = json.loads(saved[0].read_text())
+    assert stopped["status"] == "stopped", stopped
+
+
+# ---------------------------------------------------------------------------
+# Bad input
+
+
+# (files, what the message must say, whether the mapping step's Load must be pressed)
+BAD_CASES = [
+    (["binary_garbage.csv"], ["'binary_garbage.csv'", "not a readable text table"], False),
+    (["header_only.csv"], ["'header_only.csv'", "a header but no data rows"], False),
+    (["nan_cells.csv"], ["'nan_cells.csv'", "column 'txt__f0' is nan", "data row 3"], True),
+    (["npz_object.npz"], ["'npz_object.npz'", "object array"], True),
+    (
+        ["rows_img.csv", "rows_txt_short.csv"],
+        ["'rows_img.csv': 12 rows", "'rows_txt_short.csv': 11 rows", "same number of rows"],
+        True,
+    ),
+]
+
+
+def remove_uploads(app: App) -> None:
+    chips = app.page.get_by_test_id("stFileChipDeleteBtn")
+    while chips.count():
+        chips.first.click()
+        app.wait()
+
+
+def test_bad_files_show_a_message_and_keep_the_dataset(app):
+    app.nav("Data")
+    app.page.get_by_test_id("stMain").get_by_role("button", name="Generate", exact=True).click()
+    wait_for_alert(app, "Success", "Generated")
+    wait_for_text(app, "shared_latent", 30, where="stSidebar")
+    before = sidebar_dataset(app)
+    open_tab(app, "Upload files")
+    for files, needles, press_load in BAD_CASES:
+        paths = [str(BAD / f) for f in files]
+        app.page.locator(".st-key-upload_files input[type=file]").set_input_files(paths)
+        for f in files:
+            app.page.get_by_test_id("stFileChipName").filter(has_text=f).wait_for()
+        app.wait()
+        if press_load:
+            main = app.page.get_by_test_id("stMain")
+            main.get_by_role("button", name="Load", exact=True).click()
+            app.wait()
+        wait_for_alert(app, "Error", *needles)
+        assert "The previously active dataset is still active." in app.main_text(), files
+        assert sidebar_dataset(app) == before, files
+        app.assert_no_exception()
+        app.shot("data-" + files[0].split(".")[0])
+        remove_uploads(app)
+    # The app still works: another page renders, with the same dataset.
+    app.nav("Train")
+    assert "shared_latent" in app.main_text()
+    assert sidebar_dataset(app) == before
+
+
+def test_upload_over_the_size_cap_is_refused(app, tmp_path):
+    app.nav("Data")
+    open_tab(app, "Upload files")
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:  # 51 MB, sparse: the cap is 50 MB (.streamlit/config.toml)
+        f.truncate(51 * 1024 * 1024)
+    app.page.locator(".st-key-upload_files input[type=file]").set_input_files(str(big))
+    error = app.page.get_by_test_id("stFileChipError").or_(
+        app.page.get_by_text("File must be 50.0MB or smaller")
+    )
+    error.first.wait_for(timeout=60_000)
+    assert "50" in error.first.inner_text()
+    app.wait()
+    app.assert_no_exception()
+    app.shot("data-too-big")
+    # Nothing was loaded and the app keeps working.
+    assert "None yet" in app.sidebar_text()
+    app.nav("Train")
+    keyed(app, "empty_make_data").get_by_role("button").click()
+    wait_for_text(app, "shared_latent", 30, where="stSidebar")
+    app.wait()
+    app.assert_no_exception()

@@ -1,0 +1,32 @@
+"""Many users on one server, reduced: a few concurrent browser sessions make data and train.
+
+The full size (20 sessions) is ``python -m benchmarks --only load``; both run
+:func:`benchmarks.bench_load.run_load` against a fresh server of their own (a cap of 2
+trainings at once, a short session TTL), so this test is independent of ``app_server``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SESSIONS = 5
+
+
+def test_concurrent_sessions_stay_apart_and_the_server_recovers(browser, tmp_path, record_timing):
+    from benchmarks.bench_load import CAP, run_load
+
+    r = run_load(SESSIONS, timeout_s=180, tmp=tmp_path, browser=browser)
+    print(r.report())
+    record_timing(f"load_{SESSIONS}_sessions_s", r.seconds)
+    assert r.finished == SESSIONS, r.problems
+    assert not r.problems, "\n".join(r.problems)  # each saw only its own data, run, model
+    assert r.health_median_s is not None and r.health_median_s < 1.0, r.report()
+    assert r.health_failures == 0, r.report()
+    assert SESSIONS > CAP and r.saw_waiting >= 1, (
+        f"{SESSIONS} trainings started together with at most {CAP} at once, but no session "
+        "showed 'Waiting for a free training slot'"
+    )
+    assert r.threads_after == 0, r.report()
+    assert abs(r.rss_change) <= 0.20, r.report()
