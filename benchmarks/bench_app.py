@@ -19,89 +19,33 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ROOT, Entry, entry, median, ratio
+from benchmarks.appserver import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from benchmarks.common import Entry, entry, median, ratio
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 HELLO = 'import streamlit as st\n\nst.title("Hello")\nst.button("Press")\n'
 TARGET_MS = 300.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.read().decode().strip() == "ok"
-    except OSError:
-        return False
 
 
 @contextlib.contextmanager
 def server(script: str, runs_dir: str):
     """Start ``streamlit run script``; yields (url, seconds until healthy)."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "FUSION_RUNS_DIR": runs_dir, "PYTHONUNBUFFERED": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        script,
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        while not _healthy(url):
-            if proc.poll() is not None or time.perf_counter() - t0 > 90:
-                log.seek(0)
-                raise RuntimeError(f"streamlit did not start:\n{log.read().decode()[-3000:]}")
-            time.sleep(0.02)
-        yield url, time.perf_counter() - t0
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+    with tempfile.TemporaryFile() as log:
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+            with streamlit_server(
+                log, script, env={"FUSION_RUNS_DIR": runs_dir}, start_s=90, poll_s=0.02
+            ) as (_, url, seconds):
+                yield url, seconds
+        except RuntimeError as exc:
+            if "did not answer" in str(exc):
+                log.seek(0)
+                raise RuntimeError(f"{exc}:\n{log.read().decode()[-3000:]}") from None
+            raise
 
 
 def _paint(browser, url: str, texts: list[str]) -> float:

@@ -28,34 +28,27 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from benchmarks.appserver import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    health_seconds,
+    rss_mb,
+    streamlit_server,
+    training_threads,
+)
+
 VIEWPORT = {"width": 1200, "height": 800}
 CAP = 2  # FUSION_MAX_TRAININGS on the server
 TTL_S = 5  # server.disconnectedSessionTTL
 SAMPLES = 400  # per session's dataset: keeps each training well under a second of compute
 EPOCHS = 2
-TRAINING_THREAD = "fusion-training"
 WAITING_TEXT = "Waiting for a free training slot"
 APP = '[data-testid="stApp"]'
 # Remembers, in the page, whether the waiting message was ever shown (it may last < 1 s).
@@ -66,38 +59,6 @@ SEE_WAITING_JS = (
 
 
 # ----------------------------------------------------------------------------- server
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _health(url: str, timeout: float = 5.0) -> float | None:
-    """Seconds ``/_stcore/health`` took to answer ``ok``; None if it did not."""
-    t0 = time.perf_counter()
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=timeout) as r:
-            ok = r.read().decode().strip() == "ok"
-    except OSError:
-        return None
-    return time.perf_counter() - t0 if ok else None
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
-
-
-def training_threads(pid: int) -> int:
-    n = 0
-    for comm in Path(f"/proc/{pid}/task").glob("*/comm"):
-        with contextlib.suppress(OSError):
-            n += comm.read_text().strip() == TRAINING_THREAD
-    return n
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -126,53 +87,23 @@ class Server:
 @contextlib.contextmanager
 def serve(tmp: Path, cap: int = CAP, ttl_s: int = TTL_S, start_s: float = 60.0):
     """``streamlit run app.py`` on a free loopback port; killed (its group) at the end."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     runs = tmp / "runs"
-    env = {
-        **os.environ,
-        "FUSION_RUNS_DIR": str(runs),
-        "FUSION_MAX_TRAININGS": str(cap),
-        "PYTHONUNBUFFERED": "1",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.disconnectedSessionTTL",
-        str(ttl_s),
-    ]
+    env = {"FUSION_RUNS_DIR": str(runs), "FUSION_MAX_TRAININGS": str(cap)}
     log = tmp / "server.log"
     with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        deadline = time.monotonic() + start_s
-        while _health(url, 2.0) is None:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{log.read_text()[-4000:]}")
-            time.sleep(0.3)
-        yield Server(url, proc.pid, runs, log)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+            with streamlit_server(
+                out,
+                env=env,
+                extra_args=("--server.disconnectedSessionTTL", str(ttl_s)),
+                start_s=start_s,
+                poll_s=0.3,
+            ) as (proc, url, _):
+                yield Server(url, proc.pid, runs, log)
+        except RuntimeError as exc:
+            if "did not answer" in str(exc):
+                raise RuntimeError(f"{exc}:\n{log.read_text()[-4000:]}") from None
+            raise
 
 
 class HealthPoller:
@@ -187,7 +118,7 @@ class HealthPoller:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            dt = _health(self.url)
+            dt = health_seconds(self.url, timeout=5.0)
             if dt is None:
                 self.failures += 1
             else:

@@ -20,34 +20,26 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from benchmarks.appserver import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    rss_mb,
+    streamlit_server,
+    training_threads,
+)
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1400, "height": 900}
 SERVER_START_S = 60
 SESSION_TTL_S = 5  # server.disconnectedSessionTTL for test servers (the app's default: 60)
-TRAINING_THREAD = "fusion-training"  # the OS name fusion.jobs gives each training thread
 DEFAULT_TIMEOUT_MS = 30_000
 
 APP = '[data-testid="stApp"]'
@@ -78,35 +70,6 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Stop the server and anything it started (its own process group)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
 @dataclass
 class Server:
     url: str
@@ -119,7 +82,8 @@ class Server:
 
     def training_threads(self) -> int:
         """Training threads alive in the server: OS threads named ``fusion-training``."""
-        return count_threads(self.pid, TRAINING_THREAD)
+        assert self.pid is not None, "the server's pid is unknown"
+        return training_threads(self.pid)
 
     def wait_for_training_threads(self, n: int, timeout_s: float) -> float:
         """Wait until exactly ``n`` training threads remain; return the seconds it took."""
@@ -134,70 +98,32 @@ class Server:
         return time.monotonic() - t0
 
     def rss_mb(self) -> float:
+        assert self.pid is not None, "the server's pid is unknown"
         return rss_mb(self.pid)
-
-
-def count_threads(pid: int | None, name: str) -> int:
-    """OS threads of process ``pid`` whose name (``/proc/<pid>/task/*/comm``) is ``name``."""
-    assert pid is not None, "the server's pid is unknown"
-    n = 0
-    for comm in Path(f"/proc/{pid}/task").glob("*/comm"):
-        with contextlib.suppress(OSError):  # a thread may end while we read
-            n += comm.read_text().strip() == name
-    return n
-
-
-def rss_mb(pid: int | None) -> float:
-    """Resident memory of process ``pid`` in MiB (``VmRSS`` in ``/proc/<pid>/status``)."""
-    assert pid is not None, "the server's pid is unknown"
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
 
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """A freshly started app with its own empty runs folder."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     tmp = tmp_path_factory.mktemp("app")
-    env = {**os.environ, "FUSION_RUNS_DIR": str(tmp / "runs"), "PYTHONUNBUFFERED": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.disconnectedSessionTTL",
-        str(SESSION_TTL_S),
-    ]
     log_path = tmp / "server.log"
+    extra = ("--server.disconnectedSessionTTL", str(SESSION_TTL_S))
     with open(log_path, "w", encoding="utf-8") as log:
-        # A file, not a pipe: a pipe nobody reads would block a chatty server.
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_S
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not answer {url}/_stcore/health within {SERVER_START_S} s "
-                    f"(exit code {proc.poll()}). Server output:\n{log_path.read_text()}"
-                )
-            time.sleep(0.3)
-        yield Server(url, log_path, proc.pid, tmp / "runs")
-    finally:
-        _kill_group(proc)
+        try:
+            server = streamlit_server(
+                log,
+                env={"FUSION_RUNS_DIR": str(tmp / "runs")},
+                extra_args=extra,
+                start_s=SERVER_START_S,
+                poll_s=0.3,
+            )
+            proc, url, _ = server.__enter__()
+        except RuntimeError as exc:
+            pytest.fail(f"{exc}. Server output:\n{log_path.read_text()}")
+        try:
+            yield Server(url, log_path, proc.pid, tmp / "runs")
+        finally:
+            server.__exit__(None, None, None)
     out = log_path.read_text()
     if "Traceback" in out:
         print("The server printed a traceback:\n" + out[-8000:])
