@@ -127,10 +127,10 @@ def test_leave_and_come_back_then_stop_mid_epoch(app):
     app.nav("Data", "data-while-training")
     assert "Training:" in app.sidebar_text() or "Training" in app.sidebar_text()
     app.nav("Home", "home-while-training")
-    wait_for_text(app, "A training is running", 10)
+    wait_for_text(app, "A training is running", 30)
     app.nav("Train", "train-reattached")
     # The panel re-attached to the same job, which kept going meanwhile.
-    wait_for_text(app, "You can switch pages; the training keeps going", 10)
+    wait_for_text(app, "You can switch pages; the training keeps going", 30)
     first = progress_step(app)
     deadline = time.monotonic() + 30
     while progress_step(app) <= first:
