@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app_explore import make_damaged, make_run
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.apptest_helpers import make_damaged, make_run, open_page
 
 
 def open_compare(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    at.switch_page("views/compare.py")
-    return at.run()
+    return open_page("compare", **state)
 
 
 def test_compare_two_runs(runs_dir):

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TIMEOUT = 60
+from tests.apptest_helpers import open_page
 
 
 def open_data(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    at.switch_page("views/data.py")
-    return at.run()
+    return open_page("data", timeout=60, **state)
 
 
 def click(at: AppTest, label: str) -> AppTest:

@@ -2,35 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TIMEOUT = 120  # the first UMAP map in a fresh process compiles numba code
-
-
-def make_run(root: Path, name: str, method: str = "joint", loss: str | None = None, **data_kw):
-    """Train a tiny run and save it under ``root`` (seconds on a CPU)."""
-    from fusion.experiment import default_config, run_experiment
-    from fusion.generators import gated_reliability, shared_latent
-    from fusion.runs import save_run
-
-    if method == "attention":
-        data = gated_reliability(n=200, seed=0, **data_kw)
-    else:
-        data = shared_latent(n=200, n_classes=4, seed=0, **data_kw)
-    cfg = default_config(method, loss, epochs=2, batch_size=32, n_snapshots=2)
-    cfg.name = name
-    return save_run(run_experiment(data, cfg), root=root)
-
-
-def make_damaged(root: Path, name: str = "broken") -> Path:
-    d = root / name
-    d.mkdir(parents=True)
-    (d / "config.json").write_text("{}")
-    return d
+from tests.apptest_helpers import make_damaged, make_run, open_page
 
 
 @pytest.fixture
@@ -39,12 +14,7 @@ def joint_run(runs_dir):
 
 
 def open_explore(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    at.switch_page("views/explore.py")
-    return at.run()
+    return open_page("explore", **state)
 
 
 def test_explore_shows_map_metrics_and_controls(joint_run):

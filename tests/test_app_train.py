@@ -8,17 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TIMEOUT = 120
-
-
-def wait_for_jobs(timeout: float = 120.0) -> None:
-    from fusion.jobs import active_jobs
-
-    end = time.monotonic() + timeout
-    while active_jobs() and time.monotonic() < end:
-        time.sleep(0.1)
-    assert not active_jobs(), "training did not finish in time"
+from tests.apptest_helpers import APP, TIMEOUT, wait_for_jobs
 
 
 def open_train(data=None, label: str = "tiny") -> AppTest:

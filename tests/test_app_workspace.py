@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app_explore import APP, TIMEOUT, make_run
+from tests.apptest_helpers import APP, TIMEOUT, make_run
 
 
 def _visit(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:

@@ -17,8 +17,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app_explore import APP, TIMEOUT, make_run, open_explore
-from tests.test_app_train import open_train, start, wait_for_jobs
+from tests.apptest_helpers import APP, TIMEOUT, make_run, wait_for_jobs
+from tests.test_app_explore import open_explore
+from tests.test_app_train import open_train, start
 
 
 def oom_forward(monkeypatch, fail_calls):

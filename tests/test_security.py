@@ -9,7 +9,8 @@ from pathlib import Path
 
 import tomllib
 
-from tests.test_app_train import open_train, start, wait_for_jobs
+from tests.apptest_helpers import wait_for_jobs
+from tests.test_app_train import open_train, start
 
 ROOT = Path(__file__).resolve().parents[1]
 UI_FILES = [ROOT / "app.py", *sorted((ROOT / "views").rglob("*.py"))]
