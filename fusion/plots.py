@@ -431,7 +431,8 @@ def shared_space(
             y=v[sel],
             mode="markers",
             name=name,
-            marker=dict(size=size, line=dict(width=0), **marker),
+            # Translucent, so the modality drawn last does not hide the one beneath it.
+            marker=dict(size=size, line=dict(width=0), opacity=0.7, **marker),
             customdata=customdata[sel],
             text=text[sel],
             hovertemplate=hovertemplate(mod),
