@@ -9,17 +9,26 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-from views._shared import sidebar, start_warm_up, workspace  # noqa: E402  (set_page_config comes first)
+from views._shared import sidebar, start_warm_up, t, workspace  # noqa: E402  (set_page_config comes first)
 
 PAGES = [
-    st.Page("views/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
-    st.Page("views/data.py", title="Data", icon=":material/dataset:", url_path="data"),
-    st.Page("views/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    st.Page("views/explore.py", title="Explore", icon=":material/explore:", url_path="explore"),
     st.Page(
-        "views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"
+        "views/home.py", title=t("nav.home"), icon=":material/home:", default=True, url_path="home"
     ),
-    st.Page("views/learn.py", title="Learn", icon=":material/school:", url_path="learn"),
+    st.Page("views/data.py", title=t("nav.data"), icon=":material/dataset:", url_path="data"),
+    st.Page(
+        "views/train.py", title=t("nav.train"), icon=":material/model_training:", url_path="train"
+    ),
+    st.Page(
+        "views/explore.py", title=t("nav.explore"), icon=":material/explore:", url_path="explore"
+    ),
+    st.Page(
+        "views/compare.py",
+        title=t("nav.compare"),
+        icon=":material/compare_arrows:",
+        url_path="compare",
+    ),
+    st.Page("views/learn.py", title=t("nav.learn"), icon=":material/school:", url_path="learn"),
 ]
 
 page = st.navigation(PAGES)

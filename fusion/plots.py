@@ -35,8 +35,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from fusion.errors import DataError
+from fusion.i18n import DEFAULT_LANGUAGE, text_for
 
-Translate = Callable[[str], str] | None
+# A translator: catalogue key (+ placeholders) -> text, e.g. a page's ``t``; None = English.
+Translate = Callable[..., str] | None
 ColorBy = Literal["modality", "label", "reliability"]
 
 # Okabe-Ito, reordered so the first modalities get the most distinct, theme-robust hues;
@@ -98,8 +100,9 @@ _TRANSPARENT = "rgba(0,0,0,0)"
 # ----------------------------------------------------------------------------- helpers
 
 
-def _tr(t: Translate) -> Callable[[str], str]:
-    return t if t is not None else (lambda s: s)
+def _tr(t: Translate) -> Callable[..., str]:
+    """The translator a builder uses: ``t`` (a page's, bound to its language) or English."""
+    return t if t is not None else text_for(DEFAULT_LANGUAGE)
 
 
 def modality_color_map(names: Sequence[str]) -> dict[str, str]:
@@ -203,8 +206,8 @@ def loss_curves(
         )
     if log_y:
         fig.update_yaxes(type="log")
-    y_label = tr("loss (log scale)") if log_y else tr("loss")
-    return _finish(fig, title or tr("Training losses"), tr(x), y_label)
+    y_label = tr("plots.loss_log_scale") if log_y else tr("plots.loss")
+    return _finish(fig, title or tr("plots.training_losses"), tr("plots." + x), y_label)
 
 
 def embedding_spread(
@@ -224,7 +227,7 @@ def embedding_spread(
     if "run" in spread_by_epoch.columns:
         groups = list(spread_by_epoch.groupby("run", sort=False))
     else:
-        groups = [(tr("spread"), spread_by_epoch)]
+        groups = [(tr("plots.spread"), spread_by_epoch)]
     for i, (run, d) in enumerate(groups):
         d = d.sort_values("epoch")
         fig.add_trace(
@@ -238,8 +241,10 @@ def embedding_spread(
         )
     if log_y:
         fig.update_yaxes(type="log")
-    y_label = tr("embedding spread (log scale)") if log_y else tr("embedding spread")
-    return _finish(fig, title or tr("Embedding spread over training"), tr("epoch"), y_label)
+    y_label = tr("plots.embedding_spread_log_scale") if log_y else tr("plots.embedding_spread")
+    return _finish(
+        fig, title or tr("plots.embedding_spread_over_training"), tr("plots.epoch"), y_label
+    )
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -269,7 +274,7 @@ def metric_bars(
             x=vals,
             y=shown,
             orientation="h",
-            name=tr("model"),
+            name=tr("plots.model"),
             marker=dict(color=MODALITY_COLORS[0]),
             text=[f"{v:.3f}" for v in vals],
             textposition="auto",
@@ -283,20 +288,25 @@ def metric_bars(
                 x=[float(chance[n]) for n in with_chance],
                 y=[titles.get(n, n) for n in with_chance],
                 mode="markers+text",
-                name=tr("chance"),
+                name=tr("plots.chance"),
                 # A tall vertical tick on top of the bar; the open line symbol needs a
                 # line width to be drawn at all.
                 marker=dict(
                     symbol="line-ns-open", size=28, line=dict(width=3, color=MODALITY_COLORS[5])
                 ),
-                text=[tr("chance")] * len(with_chance),
+                text=[tr("plots.chance")] * len(with_chance),
                 textposition="top center",
-                hovertemplate="%{y}: " + tr("chance") + " %{x:.4f}<extra></extra>",
+                hovertemplate="%{y}: " + tr("plots.chance") + " %{x:.4f}<extra></extra>",
             )
         )
     fig.update_yaxes(autorange="reversed")  # first metric on top, as listed
     fig.update_layout(height=max(220, 70 * len(names) + 120), showlegend=True)
-    return _finish(fig, title or tr("Evaluation metrics"), x_label or tr("score"), tr("metric"))
+    return _finish(
+        fig,
+        title or tr("plots.evaluation_metrics"),
+        x_label or tr("plots.score"),
+        tr("plots.metric"),
+    )
 
 
 # ----------------------------------------------------------------------------- shared space
@@ -373,12 +383,12 @@ def shared_space(
     if color_by == "reliability":
         _check_columns(points, ["reliability"], "Colouring by reliability")
     total = len(points)
-    title = title or tr("Shared embedding space")
+    title = title or tr("plots.shared_embedding_space")
     rows = np.arange(total)
     sample_all = points["sample"].to_numpy()
     if total > max_points:
         rows = _sample_rows(sample_all, max_points, seed)
-        note = tr("showing {shown} of {total} points").format(
+        note = tr("plots.showing_shown_total_points").format(
             shown=f"{len(rows):,}", total=f"{total:,}"
         )
         title = f"{title} ({note})"
@@ -388,9 +398,9 @@ def shared_space(
     modality = points["modality"].astype(str).to_numpy()[rows]
     if "label_name" in points.columns:
         lab = points["label_name"].to_numpy(dtype=object)[rows]
-        lab = np.where(pd.isna(lab), tr("no label"), lab).astype(str)
+        lab = np.where(pd.isna(lab), tr("plots.no_label"), lab).astype(str)
     else:
-        lab = np.full(len(rows), tr("no label"), dtype=object)
+        lab = np.full(len(rows), tr("plots.no_label"), dtype=object)
     n = len(rows)
     size = marker_size or (7 if n <= 2_000 else 5 if n <= 10_000 else 3)
 
@@ -416,8 +426,8 @@ def shared_space(
 
     def hovertemplate(mod: str) -> str:
         return (
-            f"{tr('sample')} %{{customdata[0]}}<br>{tr('modality')} {mod}"
-            f"<br>{tr('label')} %{{text}}<extra></extra>"
+            f"{tr('plots.sample')} %{{customdata[0]}}<br>{tr('plots.modality')} {mod}"
+            f"<br>{tr('plots.label')} %{{text}}<extra></extra>"
         )
 
     # Traces are plain dicts: go.Figure validates them once, instead of validating and
@@ -448,7 +458,7 @@ def shared_space(
                 x=px_,
                 y=py_,
                 mode="lines",
-                name=tr("pairs"),
+                name=tr("plots.pairs"),
                 line=dict(color=PAIR_LINE_COLOR, width=1),
                 hoverinfo="skip",
             )
@@ -463,9 +473,9 @@ def shared_space(
                 color = mod_colors.get(m, MISSING_COLOR)
                 traces.append(trace(sel, m, dict(color=color, symbol=mod_symbol[m]), m))
     elif color_by == "label":
-        names = [x for x in dict.fromkeys(lab) if x != tr("no label")]
+        names = [x for x in dict.fromkeys(lab) if x != tr("plots.no_label")]
         lab_colors = label_color_map(names)
-        for name in [*names, tr("no label")]:
+        for name in [*names, tr("plots.no_label")]:
             in_group = lab == name
             first = True
             for m in mod_names:
@@ -496,7 +506,7 @@ def shared_space(
             sel = np.flatnonzero((modality == m) & ~known)
             if sel.size:
                 marker = dict(color=MISSING_COLOR, symbol=mod_symbol[m])
-                name = tr("unknown reliability")
+                name = tr("plots.unknown_reliability")
                 traces.append(trace(sel, name, marker, m, legendgroup="unknown", showlegend=first))
                 first = False
     if color_by != "modality":
@@ -511,7 +521,7 @@ def shared_space(
                     name=m,
                     marker=dict(symbol=mod_symbol[m], color=MISSING_COLOR, size=9),
                     legendgroup="modality",
-                    legendgrouptitle=dict(text=tr("modality")),
+                    legendgrouptitle=dict(text=tr("plots.modality")),
                     hoverinfo="skip",
                 )
             )
@@ -522,14 +532,14 @@ def shared_space(
                 colorscale=RELIABILITY_SCALE,
                 cmin=0.0,
                 cmax=1.0,
-                colorbar=dict(title=dict(text=tr("reliability")), x=1.02),
+                colorbar=dict(title=dict(text=tr("plots.reliability")), x=1.02),
             ),
             legend=dict(x=1.15),
         )
     # Map axes carry no units of their own; equal scales keep distances honest (PCA).
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     fig.update_layout(legend=dict(itemsizing="constant"), dragmode="lasso")
-    x_label, y_label = axis_labels or (tr("map axis 1 (a.u.)"), tr("map axis 2 (a.u.)"))
+    x_label, y_label = axis_labels or (tr("plots.map_axis_1_u"), tr("plots.map_axis_2_u"))
     return _finish(fig, title, x_label, y_label)
 
 
@@ -563,13 +573,11 @@ def attention_heatmap(
         raise DataError(
             f"sort_by must be None, 'label' or one of {list(modality_names)}, got {sort_by!r}."
         )
-    title = title or tr("Attention weights per sample")
+    title = title or tr("plots.attention_weights_sample")
     idx = np.arange(n)
     if n > max_rows:
         idx = np.sort(np.random.default_rng(seed).choice(n, max_rows, replace=False))
-        note = tr("showing {shown} of {total} samples").format(
-            shown=f"{max_rows:,}", total=f"{n:,}"
-        )
+        note = tr("plots.showing_shown_total_samples").format(shown=f"{max_rows:,}", total=f"{n:,}")
         title = f"{title} ({note})"
     lab = np.asarray(labels)[idx] if labels is not None else None
     if sort_by == "label":
@@ -590,16 +598,16 @@ def attention_heatmap(
             zmin=0.0,
             zmax=1.0,
             colorscale="Viridis",
-            colorbar=dict(title=dict(text=tr("attention weight"))),
+            colorbar=dict(title=dict(text=tr("plots.attention_weight"))),
             customdata=np.broadcast_to(idx[:, None], z.shape),
             hovertemplate=(
-                f"{tr('sample')} %{{customdata}}<br>{tr('modality')} %{{x}}"
-                f"<br>{tr('attention weight')} %{{z:.3f}}<extra></extra>"
+                f"{tr('plots.sample')} %{{customdata}}<br>{tr('plots.modality')} %{{x}}"
+                f"<br>{tr('plots.attention_weight')} %{{z:.3f}}<extra></extra>"
             ),
         )
     )
     fig.update_yaxes(autorange="reversed", showticklabels=False)
-    y_label = tr("sample")
+    y_label = tr("plots.sample")
     if sort_by == "label" and lab is not None:
         # One tick per class block, at its middle.
         starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
@@ -611,10 +619,10 @@ def attention_heatmap(
             tickvals=((starts + ends - 1) / 2).tolist(),
             ticktext=[names[int(lab[s])] if names is not None else str(lab[s]) for s in starts],
         )
-        y_label = tr("sample (grouped by class)")
+        y_label = tr("plots.sample_grouped_by_class")
     elif sort_by is not None:
-        y_label = tr("sample (sorted by {modality} weight)").format(modality=sort_by)
-    return _finish(fig, title, tr("modality"), y_label)
+        y_label = tr("plots.sample_sorted_by_modality_weight").format(modality=sort_by)
+    return _finish(fig, title, tr("plots.modality"), y_label)
 
 
 def attention_by_class(
@@ -650,10 +658,13 @@ def attention_by_class(
                 error_y=dict(type="data", array=sems, visible=True, thickness=1),
             )
         )
-    fig.update_layout(barmode="group", legend=dict(title=dict(text=tr("modality"))))
+    fig.update_layout(barmode="group", legend=dict(title=dict(text=tr("plots.modality"))))
     fig.update_yaxes(range=[0, 1])
     return _finish(
-        fig, title or tr("Mean attention per class"), tr("class"), tr("mean attention weight")
+        fig,
+        title or tr("plots.mean_attention_class"),
+        tr("plots.class"),
+        tr("plots.mean_attention_weight"),
     )
 
 
@@ -678,7 +689,7 @@ def attention_vs_reliability(
         raise DataError(f"mask has shape {mk.shape}, weights {w.shape}; they must match.")
     colors = dict(colors) if colors is not None else modality_color_map(modality_names)
     fig = go.Figure()
-    states = ((1, tr("reliable (mask = 1)"), 0.6), (0, tr("unreliable (mask = 0)"), 0.1))
+    states = ((1, tr("plots.reliable_mask_1"), 0.6), (0, tr("plots.unreliable_mask_0"), 0.1))
     for j, m in enumerate(modality_names):
         color = colors.get(m, MISSING_COLOR)
         for state, state_name, alpha in states:
@@ -700,9 +711,9 @@ def attention_vs_reliability(
     fig.update_yaxes(range=[0, 1])
     return _finish(
         fig,
-        title or tr("Attention weight vs modality reliability"),
-        tr("modality"),
-        tr("attention weight"),
+        title or tr("plots.attention_weight_vs_modality_reliability"),
+        tr("plots.modality"),
+        tr("plots.attention_weight"),
     )
 
 
@@ -760,4 +771,4 @@ def image_grid(
         fig.layout[f"yaxis{suffix}"].update(scaleanchor=f"x{suffix}", scaleratio=1)
     fig.update_annotations(font=dict(size=11))
     fig.update_layout(height=max(200, 150 * n_rows + 60), showlegend=False)
-    return _finish(fig, title or tr("Image samples"), None, None)
+    return _finish(fig, title or tr("plots.image_samples"), None, None)

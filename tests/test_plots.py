@@ -177,16 +177,16 @@ def test_shared_space_is_fast_at_10k_points() -> None:
 
 
 def test_translation_reaches_visible_strings() -> None:
-    zh = {"loss": "损失", "step": "步", "Training losses": "训练损失", "chance": "随机水平"}
+    from fusion.i18n import text_for
 
-    def t(s: str) -> str:
-        return zh.get(s, s)
-
+    t = text_for("zh")
     fig = plots.loss_curves(pd.DataFrame({"step": [0, 1], "loss_a": [1.0, 0.5]}), t=t)
     assert fig.layout.title.text == "训练损失"
     assert fig.layout.yaxis.title.text == "损失" and fig.layout.xaxis.title.text == "步"
     bars = plots.metric_bars({"acc": 0.5}, {"acc": 0.25}, t=t)
     assert any(tr.name == "随机水平" for tr in bars.data)
+    english = plots.loss_curves(pd.DataFrame({"step": [0, 1], "loss_a": [1.0, 0.5]}))
+    assert english.layout.title.text == "Training losses"
 
 
 def test_loss_curves_dashes_validation() -> None:

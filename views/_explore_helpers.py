@@ -51,16 +51,16 @@ HEADLINE_METRICS = (
 )
 # Short names for the metric cards (the full name is in the help tooltip and the table).
 CARD_TITLES = {
-    "recall_at_1_mean": "Recall@1 (mean)",
-    "linear_probe_accuracy": "Linear probe",
-    "accuracy": "Accuracy",
-    "macro_f1": "Macro F1",
-    "attention_on_informative": "Attention on signal",
-    "attention_mask_spearman": "Attention ~ reliability",
-    "alignment": "Alignment",
-    "uniformity": "Uniformity",
-    "modality_gap": "Modality gap",
-    "spread": "Spread",
+    "recall_at_1_mean": "explore.card_titles.recall_at_1_mean",
+    "linear_probe_accuracy": "explore.card_titles.linear_probe_accuracy",
+    "accuracy": "explore.card_titles.accuracy",
+    "macro_f1": "explore.card_titles.macro_f1",
+    "attention_on_informative": "explore.card_titles.attention_on_informative",
+    "attention_mask_spearman": "explore.card_titles.attention_mask_spearman",
+    "alignment": "explore.card_titles.alignment",
+    "uniformity": "explore.card_titles.uniformity",
+    "modality_gap": "explore.card_titles.modality_gap",
+    "spread": "explore.card_titles.spread",
 }
 NON_EMBEDDING_MODALITIES = ("fused",)  # shown on the map, never a retrieval target
 
@@ -106,7 +106,7 @@ def default_run(infos: list[RunInfo]) -> RunInfo | None:
 
 def run_option_label(info: RunInfo) -> str:
     if info.damaged:
-        return t("{name} — damaged ({problem})", name=info.name, problem=info.problem)
+        return t("explore.name_damaged_problem", name=info.name, problem=info.problem)
     icon = STATUS_ICONS.get(info.status, "❔")
     return f"{icon} {info.name} · {info.method}/{info.loss}"
 
@@ -114,16 +114,13 @@ def run_option_label(info: RunInfo) -> str:
 def no_runs_state(key: str) -> None:
     """Empty state when no run exists yet: say what to do, with buttons (then stop)."""
     st.info(
-        t(
-            "No training runs yet. Train a model on the Train page, or start a one-click "
-            "demo on Home; finished runs appear here."
-        ),
+        t("explore.no_training_runs_yet"),
         icon="🔭",
     )
     c1, c2, _ = st.columns([1, 1, 3])
-    if c1.button(t("Go to Train"), key=f"{key}_to_train", type="primary"):
+    if c1.button(t("explore.go_train"), key=f"{key}_to_train", type="primary"):
         st.switch_page("views/train.py")
-    if c2.button(t("Go to Home"), key=f"{key}_to_home"):
+    if c2.button(t("explore.go_home"), key=f"{key}_to_home"):
         st.switch_page("views/home.py")
     st.stop()
 
@@ -134,24 +131,24 @@ def show_status(run: LoadedRun) -> None:
     message = str(run.run.get("message", ""))
     done = run.run.get("completed_epochs")
     if status == "finished":
-        st.success(message or t("Finished."), icon=STATUS_ICONS["finished"])
+        st.success(message or t("explore.finished"), icon=STATUS_ICONS["finished"])
     elif status == "stopped":
         st.warning(
-            t("Stopped at epoch {epoch}. {message}", epoch=done, message=message),
+            t("explore.stopped_epoch_epoch_message", epoch=done, message=message),
             icon=STATUS_ICONS["stopped"],
         )
     elif status == "diverged":
-        hint = "" if "learning rate" in message.lower() else t(" Try a lower learning rate.")
+        hint = "" if "learning rate" in message.lower() else t("explore.try_lower_learning_rate")
         st.error(
-            t("Diverged — {message}{hint}", message=message, hint=hint),
+            t("explore.diverged_message_hint", message=message, hint=hint),
             icon=STATUS_ICONS["diverged"],
         )
     elif status == "out_of_memory":
         st.error(
-            t("Out of memory — {message}", message=message), icon=STATUS_ICONS["out_of_memory"]
+            t("explore.out_memory_message", message=message), icon=STATUS_ICONS["out_of_memory"]
         )
     else:
-        st.info(t("Status: {status}. {message}", status=status, message=message))
+        st.info(t("explore.status_status_message", status=status, message=message))
 
 
 # ---------------------------------------------------------------------------
@@ -257,13 +254,10 @@ def projection(
         from fusion.projection import is_warm
 
         if not is_warm():
-            msg = t(
-                "Preparing UMAP for its first map (compiling its numerical code, about 10 s "
-                "once per server). Later maps take a second or two; PCA is instant."
-            )
+            msg = t("explore.preparing_umap_first_map")
             with st.spinner(msg, show_time=True):
                 return _projection_cached(*args)
-        with st.spinner(t("Projecting every snapshot with UMAP…")):
+        with st.spinner(t("explore.projecting_every_snapshot_umap")):
             return _projection_cached(*args)
     return _projection_cached(*args)
 
@@ -353,18 +347,18 @@ def metric_label(key: str) -> str:
     title = t(info.get("title", key.replace("_", " ")))
     m = re.fullmatch(r"recall_at_(\d+)_(.+)_to_(.+)", key)
     if m:
-        return t("Recall@{k} ({a} → {b})", k=m[1], a=m[2], b=m[3])
+        return t("explore.recall_k_b", k=m[1], a=m[2], b=m[3])
     m = re.fullmatch(r"class_precision_at_(\d+)_(.+)_to_(.+)", key)
     if m:
-        return t("Class precision@{k} ({a} → {b})", k=m[1], a=m[2], b=m[3])
+        return t("explore.class_precision_k_b", k=m[1], a=m[2], b=m[3])
     m = re.fullmatch(r"median_rank_(.+)_to_(.+)", key)
     if m:
-        return t("Median rank ({a} → {b})", a=m[1], b=m[2])
+        return t("explore.median_rank_b", a=m[1], b=m[2])
     for prefix in ("spread_", "uniformity_", "linear_probe_accuracy_", "attention_mean_"):
         if key.startswith(prefix) and not key.endswith("chance"):
             rest = key[len(prefix) :]
             if prefix == "attention_mean_":
-                return t("Mean attention ({m})", m=rest)
+                return t("explore.mean_attention_m", m=rest)
             if rest != "uniform_chance":
                 return f"{title} ({rest})"
     for prefix in ("alignment_", "modality_gap_", "mean_canonical_correlation_"):
@@ -379,10 +373,10 @@ def metric_help(key: str) -> str | None:
     info = metric_info(key)
     if not info:
         return None
-    arrow = t("higher is better") if info.get("higher_is_better") else t("lower is better")
-    return (
-        f"{t(info.get('help', ''))} ({arrow}.)  \n{t('Source')}: [{info['source']}]({info['url']})"
+    arrow = (
+        t("explore.higher_better") if info.get("higher_is_better") else t("explore.lower_better")
     )
+    return f"{t(info.get('help', ''))} ({arrow}.)  \n{t('explore.source')}: [{info['source']}]({info['url']})"
 
 
 def metric_keys(metrics: dict[str, float]) -> list[str]:
@@ -405,10 +399,10 @@ def metric_cards(metrics: dict[str, float], keys: list[str], per_row: int = 4) -
                 chance = metrics.get(f"{key}_chance")
                 info = metric_info(key) or {}
                 if chance is not None:
-                    note = t("chance {c}", c=fmt(chance))
+                    note = t("explore.chance_c", c=fmt(chance))
                 else:  # same card height, and still a hint how to read it
                     better = info.get("higher_is_better", True)
-                    note = t("higher is better") if better else t("lower is better")
+                    note = t("explore.higher_better") if better else t("explore.lower_better")
                 st.metric(
                     t(CARD_TITLES[key]) if key in CARD_TITLES else metric_label(key),
                     fmt(metrics[key]),
@@ -427,10 +421,10 @@ def metrics_table(metrics: dict[str, float]) -> pd.DataFrame:
             continue
         rows.append(
             {
-                t("metric"): metric_label(k),
-                t("value"): fmt(metrics[k]),
-                t("chance"): fmt(metrics.get(f"{k}_chance")),
-                t("key"): k,
+                t("explore.metric"): metric_label(k),
+                t("explore.value"): fmt(metrics[k]),
+                t("explore.chance"): fmt(metrics.get(f"{k}_chance")),
+                t("explore.key"): k,
             }
         )
     return pd.DataFrame(rows)
@@ -453,7 +447,7 @@ def head_attention_figure(head_weights: np.ndarray, modality_names: list[str]) -
     fig = make_subplots(
         rows=1,
         cols=H,
-        subplot_titles=[t("head {h}", h=h + 1) for h in range(H)],
+        subplot_titles=[t("explore.head_h", h=h + 1) for h in range(H)],
         horizontal_spacing=0.08,
     )
     for h in range(H):
@@ -466,18 +460,18 @@ def head_attention_figure(head_weights: np.ndarray, modality_names: list[str]) -
                 zmax=1.0,
                 colorscale="Viridis",
                 showscale=h == H - 1,
-                colorbar=dict(title=dict(text=t("attention"))),
+                colorbar=dict(title=dict(text=t("explore.attention"))),
                 texttemplate="%{z:.2f}",
-                hovertemplate=t("token %{y} takes %{z:.2f} from %{x}") + "<extra></extra>",
+                hovertemplate=t("explore.token_y_takes_z") + "<extra></extra>",
             ),
             row=1,
             col=h + 1,
         )
-        fig.update_xaxes(title_text=t("attends to (key)"), row=1, col=h + 1)
-    fig.update_yaxes(title_text=t("token (query)"), row=1, col=1)
+        fig.update_xaxes(title_text=t("explore.attends_key"), row=1, col=h + 1)
+    fig.update_yaxes(title_text=t("explore.token_query"), row=1, col=1)
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(
-        title=dict(text=t("Self-attention between modality tokens, per head (mean over samples)")),
+        title=dict(text=t("explore.self_attention_between_modality")),
         height=320,
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
@@ -503,7 +497,7 @@ def safe_load(info: RunInfo) -> LoadedRun | None:
     if info.damaged:
         st.error(
             t(
-                "Run '{name}' is damaged ({problem}). Delete its folder or train it again.",
+                "explore.run_name_damaged_problem",
                 name=info.name,
                 problem=info.problem,
             ),

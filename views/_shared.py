@@ -55,20 +55,20 @@ DEMOS = {
     },
 }
 METHOD_LABELS = {
-    "joint": "Joint embedding",
-    "attention": "Attention fusion",
-    "early": "Early fusion (baseline)",
-    "late": "Late fusion (baseline)",
-    "single": "Single modality (baseline)",
-    "cca": "Linear CCA (baseline)",
+    "joint": "common.method_labels.joint",
+    "attention": "common.method_labels.attention",
+    "early": "common.method_labels.early",
+    "late": "common.method_labels.late",
+    "single": "common.method_labels.single",
+    "cca": "common.method_labels.cca",
 }
 LOSS_LABELS = {
-    "info_nce": "InfoNCE (CLIP)",
-    "seed_alignment": "Seed article's alignment",
-    "triplet": "Triplet (hardest negative)",
-    "dcca": "Deep CCA",
-    "cross_entropy": "Cross-entropy",
-    "cca": "Linear CCA",
+    "info_nce": "common.loss_labels.info_nce",
+    "seed_alignment": "common.loss_labels.seed_alignment",
+    "triplet": "common.loss_labels.triplet",
+    "dcca": "common.loss_labels.dcca",
+    "cross_entropy": "common.loss_labels.cross_entropy",
+    "cca": "common.loss_labels.cca",
 }
 
 
@@ -76,10 +76,52 @@ LOSS_LABELS = {
 # Text
 
 
-def t(text: str, **kw: Any) -> str:
-    """Every user-facing string goes through here (English is the key; a Chinese catalogue
-    plugs in later). ``kw`` fills ``{name}`` placeholders."""
-    return text.format(**kw) if kw else text
+LANG = "lang"  # session key of the interface language ("en" or "zh")
+
+
+def language() -> str:
+    """The interface language: the ``?lang=`` URL parameter, else the session's choice.
+
+    The choice persists for the session and is kept in the URL so a shared link or a
+    reload opens in the same language.
+    """
+    from fusion.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    given = st.query_params.get("lang")
+    if given in LANGUAGES:
+        st.session_state[LANG] = given
+    lang = st.session_state.get(LANG, DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(key: str, **kw: Any) -> str:
+    """The user-facing text for catalogue ``key`` in the session's language.
+
+    Every string a page shows goes through here; the strings themselves live in
+    ``fusion/locales/<lang>/*.toml``. ``kw`` fills ``{name}`` placeholders.
+    """
+    from fusion.i18n import translate
+
+    return translate(key, language(), **kw)
+
+
+PRESENTER = "presenter"  # session key of presenter mode (a projector in front of a room)
+
+
+def presenter() -> bool:
+    """Whether presenter mode is on: larger text and plots, advanced controls hidden.
+
+    Set from the sidebar toggle, or with ``?present=1`` in the URL.
+    """
+    given = st.query_params.get("present")
+    if given in ("0", "1"):
+        st.session_state[PRESENTER] = given == "1"
+    return bool(st.session_state.get(PRESENTER, False))
+
+
+def error_text(exc: FusionError) -> str:
+    """A library error's message in the session's language."""
+    return exc.localized(language())
 
 
 # ---------------------------------------------------------------------------
@@ -264,7 +306,7 @@ def _device_pending() -> None:
     if _torch_imported().is_set():
         st.caption(device_name())
     else:
-        st.caption(t("Detecting…"))
+        st.caption(t("common.detecting"))
 
 
 @st.cache_resource(show_spinner=False)
@@ -297,20 +339,20 @@ def sidebar() -> None:
             # A demo that ended while the user was on another page does not yank them away.
             st.session_state.pop(PENDING_NAV, None)
     with st.sidebar:
-        st.markdown(t("**Active dataset**"))
+        st.markdown(t("common.active_dataset"))
         if data is None:
-            st.caption(t("None yet: make one on the Data page, or try a demo on Home."))
+            st.caption(t("common.none_yet_make_one"))
         else:
             st.caption(f"{dataset_label()}  \n{data.describe()}")
-        st.markdown(t("**Active run**"))
+        st.markdown(t("common.active_run"))
         run = get_active_run()
-        st.caption(Path(run).name if run else t("None yet: train one on the Train page."))
+        st.caption(Path(run).name if run else t("common.none_yet_train_one"))
         if job is not None and job.running:
             if st.session_state.get(PENDING_NAV):
-                st.caption(t(":material/model_training: Training the demo…"))
+                st.caption(t("common.training_demo"))
             else:
                 _sidebar_training_status()
-        st.markdown(t("**Device**"))
+        st.markdown(t("common.device"))
         if _torch_imported().is_set():
             st.caption(device_name())
         else:
@@ -338,11 +380,11 @@ def _sidebar_training_status() -> None:
         return
     p = job.progress()
     if _waiting_for_slot(p):
-        st.caption(t(":material/hourglass_top: Training: waiting for a free slot"))
+        st.caption(t("common.training_waiting_free_slot"))
     elif p.state in ("queued", "waiting"):
-        st.caption(t(":material/model_training: Training: preparing…"))
+        st.caption(t("common.training_preparing"))
     else:
-        st.caption(t(":material/model_training: Training: {pct} done", pct=f"{p.fraction:.0%}"))
+        st.caption(t("common.training_pct_done", pct=f"{p.fraction:.0%}"))
 
 
 def require_dataset() -> PairedData:
@@ -351,10 +393,10 @@ def require_dataset() -> PairedData:
     if data is not None:
         return data
     st.info(
-        t("No dataset yet. Make one on the Data page, or start with the default demo data."),
+        t("common.no_dataset_yet_make"),
         icon=":material/database:",
     )
-    if st.button(t("Use the default demo data"), key="empty_make_data", type="primary"):
+    if st.button(t("common.use_default_demo_data"), key="empty_make_data", type="primary"):
         spec = DEMOS["joint"]
         set_dataset(
             generate(spec["generator"], spec["params"]),
@@ -386,10 +428,10 @@ def fmt_duration(seconds: float | None) -> str:
         return "–"
     s = int(round(seconds))
     if s < 60:
-        return t("{s} s", s=s)
+        return t("common.duration_seconds", s=s)
     if s < 3600:
-        return t("{m} min {s:02d} s", m=s // 60, s=s % 60)
-    return t("{h} h {m:02d} min", h=s // 3600, m=s % 3600 // 60)
+        return t("common.duration_minutes", m=s // 60, s=s % 60)
+    return t("common.duration_hours", h=s // 3600, m=s % 3600 // 60)
 
 
 # ---------------------------------------------------------------------------
@@ -506,17 +548,17 @@ def loss_figure(steps: list[dict[str, float]], max_points: int = 300):
 
     df = pd.DataFrame(thin(steps, max_points))
     parts = [c for c in df.columns if c not in ("step", "epoch")]
-    return plots.loss_curves(df, parts=parts, title=t("Training loss per part"), t=t)
+    return plots.loss_curves(df, parts=parts, title=t("common.training_loss_per_part"), t=t)
 
 
 # ---------------------------------------------------------------------------
 # Live training progress (Home and Train)
 
 OUTCOME_TEXT = {
-    "finished": "Training finished.",
-    "stopped": "Training stopped; what was learned so far was kept.",
-    "diverged": "Training diverged.",
-    "out_of_memory": "Training ran out of memory.",
+    "finished": "common.outcome_text.finished",
+    "stopped": "common.outcome_text.stopped",
+    "diverged": "common.outcome_text.diverged",
+    "out_of_memory": "common.outcome_text.out_of_memory",
 }
 
 
@@ -525,8 +567,8 @@ def job_outcome(job: Any) -> tuple[str, str]:
     p = job.progress()
     if job.result is None:
         if job.stop_event.is_set() and not job.error:
-            return "stopped", t("Cancelled before it started.")
-        return "failed", p.message or job.error or t("Training failed.")
+            return "stopped", t("common.cancelled_before_started")
+        return "failed", p.message or job.error or t("common.training_failed")
     h = job.result.history
     return h.status, h.message
 
@@ -546,13 +588,13 @@ def show_job_outcome(job: Any, key: str) -> None:
         return
     h, cfg = job.result.history, job.config
     cols = st.columns(4)
-    cols[0].metric(t("Epochs completed"), f"{h.completed_epochs} / {cfg.train.epochs}")
-    cols[1].metric(t("Time"), fmt_duration(h.seconds))
+    cols[0].metric(t("common.epochs_completed"), f"{h.completed_epochs} / {cfg.train.epochs}")
+    cols[1].metric(t("common.time"), fmt_duration(h.seconds))
     for col, (k, v, c) in zip(cols[2:], headline_metrics(job.result.metrics), strict=False):
         col.metric(
             metric_title(k),
             fmt(v),
-            delta=t("chance {c}", c=fmt(c)) if c is not None else None,
+            delta=t("common.chance_c", c=fmt(c)) if c is not None else None,
             delta_color="off",
             delta_arrow="off",
         )
@@ -560,14 +602,17 @@ def show_job_outcome(job: Any, key: str) -> None:
         f"{t(METHOD_LABELS.get(cfg.method, cfg.method))} · {t(LOSS_LABELS.get(cfg.loss, cfg.loss))}"
     )
     if job.saved_path:
-        st.caption(t("{what} · saved as run {name}", what=what, name=Path(job.saved_path).name))
+        st.caption(t("common.what_saved_run_name", what=what, name=Path(job.saved_path).name))
         if st.button(
-            t("Open Explore"), icon=":material/explore:", type="primary", key=f"{key}_open_explore"
+            t("common.open_explore"),
+            icon=":material/explore:",
+            type="primary",
+            key=f"{key}_open_explore",
         ):
             set_active_run(job.saved_path)
             st.switch_page("views/explore.py")
     else:
-        st.caption(t("{what} · not saved: no training step completed", what=what))
+        st.caption(t("common.what_not_saved_no", what=what))
 
 
 def _stop_current_job() -> None:
@@ -599,11 +644,11 @@ def _live_progress(key: str) -> None:
 
 def _stop_button(key: str) -> None:
     st.button(
-        t("Stop training"),
+        t("common.stop_training"),
         key=f"{key}_stop",
         icon=":material/stop:",
         on_click=_stop_current_job,
-        help=t("Ends within one batch and keeps what was learned so far."),
+        help=t("common.ends_within_one_batch"),
     )
 
 
@@ -636,21 +681,20 @@ def _progress_view(p: Any, chart_key: str) -> None:
 
         st.info(
             t(
-                "Waiting for a free training slot: this server runs at most {n} trainings at "
-                "once. Yours starts as soon as one ends.",
+                "common.waiting_free_training_slot",
                 n=MAX_CONCURRENT,
             ),
             icon=":material/hourglass_top:",
         )
         return
     if p.state in ("queued", "waiting"):
-        st.progress(0.0, text=t("Preparing the data and the model…"))
+        st.progress(0.0, text=t("common.preparing_data_model"))
         return
-    eta = t("about {eta} left", eta=fmt_duration(p.eta)) if p.eta is not None else ""
+    eta = t("common.about_eta_left", eta=fmt_duration(p.eta)) if p.eta is not None else ""
     st.progress(
         p.fraction,
         text=t(
-            "Epoch {e} of {E} · step {s} of {S} · {elapsed} elapsed · {eta}",
+            "common.epoch_e_e_step",
             e=p.epoch,
             E=p.epochs,
             s=p.step,
@@ -664,7 +708,7 @@ def _progress_view(p: Any, chart_key: str) -> None:
         if p.steps:
             st.plotly_chart(loss_figure(p.steps), key=f"{chart_key}_loss_chart")
         else:
-            st.caption(t("The loss curve appears after the first batch."))
+            st.caption(t("common.loss_curve_appears_after"))
     with right:
         fig = None
         if p.epoch_rows:
@@ -672,12 +716,12 @@ def _progress_view(p: Any, chart_key: str) -> None:
             fig = metrics_figure(
                 last,
                 prefix="val_",
-                title=t("Validation after epoch {e}", e=int(last["epoch"])),
+                title=t("common.validation_after_epoch_e", e=int(last["epoch"])),
             )
         if fig is not None:
             st.plotly_chart(fig, key=f"{chart_key}_metrics_chart")
         else:
-            st.caption(t("Validation metrics appear after the first epoch."))
+            st.caption(t("common.validation_metrics_appear_after"))
 
 
 def training_panel(key: str = "train") -> None:

@@ -25,7 +25,7 @@ def pick_runs(infos: list[RunInfo]) -> list[RunInfo]:
     healthy = [i for i in infos if not i.damaged]
     damaged = [i for i in infos if i.damaged]
     if damaged:
-        with st.expander(t("{n} damaged run(s) cannot be compared", n=len(damaged))):
+        with st.expander(t("compare.n_damaged_run_s", n=len(damaged))):
             for i in damaged:
                 st.caption(H.run_option_label(i))
     by_path = {str(i.path): i for i in healthy}
@@ -37,12 +37,12 @@ def pick_runs(infos: list[RunInfo]) -> list[RunInfo]:
     else:  # drop runs deleted since
         st.session_state[RUNS_KEY] = [p for p in st.session_state[RUNS_KEY] if p in by_path]
     chosen = st.multiselect(
-        t("Runs to compare (2 to 4)"),
+        t("compare.runs_compare_2_4"),
         list(by_path),
         format_func=lambda p: H.run_option_label(by_path[p]),
         max_selections=MAX_RUNS,
         key=RUNS_KEY,
-        help=t("Try the seed objective against InfoNCE on the same data and seed."),
+        help=t("compare.try_seed_objective_against"),
     )
     return [by_path[p] for p in chosen]
 
@@ -54,13 +54,15 @@ def runs_summary(runs: dict[str, LoadedRun]) -> None:
         data = r.config.get("data", {}) or {}
         rows.append(
             {
-                t("run"): name,
-                t("method"): t(METHOD_LABELS.get(r.run.get("method", ""), r.run.get("method", ""))),
-                t("loss"): t(LOSS_LABELS.get(r.run.get("loss", ""), r.run.get("loss", ""))),
-                t("data"): data.get("generator") or data.get("name") or "–",
-                t("epochs"): r.run.get("completed_epochs"),
-                t("seed"): train.get("seed"),
-                t("status"): f"{H.STATUS_ICONS.get(r.run.get('status', ''), '❔')} "
+                t("compare.run"): name,
+                t("compare.method"): t(
+                    METHOD_LABELS.get(r.run.get("method", ""), r.run.get("method", ""))
+                ),
+                t("compare.loss"): t(LOSS_LABELS.get(r.run.get("loss", ""), r.run.get("loss", ""))),
+                t("compare.data"): data.get("generator") or data.get("name") or "–",
+                t("compare.epochs"): r.run.get("completed_epochs"),
+                t("compare.seed"): train.get("seed"),
+                t("compare.status"): f"{H.STATUS_ICONS.get(r.run.get('status', ''), '❔')} "
                 f"{r.run.get('status', '?')}",
             }
         )
@@ -68,12 +70,7 @@ def runs_summary(runs: dict[str, LoadedRun]) -> None:
     datas = {str((r.config.get("data") or {}).get("generator")) for r in runs.values()}
     seeds = {(r.config.get("train") or {}).get("seed") for r in runs.values()}
     if len(datas) > 1 or len(seeds) > 1:
-        st.caption(
-            t(
-                "These runs differ in data or seed, so differences are not only due to the "
-                "method or loss."
-            )
-        )
+        st.caption(t("compare.these_runs_differ_data"))
 
 
 def losses_chart(runs: dict[str, LoadedRun]) -> None:
@@ -82,34 +79,29 @@ def losses_chart(runs: dict[str, LoadedRun]) -> None:
         if "train_loss" in r.epochs.columns:
             frames.append(r.epochs[["epoch", "train_loss"]].rename(columns={"train_loss": name}))
     if not frames:
-        st.info(t("None of these runs logged a training loss (linear CCA has none)."))
+        st.info(t("compare.none_these_runs_logged"))
         return
     df = frames[0]
     for f in frames[1:]:
         df = df.merge(f, on="epoch", how="outer")
     df = df.sort_values("epoch")
     log_y = st.toggle(
-        t("Logarithmic loss axis"),
+        t("compare.logarithmic_loss_axis"),
         value=True,
         key="compare_log_loss",
-        help=t("Different losses live on different scales; a log axis shows both."),
+        help=t("compare.different_losses_live_different"),
     )
     fig = plots.loss_curves(
         df,
         parts=[c for c in df.columns if c != "epoch"],
         x="epoch",
         log_y=log_y,
-        title=t("Total training loss per epoch"),
+        title=t("compare.total_training_loss_per"),
         t=t,
     )
-    fig.update_layout(legend=dict(title=dict(text=t("run"))))
+    fig.update_layout(legend=dict(title=dict(text=t("compare.run"))))
     st.plotly_chart(fig, width="stretch")
-    st.caption(
-        t(
-            "Losses of different objectives are not comparable in size; compare their shapes "
-            "and the metrics below."
-        )
-    )
+    st.caption(t("compare.losses_different_objectives_are"))
 
 
 def metric_table(runs: dict[str, LoadedRun]) -> None:
@@ -121,42 +113,39 @@ def metric_table(runs: dict[str, LoadedRun]) -> None:
     keys = headline + [k for k in keys if k not in headline]  # the summaries first
     rows = []
     for k in keys:
-        row = {t("metric"): H.metric_label(k)}
+        row = {t("compare.metric"): H.metric_label(k)}
         for name, r in runs.items():
             row[name] = fmt(r.metrics.get(k))
         chances = [r.metrics.get(f"{k}_chance") for r in runs.values()]
         shown = list(dict.fromkeys(fmt(c) for c in chances if c is not None))
-        row[t("chance")] = " / ".join(shown) if shown else "–"
+        row[t("compare.chance")] = " / ".join(shown) if shown else "–"
         rows.append(row)
     st.dataframe(
         pd.DataFrame(rows), hide_index=True, width="stretch", height=min(600, 38 + 35 * len(rows))
     )
-    st.caption(
-        t(
-            "'–' means the run has no such metric. Chance is what guessing would score "
-            "(two values when the runs' validation sets differ in size)."
-        )
-    )
+    st.caption(t("compare.means_run_has_no"))
 
 
 def maps(infos: list[RunInfo]) -> None:
     c1, c2 = st.columns(2)
     method = c1.segmented_control(
-        t("Projection"),
+        t("compare.projection"),
         ["pca", "umap"],
         default="pca",
         required=True,
         format_func=lambda m: H.PROJECTION_LABELS[m],
         key="compare_method",
-        help=t("PCA keeps spread, so a collapsed run shows as a dot. UMAP shows neighbourhoods."),
+        help=t("compare.pca_keeps_spread_so"),
     )
     method = method or "pca"
     color_by = c2.segmented_control(
-        t("Colour by"),
+        t("compare.colour"),
         ["modality", "label"],
         default="modality",
         required=True,
-        format_func=lambda c: t("Modality") if c == "modality" else t("Class label"),
+        format_func=lambda c: (
+            t("compare.modality") if c == "modality" else t("compare.class_label")
+        ),
         key="compare_color",
     )
     per_row = 2
@@ -173,16 +162,16 @@ def maps(infos: list[RunInfo]) -> None:
             with col:
                 data, coords = maps_[info.name]
                 if coords is None:
-                    st.info(t("{name}: no embedding snapshots to map.", name=info.name))
+                    st.info(t("compare.name_no_embedding_snapshots", name=info.name))
                     continue
                 points = H.points_frame(data, coords)
                 name = H.PROJECTION_LABELS[method]
                 fig = plots.shared_space(
                     points,
                     color_by=color_by or "modality",
-                    title=t("{run} · epoch {e}", run=info.name, e=data.epochs[-1]),
+                    title=t("compare.run_epoch_e", run=info.name, e=data.epochs[-1]),
                     colors=plots.modality_color_map(list(dict.fromkeys(points["modality"]))),
-                    axis_labels=(t("{m} 1", m=name), t("{m} 2", m=name)),
+                    axis_labels=(t("compare.m_1", m=name), t("compare.m_2", m=name)),
                     t=t,
                 )
                 fig.update_layout(height=460, legend=dict(orientation="h", y=-0.2))
@@ -191,46 +180,35 @@ def maps(infos: list[RunInfo]) -> None:
                     fig.update_yaxes(range=[-extent, extent])
                 st.plotly_chart(fig, width="stretch", key=f"compare_map_{start}_{info.name}")
     if method == "pca":
-        st.caption(
-            t(
-                "PCA maps share one scale, so a run whose points huddle in the middle has "
-                "collapsed towards one point."
-            )
-        )
+        st.caption(t("compare.pca_maps_share_one"))
 
 
 def spread_chart(infos: list[RunInfo]) -> None:
     frames = [H.spread_by_epoch(H.map_data(i.path), i.name) for i in infos]
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else pd.DataFrame()
     if df.empty:
-        st.info(t("No embedding snapshots to measure."))
+        st.info(t("compare.no_embedding_snapshots_measure"))
         return
     st.plotly_chart(plots.embedding_spread(df, t=t), width="stretch")
-    st.caption(
-        t(
-            "Spread is the mean per-dimension standard deviation of the embeddings, measured on "
-            "each saved snapshot. A line falling by orders of magnitude means the embeddings "
-            "are collapsing to one point, as the seed objective's missing repulsive term allows."
-        )
-    )
+    st.caption(t("compare.spread_mean_per_dimension"))
 
 
 def main() -> None:
-    st.title(t(":material/compare_arrows: Compare runs"))
+    st.title(t("compare.compare_runs"))
     infos = H.runs_listing()
     if not infos:
         H.no_runs_state("compare")
     chosen = pick_runs(infos)
     if len([i for i in infos if not i.damaged]) < 2:
         st.info(
-            t("Comparing needs at least two healthy runs. Train another one on the Train page."),
+            t("compare.comparing_needs_least_two"),
             icon="⚖️",
         )
-        if st.button(t("Go to Train"), key="compare_to_train_one", type="primary"):
+        if st.button(t("compare.go_train"), key="compare_to_train_one", type="primary"):
             st.switch_page("views/train.py")
         st.stop()
     if len(chosen) < 2:
-        st.info(t("Pick at least two runs above to compare them."), icon="☝️")
+        st.info(t("compare.pick_least_two_runs"), icon="☝️")
         st.stop()
     loaded: dict[str, LoadedRun] = {}
     ok: list[RunInfo] = []
@@ -242,13 +220,13 @@ def main() -> None:
     if len(loaded) < 2:
         st.stop()
     runs_summary(loaded)
-    st.subheader(t("Training loss"))
+    st.subheader(t("compare.training_loss"))
     losses_chart(loaded)
-    st.subheader(t("Metrics"))
+    st.subheader(t("compare.metrics"))
     metric_table(loaded)
-    st.subheader(t("Embedding spread over training"))
+    st.subheader(t("compare.embedding_spread_over_training"))
     spread_chart(ok)
-    st.subheader(t("Shared space at the last epoch"))
+    st.subheader(t("compare.shared_space_last_epoch"))
     maps(ok)
 
 

@@ -36,47 +36,43 @@ NONE = "—"  # the "no column" choice in selects
 
 GENERATOR_INFO = {
     "shared_latent": (
-        "Shared latent",
-        "Several noisy views of one class-structured latent variable: the setting joint "
-        "embedding assumes. Add noise, corrupt a modality or mismatch pairs to break it.",
+        "data.generator_info.shared_latent.title",
+        "data.generator_info.shared_latent.body",
     ),
     "gated_reliability": (
-        "Gated reliability",
-        "Two sensors; for each sample only one carries the class (Arevalo et al. 2017). "
-        "Made for attention fusion: it must learn which sensor to trust, per sample.",
+        "data.generator_info.gated_reliability.title",
+        "data.generator_info.gated_reliability.body",
     ),
     "digits_two_view": (
-        "Digits, two views",
-        "8×8 handwritten digits: a rotated view and a noisy view of another digit of the "
-        "same class (the Noisy-MNIST setup of Wang et al. 2015).",
+        "data.generator_info.digits_two_view.title",
+        "data.generator_info.digits_two_view.body",
     ),
     "digits_captions": (
-        "Digits with captions",
-        "8×8 digit images paired with short English or Chinese captions, featurised by "
-        "character n-grams: a tiny image–text retrieval task.",
+        "data.generator_info.digits_captions.title",
+        "data.generator_info.digits_captions.body",
     ),
 }
 PARAM_LABELS = {
-    "n": "Samples",
-    "n_classes": "Classes",
-    "n_modalities": "Modalities",
-    "dims": "Dimensions per modality",
-    "noise": "Noise",
-    "corrupt_fraction": "Corrupted fraction",
-    "mismatch_fraction": "Mismatched pairs",
-    "latent_dim": "Latent dimension",
-    "signal": "Signal strength",
-    "p_informative": "P(informative) per modality",
-    "max_angle": "Max rotation (degrees)",
-    "featurizer": "Caption features",
-    "n_features": "Caption feature length",
-    "languages": "Caption languages",
-    "seed": "Seed",
+    "n": "data.param_labels.n",
+    "n_classes": "data.param_labels.n_classes",
+    "n_modalities": "data.param_labels.n_modalities",
+    "dims": "data.param_labels.dims",
+    "noise": "data.param_labels.noise",
+    "corrupt_fraction": "data.param_labels.corrupt_fraction",
+    "mismatch_fraction": "data.param_labels.mismatch_fraction",
+    "latent_dim": "data.param_labels.latent_dim",
+    "signal": "data.param_labels.signal",
+    "p_informative": "data.param_labels.p_informative",
+    "max_angle": "data.param_labels.max_angle",
+    "featurizer": "data.param_labels.featurizer",
+    "n_features": "data.param_labels.n_features",
+    "languages": "data.param_labels.languages",
+    "seed": "data.param_labels.seed",
 }
-PER_MODALITY_HELP = " One value for every modality, or a comma-separated list, one per modality."
+PER_MODALITY_HELP = "data.per_modality_help"
 NAN_POLICY_LABELS = {
-    "reject": "Stop and show the first missing value",
-    "drop": "Drop rows with missing values",
+    "reject": "data.nan_policy_labels.reject",
+    "drop": "data.nan_policy_labels.drop",
 }
 
 
@@ -95,9 +91,7 @@ def parse_per_modality(name: str, text: str, spec: dict[str, Any]) -> float | li
     label = t(PARAM_LABELS.get(name, name))
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
     if not parts:
-        raise DataError(
-            t("{label}: enter a number, or a comma-separated list such as 32, 16.", label=label)
-        )
+        raise DataError(t("data.label_enter_number_comma", label=label))
     cast = int if spec["kind"] == "int" else float
     values = []
     for p in parts:
@@ -106,11 +100,10 @@ def parse_per_modality(name: str, text: str, spec: dict[str, Any]) -> float | li
         except ValueError:
             raise DataError(
                 t(
-                    "{label}: '{value}' is not a {kind}. Enter one number, or a comma-separated "
-                    "list such as {example}.",
+                    "data.label_value_not_kind",
                     label=label,
                     value=p,
-                    kind=t("whole number") if cast is int else t("number"),
+                    kind=t("data.whole_number") if cast is int else t("data.number"),
                     example=_fmt_default(spec["default"]),
                 )
             ) from None
@@ -145,7 +138,7 @@ def param_widget(gen: str, name: str, spec: dict[str, Any]) -> Any:
                 step=int(step),
                 key=key,
                 help=help_,
-                placeholder=t("all (leave empty)") if spec.get("optional") else None,
+                placeholder=t("data.all_leave_empty") if spec.get("optional") else None,
             )
         return st.slider(label, int(lo), int(hi), int(default), int(step), key=key, help=help_)
     return st.slider(label, float(lo), float(hi), float(default), float(step), key=key, help=help_)
@@ -155,11 +148,11 @@ def generator_ui() -> tuple[str, dict[str, Any]] | None:
     """Generator choice and its parameters; (name, raw values) when Generate was pressed."""
     names = list(GENERATORS)
     gen = st.selectbox(
-        t("Generator"),
+        t("data.generator"),
         names,
         format_func=lambda g: t(GENERATOR_INFO[g][0]),
         key="gen_name",
-        help=t("Synthetic paired data, seeded: the same parameters always give the same data."),
+        help=t("data.synthetic_paired_data_seeded"),
     )
     st.caption(t(GENERATOR_INFO[gen][1]))
     specs = GENERATOR_PARAMS[gen]
@@ -170,7 +163,7 @@ def generator_ui() -> tuple[str, dict[str, Any]] | None:
             with cols[i % 3]:
                 values[name] = param_widget(gen, name, spec)
         submitted = st.form_submit_button(
-            t("Generate"), type="primary", icon=":material/auto_awesome:"
+            t("data.generate_2"), type="primary", icon=":material/auto_awesome:"
         )
     return (gen, values) if submitted else None
 
@@ -220,12 +213,12 @@ def _column_select(label: str, options: list[str], default: str | None, key: str
 
 def nan_policy_ui(key: str) -> str:
     return st.radio(
-        t("Missing values"),
+        t("data.missing_values"),
         list(NAN_POLICY_LABELS),
         format_func=lambda p: t(NAN_POLICY_LABELS[p]),
         key=key,
         horizontal=True,
-        help=t("Rows with an empty, NaN or infinite feature cannot be trained on."),
+        help=t("data.rows_empty_nan_infinite"),
     )
 
 
@@ -237,7 +230,7 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
     columns = [str(c) for c in df.columns]
     st.markdown(
         t(
-            "**{name}**: {rows} rows × {cols} columns",
+            "data.name_rows_rows_cols",
             name=file.name,
             rows=f"{len(df):,}",
             cols=len(columns),
@@ -254,12 +247,12 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
     st.caption(t(how))
     suggested = list(guess["modalities"].items())
     k = st.number_input(
-        t("Number of modalities"),
+        t("data.number_modalities"),
         min_value=2,
         max_value=max(8, len(suggested)),
         value=max(2, len(suggested)),
         key=f"map_k_{file.file_id}",
-        help=t("How many modalities (groups of columns) the table holds."),
+        help=t("data.how_many_modalities_groups"),
     )
     with st.form(f"map_{file.file_id}", border=False):
         mapping: list[tuple[str, list[str]]] = []
@@ -267,45 +260,43 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
             name0, cols0 = suggested[i] if i < len(suggested) else (f"m{i + 1}", [])
             c1, c2 = st.columns([1, 4])
             name = c1.text_input(
-                t("Modality {i} name", i=i + 1), name0, key=f"map_name_{file.file_id}_{i}"
+                t("data.modality_i_name", i=i + 1), name0, key=f"map_name_{file.file_id}_{i}"
             )
             cols = c2.multiselect(
-                t("Columns of modality {i}", i=i + 1),
+                t("data.columns_modality_i", i=i + 1),
                 columns,
                 default=[c for c in cols0 if c in columns],
                 key=f"map_cols_{file.file_id}_{i}",
-                help=t("Every chosen column must hold numbers."),
+                help=t("data.every_chosen_column_must"),
             )
             mapping.append((name.strip(), cols))
         c1, c2, c3 = st.columns(3)
         with c1:
             label_col = _column_select(
-                t("Label column"),
+                t("data.label_column"),
                 columns,
                 guess["label_column"],
                 f"map_label_{file.file_id}",
-                t("Class of each row (numbers or names); optional, needed by classifiers."),
+                t("data.class_each_row_numbers"),
             )
         with c2:
             id_col = _column_select(
-                t("Id column"),
+                t("data.id_column"),
                 columns,
                 guess["id_column"],
                 f"map_id_{file.file_id}",
-                t("A unique name per row; optional (row numbers otherwise)."),
+                t("data.unique_name_per_row"),
             )
         with c3:
             policy = nan_policy_ui(f"map_nan_{file.file_id}")
-        if not st.form_submit_button(t("Load"), type="primary", icon=":material/upload_file:"):
+        if not st.form_submit_button(t("data.load"), type="primary", icon=":material/upload_file:"):
             return None
     names = [n for n, _ in mapping]
     if any(not n for n in names) or len(set(names)) != len(names):
-        raise DataError(t("Give every modality a different, non-empty name."))
+        raise DataError(t("data.give_every_modality_different"))
     empty = [n for n, c in mapping if not c]
     if empty:
-        raise DataError(
-            t("Modality '{name}' has no columns; choose at least one column for it.", name=empty[0])
-        )
+        raise DataError(t("data.modality_name_has_no", name=empty[0]))
     return from_table(
         df,
         modalities=dict(mapping),
@@ -320,7 +311,7 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
     """One table per modality: modality names, label and id columns; data when Load pressed."""
     from fusion.loaders import from_files, suggest_mapping
 
-    st.markdown(t("**{n} files: one modality per file**", n=len(files)))
+    st.markdown(t("data.n_files_one_modality", n=len(files)))
     everywhere = set.intersection(*(set(map(str, df.columns)) for df in tables))
     anywhere = sorted({str(c) for df in tables for c in df.columns})
     guesses = [suggest_mapping(df) for df in tables]
@@ -335,34 +326,32 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
             with cols[i % len(cols)]:
                 names.append(
                     st.text_input(
-                        t("Modality name for {file}", file=f.name),
+                        t("data.modality_name_file", file=f.name),
                         Path(f.name).stem,
                         key=f"files_name_{f.file_id}",
-                        help=t("{rows} rows × {cols} columns", rows=len(df), cols=df.shape[1]),
+                        help=t("data.rows_rows_cols_columns", rows=len(df), cols=df.shape[1]),
                     ).strip()
                 )
         c1, c2, c3 = st.columns(3)
         with c1:
             label_col = _column_select(
-                t("Label column"),
+                t("data.label_column"),
                 anywhere,
                 label0,
                 f"files_label_{key}",
-                t("Class of each row, in any one of the files; optional."),
+                t("data.class_each_row_any"),
             )
         with c2:
             id_col = _column_select(
-                t("Id column (pairs the files)"),
+                t("data.id_column_pairs_files"),
                 sorted(everywhere),
                 id0,
                 f"files_id_{key}",
-                t(
-                    "A column in every file that names each sample; without one, rows pair by order."
-                ),
+                t("data.column_every_file_names"),
             )
         with c3:
             policy = nan_policy_ui(f"files_nan_{key}")
-        if not st.form_submit_button(t("Load"), type="primary", icon=":material/upload_file:"):
+        if not st.form_submit_button(t("data.load"), type="primary", icon=":material/upload_file:"):
             return None
     return from_files(
         [(f.name, f.getvalue()) for f in files],
@@ -378,31 +367,23 @@ def upload_ui() -> tuple[PairedData, str] | None:
     from fusion.loaders import detect_format, load
 
     files = st.file_uploader(
-        t("Data files: CSV, TSV, Parquet or NPZ"),
+        t("data.data_files_csv_tsv"),
         accept_multiple_files=True,
         key="upload_files",
-        help=t(
-            "One table with every modality, one table per modality, or one NPZ archive with "
-            "one array per modality (plus optional 'labels' and 'ids')."
-        ),
+        help=t("data.one_table_every_modality"),
     )
     if not files:
-        st.caption(
-            t(
-                "Tip: name table columns `<modality>__<column>` (e.g. `image__0`, `text__0`) and "
-                "they are grouped for you; a `label` and an `id` column are found by name."
-            )
-        )
+        st.caption(t("data.tip_name_table_columns"))
         return None
     label = ", ".join(f.name for f in files)
     if len(files) == 1:
         f = files[0]
         if detect_format((f.name, f.getvalue())) == "npz":
-            st.markdown(t("**{name}**: a NumPy archive, one array per modality.", name=f.name))
+            st.markdown(t("data.name_numpy_archive_one", name=f.name))
             with st.form(f"npz_{f.file_id}", border=False):
                 policy = nan_policy_ui(f"npz_nan_{f.file_id}")
                 if not st.form_submit_button(
-                    t("Load"), type="primary", icon=":material/upload_file:"
+                    t("data.load"), type="primary", icon=":material/upload_file:"
                 ):
                     return None
             return load((f.name, f.getvalue()), nan_policy=policy), label
@@ -423,24 +404,24 @@ def modality_stats(data: PairedData) -> pd.DataFrame:
         x = data.flat(name)
         finite = np.isfinite(x)
         kind = (
-            t("image")
+            t("data.image")
             if data.is_image(name)
-            else t("text features")
+            else t("data.text_features")
             if name in data.texts
-            else t("features")
+            else t("data.features")
         )
         missing = 1.0 - finite.mean()
         rows.append(
             {
-                t("modality"): name,
-                t("kind"): kind,
-                t("samples"): f"{data.n:,}",
-                t("dims"): "×".join(map(str, data.input_shapes()[name])),
-                t("mean"): fmt(float(np.nanmean(x))),
-                t("std"): fmt(float(np.nanstd(x))),
-                t("min"): fmt(float(np.nanmin(x))),
-                t("max"): fmt(float(np.nanmax(x))),
-                t("missing"): t("none") if missing == 0 else f"{missing:.1%}",
+                t("data.modality"): name,
+                t("data.kind"): kind,
+                t("data.samples_3"): f"{data.n:,}",
+                t("data.dims"): "×".join(map(str, data.input_shapes()[name])),
+                t("data.mean"): fmt(float(np.nanmean(x))),
+                t("data.std"): fmt(float(np.nanstd(x))),
+                t("data.min"): fmt(float(np.nanmin(x))),
+                t("data.max"): fmt(float(np.nanmax(x))),
+                t("data.missing"): t("data.none") if missing == 0 else f"{missing:.1%}",
             }
         )
     return pd.DataFrame(rows)
@@ -463,8 +444,8 @@ def pca_figure(data: PairedData, name: str, max_points: int = 1500):
     fig = plots.shared_space(
         points,
         color_by="label" if data.labels is not None else "modality",
-        title=t("{name}: 2-D PCA", name=name),
-        axis_labels=(t("PC 1"), t("PC 2")),
+        title=t("data.name_2_d_pca", name=name),
+        axis_labels=(t("data.pc_1"), t("data.pc_2")),
         marker_size=5,
         t=t,
     )
@@ -479,46 +460,43 @@ def preview_ui(data: PairedData) -> None:
     from fusion.export import data_to_bytes, data_to_frame
 
     head, dl1, dl2 = st.columns([4, 1, 1], vertical_alignment="bottom")
-    head.subheader(t("Active dataset: {label}", label=dataset_label()))
+    head.subheader(t("data.active_dataset_label", label=dataset_label()))
     stem = "fusion-data"
     dl1.download_button(
-        t("CSV"),
+        t("data.csv"),
         data=lambda: data_to_bytes(data, "csv"),
         file_name=f"{stem}.csv",
         mime="text/csv",
         icon=":material/download:",
         on_click="ignore",
         key="download_csv",
-        help=t("Download the active dataset as one CSV table (columns '<modality>__<column>')."),
+        help=t("data.download_active_dataset_one"),
     )
     dl2.download_button(
-        t("Parquet"),
+        t("data.parquet"),
         data=lambda: data_to_bytes(data, "parquet"),
         file_name=f"{stem}.parquet",
         mime="application/octet-stream",
         icon=":material/download:",
         on_click="ignore",
         key="download_parquet",
-        help=t("Download the active dataset as a Parquet table; it loads back on this page."),
+        help=t("data.download_active_dataset_parquet"),
     )
     c = st.columns(4)
-    c[0].metric(t("Samples"), f"{data.n:,}")
-    c[1].metric(t("Modalities"), data.n_modalities)
-    c[2].metric(t("Classes"), data.n_classes if data.labels is not None else t("none"))
-    c[3].metric(t("Reliability mask"), t("yes") if data.mask is not None else t("no"))
+    c[0].metric(t("data.samples"), f"{data.n:,}")
+    c[1].metric(t("data.modalities"), data.n_modalities)
+    c[2].metric(t("data.classes"), data.n_classes if data.labels is not None else t("data.none"))
+    c[3].metric(
+        t("data.reliability_mask"), t("data.yes") if data.mask is not None else t("data.no")
+    )
     for w in data.source.get("warnings", []):
         st.warning(w, icon=":material/warning:")
 
-    st.markdown(t("#### Per-modality statistics"))
+    st.markdown(t("data.per_modality_statistics"))
     st.dataframe(modality_stats(data), hide_index=True)
 
-    st.markdown(t("#### Each modality on its own: 2-D PCA"))
-    st.caption(
-        t(
-            "The top two principal directions of each modality's raw features, coloured by "
-            "class. Clusters here mean the class is visible in that modality alone."
-        )
-    )
+    st.markdown(t("data.each_modality_own_2"))
+    st.caption(t("data.top_two_principal_directions"))
     cols = st.columns(min(data.n_modalities, 3))
     for i, name in enumerate(data.names):
         with cols[i % len(cols)]:
@@ -527,7 +505,7 @@ def preview_ui(data: PairedData) -> None:
     images = [n for n in data.names if data.is_image(n)]
     texts = [n for n in data.names if n in data.texts]
     if images or texts:
-        st.markdown(t("#### Samples"))
+        st.markdown(t("data.samples_2"))
         k = min(10, data.n)
         for name in images:
             captions = [
@@ -539,38 +517,33 @@ def preview_ui(data: PairedData) -> None:
                 data.modalities[name][:k],
                 captions,
                 n_cols=10,
-                title=t("{name}: first {k} images", name=name, k=k),
+                title=t("data.name_first_k_images", name=name, k=k),
                 t=t,
             )
             fig.update_layout(height=190, margin=dict(l=10, r=10, t=60, b=10))
             st.plotly_chart(fig, key=f"images_{name}")
         for name in texts:
-            rows = {t("id"): data.ids[:k], name: data.texts[name][:k]}
+            rows = {t("data.id"): data.ids[:k], name: data.texts[name][:k]}
             if data.labels is not None:
-                rows[t("label")] = [data.label_names[i] for i in data.labels[:k]]
+                rows[t("data.label")] = [data.label_names[i] for i in data.labels[:k]]
             st.dataframe(pd.DataFrame(rows), hide_index=True)
 
     if data.mask is not None:
-        st.markdown(t("#### Reliability mask"))
-        st.caption(
-            t(
-                "Share of samples in which each modality carries signal (1 in the mask). "
-                "Attention fusion should learn to lean on the reliable modality."
-            )
-        )
+        st.markdown(t("data.reliability_mask_2"))
+        st.caption(t("data.share_samples_which_each"))
         share = data.mask.mean(axis=0)
         mc = st.columns(min(data.n_modalities, 6))
         for i, name in enumerate(data.names):
-            mc[i % len(mc)].metric(t("{name} reliable", name=name), f"{share[i]:.0%}")
+            mc[i % len(mc)].metric(t("data.name_reliable", name=name), f"{share[i]:.0%}")
         if "mismatched" in data.flags and data.flags["mismatched"].any():
             st.caption(
                 t(
-                    "{p} of the pairs are deliberately mismatched.",
+                    "data.p_pairs_are_deliberately",
                     p=f"{data.flags['mismatched'].mean():.0%}",
                 )
             )
 
-    st.markdown(t("#### First rows"))
+    st.markdown(t("data.first_rows"))
     st.dataframe(data_to_frame(data.subset(np.arange(min(10, data.n)))), hide_index=True)
 
 
@@ -584,19 +557,15 @@ def _activate(data: PairedData, label: str, message: str) -> None:
     st.rerun()  # so the sidebar shows the new dataset
 
 
-st.title(t(":material/database: Data"))
-st.caption(
-    t(
-        "Paired data: several modalities of the same samples. Generate a synthetic set or upload your own."
-    )
-)
+st.title(t("data.data"))
+st.caption(t("data.paired_data_several_modalities"))
 flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
 # A keyed, stateful tab bar: the chosen tab survives the reruns an upload or a click causes.
 gen_tab, upload_tab = st.tabs(
-    [t(":material/auto_awesome: Generate"), t(":material/upload: Upload files")],
+    [t("data.generate"), t("data.upload_files")],
     key="data_source_tab",
     on_change="rerun",
 )
@@ -606,30 +575,30 @@ with gen_tab:
         gen, values = request
         try:
             params = generator_params(gen, values)
-            with st.spinner(t("Generating…")):
+            with st.spinner(t("data.generating")):
                 made = generate(gen, params)
         except FusionError as exc:
             show_error(exc)
         else:
             _activate(
-                made, dataset_title(gen, params), t("Generated {what}.", what=made.describe())
+                made, dataset_title(gen, params), t("data.generated_what", what=made.describe())
             )
 with upload_tab:
     try:
         loaded = upload_ui()
     except FusionError as exc:
         show_error(exc)
-        st.caption(t("The previously active dataset is still active."))
+        st.caption(t("data.previously_active_dataset_still"))
         loaded = None
     if loaded is not None:
         made, label = loaded
-        _activate(made, label, t("Loaded {what}.", what=made.describe()))
+        _activate(made, label, t("data.loaded_what", what=made.describe()))
 
 st.divider()
 current = get_dataset()
 if current is None:
     st.info(
-        t("No active dataset yet. Generate one above, upload files, or try a demo on Home."),
+        t("data.no_active_dataset_yet"),
         icon=":material/database:",
     )
 else:

@@ -28,7 +28,11 @@ SELECTION_KEY = "explore_selection"
 MAP_KEY = "explore_map"
 PLAY_SECONDS = 0.9  # one snapshot per tick while playing
 MAX_QUERIES = 12  # selected points described in detail (the rest are counted)
-COLOR_LABELS = {"modality": "Modality", "label": "Class label", "reliability": "Reliability"}
+COLOR_LABELS = {
+    "modality": "explore.color_labels.modality",
+    "label": "explore.color_labels.label",
+    "reliability": "explore.color_labels.reliability",
+}
 
 
 # ---------------------------------------------------------------------------
@@ -49,12 +53,12 @@ def pick_run(infos: list[RunInfo]) -> RunInfo:
     if st.session_state.get(RUN_KEY) not in by_path:
         st.session_state[RUN_KEY] = str(default.path) if default else paths[0]
     chosen = st.selectbox(
-        t("Run"),
+        t("explore.run"),
         paths,
         format_func=lambda p: H.run_option_label(by_path[p]),
         key=RUN_KEY,
         on_change=_make_active,
-        help=t("Runs in the runs folder, newest first. Picking one makes it the active run."),
+        help=t("explore.runs_runs_folder_newest"),
     )
     return by_path[chosen]
 
@@ -62,12 +66,11 @@ def pick_run(infos: list[RunInfo]) -> RunInfo:
 def header(run: LoadedRun) -> None:
     cfg = run.config
     data = cfg.get("data", {}) or {}
-    source = data.get("generator") or data.get("name") or data.get("kind") or t("your data")
+    source = data.get("generator") or data.get("name") or data.get("kind") or t("explore.data")
     train = cfg.get("train", {}) or {}
     st.caption(
         t(
-            "{method} · {loss} · data: {source} · {n} validation samples · {epochs} epochs · "
-            "lr {lr} · seed {seed} · {device} · {seconds} s · created {created}",
+            "explore.method_loss_data_source",
             method=t(METHOD_LABELS.get(run.run.get("method", ""), run.run.get("method", ""))),
             loss=t(LOSS_LABELS.get(run.run.get("loss", ""), run.run.get("loss", ""))),
             source=source,
@@ -114,21 +117,18 @@ def _stored_rows(path: str) -> list[int]:
 def map_controls(data: H.MapData) -> dict:
     c1, c2, c3 = st.columns([1.2, 2, 1.2], vertical_alignment="bottom")
     method = c1.segmented_control(
-        t("Projection"),
+        t("explore.projection"),
         ["umap", "pca"],
         default="umap",
         required=True,
         format_func=lambda m: H.PROJECTION_LABELS[m],
         key="explore_method",
-        help=t(
-            "UMAP keeps neighbourhoods (who is near whom) but not global distances. PCA is a "
-            "linear view that keeps spread: a collapsing model shrinks to a dot."
-        ),
+        help=t("explore.umap_keeps_neighbourhoods_who"),
     )
     has_rel = bool(np.isfinite(data.meta["reliability"].to_numpy(dtype=float)).any())
     options = ["modality", "label"] + (["reliability"] if has_rel else [])
     color_by = c2.segmented_control(
-        t("Colour by"),
+        t("explore.colour"),
         options,
         default="modality",
         required=True,
@@ -136,32 +136,32 @@ def map_controls(data: H.MapData) -> dict:
         key="explore_color",
     )
     pairs = c3.toggle(
-        t("Lines joining pairs"),
+        t("explore.lines_joining_pairs"),
         value=False,
         key="explore_pairs",
-        help=t("A thin line joins the points of the same sample in different modalities."),
+        help=t("explore.thin_line_joins_points"),
     )
     n_neighbors, min_dist = 15, 0.1
-    with st.expander(t("Advanced map settings")):
+    with st.expander(t("explore.advanced_map_settings")):
         a1, a2 = st.columns(2)
         n_neighbors = a1.slider(
-            t("UMAP neighbours (n_neighbors)"),
+            t("explore.umap_neighbours_n_neighbors"),
             5,
             100,
             15,
             key="explore_nn",
-            help=t("Small values show local clusters, large values the global layout."),
+            help=t("explore.small_values_show_local"),
         )
         min_dist = a2.slider(
-            t("UMAP minimum distance (min_dist)"),
+            t("explore.umap_minimum_distance_min"),
             0.0,
             0.99,
             0.1,
             step=0.01,
             key="explore_md",
-            help=t("How tightly UMAP may pack points together; larger spreads clusters out."),
+            help=t("explore.how_tightly_umap_may"),
         )
-        st.caption(t("PCA has no settings. Changing these recomputes the map once (cached)."))
+        st.caption(t("explore.pca_has_no_settings"))
     return {
         "method": method or "umap",
         "color_by": color_by if color_by in options else "modality",
@@ -174,18 +174,12 @@ def map_controls(data: H.MapData) -> dict:
 def map_section(info: RunInfo, run: LoadedRun) -> None:
     data = H.map_data(info.path)
     if not data.epochs:
-        st.info(
-            t(
-                "This run saved no embedding snapshots, so there is no map to draw. "
-                "Train a joint-embedding or attention model to see one."
-            )
-        )
+        st.info(t("explore.run_saved_no_embedding"))
         return
     if data.dropped:
         st.warning(
             t(
-                "Snapshots of epochs {epochs} hold NaN or infinite values (training diverged) "
-                "and are left out of the map.",
+                "explore.snapshots_epochs_epochs_hold",
                 epochs=", ".join(map(str, data.dropped)),
             )
         )
@@ -216,22 +210,19 @@ def _live_map(info: RunInfo, run: LoadedRun, data: H.MapData) -> None:
     s1, s2 = st.columns([6, 1], vertical_alignment="bottom")
     if len(epochs) > 1:
         epoch = s1.select_slider(
-            t("Training epoch (snapshot)"),
+            t("explore.training_epoch_snapshot"),
             epochs,
             key=EPOCH_KEY,
-            help=t(
-                "Scrub through the snapshots saved during training. Epoch 0 is the "
-                "untrained model. Frames are aligned so points move only as the model changed."
-            ),
+            help=t("explore.scrub_through_snapshots_saved"),
         )
-        label = t("⏸ Pause") if playing else t("▶ Play")
+        label = t("explore.pause") if playing else t("explore.play")
         if s2.button(
             label, key="explore_play", on_click=_toggle_play, args=(epochs,), width="stretch"
         ):
             st.rerun()  # start or stop the fragment's timer
     else:
         epoch = epochs[0]
-        s1.caption(t("One snapshot only (epoch {e}).", e=epoch))
+        s1.caption(t("explore.one_snapshot_only_epoch", e=epoch))
 
     coords = H.projection(
         info.path, opts["method"], opts["n_neighbors"], opts["min_dist"]
@@ -244,11 +235,9 @@ def _live_map(info: RunInfo, run: LoadedRun, data: H.MapData) -> None:
         points,
         color_by=opts["color_by"],
         show_pairs=opts["pairs"],
-        title=t(
-            "Shared space at epoch {e} ({method} of all modalities)", e=epoch, method=method_name
-        ),
+        title=t("explore.shared_space_epoch_e", e=epoch, method=method_name),
         colors=plots.modality_color_map(list(dict.fromkeys(points["modality"]))),
-        axis_labels=(t("{m} 1", m=method_name), t("{m} 2", m=method_name)),
+        axis_labels=(t("explore.m_1", m=method_name), t("explore.m_2", m=method_name)),
         t=t,
     )
     if opts["method"] == "pca":
@@ -272,8 +261,7 @@ def _live_map(info: RunInfo, run: LoadedRun, data: H.MapData) -> None:
         )
         st.caption(
             t(
-                "{n} points ({s} samples × {m} modalities). Drag to lasso-select (box select "
-                "and zoom are in the chart's toolbar); click a point to pick one.",
+                "explore.n_points_s_samples",
                 n=f"{len(points):,}",
                 s=f"{points['sample'].nunique():,}",
                 m=points["modality"].nunique(),
@@ -296,13 +284,10 @@ def _spread_over_modalities(rows: list[int], modality: np.ndarray, k: int) -> li
 
 def selection_panel(run: LoadedRun, data: H.MapData, rows: list[int], path: str) -> list[int]:
     """The selected samples' content; returns the rows described (at most MAX_QUERIES)."""
-    st.subheader(t("Selected points"))
+    st.subheader(t("explore.selected_points"))
     if not rows:
         st.info(
-            t(
-                "Lasso or box-select points on the map (or click one) to see those samples "
-                "and their nearest neighbours in the other modality."
-            ),
+            t("explore.lasso_box_select_points"),
             icon="👆",
         )
         return []
@@ -310,10 +295,10 @@ def selection_panel(run: LoadedRun, data: H.MapData, rows: list[int], path: str)
     n_samples = meta.loc[rows, "sample"].nunique()
     c1, c2 = st.columns([3, 1], vertical_alignment="center")
     c1.caption(
-        t("{n} points selected ({s} samples).", n=len(rows), s=n_samples)
-        + (t(" Showing the first {k}.", k=MAX_QUERIES) if len(rows) > MAX_QUERIES else "")
+        t("explore.n_points_selected_s", n=len(rows), s=n_samples)
+        + (t("explore.showing_first_k", k=MAX_QUERIES) if len(rows) > MAX_QUERIES else "")
     )
-    if c2.button(t("Clear"), key="explore_clear_sel"):
+    if c2.button(t("explore.clear"), key="explore_clear_sel"):
         st.session_state[SELECTION_KEY] = {"run": path, "rows": []}
         st.rerun(scope="fragment")
     queries = _spread_over_modalities(rows, meta["modality"].to_numpy(), MAX_QUERIES)
@@ -327,8 +312,8 @@ def neighbours_panel(
     meta = data.meta
     if meta["modality"].nunique() < 2:
         return
-    st.subheader(t("Nearest neighbours in the other modality"))
-    k = st.slider(t("Neighbours (k)"), 1, 10, 5, key="explore_k", width=320)
+    st.subheader(t("explore.nearest_neighbours_other_modality"))
+    k = st.slider(t("explore.neighbours_k"), 1, 10, 5, key="explore_k", width=320)
     nb = H.cross_modal_neighbours(data.Z[e_idx], meta, queries, k=k)
     if nb.empty:
         return
@@ -336,9 +321,7 @@ def neighbours_panel(
     found = per_query["is_partner"].any()
     st.caption(
         t(
-            "Cosine similarity of the stored embeddings at epoch {e}. The true partner "
-            "(the same sample in the other modality) is among the top {k} for {hit} of "
-            "{total} selected points.",
+            "explore.cosine_similarity_stored_embeddings",
             e=epoch,
             k=k,
             hit=int(found.sum()),
@@ -353,13 +336,13 @@ def neighbours_panel(
         same_class = int((label_name[g["row"].to_numpy()] == label_name[q]).sum())
         table.append(
             {
-                t("selected"): f"{meta.at[q, 'modality']} #{ids[q]}",
-                t("class"): label_name[q],
-                t("searched in"): target,
-                t("partner in top {k}", k=k): "✅" if g["is_partner"].any() else "❌",
-                t("partner rank"): partner_rank if partner_rank > 0 else None,
-                t("same class"): f"{same_class}/{len(g)}",
-                t("nearest: id (class, cosine), ✓ = partner"): "   ".join(
+                t("explore.selected"): f"{meta.at[q, 'modality']} #{ids[q]}",
+                t("explore.class"): label_name[q],
+                t("explore.searched"): target,
+                t("explore.partner_top_k", k=k): "✅" if g["is_partner"].any() else "❌",
+                t("explore.partner_rank"): partner_rank if partner_rank > 0 else None,
+                t("explore.same_class"): f"{same_class}/{len(g)}",
+                t("explore.nearest_id_class_cosine"): "   ".join(
                     f"#{ids[r]}{' ✓' if p else ''} ({label_name[r]}, {s:.2f})"
                     for r, p, s in zip(g["row"], g["is_partner"], g["similarity"], strict=True)
                 ),
@@ -370,20 +353,20 @@ def neighbours_panel(
     # One query in detail: what its neighbours look like.
     choices = list(dict.fromkeys(nb["query_row"]))
     q = st.selectbox(
-        t("Show what the neighbours of this point look like"),
+        t("explore.show_what_neighbours_point"),
         choices,
         format_func=lambda r: f"{meta.at[r, 'modality']} #{ids[r]} ({label_name[r]})",
         key="explore_detail_query",
     )
     sub = nb[nb["query_row"] == q]
     for target, g in sub.groupby("target_modality", sort=False):
-        marks = [t("✓ partner") if p else "" for p in g["is_partner"]]
+        marks = [t("explore.partner") if p else "" for p in g["is_partner"]]
         show_samples(
             run,
             meta,
             list(g["row"]),
             extra=[f"{m} {s:.2f}".strip() for m, s in zip(marks, g["similarity"], strict=True)],
-            heading=t("Top {k} in {m}", k=len(g), m=target),
+            heading=t("explore.top_k_m", k=len(g), m=target),
         )
 
 
@@ -397,7 +380,7 @@ def show_samples(
     """The content behind map points: images, captions or feature values, per modality."""
     samples = run.samples
     if samples is None:
-        st.caption(t("This run did not save its samples, so only ids can be shown."))
+        st.caption(t("explore.run_did_not_save"))
         return
     texts = samples.texts or {}
     extra = extra or [""] * len(rows)
@@ -409,16 +392,16 @@ def show_samples(
         labels = meta.loc[r, "label_name"].astype(str).to_numpy()
         ids = meta.loc[r, "id"].astype(str).to_numpy()
         notes = [extra[i] for i in idx]
-        st.markdown(f"**{heading or t('Selected')} · {m}**")
+        st.markdown(f"**{heading or t('explore.selected_2')} · {m}**")
         arr = samples.modalities.get(m)
         if m in texts:
             st.dataframe(
                 pd.DataFrame(
                     {
-                        t("id"): ids,
-                        t("label"): labels,
-                        t("caption"): [texts[m][i] for i in s],
-                        **({t("note"): notes} if any(notes) else {}),
+                        t("explore.id"): ids,
+                        t("explore.label"): labels,
+                        t("explore.caption"): [texts[m][i] for i in s],
+                        **({t("explore.note"): notes} if any(notes) else {}),
                     }
                 ),
                 hide_index=True,
@@ -437,13 +420,13 @@ def show_samples(
             df = pd.DataFrame(
                 np.round(flat[:, :n_show], 2), columns=[f"x{j}" for j in range(n_show)]
             )
-            df.insert(0, t("label"), labels)
-            df.insert(0, t("id"), ids)
+            df.insert(0, t("explore.label"), labels)
+            df.insert(0, t("explore.id"), ids)
             if any(notes):
-                df.insert(2, t("note"), notes)
+                df.insert(2, t("explore.note"), notes)
             st.dataframe(df, hide_index=True, width="stretch")
             if flat.shape[1] > n_show:
-                st.caption(t("First {k} of {d} feature values.", k=n_show, d=flat.shape[1]))
+                st.caption(t("explore.first_k_d_feature", k=n_show, d=flat.shape[1]))
         else:
             st.caption(", ".join(f"#{i} ({lab})" for i, lab in zip(ids, labels, strict=True)))
 
@@ -455,7 +438,7 @@ def show_samples(
 def metrics_section(run: LoadedRun) -> None:
     keys = H.headline_keys(run.metrics)
     if not keys:
-        st.caption(t("This run has no evaluation metrics."))
+        st.caption(t("explore.run_has_no_evaluation"))
         return
     H.metric_cards(run.metrics, keys)
 
@@ -463,38 +446,27 @@ def metrics_section(run: LoadedRun) -> None:
 def all_metrics_section(run: LoadedRun) -> None:
     table = H.metrics_table(run.metrics)
     if table.empty:
-        st.info(t("This run has no evaluation metrics."))
+        st.info(t("explore.run_has_no_evaluation"))
         return
-    st.caption(
-        t(
-            "Validation metrics after training. Chance is what a model that guesses would "
-            "score; hover a metric card above for its definition and source."
-        )
-    )
+    st.caption(t("explore.validation_metrics_after_training"))
     st.dataframe(table, hide_index=True, width="stretch")
 
 
 def losses_section(run: LoadedRun) -> None:
     steps = run.steps
     if steps is None or steps.empty:
-        st.info(t("This run logged no optimisation steps (linear CCA has none)."))
+        st.info(t("explore.run_logged_no_optimisation"))
         return
     parts = [c for c in steps.columns if c not in ("step", "epoch")]
     parts = sorted(parts, key=lambda c: c != "loss")  # the total first
-    log_y = st.toggle(t("Logarithmic loss axis"), key="explore_log_loss")
+    log_y = st.toggle(t("explore.logarithmic_loss_axis"), key="explore_log_loss")
     if log_y and (steps[parts] <= 0).any().any():
-        st.caption(t("Only positive values can be shown on a log axis."))
+        st.caption(t("explore.only_positive_values_can"))
     fig = plots.loss_curves(
-        steps, parts=parts, x="step", log_y=log_y, title=t("Training loss per step, by part"), t=t
+        steps, parts=parts, x="step", log_y=log_y, title=t("explore.training_loss_per_step"), t=t
     )
     st.plotly_chart(fig, width="stretch")
-    st.caption(
-        t(
-            "'loss' is what the optimiser minimised; the other lines are its parts. A loss "
-            "falling to zero is not always good news: the seed objective reaches 0 by "
-            "collapsing every embedding to one point."
-        )
-    )
+    st.caption(t("explore.loss_what_optimiser_minimised"))
 
 
 def attention_section(run: LoadedRun) -> None:
@@ -504,21 +476,21 @@ def attention_section(run: LoadedRun) -> None:
     c1, c2 = st.columns([3, 2])
     with c1:
         epoch = (
-            st.select_slider(t("Epoch"), epochs, value=epochs[-1], key="explore_att_epoch")
+            st.select_slider(t("explore.epoch"), epochs, value=epochs[-1], key="explore_att_epoch")
             if len(epochs) > 1
             else epochs[0]
         )
     sort_options = [None, "label", *mods]
     with c2:
         sort_by = st.selectbox(
-            t("Sort samples by"),
+            t("explore.sort_samples"),
             sort_options,
             format_func=lambda s: (
-                t("data order")
+                t("explore.data_order")
                 if s is None
-                else t("class")
+                else t("explore.class")
                 if s == "label"
-                else t("weight on {m}", m=s)
+                else t("explore.weight_m", m=s)
             ),
             index=2 if len(mods) else 0,  # by the first modality's weight: a clean gradient
             key="explore_att_sort",
@@ -540,7 +512,7 @@ def attention_section(run: LoadedRun) -> None:
                 sort_by=sort_by,
                 labels=labels if has_labels else None,
                 label_names=names,
-                title=t("Attention weights per sample (epoch {e})", e=epoch),
+                title=t("explore.attention_weights_per_sample", e=epoch),
                 t=t,
             ),
             width="stretch",
@@ -559,30 +531,20 @@ def attention_section(run: LoadedRun) -> None:
                 ),
                 width="stretch",
             )
-            st.caption(
-                t(
-                    "A model that learned which modality to trust puts clearly less weight "
-                    "on unreliable inputs (faint boxes) than on reliable ones."
-                )
-            )
+            st.caption(t("explore.model_learned_which_modality"))
     if run.head_weights is not None:
         h_epochs, h_w = run.head_weights
         h_epochs = [int(e) for e in h_epochs]
         j = h_epochs.index(epoch) if epoch in h_epochs else len(h_epochs) - 1
         st.plotly_chart(H.head_attention_figure(h_w[j], mods), width="stretch")
-        st.caption(
-            t(
-                "Multi-head self-attention lets each modality token borrow from the others "
-                "before fusion; each head can learn a different pattern."
-            )
-        )
+        st.caption(t("explore.multi_head_self_attention"))
 
 
 # ---------------------------------------------------------------------------
 
 
 def main() -> None:
-    st.title(t(":material/explore: Explore a run"))
+    st.title(t("explore.explore_run"))
     infos = H.runs_listing()
     if not infos:
         H.no_runs_state("explore")
@@ -593,20 +555,20 @@ def main() -> None:
     header(run)
     metrics_section(run)
     names = [
-        t(":material/scatter_plot: Shared space"),
-        t(":material/show_chart: Training"),
-        t(":material/table_chart: All metrics"),
+        t("explore.shared_space"),
+        t("explore.training"),
+        t("explore.all_metrics"),
     ]
     has_attention = run.attention is not None and len(run.attention) > 0
     if has_attention:
-        names.insert(1, t(":material/center_focus_strong: Attention"))
+        names.insert(1, t("explore.attention_2"))
     # Lazy tabs: only the open tab's content runs (the map's play timer included).
     tabs = dict(zip(names, st.tabs(names, key="explore_tab", on_change="rerun"), strict=True))
     sections = {
         names[0]: lambda: map_section(info, run),
-        t(":material/center_focus_strong: Attention"): lambda: attention_section(run),
-        t(":material/show_chart: Training"): lambda: losses_section(run),
-        t(":material/table_chart: All metrics"): lambda: all_metrics_section(run),
+        t("explore.attention_2"): lambda: attention_section(run),
+        t("explore.training"): lambda: losses_section(run),
+        t("explore.all_metrics"): lambda: all_metrics_section(run),
     }
     for name, tab in tabs.items():
         if tab.open:

@@ -25,24 +25,16 @@ from views._shared import (
 CARDS = {
     "joint": {
         "icon": ":material/hub:",
-        "title": "Joint embedding",
-        "body": (
-            "Two views of the same 2,000 samples are mapped into one shared space by a "
-            "contrastive (InfoNCE, as in CLIP) loss. Watch matching pairs move together, "
-            "then retrieve across modalities on Explore."
-        ),
-        "button": "Try the demo",
+        "title": "home.cards.joint.title",
+        "body": ("home.cards.joint.body"),
+        "button": "home.cards.joint.button",
         "type": "primary",
     },
     "attention": {
         "icon": ":material/center_focus_strong:",
-        "title": "Attention fusion",
-        "body": (
-            "In each sample only one of two sensors carries the signal. An attention "
-            "network learns, per sample, which modality to trust before it classifies; "
-            "Explore shows its weights against the truth."
-        ),
-        "button": "Try the attention demo",
+        "title": "home.cards.attention.title",
+        "body": ("home.cards.attention.body"),
+        "button": "home.cards.attention.button",
         "type": "secondary",
     },
 }
@@ -51,36 +43,27 @@ NEXT_STEPS = (
     (
         "views/data.py",
         ":material/database:",
-        "Data",
-        "Generate a data set or upload your own files.",
+        "home.next_steps.0.2",
+        "home.next_steps.0.3",
     ),
     (
         "views/train.py",
         ":material/model_training:",
-        "Train",
-        "Pick a method and loss, and train with live curves.",
+        "home.next_steps.1.2",
+        "home.next_steps.1.3",
     ),
     (
         "views/explore.py",
         ":material/explore:",
-        "Explore",
-        "See the shared space, retrieval and attention.",
+        "home.next_steps.2.2",
+        "home.next_steps.2.3",
     ),
 )
 
 
 def intro_ui() -> None:
-    st.title(t("Fusion Playground"))
-    st.markdown(
-        t(
-            "**Multimodal fusion** combines several kinds of data about the same thing — an "
-            "image and its caption, two sensors at the same instant — so that each fills in "
-            "what the other misses. A **joint embedding** maps every modality into one shared "
-            "space where things that mean the same land close together, whichever modality "
-            "they came from. **Attention fusion** lets a small network weigh each modality's "
-            "features for every sample, then fuses them into one prediction."
-        )
-    )
+    st.title(t("home.fusion_playground"))
+    st.markdown(t("home.multimodal_fusion_combines_several"))
 
 
 def demo_cards_ui(busy: bool) -> str | None:
@@ -95,8 +78,7 @@ def demo_cards_ui(busy: bool) -> str | None:
             st.space("stretch")  # buttons line up at the bottom of cards of unequal text
             st.caption(
                 t(
-                    "{method} · {generator} data, {n} samples · {epochs} epochs · "
-                    "a few seconds on a CPU",
+                    "home.method_generator_data_n",
                     method=t(METHOD_LABELS[spec["method"]]),
                     generator=spec["generator"],
                     n=f"{spec['params']['n']:,}",
@@ -109,9 +91,7 @@ def demo_cards_ui(busy: bool) -> str | None:
                 type=card["type"],
                 icon=":material/play_arrow:",
                 disabled=busy,
-                help=t(
-                    "Generates the data, trains the model with live progress, then opens Explore."
-                ),
+                help=t("home.generates_data_trains_model"),
                 width="stretch",
             ):
                 clicked = kind
@@ -119,7 +99,7 @@ def demo_cards_ui(busy: bool) -> str | None:
 
 
 def next_steps_ui() -> None:
-    st.markdown(t("#### Or go step by step"))
+    st.markdown(t("home.go_step_step"))
     cols = st.columns(len(NEXT_STEPS), gap="medium")
     for col, (page, icon, title, text) in zip(cols, NEXT_STEPS, strict=True):
         with col, st.container(border=True, height="stretch"):
@@ -142,18 +122,14 @@ if current_job() is not None and st.session_state.get(DEMO_KIND):
     demo = st.session_state[DEMO_KIND]
     with st.container(border=True):
         if busy:
-            st.markdown(t("#### Training the {name} demo…", name=t(CARDS[demo]["title"]).lower()))
-            st.caption(
-                t("You can leave this page; the training keeps going and you can come back.")
-            )
+            st.markdown(t("home.training_name_demo", name=t(CARDS[demo]["title"]).lower()))
+            st.caption(t("home.can_leave_page_training"))
         else:
-            st.markdown(t("#### The {name} demo", name=t(CARDS[demo]["title"]).lower()))
+            st.markdown(t("home.name_demo", name=t(CARDS[demo]["title"]).lower()))
         training_panel("home")
 elif busy:
-    st.info(
-        t("A training is running; follow it on the Train page."), icon=":material/model_training:"
-    )
-    st.page_link("views/train.py", label=t("Go to Train"), icon=":material/model_training:")
+    st.info(t("home.training_running_follow_train"), icon=":material/model_training:")
+    st.page_link("views/train.py", label=t("home.go_train"), icon=":material/model_training:")
 
 st.write("")
 next_steps_ui()

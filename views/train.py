@@ -32,29 +32,40 @@ from views._shared import (
 )
 
 METHOD_HELP = {
-    "joint": "Map every modality into one shared space so that paired samples land close.",
-    "attention": "Weigh each modality per sample with a small attention network, then classify.",
-    "early": "Concatenate all modalities' features, then one classifier (needs labels).",
-    "late": "One classifier per modality; average their predictions (needs labels).",
-    "single": "A classifier on one modality alone: the no-fusion reference (needs labels).",
-    "cca": "Classical linear CCA between the first two modalities; no training loop.",
+    "joint": "train.method_help.joint",
+    "attention": "train.method_help.attention",
+    "early": "train.method_help.early",
+    "late": "train.method_help.late",
+    "single": "train.method_help.single",
+    "cca": "train.method_help.cca",
 }
 ENCODER_LABELS = {
-    "auto": "Auto (CNN for images, MLP otherwise)",
-    "linear": "Linear",
-    "mlp": "MLP",
-    "cnn": "Small CNN (images only)",
+    "auto": "train.encoder_labels.auto",
+    "linear": "train.encoder_labels.linear",
+    "mlp": "train.encoder_labels.mlp",
+    "cnn": "train.encoder_labels.cnn",
 }
-OPTIMIZER_LABELS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD with momentum"}
-SCHEDULE_LABELS = {"constant": "Constant", "cosine": "Cosine decay to 0"}
-DEVICE_LABELS = {"auto": "Auto", "cpu": "CPU", "cuda": "GPU (CUDA)"}
+OPTIMIZER_LABELS = {
+    "adam": "train.optimizer_labels.adam",
+    "adamw": "train.optimizer_labels.adamw",
+    "sgd": "train.optimizer_labels.sgd",
+}
+SCHEDULE_LABELS = {
+    "constant": "train.schedule_labels.constant",
+    "cosine": "train.schedule_labels.cosine",
+}
+DEVICE_LABELS = {
+    "auto": "train.device_labels.auto",
+    "cpu": "train.device_labels.cpu",
+    "cuda": "train.device_labels.cuda",
+}
 DIM_LABELS = {
-    "joint": ("Shared dimension", "Size of the shared embedding space every modality maps into."),
-    "attention": ("Token dimension", "Size of each modality's token before attention fuses them."),
-    "early": ("Hidden width", "Width of the classifier's hidden layer."),
-    "late": ("Hidden width", "Width of each per-modality classifier's hidden layer."),
-    "single": ("Hidden width", "Width of the classifier's hidden layer."),
-    "cca": ("Components", "Number of canonical directions (at most the smaller input width)."),
+    "joint": ("train.dim_labels.joint.0", "train.dim_labels.joint.1"),
+    "attention": ("train.dim_labels.attention.0", "train.dim_labels.attention.1"),
+    "early": ("train.dim_labels.early.0", "train.dim_labels.early.1"),
+    "late": ("train.dim_labels.late.0", "train.dim_labels.late.1"),
+    "single": ("train.dim_labels.single.0", "train.dim_labels.single.1"),
+    "cca": ("train.dim_labels.cca.0", "train.dim_labels.cca.1"),
 }
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -73,40 +84,40 @@ def method_ui(data: PairedData) -> tuple[str, str]:
     c1, c2 = st.columns(2)
     with c1:
         method = st.selectbox(
-            t("Method"),
+            t("train.method"),
             METHODS,
             format_func=lambda m: t(METHOD_LABELS[m]),
             key="train_method",
-            help=t("Which fusion model to train; the baselines are for comparison."),
+            help=t("train.which_fusion_model_train"),
         )
         st.caption(t(METHOD_HELP[method]))
     with c2:
         if method == "joint":
             loss = st.selectbox(
-                t("Loss"),
+                t("train.loss"),
                 JOINT_LOSSES,
                 format_func=lambda k: t(LOSS_LABELS[k]),
                 key="train_loss_choice",
-                help=t("How paired embeddings are pulled together (and others pushed apart)."),
+                help=t("train.how_paired_embeddings_are"),
             )
             info = LOSS_INFO[loss]
             note = (
-                t("Has negatives: resists collapse.")
+                t("train.has_negatives_resists_collapse")
                 if info["repulsive"]
-                else t("No negatives: can collapse to a point.")
+                else t("train.no_negatives_can_collapse")
                 if not info["prevents_collapse"]
-                else t("No negatives; whitening prevents collapse.")
+                else t("train.no_negatives_whitening_prevents")
             )
-            st.caption(f"{t(info['title'])} · {note}  \n{t('Source')}: {info['source']}")
+            st.caption(f"{t(info['title'])} · {note}  \n{t('train.source')}: {info['source']}")
         else:
             loss = "cca" if method == "cca" else "cross_entropy"
             st.selectbox(
-                t("Loss"),
+                t("train.loss"),
                 [loss],
                 format_func=lambda k: t(LOSS_LABELS[k]),
                 key=f"train_loss_fixed_{loss}",
                 disabled=True,
-                help=t("This method has one loss; pick joint embedding to choose among several."),
+                help=t("train.method_has_one_loss"),
             )
     return method, loss
 
@@ -121,7 +132,7 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
     with st.form("train_settings"):
         c_model, c_opt, c_run = st.columns(3, gap="large")
         with c_model:
-            st.markdown(t("**Model**"))
+            st.markdown(t("train.model"))
             dim_label, dim_help = DIM_LABELS[method]
             v["dim"] = st.select_slider(
                 t(dim_label),
@@ -133,165 +144,163 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
             if method != "cca":
                 enc = model.encoder
                 v["encoder"] = st.selectbox(
-                    t("Encoder"),
+                    t("train.encoder"),
                     ENCODER_KINDS,
                     index=ENCODER_KINDS.index(enc.kind),
                     format_func=lambda e: t(ENCODER_LABELS[e]),
                     key=f"tr_encoder_{k}",
-                    help=t("The network that turns each modality's input into features."),
+                    help=t("train.network_turns_each_modality"),
                 )
                 v["width"] = st.select_slider(
-                    t("Encoder width"),
+                    t("train.encoder_width"),
                     WIDTHS,
                     value=_nearest(WIDTHS, enc.hidden),
                     key=f"tr_width_{k}",
-                    help=t("Units per hidden layer (MLP) or channels (CNN)."),
+                    help=t("train.units_per_hidden_layer"),
                 )
                 v["depth"] = st.slider(
-                    t("Encoder depth"),
+                    t("train.encoder_depth"),
                     0,
                     4,
                     enc.depth,
                     key=f"tr_depth_{k}",
-                    help=t("Hidden layers of the MLP encoder; 0 makes it linear."),
+                    help=t("train.hidden_layers_mlp_encoder"),
                 )
             if loss == "info_nce":
                 v["temperature"] = st.select_slider(
-                    t("Temperature τ"),
+                    t("train.temperature"),
                     TEMPERATURES,
                     value=_nearest(TEMPERATURES, model.temperature),
                     key=f"tr_temp_{k}",
-                    help=t("InfoNCE softmax temperature: lower is sharper (CLIP starts at 0.07)."),
+                    help=t("train.infonce_softmax_temperature_lower"),
                 )
                 v["learn_temperature"] = st.checkbox(
-                    t("Learn the temperature"),
+                    t("train.learn_temperature"),
                     value=model.learn_temperature,
                     key=f"tr_learn_temp_{k}",
-                    help=t("Train τ along with the encoders, as CLIP does."),
+                    help=t("train.train_along_encoders_clip"),
                 )
             elif loss == "seed_alignment":
                 v["lam"] = st.select_slider(
-                    t("Seed λ (L2 weight)"),
+                    t("train.seed_l2_weight"),
                     LAMBDAS,
                     value=0.1,
                     key=f"tr_lam_{k}",
-                    help=t("Weight of the L2 term that keeps embeddings small."),
+                    help=t("train.weight_l2_term_keeps"),
                 )
             elif loss == "triplet":
                 v["margin"] = st.slider(
-                    t("Triplet margin"),
+                    t("train.triplet_margin"),
                     0.05,
                     1.0,
                     0.2,
                     0.05,
                     key=f"tr_margin_{k}",
-                    help=t("How much closer the true partner must be than the hardest negative."),
+                    help=t("train.how_much_closer_true"),
                 )
                 v["mining"] = st.selectbox(
-                    t("Negative mining"),
+                    t("train.negative_mining"),
                     ["hardest", "semi-hard", "all"],
                     key=f"tr_mining_{k}",
-                    help=t("Which negatives count: the hardest (VSE++), semi-hard, or all."),
+                    help=t("train.which_negatives_count_hardest"),
                 )
             if method == "attention":
                 v["heads"] = st.selectbox(
-                    t("Attention heads"),
+                    t("train.attention_heads"),
                     [0, 1, 2, 4, 8],
                     index=[0, 1, 2, 4, 8].index(model.heads),
-                    format_func=lambda h: t("none (scoring only)") if h == 0 else str(h),
+                    format_func=lambda h: t("train.none_scoring_only") if h == 0 else str(h),
                     key=f"tr_heads_{k}",
-                    help=t(
-                        "Self-attention heads across modality tokens before scoring; must divide the token dimension."
-                    ),
+                    help=t("train.self_attention_heads_across"),
                 )
             if method == "single":
                 v["modality"] = st.selectbox(
-                    t("Modality"),
+                    t("train.modality"),
                     data.names,
                     key=f"tr_modality_{k}",
-                    help=t("The one modality this baseline sees."),
+                    help=t("train.one_modality_baseline_sees"),
                 )
         with c_opt:
-            st.markdown(t("**Optimisation**"))
+            st.markdown(t("train.optimisation"))
             if method == "cca":
-                st.caption(t("Linear CCA is solved in closed form: no optimiser, epochs or GPU."))
+                st.caption(t("train.linear_cca_solved_closed"))
             else:
                 v["optimizer"] = st.selectbox(
-                    t("Optimiser"),
+                    t("train.optimiser"),
                     list(OPTIMIZER_LABELS),
                     format_func=lambda o: t(OPTIMIZER_LABELS[o]),
                     key=f"tr_opt_{k}",
-                    help=t("The gradient method; Adam is a safe default."),
+                    help=t("train.gradient_method_adam_safe"),
                 )
                 v["lr"] = st.select_slider(
-                    t("Learning rate"),
+                    t("train.learning_rate"),
                     LEARNING_RATES,
                     value=_nearest(LEARNING_RATES, train.lr),
                     format_func=lambda x: f"{x:g}",
                     key=f"tr_lr_{k}",
-                    help=t("Step size; if the loss turns NaN, lower it."),
+                    help=t("train.step_size_if_loss"),
                 )
                 v["schedule"] = st.selectbox(
-                    t("LR schedule"),
+                    t("train.lr_schedule"),
                     list(SCHEDULE_LABELS),
                     format_func=lambda s: t(SCHEDULE_LABELS[s]),
                     key=f"tr_sched_{k}",
-                    help=t("Keep the learning rate constant, or decay it to 0 by the last step."),
+                    help=t("train.keep_learning_rate_constant"),
                 )
                 v["batch_size"] = st.select_slider(
-                    t("Batch size"),
+                    t("train.batch_size"),
                     BATCH_SIZES,
                     value=train.batch_size,
                     key=f"tr_bs_{k}",
-                    help=t(
-                        "Pairs per step; contrastive losses see more negatives in bigger batches."
-                    ),
+                    help=t("train.pairs_per_step_contrastive"),
                 )
         with c_run:
-            st.markdown(t("**Run**"))
+            st.markdown(t("train.run"))
             if method != "cca":
                 v["epochs"] = st.slider(
-                    t("Epochs"),
+                    t("train.epochs"),
                     1,
                     200,
                     train.epochs,
                     key=f"tr_epochs_{k}",
-                    help=t("Passes over the training data (80% of the rows; 20% validate)."),
+                    help=t("train.passes_over_training_data"),
                 )
             v["seed"] = st.number_input(
-                t("Seed"),
+                t("train.seed"),
                 min_value=0,
                 max_value=2**31 - 1,
                 value=train.seed,
                 key=f"tr_seed_{k}",
-                help=t("Fixes the split, the initial weights and the batch order."),
+                help=t("train.fixes_split_initial_weights"),
             )
             if method != "cca":
                 v["device"] = st.selectbox(
-                    t("Device"),
+                    t("train.device"),
                     list(DEVICE_LABELS),
                     format_func=lambda d: t(DEVICE_LABELS[d]),
                     key=f"tr_device_{k}",
-                    help=t("Auto uses a GPU when there is one.")
-                    + ("" if gpu_ok else " " + t(gpu_reason)),
+                    help=t("train.auto_uses_gpu_when") + ("" if gpu_ok else " " + t(gpu_reason)),
                 )
                 if not gpu_ok:
-                    st.caption(t("GPU: unavailable. {reason}", reason=t(gpu_reason)))
+                    st.caption(t("train.gpu_unavailable_reason", reason=t(gpu_reason)))
             v["name"] = st.text_input(
-                t("Run name (optional)"),
+                t("train.run_name_optional"),
                 key=f"tr_name_{k}",
-                placeholder=t("date-method-loss"),
-                help=t("Folder name of the saved run; shown on Explore and Compare."),
+                placeholder=t("train.date_method_loss"),
+                help=t("train.folder_name_saved_run"),
             )
         submitted = st.form_submit_button(
-            t("Start training"), type="primary", icon=":material/rocket_launch:", disabled=busy
+            t("train.start_training"),
+            type="primary",
+            icon=":material/rocket_launch:",
+            disabled=busy,
         )
     if busy:
-        st.caption(t("A training is running: stop it above, or wait, to start another."))
+        st.caption(t("train.training_running_stop_above"))
     if not submitted:
         return None
     if v.get("device") == "cuda" and not gpu_ok:
-        raise ConfigError(t("GPU training is not available: {reason}", reason=t(gpu_reason)))
+        raise ConfigError(t("train.gpu_training_not_available", reason=t(gpu_reason)))
     return v
 
 
@@ -319,24 +328,22 @@ def build_config(method: str, loss: str, v: dict[str, Any]) -> RunConfig:
     return cfg
 
 
-st.title(t(":material/model_training: Train"))
+st.title(t("train.train"))
 data = require_dataset()
-st.caption(t("Training on **{label}**: {what}", label=dataset_label(), what=data.describe()))
+st.caption(t("train.training_label_what", label=dataset_label(), what=data.describe()))
 
 if current_job() is not None:
     with st.container(border=True):
         if training_running():
-            st.markdown(t("#### Training"))
-            st.caption(
-                t("You can switch pages; the training keeps going and this panel re-attaches.")
-            )
+            st.markdown(t("train.training"))
+            st.caption(t("train.can_switch_pages_training"))
         else:
-            st.markdown(t("#### Last training"))
+            st.markdown(t("train.last_training"))
         training_panel("train")
 
 busy = training_running()
 with st.container(border=True):
-    st.markdown(t("#### New training"))
+    st.markdown(t("train.new_training"))
     method, loss = method_ui(data)
     try:
         values = settings_ui(method, loss, data, busy)
