@@ -26,7 +26,7 @@ import streamlit as st
 
 from fusion.errors import FusionError
 from fusion.runs import LoadedRun, RunInfo, list_runs, load_run
-from views._shared import fmt, get_active_run, runs_dir, t
+from views._shared import fmt, get_active_run, info_text, metric_pattern, runs_dir, t
 
 PROJECTION_LABELS = {"umap": "UMAP", "pca": "PCA"}
 STATUS_ICONS = {
@@ -341,10 +341,8 @@ def metric_label(key: str) -> str:
     """A person's name for a metric key: 'Recall@1 (image → text)', 'Spread (text)'."""
     import re
 
-    from fusion.metrics import metric_info
-
-    info = metric_info(key) or {}
-    title = t(info.get("title", key.replace("_", " ")))
+    pattern = metric_pattern(key)
+    title = info_text("metric", pattern, "title") if pattern else key.replace("_", " ")
     m = re.fullmatch(r"recall_at_(\d+)_(.+)_to_(.+)", key)
     if m:
         return t("explore.recall_k_b", k=m[1], a=m[2], b=m[3])
@@ -371,12 +369,15 @@ def metric_help(key: str) -> str | None:
     from fusion.metrics import metric_info
 
     info = metric_info(key)
-    if not info:
+    pattern = metric_pattern(key)
+    if not info or pattern is None:
         return None
     arrow = (
         t("explore.higher_better") if info.get("higher_is_better") else t("explore.lower_better")
     )
-    return f"{t(info.get('help', ''))} ({arrow}.)  \n{t('explore.source')}: [{info['source']}]({info['url']})"
+    help_text = info_text("metric", pattern, "help")
+    source = info_text("metric", pattern, "source")
+    return f"{help_text} ({arrow}.)  \n{t('explore.source')}: [{source}]({info['url']})"
 
 
 def metric_keys(metrics: dict[str, float]) -> list[str]:

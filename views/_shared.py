@@ -407,7 +407,7 @@ def require_dataset() -> PairedData:
 
 
 def show_error(exc: FusionError) -> None:
-    st.error(str(exc), icon=":material/error:")
+    st.error(error_text(exc), icon=":material/error:")
 
 
 def fmt(x: float | None, digits: int = 3) -> str:
@@ -475,14 +475,31 @@ HEADLINE_PATTERNS = (
 )
 
 
+def info_text(kind: str, name: str, field: str) -> str:
+    """The title, help or source of a loss (``kind="loss"``) or a metric pattern
+    (``kind="metric"``, a key of :data:`fusion.metrics.METRIC_INFO`) in the session's
+    language. Formulas themselves stay in the library as LaTeX."""
+    import re
+
+    return t(
+        f"info.{kind}.{re.sub(r'_+', '_', name.replace('{', '').replace('}', '')).strip('_')}.{field}"
+    )
+
+
+def metric_pattern(key: str) -> str | None:
+    """The :data:`~fusion.metrics.METRIC_INFO` pattern a concrete metric key belongs to."""
+    from fusion.metrics import METRIC_INFO, metric_info
+
+    info = metric_info(key)
+    return next((p for p, i in METRIC_INFO.items() if i is info), None)
+
+
 def metric_title(key: str) -> str:
     """A display name for a metric key: 'Recall@10 (a → b)', 'Accuracy', ..."""
     import re
 
-    from fusion.metrics import metric_info
-
-    info = metric_info(key)
-    title = t(info["title"]) if info else key.replace("_", " ")
+    pattern = metric_pattern(key)
+    title = info_text("metric", pattern, "title") if pattern else key.replace("_", " ")
     k = re.search(r"_at_(\d+)", key)
     if k:
         title = re.sub(r"@[Kk]\b", "@" + k.group(1), title)

@@ -23,6 +23,7 @@ from views._shared import (
     current_job,
     dataset_label,
     gpu_available,
+    info_text,
     require_dataset,
     show_error,
     start_training,
@@ -108,7 +109,9 @@ def method_ui(data: PairedData) -> tuple[str, str]:
                 if not info["prevents_collapse"]
                 else t("train.no_negatives_whitening_prevents")
             )
-            st.caption(f"{t(info['title'])} · {note}  \n{t('train.source')}: {info['source']}")
+            title = info_text("loss", loss, "title")
+            source = info_text("loss", loss, "source")
+            st.caption(f"{title} · {note}  \n{t('train.source')}: {source}")
         else:
             loss = "cca" if method == "cca" else "cross_entropy"
             st.selectbox(
