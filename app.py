@@ -9,7 +9,7 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-from views._shared import sidebar, start_warm_up, t, workspace  # noqa: E402  (set_page_config comes first)
+from views._shared import sidebar, start_warm_up, sync_url, t, workspace  # noqa: E402  (set_page_config comes first)
 
 PAGES = [
     st.Page(
@@ -33,6 +33,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 workspace()  # keep this visitor's ?ws= token in the URL on every page
+sync_url()  # language, presenter mode and the shareable setup, read from / kept in the URL
 start_warm_up()
 sidebar()
 page.run()

@@ -125,6 +125,91 @@ def error_text(exc: FusionError) -> str:
 
 
 # ---------------------------------------------------------------------------
+# The URL: language, presenter mode and a shareable setup travel in it
+
+LAST_CONFIG = "last_config"  # RunConfig of the latest training started (or loaded from a link)
+LINK_CONFIG = "link_config"  # RunConfig from a shared link, not yet put into the Train form
+LINK_BASE = "link_base"  # that RunConfig again: Train keeps the settings its form does not show
+LINK_NOTE = "link_note"  # what a shared link loaded (or why it could not), shown once
+URL_CHECKED = "url_checked"  # the session has read its first URL
+
+
+def current_setup() -> dict[str, str]:
+    """The session's setup as query parameters: the active dataset's generator settings
+    (none for uploaded data) and the latest training configuration."""
+    from fusion.setup import setup_query
+
+    data = get_dataset()
+    return setup_query(data.source if data is not None else None, st.session_state.get(LAST_CONFIG))
+
+
+def _load_link_setup() -> None:
+    """On a session's first run, rebuild the setup a shared link describes (data made with
+    the same generator, parameters and seed; the training settings put into Train's form)."""
+    from fusion.setup import is_setup_key, parse_setup
+
+    query = {k: st.query_params.get(k) for k in st.query_params}
+    try:
+        setup = parse_setup(query)
+        if setup is None:
+            return
+        if setup.generator:
+            data = generate(setup.generator, setup.params)
+            set_dataset(data, dataset_title(setup.generator, setup.params))
+        if setup.config is not None:
+            st.session_state[LAST_CONFIG] = setup.config
+            st.session_state[LINK_CONFIG] = setup.config
+        st.session_state[LINK_NOTE] = ("success", "common.link_loaded")
+    except FusionError as exc:
+        for k in [k for k in query if is_setup_key(k)]:
+            del st.query_params[k]  # the page goes on with nothing loaded, link cleaned up
+        st.session_state[LINK_NOTE] = ("error", error_text(exc))
+
+
+def sync_url() -> None:
+    """Keep the URL in step with the session, on every run of every page.
+
+    Page navigation drops query parameters, so they are written back each time:
+    ``lang`` (when not English), ``present=1`` in presenter mode, and the setup
+    (:func:`current_setup`). A session's first run reads them instead: that is how a
+    shared link or a reload restores the language, presenter mode and the setup.
+    """
+    from fusion.i18n import DEFAULT_LANGUAGE
+    from fusion.setup import is_setup_key
+
+    if not st.session_state.get(URL_CHECKED):
+        st.session_state[URL_CHECKED] = True
+        language(), presenter()
+        _load_link_setup()
+    wanted = dict(current_setup())
+    if language() != DEFAULT_LANGUAGE:
+        wanted["lang"] = language()
+    if presenter():
+        wanted["present"] = "1"
+    stale = [
+        k
+        for k in st.query_params
+        if (is_setup_key(k) or k in ("lang", "present")) and k not in wanted
+    ]
+    for k in stale:
+        del st.query_params[k]
+    changed = {k: v for k, v in wanted.items() if st.query_params.get(k) != v}
+    if changed:
+        st.query_params.update(changed)
+
+
+def share_link() -> str:
+    """The link that opens this setup elsewhere: this page's address with the setup, the
+    language and presenter mode, but never the workspace token (that would hand over
+    this visitor's runs)."""
+    from urllib.parse import urlencode
+
+    params = {k: st.query_params.get(k) for k in st.query_params if k != "ws"}
+    base = (st.context.url or "").split("?")[0]
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+# ---------------------------------------------------------------------------
 # Workspace: whose runs these are
 
 WORKSPACE = "workspace"
@@ -237,7 +322,7 @@ def start_training(data: PairedData, config: Any) -> Any:
 
     slot = job_slot()
     if slot.job is not None and slot.job.running:
-        raise FusionError("A training is already running in this session; stop it first.")
+        raise FusionError("common.already_training")
     root = runs_dir()  # read here: the job's thread must not touch st.*
 
     def on_done(result):
@@ -246,6 +331,7 @@ def start_training(data: PairedData, config: Any) -> Any:
 
     slot.job = TrainingJob(data, config, on_done=on_done).start()
     slot.handled = False
+    st.session_state[LAST_CONFIG] = config  # the shareable setup follows the latest training
     st.session_state.pop(PENDING_NAV, None)  # a demo sets these again after starting
     st.session_state.pop(DEMO_KIND, None)
     return slot.job
@@ -328,6 +414,71 @@ def gpu_available() -> tuple[bool, str]:
 # Sidebar and empty states
 
 
+PRESENTER_CSS = """
+<style>
+/* Presenter mode: Streamlit sizes text in rem, so a larger root font scales the page. */
+html { font-size: 22px; }
+[data-testid="stSidebar"] { font-size: 0.9rem; }
+[data-testid="stMetricValue"] { font-size: 2.4rem; }
+</style>
+"""
+
+
+def _on_language() -> None:
+    st.session_state[LANG] = st.session_state["language_choice"]
+    st.query_params["lang"] = st.session_state[LANG]
+
+
+def _on_presenter() -> None:
+    st.session_state[PRESENTER] = st.session_state["presenter_choice"]
+    st.query_params["present"] = "1" if st.session_state[PRESENTER] else "0"
+
+
+def view_controls() -> None:
+    """Sidebar: language, presenter mode and the share-this-setup link."""
+    from fusion.i18n import LANGUAGES
+
+    st.session_state["language_choice"] = language()
+    st.radio(
+        t("common.language"),
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        horizontal=True,
+        key="language_choice",
+        on_change=_on_language,
+    )
+    st.session_state["presenter_choice"] = presenter()
+    st.toggle(
+        t("common.presenter_mode"),
+        key="presenter_choice",
+        on_change=_on_presenter,
+        help=t("common.presenter_mode_help"),
+    )
+    with st.popover(t("common.share_setup"), icon=":material/link:", width="stretch"):
+        st.caption(t("common.share_setup_help"))
+        st.code(share_link(), language=None, wrap_lines=True)
+        data = get_dataset()
+        if data is not None and not data.source.get("generator"):
+            st.caption(t("common.share_setup_uploaded"))
+    note = st.session_state.pop(LINK_NOTE, None)
+    if note is not None:
+        kind, text = note
+        if kind == "success":
+            st.toast(t(text), icon=":material/link:")
+        else:
+            st.error(t("common.link_failed", reason=text), icon=":material/link_off:")
+    if presenter():
+        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+
+
+def chart(fig: Any, **kw: Any) -> Any:
+    """Show a Plotly figure; in presenter mode with text large enough for a projector."""
+    if presenter():
+        fig.update_layout(font=dict(size=20), title_font=dict(size=26))
+    kw.setdefault("width", "stretch")
+    return st.plotly_chart(fig, **kw)
+
+
 def sidebar() -> None:
     """The sidebar every page shares: active dataset, active run, training status, device."""
     data = get_dataset()
@@ -339,6 +490,8 @@ def sidebar() -> None:
             # A demo that ended while the user was on another page does not yank them away.
             st.session_state.pop(PENDING_NAV, None)
     with st.sidebar:
+        view_controls()
+        st.divider()
         st.markdown(t("common.active_dataset"))
         if data is None:
             st.caption(t("common.none_yet_make_one"))
@@ -723,7 +876,7 @@ def _progress_view(p: Any, chart_key: str) -> None:
     left, right = st.columns(2)
     with left:
         if p.steps:
-            st.plotly_chart(loss_figure(p.steps), key=f"{chart_key}_loss_chart")
+            chart(loss_figure(p.steps), key=f"{chart_key}_loss_chart")
         else:
             st.caption(t("common.loss_curve_appears_after"))
     with right:
@@ -736,7 +889,7 @@ def _progress_view(p: Any, chart_key: str) -> None:
                 title=t("common.validation_after_epoch_e", e=int(last["epoch"])),
             )
         if fig is not None:
-            st.plotly_chart(fig, key=f"{chart_key}_metrics_chart")
+            chart(fig, key=f"{chart_key}_metrics_chart")
         else:
             st.caption(t("common.validation_metrics_appear_after"))
 

@@ -15,7 +15,7 @@ import streamlit as st
 from fusion import plots
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
-from views._shared import LOSS_LABELS, METHOD_LABELS, fmt, get_active_run, t
+from views._shared import LOSS_LABELS, METHOD_LABELS, chart, fmt, get_active_run, t
 
 RUNS_KEY = "compare_runs"
 MAX_RUNS = 4
@@ -100,7 +100,7 @@ def losses_chart(runs: dict[str, LoadedRun]) -> None:
         t=t,
     )
     fig.update_layout(legend=dict(title=dict(text=t("compare.run"))))
-    st.plotly_chart(fig, width="stretch")
+    chart(fig, width="stretch")
     st.caption(t("compare.losses_different_objectives_are"))
 
 
@@ -178,7 +178,7 @@ def maps(infos: list[RunInfo]) -> None:
                 if method == "pca":
                     fig.update_xaxes(range=[-extent, extent])
                     fig.update_yaxes(range=[-extent, extent])
-                st.plotly_chart(fig, width="stretch", key=f"compare_map_{start}_{info.name}")
+                chart(fig, width="stretch", key=f"compare_map_{start}_{info.name}")
     if method == "pca":
         st.caption(t("compare.pca_maps_share_one"))
 
@@ -189,7 +189,7 @@ def spread_chart(infos: list[RunInfo]) -> None:
     if df.empty:
         st.info(t("compare.no_embedding_snapshots_measure"))
         return
-    st.plotly_chart(plots.embedding_spread(df, t=t), width="stretch")
+    chart(plots.embedding_spread(df, t=t), width="stretch")
     st.caption(t("compare.spread_mean_per_dimension"))
 
 

@@ -20,6 +20,7 @@ from fusion.data import PairedData
 from fusion.errors import DataError, FusionError
 from fusion.generators import GENERATOR_PARAMS, GENERATORS
 from views._shared import (
+    chart,
     dataset_label,
     dataset_title,
     fmt,
@@ -500,7 +501,7 @@ def preview_ui(data: PairedData) -> None:
     cols = st.columns(min(data.n_modalities, 3))
     for i, name in enumerate(data.names):
         with cols[i % len(cols)]:
-            st.plotly_chart(pca_figure(data, name), key=f"pca_{name}")
+            chart(pca_figure(data, name), key=f"pca_{name}")
 
     images = [n for n in data.names if data.is_image(n)]
     texts = [n for n in data.names if n in data.texts]
@@ -521,7 +522,7 @@ def preview_ui(data: PairedData) -> None:
                 t=t,
             )
             fig.update_layout(height=190, margin=dict(l=10, r=10, t=60, b=10))
-            st.plotly_chart(fig, key=f"images_{name}")
+            chart(fig, key=f"images_{name}")
         for name in texts:
             rows = {t("data.id"): data.ids[:k], name: data.texts[name][:k]}
             if data.labels is not None:

@@ -19,7 +19,7 @@ import streamlit as st
 from fusion import plots
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
-from views._shared import LOSS_LABELS, METHOD_LABELS, fmt, set_active_run, t
+from views._shared import LOSS_LABELS, METHOD_LABELS, chart, fmt, presenter, set_active_run, t
 
 RUN_KEY = "explore_run"
 EPOCH_KEY = "explore_epoch"
@@ -141,7 +141,16 @@ def map_controls(data: H.MapData) -> dict:
         key="explore_pairs",
         help=t("explore.thin_line_joins_points"),
     )
-    n_neighbors, min_dist = 15, 0.1
+    n_neighbors = st.session_state.get("explore_nn", 15)
+    min_dist = st.session_state.get("explore_md", 0.1)
+    if presenter():  # a projector shows the map, not UMAP's knobs
+        return {
+            "method": method or "umap",
+            "color_by": color_by if color_by in options else "modality",
+            "pairs": pairs,
+            "n_neighbors": n_neighbors,
+            "min_dist": min_dist,
+        }
     with st.expander(t("explore.advanced_map_settings")):
         a1, a2 = st.columns(2)
         n_neighbors = a1.slider(
@@ -251,7 +260,7 @@ def _live_map(info: RunInfo, run: LoadedRun, data: H.MapData) -> None:
 
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        st.plotly_chart(
+        chart(
             fig,
             key=MAP_KEY,
             on_select=partial(_store_selection, path),
@@ -413,7 +422,7 @@ def show_samples(
             ]
             fig = plots.image_grid(arr[s], captions, n_cols=min(5, len(s)), title=" ", t=t)
             fig.update_layout(height=max(150, 130 * -(-len(s) // 5) + 40), margin=dict(t=40))
-            st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+            chart(fig, width="stretch", config={"displayModeBar": False})
         elif arr is not None:
             flat = arr[s].reshape(len(s), -1)
             n_show = min(8, flat.shape[1])
@@ -465,7 +474,7 @@ def losses_section(run: LoadedRun) -> None:
     fig = plots.loss_curves(
         steps, parts=parts, x="step", log_y=log_y, title=t("explore.training_loss_per_step"), t=t
     )
-    st.plotly_chart(fig, width="stretch")
+    chart(fig, width="stretch")
     st.caption(t("explore.loss_what_optimiser_minimised"))
 
 
@@ -505,7 +514,7 @@ def attention_section(run: LoadedRun) -> None:
         sort_by = None
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(
+        chart(
             plots.attention_heatmap(
                 W,
                 mods,
@@ -519,13 +528,13 @@ def attention_section(run: LoadedRun) -> None:
         )
     with right:
         if has_labels:
-            st.plotly_chart(
+            chart(
                 plots.attention_by_class(W, labels, names, mods, colors=colors, t=t),
                 width="stretch",
             )
         mask_cols = [f"mask_{m}" for m in mods]
         if all(c in a.columns for c in mask_cols):
-            st.plotly_chart(
+            chart(
                 plots.attention_vs_reliability(
                     W, a[mask_cols].to_numpy(), mods, colors=colors, t=t
                 ),
@@ -536,7 +545,7 @@ def attention_section(run: LoadedRun) -> None:
         h_epochs, h_w = run.head_weights
         h_epochs = [int(e) for e in h_epochs]
         j = h_epochs.index(epoch) if epoch in h_epochs else len(h_epochs) - 1
-        st.plotly_chart(H.head_attention_figure(h_w[j], mods), width="stretch")
+        chart(H.head_attention_figure(h_w[j], mods), width="stretch")
         st.caption(t("explore.multi_head_self_attention"))
 
 

@@ -18,12 +18,15 @@ from fusion.experiment import JOINT_LOSSES, METHODS, RunConfig, default_config
 from fusion.losses import LOSS_INFO
 from fusion.models import ENCODER_KINDS
 from views._shared import (
+    LINK_BASE,
+    LINK_CONFIG,
     LOSS_LABELS,
     METHOD_LABELS,
     current_job,
     dataset_label,
     gpu_available,
     info_text,
+    presenter,
     require_dataset,
     show_error,
     start_training,
@@ -125,12 +128,20 @@ def method_ui(data: PairedData) -> tuple[str, str]:
     return method, loss
 
 
+def _default(key: str, value: Any) -> str:
+    """A widget's key, with its starting value put in session state (once): a value from a
+    shared link, set there before the form is drawn, wins over the default."""
+    st.session_state.setdefault(key, value)
+    return key
+
+
 def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[str, Any] | None:
     """The settings form; the chosen values when "Start training" was pressed, else None."""
     base = default_config(method, loss)
     model, train = base.model, base.train
     gpu_ok, gpu_reason = gpu_available()
     k = f"{method}_{loss}"  # defaults differ per method/loss: so do the widgets
+    advanced = not presenter()  # presenter mode keeps only what a lesson or demo needs
     v: dict[str, Any] = {}
     with st.form("train_settings"):
         c_model, c_opt, c_run = st.columns(3, gap="large")
@@ -140,8 +151,7 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
             v["dim"] = st.select_slider(
                 t(dim_label),
                 DIMS,
-                value=_nearest(DIMS, model.dim),
-                key=f"tr_dim_{k}",
+                key=_default(f"tr_dim_{k}", _nearest(DIMS, model.dim)),
                 help=t(dim_help),
             )
             if method != "cca":
@@ -149,46 +159,42 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
                 v["encoder"] = st.selectbox(
                     t("train.encoder"),
                     ENCODER_KINDS,
-                    index=ENCODER_KINDS.index(enc.kind),
                     format_func=lambda e: t(ENCODER_LABELS[e]),
-                    key=f"tr_encoder_{k}",
+                    key=_default(f"tr_encoder_{k}", enc.kind),
                     help=t("train.network_turns_each_modality"),
                 )
+            if method != "cca" and advanced:
                 v["width"] = st.select_slider(
                     t("train.encoder_width"),
                     WIDTHS,
-                    value=_nearest(WIDTHS, enc.hidden),
-                    key=f"tr_width_{k}",
+                    key=_default(f"tr_width_{k}", _nearest(WIDTHS, enc.hidden)),
                     help=t("train.units_per_hidden_layer"),
                 )
                 v["depth"] = st.slider(
                     t("train.encoder_depth"),
                     0,
                     4,
-                    enc.depth,
-                    key=f"tr_depth_{k}",
+                    key=_default(f"tr_depth_{k}", enc.depth),
                     help=t("train.hidden_layers_mlp_encoder"),
                 )
             if loss == "info_nce":
                 v["temperature"] = st.select_slider(
                     t("train.temperature"),
                     TEMPERATURES,
-                    value=_nearest(TEMPERATURES, model.temperature),
-                    key=f"tr_temp_{k}",
+                    key=_default(f"tr_temp_{k}", _nearest(TEMPERATURES, model.temperature)),
                     help=t("train.infonce_softmax_temperature_lower"),
                 )
-                v["learn_temperature"] = st.checkbox(
-                    t("train.learn_temperature"),
-                    value=model.learn_temperature,
-                    key=f"tr_learn_temp_{k}",
-                    help=t("train.train_along_encoders_clip"),
-                )
+                if advanced:
+                    v["learn_temperature"] = st.checkbox(
+                        t("train.learn_temperature"),
+                        key=_default(f"tr_learn_temp_{k}", model.learn_temperature),
+                        help=t("train.train_along_encoders_clip"),
+                    )
             elif loss == "seed_alignment":
                 v["lam"] = st.select_slider(
                     t("train.seed_l2_weight"),
                     LAMBDAS,
-                    value=0.1,
-                    key=f"tr_lam_{k}",
+                    key=_default(f"tr_lam_{k}", 0.1),
                     help=t("train.weight_l2_term_keeps"),
                 )
             elif loss == "triplet":
@@ -196,31 +202,29 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
                     t("train.triplet_margin"),
                     0.05,
                     1.0,
-                    0.2,
-                    0.05,
-                    key=f"tr_margin_{k}",
+                    step=0.05,
+                    key=_default(f"tr_margin_{k}", 0.2),
                     help=t("train.how_much_closer_true"),
                 )
                 v["mining"] = st.selectbox(
                     t("train.negative_mining"),
                     ["hardest", "semi-hard", "all"],
-                    key=f"tr_mining_{k}",
+                    key=_default(f"tr_mining_{k}", "hardest"),
                     help=t("train.which_negatives_count_hardest"),
                 )
             if method == "attention":
                 v["heads"] = st.selectbox(
                     t("train.attention_heads"),
                     [0, 1, 2, 4, 8],
-                    index=[0, 1, 2, 4, 8].index(model.heads),
                     format_func=lambda h: t("train.none_scoring_only") if h == 0 else str(h),
-                    key=f"tr_heads_{k}",
+                    key=_default(f"tr_heads_{k}", model.heads),
                     help=t("train.self_attention_heads_across"),
                 )
             if method == "single":
                 v["modality"] = st.selectbox(
                     t("train.modality"),
                     data.names,
-                    key=f"tr_modality_{k}",
+                    key=_default(f"tr_modality_{k}", data.names[0]),
                     help=t("train.one_modality_baseline_sees"),
                 )
         with c_opt:
@@ -228,35 +232,35 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
             if method == "cca":
                 st.caption(t("train.linear_cca_solved_closed"))
             else:
-                v["optimizer"] = st.selectbox(
-                    t("train.optimiser"),
-                    list(OPTIMIZER_LABELS),
-                    format_func=lambda o: t(OPTIMIZER_LABELS[o]),
-                    key=f"tr_opt_{k}",
-                    help=t("train.gradient_method_adam_safe"),
-                )
+                if advanced:
+                    v["optimizer"] = st.selectbox(
+                        t("train.optimiser"),
+                        list(OPTIMIZER_LABELS),
+                        format_func=lambda o: t(OPTIMIZER_LABELS[o]),
+                        key=_default(f"tr_opt_{k}", train.optimizer),
+                        help=t("train.gradient_method_adam_safe"),
+                    )
                 v["lr"] = st.select_slider(
                     t("train.learning_rate"),
                     LEARNING_RATES,
-                    value=_nearest(LEARNING_RATES, train.lr),
                     format_func=lambda x: f"{x:g}",
-                    key=f"tr_lr_{k}",
+                    key=_default(f"tr_lr_{k}", _nearest(LEARNING_RATES, train.lr)),
                     help=t("train.step_size_if_loss"),
                 )
-                v["schedule"] = st.selectbox(
-                    t("train.lr_schedule"),
-                    list(SCHEDULE_LABELS),
-                    format_func=lambda s: t(SCHEDULE_LABELS[s]),
-                    key=f"tr_sched_{k}",
-                    help=t("train.keep_learning_rate_constant"),
-                )
-                v["batch_size"] = st.select_slider(
-                    t("train.batch_size"),
-                    BATCH_SIZES,
-                    value=train.batch_size,
-                    key=f"tr_bs_{k}",
-                    help=t("train.pairs_per_step_contrastive"),
-                )
+                if advanced:
+                    v["schedule"] = st.selectbox(
+                        t("train.lr_schedule"),
+                        list(SCHEDULE_LABELS),
+                        format_func=lambda s: t(SCHEDULE_LABELS[s]),
+                        key=_default(f"tr_sched_{k}", train.schedule),
+                        help=t("train.keep_learning_rate_constant"),
+                    )
+                    v["batch_size"] = st.select_slider(
+                        t("train.batch_size"),
+                        BATCH_SIZES,
+                        key=_default(f"tr_bs_{k}", train.batch_size),
+                        help=t("train.pairs_per_step_contrastive"),
+                    )
         with c_run:
             st.markdown(t("train.run"))
             if method != "cca":
@@ -264,34 +268,33 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
                     t("train.epochs"),
                     1,
                     200,
-                    train.epochs,
-                    key=f"tr_epochs_{k}",
+                    key=_default(f"tr_epochs_{k}", train.epochs),
                     help=t("train.passes_over_training_data"),
                 )
             v["seed"] = st.number_input(
                 t("train.seed"),
                 min_value=0,
                 max_value=2**31 - 1,
-                value=train.seed,
-                key=f"tr_seed_{k}",
+                key=_default(f"tr_seed_{k}", train.seed),
                 help=t("train.fixes_split_initial_weights"),
             )
-            if method != "cca":
+            if method != "cca" and advanced:
                 v["device"] = st.selectbox(
                     t("train.device"),
                     list(DEVICE_LABELS),
                     format_func=lambda d: t(DEVICE_LABELS[d]),
-                    key=f"tr_device_{k}",
+                    key=_default(f"tr_device_{k}", train.device),
                     help=t("train.auto_uses_gpu_when") + ("" if gpu_ok else " " + t(gpu_reason)),
                 )
                 if not gpu_ok:
                     st.caption(t("train.gpu_unavailable_reason", reason=t(gpu_reason)))
-            v["name"] = st.text_input(
-                t("train.run_name_optional"),
-                key=f"tr_name_{k}",
-                placeholder=t("train.date_method_loss"),
-                help=t("train.folder_name_saved_run"),
-            )
+            if advanced:
+                v["name"] = st.text_input(
+                    t("train.run_name_optional"),
+                    key=f"tr_name_{k}",
+                    placeholder=t("train.date_method_loss"),
+                    help=t("train.folder_name_saved_run"),
+                )
         submitted = st.form_submit_button(
             t("train.start_training"),
             type="primary",
@@ -307,28 +310,92 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
     return v
 
 
-def build_config(method: str, loss: str, v: dict[str, Any]) -> RunConfig:
-    """The RunConfig for the form's values (library defaults for everything not shown)."""
+def build_config(
+    method: str, loss: str, v: dict[str, Any], base: RunConfig | None = None
+) -> RunConfig:
+    """The RunConfig for the form's values; everything the form does not show comes from
+    ``base`` (a configuration loaded from a shared link, when its method and loss match)
+    or else from the library's defaults."""
     train = {
         key: v[key]
         for key in ("epochs", "batch_size", "lr", "optimizer", "schedule", "device")
         if key in v
     }
-    cfg = default_config(method, loss, seed=int(v["seed"]), **train)
+    if base is not None and (base.method, base.loss) == (method, loss):
+        cfg = RunConfig.from_dict(base.to_dict())
+        for key, value in {**train, "seed": int(v["seed"])}.items():
+            setattr(cfg.train, key, value)
+    else:
+        cfg = default_config(method, loss, seed=int(v["seed"]), **train)
     m = cfg.model
     m.dim = int(v["dim"])
-    if method != "cca":
-        m.encoder.kind, m.encoder.hidden, m.encoder.depth = v["encoder"], v["width"], v["depth"]
+    if "encoder" in v:
+        m.encoder.kind = v["encoder"]
+    if "width" in v:
+        m.encoder.hidden, m.encoder.depth = v["width"], v["depth"]
     if method == "joint":
         if loss == "info_nce":
-            m.temperature, m.learn_temperature = v["temperature"], v["learn_temperature"]
-        cfg.loss_params = {p: v[p] for p in ("lam", "margin", "mining") if p in v}
+            m.temperature = v["temperature"]
+            m.learn_temperature = v.get("learn_temperature", m.learn_temperature)
+        cfg.loss_params = {
+            **cfg.loss_params,
+            **{p: v[p] for p in ("lam", "margin", "mining") if p in v},
+        }
     if method == "attention":
         m.heads = v["heads"]
     if method == "single":
         m.modality = v["modality"]
     cfg.name = (v.get("name") or "").strip()
     return cfg
+
+
+def prefill_form(cfg: RunConfig, data: PairedData) -> list[str]:
+    """Put a configuration (from a shared link) into the form's widgets, before they are
+    drawn. Returns the settings whose value the form cannot show exactly (snapped to the
+    nearest choice)."""
+    state = st.session_state
+    method, loss = cfg.method, cfg.loss
+    state["train_method"] = method
+    if method == "joint":
+        state["train_loss_choice"] = loss
+    k = f"{method}_{loss}"
+    m, tr = cfg.model, cfg.train
+    snapped: list[str] = []
+
+    def put(name: str, value: Any, options: list | None = None) -> None:
+        if options is not None and value not in options:
+            snapped.append(name)
+            value = _nearest(options, value)
+        state[f"tr_{name}_{k}"] = value
+
+    put("dim", m.dim, DIMS)
+    if method != "cca":
+        put("encoder", m.encoder.kind)
+        put("width", m.encoder.hidden, WIDTHS)
+        put("depth", min(max(m.encoder.depth, 0), 4))
+        put("opt", tr.optimizer)
+        put("lr", tr.lr, LEARNING_RATES)
+        put("sched", tr.schedule)
+        put("bs", tr.batch_size, BATCH_SIZES)
+        put("epochs", min(max(tr.epochs, 1), 200))
+        put("device", tr.device)
+    if loss == "info_nce":
+        put("temp", m.temperature, TEMPERATURES)
+        put("learn_temp", m.learn_temperature)
+    lp = cfg.loss_params
+    if loss == "seed_alignment" and "lam" in lp:
+        put("lam", lp["lam"], LAMBDAS)
+    if loss == "triplet":
+        if "margin" in lp:
+            put("margin", lp["margin"])
+        if "mining" in lp:
+            put("mining", lp["mining"])
+    if method == "attention":
+        put("heads", m.heads)
+    if method == "single" and m.modality in data.names:
+        put("modality", m.modality)
+    put("seed", tr.seed)
+    return snapped
 
 
 st.title(t("train.train"))
@@ -344,6 +411,14 @@ if current_job() is not None:
             st.markdown(t("train.last_training"))
         training_panel("train")
 
+link_config = st.session_state.pop(LINK_CONFIG, None)
+if link_config is not None:  # a shared link's settings go into the form once
+    snapped = prefill_form(link_config, data)
+    st.session_state[LINK_BASE] = link_config
+    st.info(t("train.link_settings_loaded"), icon=":material/link:")
+    if snapped:
+        st.warning(t("train.link_settings_snapped", names=", ".join(snapped)))
+
 busy = training_running()
 with st.container(border=True):
     st.markdown(t("train.new_training"))
@@ -351,7 +426,8 @@ with st.container(border=True):
     try:
         values = settings_ui(method, loss, data, busy)
         if values is not None:
-            start_training(data, build_config(method, loss, values))
+            base = st.session_state.get(LINK_BASE)
+            start_training(data, build_config(method, loss, values, base))
             st.rerun()
     except FusionError as exc:
         show_error(exc)
