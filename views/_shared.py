@@ -258,6 +258,11 @@ def set_dataset(data: PairedData, label: str) -> None:
 
 
 def dataset_label() -> str:
+    """The active dataset's name: generator and seed (in the session's language), or the
+    uploaded file's name."""
+    data = get_dataset()
+    if data is not None and data.source.get("generator"):
+        return dataset_title(data.source["generator"], data.source.get("params", {}))
     return st.session_state.get(DATASET_LABEL, "")
 
 
@@ -283,8 +288,7 @@ def generate(name: str, params: dict[str, Any]) -> PairedData:
 
 
 def dataset_title(name: str, params: dict[str, Any]) -> str:
-    seed = params.get("seed", 0)
-    return f"{name} (seed {seed})"
+    return t("common.dataset_title", name=name, seed=params.get("seed", 0))
 
 
 # ---------------------------------------------------------------------------

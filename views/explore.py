@@ -11,6 +11,7 @@ modality by cosine similarity at that epoch (cross-modal retrieval on the user's
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,18 @@ import streamlit as st
 from fusion import plots
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
-from views._shared import LOSS_LABELS, METHOD_LABELS, chart, fmt, presenter, set_active_run, t
+from views._export_panel import export_panel
+from views._shared import (
+    LOSS_LABELS,
+    METHOD_LABELS,
+    chart,
+    fmt,
+    get_dataset,
+    metrics_figure,
+    presenter,
+    set_active_run,
+    t,
+)
 
 RUN_KEY = "explore_run"
 EPOCH_KEY = "explore_epoch"
@@ -550,6 +562,45 @@ def attention_section(run: LoadedRun) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Export
+
+
+def export_figures(info: RunInfo, run: LoadedRun) -> dict[str, Any]:
+    """The run's main figures, for download as HTML or PNG."""
+    figures: dict[str, Any] = {}
+    data = H.map_data(info.path)
+    if data.epochs:
+        coords = H.projection(info.path, "umap", 15, 0.1)
+        points = H.points_frame(data, coords[-1])
+        name = H.PROJECTION_LABELS["umap"]
+        figures[t("explore.shared_space")] = plots.shared_space(
+            points,
+            title=t("explore.shared_space_epoch_e", e=data.epochs[-1], method=name),
+            colors=plots.modality_color_map(list(dict.fromkeys(points["modality"]))),
+            axis_labels=(t("explore.m_1", m=name), t("explore.m_2", m=name)),
+            t=t,
+        )
+    if run.steps is not None and not run.steps.empty:
+        figures[t("explore.training")] = plots.loss_curves(
+            run.steps, x="step", title=t("explore.training_loss_per_step"), t=t
+        )
+    bars = metrics_figure(run.metrics, title=t("explore.all_metrics"))
+    if bars is not None:
+        figures[t("explore.all_metrics")] = bars
+    if run.attention is not None and len(run.attention) > 0:
+        a = run.attention[run.attention["epoch"] == run.attention["epoch"].max()]
+        mods = run.modalities
+        figures[t("explore.attention_2")] = plots.attention_heatmap(
+            a[[f"weight_{m}" for m in mods]].to_numpy(dtype=float), mods, t=t
+        )
+    return figures
+
+
+def export_section(info: RunInfo, run: LoadedRun) -> None:
+    export_panel(info.path, export_figures(info, run), data=get_dataset(), key="explore_export")
+
+
+# ---------------------------------------------------------------------------
 
 
 def main() -> None:
@@ -567,6 +618,7 @@ def main() -> None:
         t("explore.shared_space"),
         t("explore.training"),
         t("explore.all_metrics"),
+        t("explore.export"),
     ]
     has_attention = run.attention is not None and len(run.attention) > 0
     if has_attention:
@@ -578,6 +630,7 @@ def main() -> None:
         t("explore.attention_2"): lambda: attention_section(run),
         t("explore.training"): lambda: losses_section(run),
         t("explore.all_metrics"): lambda: all_metrics_section(run),
+        t("explore.export"): lambda: export_section(info, run),
     }
     for name, tab in tabs.items():
         if tab.open:
