@@ -411,7 +411,7 @@ def gpu_available() -> tuple[bool, str]:
 
     if torch.cuda.is_available():
         return True, torch.cuda.get_device_name(0)
-    return False, "No NVIDIA GPU was found on this server, so training runs on the CPU."
+    return False, "common.no_gpu"
 
 
 # ---------------------------------------------------------------------------

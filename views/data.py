@@ -113,8 +113,8 @@ def parse_per_modality(name: str, text: str, spec: dict[str, Any]) -> float | li
 
 def param_widget(gen: str, name: str, spec: dict[str, Any]) -> Any:
     """One widget for one generator parameter, built from its GENERATOR_PARAMS spec."""
-    label = t(PARAM_LABELS.get(name, name.replace("_", " ").capitalize()))
-    help_ = t(spec.get("help", ""))
+    label = t(f"gen_params.{gen}.{name}.label")
+    help_ = t(f"gen_params.{gen}.{name}.help")
     key = f"gen_{gen}_{name}"
     kind = spec["kind"]
     if spec.get("per_modality"):
