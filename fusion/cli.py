@@ -34,7 +34,7 @@ def _params(pairs: list[str]) -> dict[str, Any]:
     out = {}
     for p in pairs or []:
         if "=" not in p:
-            raise FusionError(f"Parameter '{p}' must look like name=value, e.g. --param noise=0.5.")
+            raise FusionError("errors.cli.bad_param", pair=p)
         k, v = p.split("=", 1)
         out[k.strip()] = _value(v)
     return out
@@ -89,10 +89,10 @@ def load_data(sources: list[str], args: argparse.Namespace):
         return generators.generate(sources[0], **params)
     for s in sources:
         if s in generators.GENERATORS:
-            raise FusionError(f"'{s}' is a generator name; it cannot be combined with files.")
+            raise FusionError("errors.cli.generator_with_files", name=s)
         if not Path(s).is_file():
             raise FusionError(
-                f"No such file or generator: '{s}'. Generators: {', '.join(generators.GENERATORS)}."
+                "errors.cli.no_such_source", name=s, generators=", ".join(generators.GENERATORS)
             )
     return loaders.load(
         sources if len(sources) > 1 else sources[0],
@@ -177,7 +177,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     frame = emb[emb["epoch"] == epoch].reset_index(drop=True)
     if frame.empty:
         raise FusionError(
-            f"Run '{run.name}' has no snapshot at epoch {epoch}; it has {run.snapshot_epochs}."
+            "errors.cli.no_snapshot", run=run.name, epoch=epoch, epochs=run.snapshot_epochs
         )
     zcols = [c for c in frame.columns if c.startswith("z")]
     uv = project(

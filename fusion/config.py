@@ -15,8 +15,6 @@ import numpy as np
 
 from fusion.errors import ConfigError
 
-_TYPE_WORDS = {int: "an integer", float: "a finite number", str: "text", bool: "true or false"}
-
 
 def check_types(cfg: Any) -> None:
     """Each field of a config dataclass has its annotated type (JSON and widgets can lie).
@@ -34,8 +32,10 @@ def check_types(cfg: Any) -> None:
         if dataclasses.is_dataclass(kind):
             if not isinstance(value, kind):
                 raise ConfigError(
-                    f"{type(cfg).__name__}.{f.name} must be a dict of {kind.__name__} fields, "
-                    f"got {value!r}."
+                    "errors.config.not_nested",
+                    field=f"{type(cfg).__name__}.{f.name}",
+                    config=kind.__name__,
+                    value=value,
                 )
             check_types(value)
             continue
@@ -54,8 +54,23 @@ def check_types(cfg: Any) -> None:
         else:  # Any, containers: checked where they are used
             continue
         if not ok:
-            optional = " (or null)" if type(None) in allowed else ""
-            raise ConfigError(
-                f"{type(cfg).__name__}.{f.name} must be {_TYPE_WORDS[kind]}{optional}, got "
-                f"{value!r}. Fix that field of the configuration."
-            )
+            raise _type_error(f"{type(cfg).__name__}.{f.name}", kind, type(None) in allowed, value)
+
+
+def _type_error(field: str, kind: type, nullable: bool, value: Any) -> ConfigError:
+    """The error for ``field`` (``Class.name``) holding ``value`` instead of a ``kind``."""
+    if kind is int:
+        if nullable:
+            return ConfigError("errors.config.not_int_or_null", field=field, value=value)
+        return ConfigError("errors.config.not_int", field=field, value=value)
+    if kind is float:
+        if nullable:
+            return ConfigError("errors.config.not_number_or_null", field=field, value=value)
+        return ConfigError("errors.config.not_number", field=field, value=value)
+    if kind is str:
+        if nullable:
+            return ConfigError("errors.config.not_text_or_null", field=field, value=value)
+        return ConfigError("errors.config.not_text", field=field, value=value)
+    if nullable:
+        return ConfigError("errors.config.not_bool_or_null", field=field, value=value)
+    return ConfigError("errors.config.not_bool", field=field, value=value)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from fusion.errors import DataError
+from fusion.i18n import DEFAULT_LANGUAGE, translate
 
 MIN_ROWS = 10  # fewer paired rows than this cannot be split and trained on
 
@@ -53,26 +54,24 @@ class PairedData:
 
     def __post_init__(self) -> None:
         if len(self.modalities) < 2:
+            if not self.modalities:
+                raise DataError("errors.data.no_modalities")
             raise DataError(
-                f"Paired data needs at least 2 modalities, got {len(self.modalities)} "
-                f"({', '.join(self.modalities) or 'none'}). Add another modality "
-                "(a second file, or columns with another '<modality>__' prefix)."
+                "errors.data.too_few_modalities",
+                n=len(self.modalities),
+                names=", ".join(self.modalities),
             )
         mods = {}
         n = None
         for name, arr in self.modalities.items():
             arr = np.asarray(arr)
             if arr.ndim not in (2, 3):
-                raise DataError(
-                    f"Modality '{name}' has shape {arr.shape}; expected (N, d) features "
-                    "or (N, H, W) images."
-                )
+                raise DataError("errors.data.bad_shape", modality=name, shape=arr.shape)
             if n is None:
                 n = arr.shape[0]
             elif arr.shape[0] != n:
                 raise DataError(
-                    f"Modality '{name}' has {arr.shape[0]} rows but the first modality has "
-                    f"{n}; every modality needs one row per sample, in the same order."
+                    "errors.data.row_mismatch", modality=name, n_rows=arr.shape[0], n_first=n
                 )
             mods[name] = np.ascontiguousarray(arr, dtype=np.float32)
         self.modalities = mods
@@ -142,10 +141,16 @@ class PairedData:
         tr, va = split_indices(self.n, val_fraction, seed, self.labels)
         return self.subset(tr), self.subset(va)
 
-    def describe(self) -> str:
-        parts = [f"{k} {'×'.join(map(str, v.shape[1:]))}" for k, v in self.modalities.items()]
-        lab = f", {self.n_classes} classes" if self.labels is not None else ", unlabelled"
-        return f"{self.n} samples: " + " + ".join(parts) + lab
+    def describe(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """One line about the data in ``lang``: '300 samples: a 8×8 + b 16, 3 classes'."""
+        parts = " + ".join(
+            f"{k} {'×'.join(map(str, v.shape[1:]))}" for k, v in self.modalities.items()
+        )
+        if self.labels is None:
+            return translate("messages.data.describe_unlabelled", lang, n=self.n, parts=parts)
+        return translate(
+            "messages.data.describe", lang, n=self.n, parts=parts, n_classes=self.n_classes
+        )
 
 
 def split_indices(
@@ -157,12 +162,9 @@ def split_indices(
     parts are sorted so that row order is kept within each part.
     """
     if not 0.0 < val_fraction < 1.0:
-        raise DataError(f"Validation fraction must be between 0 and 1, got {val_fraction}.")
+        raise DataError("errors.data.bad_val_fraction", val_fraction=val_fraction)
     if n < MIN_ROWS:
-        raise DataError(
-            f"Only {n} paired rows: at least {MIN_ROWS} are needed to train and validate. "
-            "Add more rows."
-        )
+        raise DataError("errors.data.too_few_rows", n=n, min_rows=MIN_ROWS)
     rng = np.random.default_rng(seed)
     val = []
     if labels is None:
@@ -183,5 +185,5 @@ def split_indices(
     is_val[val] = True
     train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
     if len(train_idx) < 2:
-        raise DataError(f"Only {len(train_idx)} training rows after the split; add more rows.")
+        raise DataError("errors.data.too_few_train_rows", n_train=len(train_idx))
     return train_idx, val_idx

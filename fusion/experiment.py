@@ -66,7 +66,7 @@ class CCAConfig:
 
     def validate(self) -> None:
         if self.dim < 1:
-            raise ConfigError(f"CCA needs at least 1 component, got {self.dim}.")
+            raise ConfigError("errors.experiment.cca_dim", dim=self.dim)
 
 
 MODEL_CONFIGS = {
@@ -90,7 +90,9 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ConfigError(f"Unknown method '{self.method}'; choose one of {METHODS}.")
+            raise ConfigError(
+                "errors.experiment.unknown_method", method=self.method, choices=METHODS
+            )
         if isinstance(self.model, dict):
             self.model = _config_from_dict(MODEL_CONFIGS[self.method], self.model)
         if isinstance(self.train, dict):
@@ -104,47 +106,54 @@ class RunConfig:
         """Refuse an invalid configuration before any work, with a message that names the fix."""
         expected = MODEL_CONFIGS[self.method]
         if not isinstance(self.model, expected):
-            raise ConfigError(f"Method '{self.method}' needs a {expected.__name__}.")
+            raise ConfigError(
+                "errors.experiment.wrong_model_config", method=self.method, config=expected.__name__
+            )
         if not isinstance(self.train, TrainConfig):
-            raise ConfigError("The 'train' settings must be a TrainConfig (a dict of its fields).")
+            raise ConfigError("errors.experiment.train_not_config")
         if not isinstance(self.name, str):
-            raise ConfigError(f"The run name must be text, got {self.name!r}.")
+            raise ConfigError("errors.experiment.name_not_text", name=self.name)
         check_types(self.model)
         check_types(self.train)
         self.model.validate()
         if not isinstance(self.loss_params, dict):
-            raise ConfigError(
-                f"Loss parameters must be a dict of name -> value, got {self.loss_params!r}."
-            )
+            raise ConfigError("errors.experiment.loss_params_not_dict", value=self.loss_params)
         if self.method == "joint":
             if self.loss not in JOINT_LOSSES:
                 raise ConfigError(
-                    f"Unknown loss '{self.loss}' for joint embedding; choose one of {JOINT_LOSSES}."
+                    "errors.experiment.unknown_loss", loss=self.loss, choices=JOINT_LOSSES
                 )
             unknown = set(self.loss_params) - set(LOSS_PARAMS[self.loss])
+            if unknown and not LOSS_PARAMS[self.loss]:
+                raise ConfigError(
+                    "errors.experiment.loss_takes_no_params",
+                    loss=self.loss,
+                    unknown=sorted(unknown, key=str),
+                )
             if unknown:
                 raise ConfigError(
-                    f"Loss '{self.loss}' has no parameter(s) {sorted(unknown, key=str)}; it "
-                    f"takes {sorted(LOSS_PARAMS[self.loss]) or 'none'}."
+                    "errors.experiment.unknown_loss_params",
+                    loss=self.loss,
+                    unknown=sorted(unknown, key=str),
+                    known=sorted(LOSS_PARAMS[self.loss]),
                 )
             _check_loss_params(self.loss, self.loss_params)
         self.train.validate()
         if data is None:
             return
         if self.method in ("joint", "cca") and data.n_modalities < 2:
-            raise ConfigError("Joint embedding needs at least two modalities.")
+            raise ConfigError("errors.experiment.joint_needs_two")
         if self.method not in ("joint", "cca") and data.labels is None:
-            raise ConfigError(
-                f"Method '{self.method}' predicts a class, but this data has no label column. "
-                "Choose a label column, or use joint embedding, which needs no labels."
-            )
+            raise ConfigError("errors.experiment.needs_labels", method=self.method)
         if (
             self.method == "single"
             and self.model.modality
             and self.model.modality not in data.names
         ):
             raise ConfigError(
-                f"Modality '{self.model.modality}' is not in the data; choose one of {data.names}."
+                "errors.experiment.modality_not_in_data",
+                modality=self.model.modality,
+                choices=data.names,
             )
         n_val = max(1, int(round(data.n * self.train.val_fraction)))
         self.train.validate(data.n - n_val)
@@ -162,7 +171,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         if not isinstance(d, dict) or "method" not in d:
-            raise ConfigError("A run configuration needs at least a 'method' field.")
+            raise ConfigError("errors.experiment.needs_method")
         known = {"method", "loss", "loss_params", "model", "train", "name"}
         d = {k: v for k, v in d.items() if k in known}
         d.setdefault("model", {})  # the method's default config, not the joint one
@@ -173,14 +182,18 @@ def _config_from_dict(cls: type, d: dict[str, Any]) -> Any:
     fields = getattr(cls, "__dataclass_fields__", {})
     unknown = set(d) - set(fields)
     if unknown:
-        raise ConfigError(f"{cls.__name__} has no field(s) {sorted(unknown, key=str)}.")
+        raise ConfigError(
+            "errors.experiment.unknown_fields", config=cls.__name__, fields=sorted(unknown, key=str)
+        )
     d = dict(d)
     if "encoder" in d and isinstance(d["encoder"], dict):
         d["encoder"] = _config_from_dict(EncoderConfig, d["encoder"])
     try:
         cfg = cls(**d)
     except TypeError as exc:  # wrong value types from a hand-edited JSON file
-        raise ConfigError(f"Invalid {cls.__name__}: {exc}") from None
+        raise ConfigError(
+            "errors.experiment.invalid_config", config=cls.__name__, problem=exc
+        ) from None
     check_types(cfg)
     return cfg
 
@@ -190,7 +203,7 @@ def _check_loss_params(loss: str, params: dict[str, Any]) -> None:
     for key, value in params.items():
         if key == "mining":
             if value not in ("hardest", "semi-hard", "all"):
-                raise ConfigError(f"mining must be 'hardest', 'semi-hard' or 'all', got {value!r}.")
+                raise ConfigError("errors.experiment.bad_mining", value=value)
             continue
         number = (
             isinstance(value, (int, float, np.integer, np.floating))
@@ -200,7 +213,11 @@ def _check_loss_params(loss: str, params: dict[str, Any]) -> None:
         if not number or (key == "lam" and value < 0) or (key == "eps" and value <= 0):
             bound = {"lam": " >= 0", "eps": " > 0"}.get(key, "")
             raise ConfigError(
-                f"Loss '{loss}' parameter '{key}' must be a finite number{bound}, got {value!r}."
+                "errors.experiment.loss_param_not_number",
+                loss=loss,
+                param=key,
+                bound=bound,
+                value=value,
             )
 
 
@@ -406,7 +423,8 @@ def _run_cca(data, train, val, config: RunConfig, callbacks) -> RunResult:
         )
     history.snapshot_rows = rows
     history.snapshots.append(Snapshot(1, {f"emb:{k}": v[rows] for k, v in emb.items()}))
-    history.status, history.message = "finished", f"Linear CCA with {dim} components."
+    history.status = "finished"
+    history.say("messages.experiment.cca_finished", dim=dim)
     history.final_metrics = m
     for cb in callbacks:
         cb.on_train_end(history)

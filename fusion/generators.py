@@ -259,25 +259,37 @@ GENERATOR_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
 # -- parameter validation ------------------------------------------------------
 
 
-def _bad(gen: str, param: str, value: Any, allowed: str) -> DataError:
-    return DataError(f"{gen}: parameter '{param}' must be {allowed}, got {value!r}.")
+def _out_of_range(gen: str, param: str, value: Any, integer: bool) -> DataError:
+    spec = GENERATOR_PARAMS[gen][param]
+    lo, hi = spec["min"], spec["max"]
+    if integer:
+        return DataError(
+            "errors.generators.not_integer_in_range",
+            gen=gen,
+            param=param,
+            lo=lo,
+            hi=hi,
+            value=value,
+        )
+    return DataError(
+        "errors.generators.not_number_in_range", gen=gen, param=param, lo=lo, hi=hi, value=value
+    )
 
 
 def _number(gen: str, param: str, value: Any, integer: bool) -> int | float:
     """``value`` checked against the range in GENERATOR_PARAMS[gen][param]."""
     spec = GENERATOR_PARAMS[gen][param]
     lo, hi = spec["min"], spec["max"]
-    allowed = f"{'an integer' if integer else 'a number'} from {lo} to {hi}"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise _bad(gen, param, value, allowed)
+        raise _out_of_range(gen, param, value, integer)
     if integer:
         if not float(value).is_integer():
-            raise _bad(gen, param, value, allowed)
+            raise _out_of_range(gen, param, value, integer)
         value = int(value)
     else:
         value = float(value)
     if not lo <= value <= hi:  # also rejects NaN
-        raise _bad(gen, param, value, allowed)
+        raise _out_of_range(gen, param, value, integer)
     return value
 
 
@@ -289,7 +301,9 @@ def _per_modality(
         return [_number(gen, param, value, integer)] * m
     values = list(value)
     if not values or (len(values) != m and not cycle):
-        raise _bad(gen, param, value, f"a number or a sequence of {m} numbers (one per modality)")
+        raise DataError(
+            "errors.generators.not_per_modality", gen=gen, param=param, m=m, value=value
+        )
     values = [_number(gen, param, v, integer) for v in values]
     return [values[i % len(values)] for i in range(m)]
 
@@ -451,7 +465,7 @@ def gated_reliability(
     signal = _number(gen, "signal", signal, integer=False)
     p = np.array(_per_modality(gen, "p_informative", p_informative, 2, integer=False))
     if p.sum() <= 0:
-        raise _bad(gen, "p_informative", p_informative, "two probabilities that are not both 0")
+        raise DataError("errors.generators.p_informative_zero", gen=gen, value=p_informative)
     p = p / p.sum()
     seed = _number(gen, "seed", seed, integer=True)
 
@@ -630,13 +644,13 @@ def digits_captions(
     if n is not None:
         n = _number(gen, "n", n, integer=True)
     if featurizer not in ("hashing", "tfidf"):
-        raise _bad(gen, "featurizer", featurizer, "'hashing' or 'tfidf'")
+        raise DataError("errors.generators.bad_featurizer", gen=gen, value=featurizer)
     n_features = _number(gen, "n_features", n_features, integer=True)
     if isinstance(languages, str):
         languages = (languages,)
     langs = list(dict.fromkeys(languages))
     if not langs or any(lang not in _TEMPLATES for lang in langs):
-        raise _bad(gen, "languages", languages, "a non-empty subset of ('en', 'zh')")
+        raise DataError("errors.generators.bad_languages", gen=gen, value=languages)
     seed = _number(gen, "seed", seed, integer=True)
 
     images, target = _digits()
@@ -693,12 +707,14 @@ def generate(name: str, **params: Any) -> PairedData:
     """Run the generator called ``name`` with ``params`` (see GENERATOR_PARAMS)."""
     if name not in GENERATORS:
         raise DataError(
-            f"Unknown generator {name!r}; choose one of: {', '.join(sorted(GENERATORS))}."
+            "errors.generators.unknown_generator", name=name, choices=", ".join(sorted(GENERATORS))
         )
     unknown = sorted(set(params) - set(GENERATOR_PARAMS[name]))
     if unknown:
         raise DataError(
-            f"{name}: unknown parameter(s) {', '.join(unknown)}; valid parameters are "
-            f"{', '.join(GENERATOR_PARAMS[name])}."
+            "errors.generators.unknown_params",
+            generator=name,
+            unknown=", ".join(unknown),
+            valid=", ".join(GENERATOR_PARAMS[name]),
         )
     return GENERATORS[name](**params)

@@ -15,6 +15,11 @@ of torch threads (``JOB_THREADS``).
 Each job's thread is named ``fusion-training`` for the operating system too (Linux,
 :func:`_name_os_thread`), so the number of training threads of a running server can be
 counted from outside it (``/proc/<pid>/task/*/comm``), as the browser and load tests do.
+
+Messages are English (``Progress.message``, ``TrainingJob.error``) with a catalogue key
+and parameters beside them (``message_key``/``message_params``, ``error_key``/
+``error_params``); ``fusion.train.localized_message(progress, lang)`` and
+``localized_message(job, lang, "error")`` show them in a page's language.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 from fusion.data import PairedData
 from fusion.errors import FusionError
 from fusion.experiment import RunConfig, RunResult, run_experiment
+from fusion.i18n import DEFAULT_LANGUAGE, translate
 from fusion.train import Callback, History, _is_oom
 
 MAX_CONCURRENT = max(1, int(os.environ.get("FUSION_MAX_TRAININGS", os.cpu_count() or 1)))
@@ -42,10 +48,7 @@ _active: set[TrainingJob] = set()
 MAX_LIVE_STEPS = 4000  # the live curve keeps at most this many step points (older ones thinned)
 # When the device runs out of memory where ``fit`` cannot catch it (e.g. again in the final
 # evaluation after an out-of-memory step), the run is lost; the advice is the same.
-OOM_FAILED_MESSAGE = (
-    "The device ran out of memory and the run could not be finished. Try a smaller batch "
-    "size, a smaller model, or train on the CPU."
-)
+OOM_FAILED_KEY = "messages.jobs.out_of_memory"
 THREAD_NAME = "fusion-training"  # at most 15 bytes: Linux truncates longer OS thread names
 
 
@@ -84,10 +87,17 @@ class Progress:
     eta: float | None = None
     steps: list[dict[str, float]] = field(default_factory=list)
     epoch_rows: list[dict[str, float]] = field(default_factory=list)
+    message_key: str = ""  # catalogue key of ``message`` (see fusion.train.localized_message)
+    message_params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fraction(self) -> float:
         return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+    def say(self, key: str, /, **params: Any) -> None:
+        """Set the message from catalogue ``key`` (English text, key and params)."""
+        self.message = translate(key, DEFAULT_LANGUAGE, **params)
+        self.message_key, self.message_params = key, params
 
 
 class _Recorder(Callback):
@@ -100,7 +110,7 @@ class _Recorder(Callback):
             p.state, p.epochs = "running", info["epochs"]
             p.total_steps = info["epochs"] * info["batches_per_epoch"]
             p.started = time.perf_counter()
-            p.message = f"Training on {info['device']}"
+            p.say("messages.jobs.training_on", device=info["device"])
 
     def on_step(self, info):
         with self.job._lock:
@@ -134,7 +144,9 @@ class TrainingJob:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.result: RunResult | None = None
-        self.error: str | None = None
+        self.error: str | None = None  # English; error_key/error_params for other languages
+        self.error_key: str = ""
+        self.error_params: dict[str, Any] = {}
         self.saved_path: Any = None
         self._lock = threading.Lock()
         self._progress = Progress(epochs=config.train.epochs)
@@ -154,14 +166,12 @@ class TrainingJob:
         try:
             with self._lock:
                 self._progress.state = "waiting"
-                self._progress.message = "Waiting for a free training slot…"
+                self._progress.say("messages.jobs.waiting")
             while not _slots.acquire(timeout=0.2):
                 if self.stop_event.is_set():
                     with self._lock:
-                        self._progress.state, self._progress.message = (
-                            "failed",
-                            "Cancelled before it started.",
-                        )
+                        self._progress.state = "failed"
+                        self._progress.say("messages.jobs.cancelled")
                     return
             try:
                 torch.set_num_threads(self.threads)
@@ -173,23 +183,34 @@ class TrainingJob:
                 h: History = self.result.history
                 with self._lock:
                     self._progress.state = "done"
-                    self._progress.message = h.message
+                    if h.message_key:
+                        self._progress.say(h.message_key, **h.message_params)
+                    else:
+                        self._progress.message = h.message
             finally:
                 _slots.release()
         except FusionError as exc:
-            self.error = str(exc)
+            self._fail(exc.key, exc.params)
         except Exception as exc:
             if _is_oom(exc):  # the user's choice of size, not a bug: say what to change
-                self.error = OOM_FAILED_MESSAGE
+                self._fail(OOM_FAILED_KEY, {})
             else:  # a bug: keep the server alive, show a short message
-                self.error = f"Training failed unexpectedly: {exc.__class__.__name__}: {exc}"
+                self._fail(
+                    "messages.jobs.failed_unexpectedly",
+                    {"error_type": exc.__class__.__name__, "error": str(exc)},
+                )
                 traceback.print_exc()
         finally:
             if self.error:
                 with self._lock:
-                    self._progress.state, self._progress.message = "failed", self.error
+                    self._progress.state = "failed"
+                    self._progress.say(self.error_key, **self.error_params)
             with _active_lock:
                 _active.discard(self)
+
+    def _fail(self, key: str, params: dict[str, Any]) -> None:
+        self.error = translate(key, DEFAULT_LANGUAGE, **params)
+        self.error_key, self.error_params = key, dict(params)
 
     def stop(self) -> None:
         """Ask the job to stop within one batch; what was learned is kept."""
@@ -219,4 +240,6 @@ class TrainingJob:
                 p.eta,
                 list(p.steps),
                 list(p.epoch_rows),
+                p.message_key,
+                dict(p.message_params),
             )

@@ -16,11 +16,12 @@ before they are read.
 Everything a user can get wrong raises :class:`~fusion.errors.DataError` whose
 message names the file, column or row and the fix. Softer problems (constant
 columns, classes with one sample, ids without a partner) are collected in
-``source["warnings"]``.
+``source["warnings"]`` (English) and ``source["warning_messages"]`` (catalogue keys
+and parameters); :func:`localized_warnings` gives them in a page's language.
 
 Public API: :func:`load`, :func:`load_table`, :func:`load_npz`,
 :func:`from_table`, :func:`from_files`, :func:`suggest_mapping`,
-:func:`detect_format`.
+:func:`detect_format`, :func:`localized_warnings`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,6 +41,7 @@ import pandas as pd
 
 from fusion.data import MIN_ROWS, PairedData
 from fusion.errors import DataError
+from fusion.i18n import DEFAULT_LANGUAGE, translate
 
 MAX_TOTAL_COLUMNS = 20_000  # beyond this, training a playground model is hopeless
 # Same cap as the upload widget (.streamlit/config.toml maxUploadSize = 50, in MiB), so the
@@ -57,7 +60,6 @@ Source = str | Path | bytes | bytearray | BinaryIO | tuple[str, Any]
 _TEXT_EXTS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "csv"}
 _PARQUET_EXTS = {".parquet", ".pq"}
 _EXCEL_EXTS = {".xlsx", ".xls", ".xlsm", ".ods"}
-_SUPPORTED = "CSV (.csv), TSV (.tsv), Parquet (.parquet) or NPZ (.npz)"
 
 
 # -- reading bytes and sniffing the format ----------------------------------------------
@@ -70,9 +72,9 @@ def _read_source(obj: Source, name: str | None = None) -> tuple[bytes, str]:
     if isinstance(obj, (str, Path)):
         path = Path(obj)
         if not path.exists():
-            raise DataError(f"File not found: '{path}'. Check the path.")
+            raise DataError("errors.loaders.file_not_found", path=str(path))
         if path.is_dir():
-            raise DataError(f"'{path}' is a folder; pass the data file inside it.")
+            raise DataError("errors.loaders.is_folder", path=str(path))
         _check_size(path.stat().st_size, name or path.name)
         return path.read_bytes(), name or path.name
     if isinstance(obj, (bytes, bytearray, memoryview)):
@@ -85,9 +87,7 @@ def _read_source(obj: Source, name: str | None = None) -> tuple[bytes, str]:
     elif hasattr(obj, "read"):
         data = obj.read()
     else:
-        raise DataError(
-            f"Cannot read a {type(obj).__name__}; pass a file path, bytes or a binary file object."
-        )
+        raise DataError("errors.loaders.unreadable_object", type=type(obj).__name__)
     if isinstance(data, str):
         data = data.encode("utf-8")
     _check_size(len(data), display)
@@ -97,9 +97,10 @@ def _read_source(obj: Source, name: str | None = None) -> tuple[bytes, str]:
 def _check_size(n_bytes: int, display: str) -> None:
     if n_bytes > MAX_FILE_BYTES:
         raise DataError(
-            f"'{display}' is {n_bytes / 2**20:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MB "
-            "limit. Subsample the rows, or reduce the columns (e.g. PCA with "
-            "sklearn.decomposition.PCA), and save it again; Parquet is smaller than CSV."
+            "errors.loaders.too_large",
+            file=display,
+            megabytes=n_bytes / 2**20,
+            limit=MAX_FILE_BYTES // 2**20,
         )
 
 
@@ -117,10 +118,7 @@ def _zip_kind(data: bytes, display: str) -> str:
     try:
         names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     except zipfile.BadZipFile:
-        raise DataError(
-            f"'{display}' is a damaged zip archive (an NPZ or Excel file cut short?). "
-            "Save or download it again."
-        ) from None
+        raise DataError("errors.loaders.damaged_zip", file=display) from None
     if names and all(n.endswith(".npy") for n in names):
         return "npz"
     if "[Content_Types].xml" in names or any(n.startswith(("xl/", "word/")) for n in names):
@@ -145,16 +143,22 @@ def _sniff(data: bytes, display: str) -> str:
     return "text"
 
 
-_CONTENT_HELP = {
-    "excel": "an Excel workbook. Open it and save it as 'CSV UTF-8', or export it to Parquet.",
-    "xls": "an old-style Excel (.xls) workbook. Open it and save it as 'CSV UTF-8'.",
-    "zip": "a zip archive. Extract it and load the CSV/Parquet/NPZ file(s) inside.",
-    "npy": "a single NumPy array (.npy). Save all modalities into one archive with "
-    "np.savez('data.npz', a=..., b=..., labels=...).",
-    "pickle": "a Python pickle. Pickles are never loaded (unpickling can run arbitrary code); "
-    "save the data as CSV, Parquet or NPZ instead.",
-    "gzip": "gzip-compressed. Decompress it first (e.g. 'gunzip file.csv.gz').",
-}
+_REFUSED = ("excel", "xls", "zip", "npy", "pickle", "gzip")  # never read; the error says why
+
+
+def _refused(content: str, display: str) -> DataError:
+    """What a file of a refused kind (one of ``_REFUSED``) is, and what to do with it."""
+    if content == "excel":
+        return DataError("errors.loaders.is_excel", file=display)
+    if content == "xls":
+        return DataError("errors.loaders.is_xls", file=display)
+    if content == "zip":
+        return DataError("errors.loaders.is_zip", file=display)
+    if content == "npy":
+        return DataError("errors.loaders.is_npy", file=display)
+    if content == "pickle":
+        return DataError("errors.loaders.is_pickle", file=display)
+    return DataError("errors.loaders.is_gzip", file=display)
 
 
 def detect_format(obj: Source, name: str | None = None) -> str:
@@ -169,15 +173,15 @@ def detect_format(obj: Source, name: str | None = None) -> str:
 
 def _detect(data: bytes, display: str) -> str:
     if not data.strip():
-        raise DataError(f"'{display}' is empty. Choose a file that contains data.")
+        raise DataError("errors.loaders.empty_file", file=display)
     ext = Path(display).suffix.lower()
     content = _sniff(data, display)
     if ext in (".pkl", ".pickle"):
         content = "pickle"
     if ext in _EXCEL_EXTS and content in ("excel", "xls", "zip"):
         content = "excel" if content == "zip" else content
-    if content in _CONTENT_HELP:
-        raise DataError(f"'{display}' is {_CONTENT_HELP[content]}")
+    if content in _REFUSED:
+        raise _refused(content, display)
 
     expected = (
         _TEXT_EXTS.get(ext) or ("parquet" if ext in _PARQUET_EXTS else None) or ext.lstrip(".")
@@ -186,23 +190,16 @@ def _detect(data: bytes, display: str) -> str:
         if ext in _TEXT_EXTS or ext == "":
             return _TEXT_EXTS.get(ext, "csv")
         if ext in _PARQUET_EXTS:
-            raise DataError(
-                f"'{display}' is named .parquet but is not a Parquet file (it does not start "
-                "with 'PAR1'). If it is a CSV, rename it to .csv; otherwise export it again."
-            )
+            raise DataError("errors.loaders.not_parquet", file=display)
         if ext == ".npz":
-            raise DataError(
-                f"'{display}' is named .npz but is not a NumPy archive. Save it with "
-                "np.savez(...) or rename it to its real format."
-            )
-        raise DataError(f"'{display}': unsupported file type '{ext}'. Use {_SUPPORTED}.")
+            raise DataError("errors.loaders.not_npz", file=display)
+        raise DataError("errors.loaders.unsupported_type", file=display, ext=ext)
     # Binary content with a known format: it must agree with the extension.
     if ext in ("", ".zip") or expected == content:
         return content
-    real = {"parquet": ("a Parquet", ".parquet"), "npz": ("an NPZ", ".npz")}[content]
-    raise DataError(
-        f"'{display}' is named {ext} but is really {real[0]} file. Rename it to {real[1]}."
-    )
+    if content == "parquet":
+        raise DataError("errors.loaders.really_parquet", file=display, ext=ext)
+    raise DataError("errors.loaders.really_npz", file=display, ext=ext)
 
 
 # -- tables -------------------------------------------------------------------------------
@@ -225,10 +222,7 @@ def _decode(data: bytes, display: str) -> tuple[str, str]:
             control = sum(ch < " " and ch not in "\t\r\n" for ch in text[:8192])
             if control <= 0.01 * min(len(text), 8192):
                 return text, "utf-8" if encoding == "utf-8-sig" else encoding
-    raise DataError(
-        f"'{display}' is not a readable text table (it contains binary data or an unknown "
-        f"text encoding). Save it as CSV UTF-8, or as {_SUPPORTED}."
-    )
+    raise DataError("errors.loaders.not_text", file=display)
 
 
 def _guess_sep(text: str) -> str:
@@ -239,71 +233,102 @@ def _guess_sep(text: str) -> str:
         return ","
 
 
-_SEP_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "'|'"}
-
-
 def _read_text_table(data: bytes, display: str, fmt: str, sep: str | None) -> pd.DataFrame:
     text, encoding = _decode(data, display)
     if not text.strip():
-        raise DataError(f"'{display}' is empty. Choose a file that contains data.")
+        raise DataError("errors.loaders.empty_file", file=display)
     if sep is None:
         sep = {"tsv": "\t"}.get(fmt, ",") if Path(display).suffix else _guess_sep(text)
     header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
-    if len(header) == 1:
-        for other in ("\t", ";", "|"):
-            if other != sep and other in header[0]:
-                hint = "rename the file to .tsv" if other == "\t" else "save it with commas"
-                raise DataError(
-                    f"'{display}' has a single column '{header[0][:60]}' that contains "
-                    f"{_SEP_NAMES[other]}s: it looks {_SEP_NAMES[other]}-separated. "
-                    f"{hint.capitalize()}, or pass sep={other!r}."
-                )
+    if len(header) == 1:  # one column holding another separator: the wrong separator
+        only, column = header[0], header[0][:60]
+        if sep != "\t" and "\t" in only:
+            raise DataError("errors.loaders.single_column_tab", file=display, column=column)
+        if sep != ";" and ";" in only:
+            raise DataError("errors.loaders.single_column_semicolon", file=display, column=column)
+        if sep != "|" and "|" in only:
+            raise DataError("errors.loaders.single_column_pipe", file=display, column=column)
     stripped = [h.strip() for h in header]
     dups = sorted(h for h, k in Counter(stripped).items() if k > 1)
     if dups:
         raise DataError(
-            f"'{display}' has duplicate column names: {', '.join(repr(d) for d in dups[:5])}. "
-            "Rename them so every column name is unique."
+            "errors.loaders.duplicate_columns", where=f"'{display}'", columns=_names(dups[:5])
         )
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise DataError(f"'{display}' is empty. Choose a file that contains data.") from None
+        raise DataError("errors.loaders.empty_file", file=display) from None
     except (pd.errors.ParserError, ValueError) as e:
-        raise DataError(
-            f"'{display}' could not be parsed as {_SEP_NAMES.get(sep, repr(sep))}-separated "
-            f"text: {_parser_problem(e)}. Check quoting and the number of fields on that line."
-        ) from None
+        raise _parse_error(display, sep, e) from None
     df.columns = [str(c).strip() for c in df.columns]
     df.attrs.update(format=fmt, file=display, encoding=encoding)
     return df
 
 
-def _parser_problem(e: Exception) -> str:
-    """pandas' parser message in the words of a user ('data row' counts below the header)."""
+def _parse_error(display: str, sep: str, e: Exception) -> DataError:
+    """pandas' parser message in the words of a user ('data row' counts below the header).
+
+    One key per separator the message names in words (comma, tab; others by their
+    character) and per kind of problem (a ragged row, an unclosed quote, anything else).
+    """
     msg = " ".join(str(e).split()).removeprefix("Error tokenizing data. C error: ")
     m = re.fullmatch(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
     if m:
         want, line, got = (int(v) for v in m.groups())
-        return f"data row {line - 1} (line {line}) has {got} fields but the header has {want}"
+        row = line - 1
+        if sep == ",":
+            return DataError(
+                "errors.loaders.ragged_row.comma",
+                file=display,
+                row=row,
+                line=line,
+                got=got,
+                want=want,
+            )
+        if sep == "\t":
+            return DataError(
+                "errors.loaders.ragged_row.tab",
+                file=display,
+                row=row,
+                line=line,
+                got=got,
+                want=want,
+            )
+        return DataError(
+            "errors.loaders.ragged_row.other",
+            file=display,
+            sep=sep,
+            row=row,
+            line=line,
+            got=got,
+            want=want,
+        )
     m = re.fullmatch(r"EOF inside string starting at row (\d+)", msg)
     if m:
-        return f"a quote opened in data row {m.group(1)} is never closed"
-    return msg[:200]
+        row = int(m.group(1))
+        if sep == ",":
+            return DataError("errors.loaders.open_quote.comma", file=display, row=row)
+        if sep == "\t":
+            return DataError("errors.loaders.open_quote.tab", file=display, row=row)
+        return DataError("errors.loaders.open_quote.other", file=display, sep=sep, row=row)
+    if sep == ",":
+        return DataError("errors.loaders.parse_failed.comma", file=display, problem=msg[:200])
+    if sep == "\t":
+        return DataError("errors.loaders.parse_failed.tab", file=display, problem=msg[:200])
+    return DataError("errors.loaders.parse_failed.other", file=display, sep=sep, problem=msg[:200])
 
 
 def _read_parquet(data: bytes, display: str) -> pd.DataFrame:
     if data[-4:] != b"PAR1":
-        raise DataError(
-            f"'{display}' is a truncated Parquet file (its footer is missing). "
-            "Export or download it again."
-        )
+        raise DataError("errors.loaders.truncated_parquet", file=display)
     try:
         df = pd.read_parquet(io.BytesIO(data))
     except Exception as e:  # pyarrow raises many types for corrupt files
         raise DataError(
-            f"'{display}' could not be read as Parquet ({type(e).__name__}: {e}). "
-            "Export it again, or save it as CSV."
+            "errors.loaders.unreadable_parquet",
+            file=display,
+            error_type=type(e).__name__,
+            error=str(e),
         ) from None
     df.columns = [str(c) for c in df.columns]
     df.attrs.update(format="parquet", file=display)
@@ -321,24 +346,20 @@ def load_table(obj: Source, name: str | None = None, sep: str | None = None) -> 
     data, display = _read_source(obj, name)
     fmt = _detect(data, display)
     if fmt == "npz":
-        raise DataError(
-            f"'{display}' is an NPZ archive of arrays, not a table; load it with "
-            "fusion.loaders.load or load_npz."
-        )
+        raise DataError("errors.loaders.npz_not_table", file=display)
     df = (
         _read_parquet(data, display)
         if fmt == "parquet"
         else _read_text_table(data, display, fmt, sep)
     )
     if df.shape[1] == 0:
-        raise DataError(f"'{display}' has no columns. Choose a file that contains data.")
+        raise DataError("errors.loaders.no_columns", file=display)
     if df.shape[0] == 0:
-        raise DataError(f"'{display}' has a header but no data rows. Add at least {MIN_ROWS} rows.")
+        raise DataError("errors.loaders.no_rows", file=display, min_rows=MIN_ROWS)
     dups = sorted(set(df.columns[df.columns.duplicated()]))
     if dups:
         raise DataError(
-            f"'{display}' has duplicate column names: {', '.join(repr(d) for d in dups[:5])}. "
-            "Rename them so every column name is unique."
+            "errors.loaders.duplicate_columns", where=f"'{display}'", columns=_names(dups[:5])
         )
     return df
 
@@ -351,51 +372,59 @@ def _fmt_value(v: Any) -> str:
     return s if len(s) <= 40 else s[:37] + "..."
 
 
-def _numeric(series: pd.Series, where: str, ids: np.ndarray | None) -> np.ndarray:
+def _numeric(series: pd.Series, column: str, file: str, ids: np.ndarray | None) -> np.ndarray:
     """Column as float64 (N,), missing values as NaN; non-numbers raise DataError."""
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         return series.to_numpy(dtype="float64", na_value=np.nan)
     if pd.api.types.is_datetime64_any_dtype(series) or isinstance(series.dtype, pd.PeriodDtype):
-        raise DataError(
-            f"{where} holds dates, not numbers. Convert them to numbers (e.g. days since a "
-            "start date) or leave the column out of the modalities."
-        )
+        raise DataError("errors.loaders.dates", column=column, file=file)
     first = series.dropna()
     if len(first) and isinstance(first.iloc[0], (list, tuple, dict, np.ndarray)):
-        raise DataError(
-            f"{where} holds nested values (lists or structs). Flatten it to one number per "
-            "column first, e.g. 'emb__0', 'emb__1', ..."
-        )
+        raise DataError("errors.loaders.nested_values", column=column, file=file)
     converted = pd.to_numeric(series, errors="coerce")
     bad = series.notna().to_numpy() & converted.isna().to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
         value = series.iloc[i]
-        hint = ""
+        row, id_note, shown, n_bad = i + 1, _id_note(i, ids), _fmt_value(value), int(bad.sum())
         if isinstance(value, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", value):
-            hint = " It looks like a decimal comma: use '.' as the decimal separator."
+            raise DataError(
+                "errors.loaders.decimal_comma",
+                column=column,
+                file=file,
+                row=row,
+                id_note=id_note,
+                value=shown,
+                n_bad=n_bad,
+            )
         raise DataError(
-            f"{where} is not numeric: {_row(i, ids)} holds {_fmt_value(value)} "
-            f"({int(bad.sum())} such values in the column).{hint} Every feature must be a "
-            "number; if this column holds class names choose it as the label column, "
-            "otherwise fix or remove the values."
+            "errors.loaders.not_numeric",
+            column=column,
+            file=file,
+            row=row,
+            id_note=id_note,
+            value=shown,
+            n_bad=n_bad,
         )
     return converted.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _columns(
-    df: pd.DataFrame, cols: list[str], where: Callable[[str], str], ids: np.ndarray | None
-) -> np.ndarray:
-    """float64 (N, len(cols)) from table columns; non-numeric columns raise DataError."""
+def _columns(df: pd.DataFrame, cols: list[str], file: str, ids: np.ndarray | None) -> np.ndarray:
+    """float64 (N, len(cols)) from table columns of ``file``; non-numeric ones raise DataError."""
     block = df[cols]
     if all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
         return block.to_numpy(dtype="float64", na_value=np.nan)
-    return np.column_stack([_numeric(df[c], where(c), ids) for c in cols])
+    return np.column_stack([_numeric(df[c], c, file, ids) for c in cols])
 
 
-def _row(i: int, ids: np.ndarray | None) -> str:
-    """How a message names row i (0-based): 1-based data row below the header, plus id."""
-    return f"data row {i + 1}" + (f" (id {_q(ids[i])})" if ids is not None else "")
+def _id_note(i: int, ids: np.ndarray | None) -> str:
+    """What follows 'data row {i + 1}' in a message: the row's id, when rows have ids."""
+    return f" (id {_q(ids[i])})" if ids is not None else ""
+
+
+def _names(values: Sequence[Any]) -> str:
+    """Names quoted and joined for a message: 'a', 'b', 'c'."""
+    return ", ".join(_q(v) for v in values)
 
 
 def _q(value: Any) -> str:
@@ -418,32 +447,253 @@ def _id_strings(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.array(["" if pd.isna(v) else str(v).strip() for v in s])
 
 
-def _check_unique_ids(ids: np.ndarray, what: str, where: str) -> None:
+def _check_unique_ids(ids: np.ndarray, column: str | None, where: str) -> None:
+    """Ids are non-empty and unique; ``column`` names the id column (None: the 'ids' array)."""
     empty = np.flatnonzero(ids == "")
     if len(empty):
+        row, n_empty = int(empty[0]) + 1, len(empty)
+        if column is None:
+            raise DataError("errors.loaders.ids_empty.array", where=where, row=row, n_empty=n_empty)
         raise DataError(
-            f"{what} in {where} is empty in {_row(int(empty[0]), None)} "
-            f"({len(empty)} rows in total). Every row needs an id."
+            "errors.loaders.ids_empty.column", column=column, where=where, row=row, n_empty=n_empty
         )
     uniq, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         dup = uniq[counts > 1]
+        example, count, n_repeated = str(dup[0]), int(counts[counts > 1][0]), len(dup)
+        if column is None:
+            raise DataError(
+                "errors.loaders.ids_duplicate.array",
+                where=where,
+                id=example,
+                count=count,
+                n_repeated=n_repeated,
+            )
         raise DataError(
-            f"{what} in {where} has duplicate ids, e.g. {_q(dup[0])} appears "
-            f"{int(counts[counts > 1][0])} times ({len(dup)} ids repeat). Ids must be unique: "
-            "remove the repeated rows or fix the ids."
+            "errors.loaders.ids_duplicate.column",
+            column=column,
+            where=where,
+            id=example,
+            count=count,
+            n_repeated=n_repeated,
         )
+
+
+# -- warnings: English text plus a key, so a page can show them in its language ----------
+
+
+def _warn(source: dict[str, Any], key: str, /, **params: Any) -> None:
+    """Record a soft problem in ``source``.
+
+    ``source["warnings"]`` gets the English text (what the command line and older code
+    show); ``source["warning_messages"]`` gets ``{"key", "params"}`` for
+    :func:`localized_warnings`. Params are plain values, so both survive JSON.
+    """
+    source.setdefault("warnings", []).append(translate(key, DEFAULT_LANGUAGE, **params))
+    source.setdefault("warning_messages", []).append({"key": key, "params": params})
+
+
+def localized_warnings(source: dict[str, Any], lang: str) -> list[str]:
+    """The warnings of a data ``source`` (``PairedData.source``) in ``lang``.
+
+    Each English text in ``source["warnings"]`` is replaced by its translation when a
+    matching key was recorded; a text without one (older data) is shown as it is.
+    """
+    keyed = iter(source.get("warning_messages") or [])
+    pending = next(keyed, None)
+    out = []
+    for text in source.get("warnings") or []:
+        if pending and translate(pending["key"], DEFAULT_LANGUAGE, **pending["params"]) == text:
+            out.append(translate(pending["key"], lang, **pending["params"]))
+            pending = next(keyed, None)
+        else:
+            out.append(text)
+    return out
+
+
+# -- naming a column or the labels: one key per kind of source -----------------------------
+#
+# A table names a feature column ('x'), a set of files names a column of a file ('x' of
+# 'a.csv'), an NPZ archive a column or a pixel of an array. Each kind has its own message
+# key, so every language gets a whole sentence, never an English fragment.
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How a message names one flat feature column."""
+
+    kind: str  # "column" | "file_column" | "array_column" | "array_pixel"
+    column: str = ""  # table column (column, file_column)
+    file: str = ""  # the file holding it (file_column)
+    array: str = ""  # NPZ array (array_column, array_pixel)
+    index: int = 0  # column of a 2-D array
+    y: int = 0  # pixel row of a 3-D array
+    x: int = 0  # pixel column of a 3-D array
+
+    def short(self) -> str:
+        """The column in a list (same words in every language): 'x' or 'img'[:, 3]."""
+        if self.kind in ("column", "file_column"):
+            return _q(self.column)
+        if self.kind == "array_column":
+            return f"{_q(self.array)}[:, {self.index}]"
+        return f"{_q(self.array)}[:, {self.y}, {self.x}]"
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """How a message names the labels: a column of the table, of one file, or an array."""
+
+    kind: str  # "column" | "file_column" | "array"
+    column: str = ""
+    file: str = ""
+
+
+def _no_values(where: str, c: _Column) -> DataError:
+    if c.kind == "column":
+        return DataError("errors.loaders.no_values.column", where=where, column=c.column)
+    if c.kind == "file_column":
+        return DataError(
+            "errors.loaders.no_values.file_column", where=where, column=c.column, file=c.file
+        )
+    if c.kind == "array_column":
+        return DataError(
+            "errors.loaders.no_values.array_column", where=where, array=c.array, index=c.index
+        )
+    return DataError(
+        "errors.loaders.no_values.array_pixel", where=where, array=c.array, y=c.y, x=c.x
+    )
+
+
+def _too_large(where: str, c: _Column, value: float, row: int, id_note: str) -> DataError:
+    limit = _FLOAT32_MAX
+    if c.kind == "column":
+        return DataError(
+            "errors.loaders.beyond_float32.column",
+            where=where,
+            column=c.column,
+            value=value,
+            row=row,
+            id_note=id_note,
+            limit=limit,
+        )
+    if c.kind == "file_column":
+        return DataError(
+            "errors.loaders.beyond_float32.file_column",
+            where=where,
+            column=c.column,
+            file=c.file,
+            value=value,
+            row=row,
+            id_note=id_note,
+            limit=limit,
+        )
+    if c.kind == "array_column":
+        return DataError(
+            "errors.loaders.beyond_float32.array_column",
+            where=where,
+            array=c.array,
+            index=c.index,
+            value=value,
+            row=row,
+            id_note=id_note,
+            limit=limit,
+        )
+    return DataError(
+        "errors.loaders.beyond_float32.array_pixel",
+        where=where,
+        array=c.array,
+        y=c.y,
+        x=c.x,
+        value=value,
+        row=row,
+        id_note=id_note,
+        limit=limit,
+    )
+
+
+def _missing_cell(
+    where: str, c: _Column, value: str, row: int, id_note: str, n_bad: int
+) -> DataError:
+    if c.kind == "column":
+        return DataError(
+            "errors.loaders.missing_cell.column",
+            where=where,
+            column=c.column,
+            value=value,
+            row=row,
+            id_note=id_note,
+            n_bad=n_bad,
+        )
+    if c.kind == "file_column":
+        return DataError(
+            "errors.loaders.missing_cell.file_column",
+            where=where,
+            column=c.column,
+            file=c.file,
+            value=value,
+            row=row,
+            id_note=id_note,
+            n_bad=n_bad,
+        )
+    if c.kind == "array_column":
+        return DataError(
+            "errors.loaders.missing_cell.array_column",
+            where=where,
+            array=c.array,
+            index=c.index,
+            value=value,
+            row=row,
+            id_note=id_note,
+            n_bad=n_bad,
+        )
+    return DataError(
+        "errors.loaders.missing_cell.array_pixel",
+        where=where,
+        array=c.array,
+        y=c.y,
+        x=c.x,
+        value=value,
+        row=row,
+        id_note=id_note,
+        n_bad=n_bad,
+    )
+
+
+def _missing_label(where: str, lab: _Labels, row: int, id_note: str, n_bad: int) -> DataError:
+    if lab.kind == "column":
+        return DataError(
+            "errors.loaders.missing_label.column",
+            where=where,
+            column=lab.column,
+            row=row,
+            id_note=id_note,
+            n_bad=n_bad,
+        )
+    if lab.kind == "file_column":
+        return DataError(
+            "errors.loaders.missing_label.file_column",
+            where=where,
+            column=lab.column,
+            file=lab.file,
+            row=row,
+            id_note=id_note,
+            n_bad=n_bad,
+        )
+    return DataError(
+        "errors.loaders.missing_label.array", where=where, row=row, id_note=id_note, n_bad=n_bad
+    )
 
 
 # -- labels, missing values, constant columns: shared by tables and NPZ --------------------
 
 
 def _encode_labels(
-    raw: np.ndarray, what: str, warnings: list[str], where: str = ""
+    raw: np.ndarray, lab: _Labels, source: dict[str, Any], where: str
 ) -> tuple[np.ndarray, list[str]]:
     """Class indices (N,) and sorted display names; numbers sort numerically.
 
-    ``where`` (the file) prefixes the error message unless ``what`` already names it.
+    ``lab`` says how messages name the labels, ``where`` the file(s) they come from; soft
+    problems are recorded in ``source`` (see :func:`_warn`).
     """
     s = pd.Series(raw)
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
@@ -457,28 +707,51 @@ def _encode_labels(
         index = {n: i for i, n in enumerate(names)}
         labels = np.array([index[v] for v in strings], dtype=np.int64)
     if len(names) < 2:
-        where = "" if where in what else f"{where}: "
-        raise DataError(
-            f"{where}{what} has a single class ({names[0]!r}): classification needs at least 2 "
-            "classes. Check that the right column was chosen, or load the data without labels."
-        )
+        if lab.kind == "column":
+            raise DataError(
+                "errors.loaders.single_class.column", where=where, column=lab.column, name=names[0]
+            )
+        if lab.kind == "file_column":
+            raise DataError(
+                "errors.loaders.single_class.file_column",
+                where=where,
+                column=lab.column,
+                file=lab.file,
+                name=names[0],
+            )
+        raise DataError("errors.loaders.single_class.array", where=where, name=names[0])
     counts = np.bincount(labels, minlength=len(names))
     lonely = [names[c] for c in np.flatnonzero(counts == 1)]
     if lonely:
-        warnings.append(
-            f"{what}: {len(lonely)} class(es) have a single sample "
-            f"({', '.join(map(repr, lonely[:5]))}); they cannot appear in both training and "
-            "validation data."
-        )
+        n, shown = len(lonely), ", ".join(map(repr, lonely[:5]))
+        if lab.kind == "column":
+            _warn(
+                source,
+                "messages.loaders.lonely_classes.column",
+                column=lab.column,
+                n=n,
+                names=shown,
+            )
+        elif lab.kind == "file_column":
+            _warn(
+                source,
+                "messages.loaders.lonely_classes.file_column",
+                column=lab.column,
+                file=lab.file,
+                n=n,
+                names=shown,
+            )
+        else:
+            _warn(source, "messages.loaders.lonely_classes.array", where=where, n=n, names=shown)
     return labels.astype(np.int64), names
 
 
 def _assemble(
     arrays: dict[str, np.ndarray],
-    column_name: Callable[[str, int], str],
+    column_name: Callable[[str, int], _Column],
     *,
     labels_raw: np.ndarray | None,
-    label_what: str,
+    labels_as: _Labels,
     ids: np.ndarray | None,
     nan_policy: str,
     where: str,
@@ -488,54 +761,46 @@ def _assemble(
     """Shared checks and PairedData construction for tables and NPZ archives.
 
     arrays: modality -> float64 (N, d) or (N, H, W); column_name(modality, j)
-    describes flat column j in messages; ids are strings or None.
+    names flat column j in messages, ``labels_as`` the labels; ids are strings or None.
     """
     n = next(iter(arrays.values())).shape[0]
-    warnings: list[str] = source.setdefault("warnings", [])
+    source.setdefault("warnings", [])
     bad = np.zeros(n, dtype=bool)
-    first_bad: tuple[int, str] | None = None
+    first_bad: tuple[int, _Column | None, str] | None = None  # row, column (None: label), value
     for mod, arr in arrays.items():
         flat = arr.reshape(n, -1)
         finite = np.isfinite(flat)
         empty = np.flatnonzero(~finite.any(axis=0))
         if len(empty):
-            raise DataError(
-                f"{where}: {column_name(mod, int(empty[0]))} has no usable value in any row "
-                f"(all missing or infinite). Remove the column or fill it in."
-            )
+            raise _no_values(where, column_name(mod, int(empty[0])))
         huge = np.argwhere(finite & (np.abs(flat) > _FLOAT32_MAX))
         if len(huge):
             i, j = (int(v) for v in huge[0])
-            raise DataError(
-                f"{where}: {column_name(mod, j)} holds {flat[i, j]:.4g} in {_row(i, ids)}, beyond "
-                f"the float32 range (±{_FLOAT32_MAX:.3g}) used for training. Rescale the column "
-                "(e.g. divide it by a large constant or take a log)."
-            )
+            raise _too_large(where, column_name(mod, j), float(flat[i, j]), i + 1, _id_note(i, ids))
         rows = ~finite.all(axis=1)
         if rows.any():
             i = int(np.argmax(rows))
             j = int(np.argmax(~finite[i]))
             if first_bad is None or i < first_bad[0]:
-                first_bad = (i, f"{column_name(mod, j)} is {_fmt_value(flat[i, j])}")
+                first_bad = (i, column_name(mod, j), _fmt_value(flat[i, j]))
             bad |= rows
     if labels_raw is not None:
         missing = _missing(labels_raw)
         if missing.any():
             i = int(np.argmax(missing))
             if first_bad is None or i < first_bad[0]:
-                first_bad = (i, f"{label_what} is empty")
+                first_bad = (i, None, "")
             bad |= missing
 
     dropped = 0
     if bad.any():
         assert first_bad is not None
         if nan_policy == "reject":
-            i, what = first_bad
-            raise DataError(
-                f"{where}: {what} in {_row(i, ids)} (rows with missing, empty or infinite "
-                f"values: {int(bad.sum())}). Fill in or remove those rows, or use "
-                "nan_policy='drop' to drop them."
-            )
+            i, column, value = first_bad
+            row, id_note, n_bad = i + 1, _id_note(i, ids), int(bad.sum())
+            if column is None:
+                raise _missing_label(where, labels_as, row, id_note, n_bad)
+            raise _missing_cell(where, column, value, row, id_note, n_bad)
         keep = ~bad
         dropped = int(bad.sum())
         arrays = {k: v[keep] for k, v in arrays.items()}
@@ -547,36 +812,49 @@ def _assemble(
         }
         if ids is None:  # keep the original row numbers, so dropped rows can be found
             ids = np.flatnonzero(keep).astype(str)
-        warnings.append(f"Dropped {dropped} rows with missing, empty or infinite values.")
+        _warn(source, "messages.loaders.dropped_rows", n=dropped)
     source["dropped_rows"] = dropped
 
     n = next(iter(arrays.values())).shape[0]
     if n < MIN_ROWS:
-        after = f" after dropping {dropped} incomplete rows" if dropped else ""
-        raise DataError(
-            f"{where} has only {n} usable row{'s' if n != 1 else ''}{after}: at least "
-            f"{MIN_ROWS} paired rows are needed to train and validate. Add more rows."
-        )
+        if dropped and n == 1:
+            raise DataError(
+                "errors.loaders.too_few_rows.one_after_drop",
+                where=where,
+                dropped=dropped,
+                min_rows=MIN_ROWS,
+            )
+        if dropped:
+            raise DataError(
+                "errors.loaders.too_few_rows.many_after_drop",
+                where=where,
+                n=n,
+                dropped=dropped,
+                min_rows=MIN_ROWS,
+            )
+        if n == 1:
+            raise DataError("errors.loaders.too_few_rows.one", where=where, min_rows=MIN_ROWS)
+        raise DataError("errors.loaders.too_few_rows.many", where=where, n=n, min_rows=MIN_ROWS)
 
     for mod, arr in arrays.items():
         flat = arr.reshape(n, -1)
         constant = np.flatnonzero(np.ptp(flat, axis=0) == 0)
         if len(constant) == flat.shape[1]:
-            raise DataError(
-                f"{where}: modality '{mod}' is constant (every column has the same value in "
-                "every row), so it carries no information. Check which columns are mapped to "
-                f"'{mod}', or remove it."
-            )
+            raise DataError("errors.loaders.constant_modality", where=where, modality=mod)
         if len(constant):
-            examples = ", ".join(column_name(mod, int(j)) for j in constant[:3])
-            warnings.append(
-                f"Modality '{mod}': {len(constant)} of {flat.shape[1]} columns are constant "
-                f"and carry no information ({examples}{', ...' if len(constant) > 3 else ''})."
+            _warn(
+                source,
+                "messages.loaders.constant_columns",
+                modality=mod,
+                n=len(constant),
+                total=flat.shape[1],
+                columns=", ".join(column_name(mod, int(j)).short() for j in constant[:3]),
+                more=", ..." if len(constant) > 3 else "",
             )
 
     labels = label_names = None
     if labels_raw is not None:
-        labels, label_names = _encode_labels(np.asarray(labels_raw), label_what, warnings, where)
+        labels, label_names = _encode_labels(np.asarray(labels_raw), labels_as, source, where)
 
     return PairedData(
         modalities=arrays,
@@ -590,35 +868,67 @@ def _assemble(
 
 def _check_policy(nan_policy: str) -> None:
     if nan_policy not in NAN_POLICIES:
-        raise DataError(f"nan_policy must be 'reject' or 'drop', got {nan_policy!r}.")
+        raise DataError("errors.loaders.bad_nan_policy", value=nan_policy)
 
 
-def _check_total_columns(counts: dict[str, int], where: str) -> None:
+def _check_total_columns(counts: dict[str, int], where: str | None) -> None:
+    """At most MAX_TOTAL_COLUMNS features; ``where`` names the file (None: several files)."""
     total = sum(counts.values())
     if total > MAX_TOTAL_COLUMNS:
         sizes = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        if where is None:
+            raise DataError(
+                "errors.loaders.too_many_columns.files",
+                total=total,
+                sizes=sizes,
+                limit=MAX_TOTAL_COLUMNS,
+            )
         raise DataError(
-            f"{where} has {total} feature columns in all ({sizes}); the limit is "
-            f"{MAX_TOTAL_COLUMNS}. Reduce the dimension first, e.g. with PCA "
-            "(sklearn.decomposition.PCA) to a few hundred components per modality."
+            "errors.loaders.too_many_columns.one",
+            where=where,
+            total=total,
+            sizes=sizes,
+            limit=MAX_TOTAL_COLUMNS,
         )
 
 
 def _reshape_images(
-    arrays: dict[str, np.ndarray], image_shapes: dict[str, Sequence[int]] | None, where: str
+    arrays: dict[str, np.ndarray], image_shapes: dict[str, Sequence[int]] | None, where: str | None
 ) -> dict[str, np.ndarray]:
+    """Flat columns reshaped to (H, W) images; ``where`` names the file (None: several files)."""
     for mod, shape in (image_shapes or {}).items():
         if mod not in arrays:
+            known = _names(arrays)
+            if where is None:
+                raise DataError(
+                    "errors.loaders.image_shapes_unknown.files", modality=mod, modalities=known
+                )
             raise DataError(
-                f"image_shapes names modality '{mod}', but {where} has only "
-                f"{', '.join(repr(m) for m in arrays)}."
+                "errors.loaders.image_shapes_unknown.one",
+                modality=mod,
+                where=where,
+                modalities=known,
             )
         h, w = (int(v) for v in shape)
         flat = arrays[mod].reshape(arrays[mod].shape[0], -1)
         if h * w != flat.shape[1]:
+            if where is None:
+                raise DataError(
+                    "errors.loaders.image_shape_mismatch.files",
+                    h=h,
+                    w=w,
+                    modality=mod,
+                    expected=h * w,
+                    got=flat.shape[1],
+                )
             raise DataError(
-                f"{where}: image shape {h}x{w} for modality '{mod}' expects {h * w} columns, "
-                f"but '{mod}' has {flat.shape[1]}. Fix image_shapes or the column mapping."
+                "errors.loaders.image_shape_mismatch.one",
+                where=where,
+                h=h,
+                w=w,
+                modality=mod,
+                expected=h * w,
+                got=flat.shape[1],
             )
         arrays[mod] = flat.reshape(-1, h, w)
     return arrays
@@ -638,13 +948,28 @@ def _prefix_groups(columns: Sequence[str], skip: set[str]) -> dict[str, list[str
     return groups
 
 
-def _check_column(df: pd.DataFrame, column: str | None, role: str, where: str) -> None:
+def _check_column(
+    df: pd.DataFrame, column: str | None, where: str, role: str, modality: str = ""
+) -> None:
+    """``column`` (the "label" or "id" column, or one of ``modality``) is in ``df``."""
     if column is not None and column not in df.columns:
-        shown = ", ".join(repr(c) for c in list(df.columns)[:10])
+        shown = _names(list(df.columns)[:10])
         more = ", ..." if df.shape[1] > 10 else ""
+        if role == "label":
+            raise DataError(
+                "errors.loaders.no_column.label", column=column, where=where, shown=shown, more=more
+            )
+        if role == "id":
+            raise DataError(
+                "errors.loaders.no_column.id", column=column, where=where, shown=shown, more=more
+            )
         raise DataError(
-            f"{role} column {column!r} is not in {where}; its columns are {shown}{more}. "
-            "Choose one of them."
+            "errors.loaders.no_column.modality",
+            modality=modality,
+            column=column,
+            where=where,
+            shown=shown,
+            more=more,
         )
 
 
@@ -653,10 +978,7 @@ def _unique_columns(df: pd.DataFrame, where: str) -> list[str]:
     columns = [str(c) for c in df.columns]
     dups = sorted(c for c, k in Counter(columns).items() if k > 1)
     if dups:
-        raise DataError(
-            f"{where} has duplicate column names: {', '.join(map(repr, dups[:5]))}. "
-            "Rename them so every column name is unique."
-        )
+        raise DataError("errors.loaders.duplicate_columns", where=where, columns=_names(dups[:5]))
     return columns
 
 
@@ -682,88 +1004,85 @@ def from_table(
     assert isinstance(df, pd.DataFrame), f"from_table needs a DataFrame, got {type(df)}"
     _check_policy(nan_policy)
     where = f"'{source_name}'"
-    if df.shape[1] == 0 or df.shape[0] == 0:
-        what = "no columns" if df.shape[1] == 0 else "a header but no data rows"
-        raise DataError(f"{where} has {what}. Add at least {MIN_ROWS} rows of data.")
+    if df.shape[1] == 0:
+        raise DataError("errors.loaders.table_no_columns", where=where, min_rows=MIN_ROWS)
+    if df.shape[0] == 0:
+        raise DataError("errors.loaders.table_no_rows", where=where, min_rows=MIN_ROWS)
     columns = _unique_columns(df, where)
     df = df.set_axis(columns, axis=1)
-    _check_column(df, label_column, "Label", where)
-    _check_column(df, id_column, "Id", where)
+    _check_column(df, label_column, where, "label")
+    _check_column(df, id_column, where, "id")
     if label_column is not None and label_column == id_column:
-        raise DataError(f"Column {label_column!r} cannot be both the label and the id column.")
+        raise DataError("errors.loaders.label_is_id", column=label_column)
     reserved = {c for c in (label_column, id_column) if c is not None}
 
-    warnings: list[str] = []
+    source: dict[str, Any] = {
+        "files": [source_name],
+        "format": df.attrs.get("format", "table"),
+        "warnings": [],
+        "dropped_rows": 0,
+    }
+    if "encoding" in df.attrs:
+        source["encoding"] = df.attrs["encoding"]
     if modalities is None:
         modalities = _prefix_groups(columns, reserved)
         if not modalities:
             guess = suggest_mapping(df)["modalities"]
-            hint = f" A guess from the names: {_mapping_text(guess)}." if guess else ""
-            raise DataError(
-                f"{where} has no columns named '<modality>__<column>' (e.g. 'image__px0', "
-                f"'text__f0'). Rename the columns with a prefix per modality, or pass "
-                f"modalities={{name: [columns]}}.{hint}"
-            )
+            if guess:
+                raise DataError(
+                    "errors.loaders.no_prefixes_guess", where=where, guess=_mapping_text(guess)
+                )
+            raise DataError("errors.loaders.no_prefixes", where=where)
         used = {c for cols in modalities.values() for c in cols} | reserved
         ignored = [c for c in columns if c not in used]
         if ignored:
-            warnings.append(
-                f"Ignored {len(ignored)} column(s) without a '<modality>__' prefix: "
-                f"{', '.join(map(repr, ignored[:5]))}{', ...' if len(ignored) > 5 else ''}."
+            _warn(
+                source,
+                "messages.loaders.ignored_columns",
+                n=len(ignored),
+                columns=_names(ignored[:5]),
+                more=", ..." if len(ignored) > 5 else "",
             )
     else:
         owner: dict[str, str] = {}
         for mod, cols in modalities.items():
             if not isinstance(mod, str) or not mod:
-                raise DataError(f"Modality names must be non-empty strings, got {mod!r}.")
+                raise DataError("errors.loaders.bad_modality_name", name=mod)
             if isinstance(cols, str) or not cols:
-                raise DataError(
-                    f"Modality '{mod}' needs a non-empty list of column names, got {cols!r}."
-                )
+                raise DataError("errors.loaders.bad_modality_columns", modality=mod, columns=cols)
             for c in cols:
-                _check_column(df, c, f"Modality '{mod}'", where)
+                _check_column(df, c, where, "modality", mod)
                 if c in reserved:
-                    raise DataError(
-                        f"Column {c!r} is the label or id column; remove it from modality '{mod}'."
-                    )
+                    raise DataError("errors.loaders.reserved_column", column=c, modality=mod)
                 if c in owner:
                     raise DataError(
-                        f"Column {c!r} is in both modality '{owner[c]}' and '{mod}'; "
-                        "give each column to one modality."
+                        "errors.loaders.column_in_two", column=c, first=owner[c], second=mod
                     )
                 owner[c] = mod
+    if not modalities:
+        raise DataError("errors.loaders.no_modalities", where=where)
     if len(modalities) < 2:
         raise DataError(
-            f"{where} has {len(modalities)} modality ({', '.join(modalities) or 'none'}); "
-            "paired data needs at least 2. Add columns with another '<modality>__' prefix "
-            "or map columns to a second modality."
+            "errors.loaders.one_modality",
+            where=where,
+            n=len(modalities),
+            names=", ".join(modalities),
         )
     _check_total_columns({m: len(c) for m, c in modalities.items()}, where)
 
     ids = None
     if id_column is not None:
         ids = _id_strings(df[id_column])
-        _check_unique_ids(ids, f"Id column {id_column!r}", where)
+        _check_unique_ids(ids, id_column, where)
 
-    arrays = {
-        mod: _columns(df, cols, lambda c: f"Column {c!r} in {where}", ids)
-        for mod, cols in modalities.items()
-    }
+    arrays = {mod: _columns(df, cols, source_name, ids) for mod, cols in modalities.items()}
     arrays = _reshape_images(arrays, image_shapes, where)
-    source = {
-        "files": [source_name],
-        "format": df.attrs.get("format", "table"),
-        "warnings": warnings,
-        "dropped_rows": 0,
-    }
-    if "encoding" in df.attrs:
-        source["encoding"] = df.attrs["encoding"]
     names = {mod: list(cols) for mod, cols in modalities.items()}
     return _assemble(
         arrays,
-        lambda mod, j: f"column {names[mod][j]!r}",
+        lambda mod, j: _Column("column", column=names[mod][j]),
         labels_raw=None if label_column is None else df[label_column].to_numpy(),
-        label_what=f"label column {label_column!r}",
+        labels_as=_Labels("column", column=label_column or ""),
         ids=ids,
         nan_policy=nan_policy,
         where=where,
@@ -865,62 +1184,77 @@ def from_files(
             names.append(stem if stem not in names else f"{stem}_{len(names) + 1}")
     names = [str(n) for n in names]
     if len(names) != len(tables):
-        raise DataError(
-            f"Got {len(names)} modality names for {len(tables)} files; give one name per file."
-        )
+        raise DataError("errors.loaders.names_count", n_names=len(names), n_files=len(tables))
     if len(set(names)) != len(names) or not all(names):
-        raise DataError(f"Modality names must be unique and non-empty, got {names}.")
+        raise DataError("errors.loaders.names_not_unique", names=names)
     if len(tables) < 2:
-        raise DataError(
-            f"Only {len(tables)} file given ({_describe_sources(displays)}); paired data needs "
-            "one file per modality and at least 2 modalities. Add another file, or load a "
-            "single table with '<modality>__<column>' columns."
-        )
+        raise DataError("errors.loaders.one_file", n=len(tables), files=_describe_sources(displays))
 
     if id_column is not None:
         for t, d in zip(tables, displays, strict=True):
-            _check_column(t, id_column, "Id", f"'{d}'")
+            _check_column(t, id_column, f"'{d}'", "id")
     label_files = [i for i, t in enumerate(tables) if label_column in t.columns]
     if label_column is not None and not label_files:
         raise DataError(
-            f"Label column {label_column!r} is in none of the files "
-            f"({_describe_sources(displays)}). Check its name."
+            "errors.loaders.label_in_no_file",
+            column=label_column,
+            files=_describe_sources(displays),
         )
 
-    warnings: list[str] = []
+    fmt = sorted({t.attrs.get("format", "table") for t in tables})
+    source: dict[str, Any] = {
+        "files": displays,
+        "format": fmt[0] if len(fmt) == 1 else "+".join(fmt),
+        "warnings": [],
+        "dropped_rows": 0,
+    }
     if id_column is None:
         counts = [len(t) for t in tables]
         if len(set(counts)) > 1:
-            sizes = ", ".join(f"'{d}': {c} rows" for d, c in zip(displays, counts, strict=True))
-            raise DataError(
-                f"The files have different numbers of rows ({sizes}). Files are paired by row "
-                "order, so each needs the same number of rows; or give an id column present "
-                "in every file to pair rows by id."
-            )
+            if len(tables) == 2:
+                raise DataError(
+                    "errors.loaders.row_counts.two",
+                    file_a=displays[0],
+                    n_a=counts[0],
+                    file_b=displays[1],
+                    n_b=counts[1],
+                )
+            sizes = ", ".join(f"'{d}': {c}" for d, c in zip(displays, counts, strict=True))
+            raise DataError("errors.loaders.row_counts.many", sizes=sizes)
         ids = None
     else:
         per_file = []
         for t, d in zip(tables, displays, strict=True):
             file_ids = _id_strings(t[id_column])
-            _check_unique_ids(file_ids, f"Id column {id_column!r}", f"'{d}'")
+            _check_unique_ids(file_ids, id_column, f"'{d}'")
             per_file.append(file_ids)
         common = set(per_file[0]).intersection(*per_file[1:])
         if not common:
+            if len(tables) == 2:
+                raise DataError(
+                    "errors.loaders.no_common_ids.two",
+                    column=id_column,
+                    file_a=displays[0],
+                    ids_a=_names(per_file[0][:3]),
+                    file_b=displays[1],
+                    ids_b=_names(per_file[1][:3]),
+                )
             examples = "; ".join(
-                f"'{d}' has {', '.join(map(_q, fid[:3]))}"
-                for d, fid in zip(displays, per_file, strict=True)
+                f"'{d}': {_names(fid[:3])}" for d, fid in zip(displays, per_file, strict=True)
             )
             raise DataError(
-                f"No id in column {id_column!r} appears in every file ({examples}). Check that "
-                "the files use the same ids for the same samples (e.g. '7' vs 'img_7')."
+                "errors.loaders.no_common_ids.many", column=id_column, examples=examples
             )
         ids = np.array([i for i in per_file[0] if i in common])
         for d, fid in zip(displays, per_file, strict=True):
             unmatched = [i for i in fid if i not in common]
             if unmatched:
-                warnings.append(
-                    f"'{d}': {len(unmatched)} id(s) have no partner in every other file and "
-                    f"were left out (e.g. {', '.join(map(_q, unmatched[:3]))})."
+                _warn(
+                    source,
+                    "messages.loaders.unmatched_ids",
+                    file=d,
+                    n=len(unmatched),
+                    examples=_names(unmatched[:3]),
                 )
         tables = [
             t.set_axis(fid, axis=0).loc[ids].reset_index(drop=True)
@@ -928,48 +1262,40 @@ def from_files(
         ]
 
     labels_raw = None
-    label_what = ""
+    labels_as = _Labels("file_column")
     if label_column is not None:
         first = label_files[0]
         labels_raw = tables[first][label_column].to_numpy()
-        label_what = f"label column {label_column!r} in '{displays[first]}'"
+        labels_as = _Labels("file_column", column=label_column, file=displays[first])
         for i in label_files[1:]:
             other = tables[i][label_column].to_numpy()
             if not np.array_equal(_id_strings(labels_raw), _id_strings(other)):
                 raise DataError(
-                    f"Label column {label_column!r} is in '{displays[first]}' and "
-                    f"'{displays[i]}' with different values. Keep it in one file only."
+                    "errors.loaders.labels_differ",
+                    column=label_column,
+                    file_a=displays[first],
+                    file_b=displays[i],
                 )
 
     features: dict[str, list[str]] = {}
     for mod, t, d in zip(names, tables, displays, strict=True):
         cols = [c for c in t.columns if c not in (id_column, label_column)]
         if not cols:
-            raise DataError(
-                f"'{d}' has no feature columns besides the id/label columns. Each file must "
-                "hold the features of its modality."
-            )
+            raise DataError("errors.loaders.no_features", file=d)
         features[mod] = cols
-    _check_total_columns({m: len(c) for m, c in features.items()}, "The files")
+    _check_total_columns({m: len(c) for m, c in features.items()}, None)
 
     arrays = {
-        mod: _columns(t, cols, lambda c, d=d: f"Column {c!r} in '{d}'", ids)
+        mod: _columns(t, cols, d, ids)
         for (mod, cols), t, d in zip(features.items(), tables, displays, strict=True)
     }
-    arrays = _reshape_images(arrays, image_shapes, "the files")
+    arrays = _reshape_images(arrays, image_shapes, None)
     file_of = dict(zip(names, displays, strict=True))
-    fmt = sorted({t.attrs.get("format", "table") for t in tables})
-    source = {
-        "files": displays,
-        "format": fmt[0] if len(fmt) == 1 else "+".join(fmt),
-        "warnings": warnings,
-        "dropped_rows": 0,
-    }
     return _assemble(
         arrays,
-        lambda mod, j: f"column {features[mod][j]!r} of '{file_of[mod]}'",
+        lambda mod, j: _Column("file_column", column=features[mod][j], file=file_of[mod]),
         labels_raw=labels_raw,
-        label_what=label_what,
+        labels_as=labels_as,
         ids=ids,
         nan_policy=nan_policy,
         where=_describe_sources(displays),
@@ -992,35 +1318,27 @@ def load_npz(obj: Source, name: str | None = None, nan_policy: str = "reject") -
     data, display = _read_source(obj, name)
     fmt = _detect(data, display)
     if fmt != "npz":
-        raise DataError(
-            f"'{display}' is a {fmt.upper()} table, not an NPZ archive; load it with "
-            "fusion.loaders.load or load_table."
-        )
+        raise DataError("errors.loaders.table_not_npz", file=display, format=fmt.upper())
     where = f"'{display}'"
     arrays: dict[str, np.ndarray] = {}
     labels_raw = ids = None
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as e:  # zip and format errors of many types
-        raise DataError(
-            f"{where} could not be read as NPZ ({e}). Save it again with np.savez."
-        ) from None
+        raise DataError("errors.loaders.unreadable_npz", where=where, error=str(e)) from None
     with archive:
         for key in archive.files:
             try:
                 arr = archive[key]
             except ValueError as e:
                 if "allow_pickle" in str(e) or "Object arrays" in str(e):
-                    raise DataError(
-                        f"Array '{key}' in {where} is an object array, which would need "
-                        "unpickling (never done here, it can run arbitrary code). Save numbers "
-                        "as a numeric array and text as np.array(values, dtype=str)."
-                    ) from None
-                raise DataError(f"Array '{key}' in {where} could not be read: {e}.") from None
+                    raise DataError("errors.loaders.object_array", array=key, where=where) from None
+                raise DataError(
+                    "errors.loaders.unreadable_array", array=key, where=where, error=str(e)
+                ) from None
             except Exception as e:
                 raise DataError(
-                    f"Array '{key}' in {where} could not be read ({e}); the file may be "
-                    "truncated. Save it again with np.savez."
+                    "errors.loaders.truncated_array", array=key, where=where, error=str(e)
                 ) from None
             if key in ("label", "labels"):
                 labels_raw = _vector(arr, key, where)
@@ -1036,33 +1354,30 @@ def load_npz(obj: Source, name: str | None = None, nan_policy: str = "reject") -
         lengths["ids"] = len(ids)
     if len(set(lengths.values())) > 1:
         sizes = ", ".join(f"'{k}': {v}" for k, v in lengths.items())
-        raise DataError(
-            f"Arrays in {where} have different lengths ({sizes}). Every array needs one entry "
-            "per sample along its first axis."
-        )
+        raise DataError("errors.loaders.array_lengths", where=where, sizes=sizes)
+    if not arrays:
+        raise DataError("errors.loaders.npz_no_modalities", where=where)
     if len(arrays) < 2:
         raise DataError(
-            f"{where} holds {len(arrays)} modality array(s) ({', '.join(arrays) or 'none'}); "
-            "paired data needs at least 2. Save one array per modality, e.g. "
-            "np.savez('data.npz', image=..., text=..., labels=...)."
+            "errors.loaders.npz_one_modality", where=where, n=len(arrays), names=", ".join(arrays)
         )
     if next(iter(arrays.values())).shape[0] == 0:
-        raise DataError(f"The arrays in {where} are empty. Add at least {MIN_ROWS} samples.")
+        raise DataError("errors.loaders.npz_empty", where=where, min_rows=MIN_ROWS)
     _check_total_columns({k: int(np.prod(a.shape[1:])) for k, a in arrays.items()}, where)
     if ids is not None:
-        _check_unique_ids(ids, "Array 'ids'", where)
+        _check_unique_ids(ids, None, where)
 
-    def column_name(mod: str, j: int) -> str:
+    def column_name(mod: str, j: int) -> _Column:
         shape = arrays[mod].shape
         if len(shape) == 3:
-            return f"array '{mod}' pixel ({j // shape[2]}, {j % shape[2]})"
-        return f"array '{mod}' column {j}"
+            return _Column("array_pixel", array=mod, y=j // shape[2], x=j % shape[2])
+        return _Column("array_column", array=mod, index=j)
 
     return _assemble(
         arrays,
         column_name,
         labels_raw=labels_raw,
-        label_what=f"labels array in {where}",
+        labels_as=_Labels("array"),
         ids=ids,
         nan_policy=nan_policy,
         where=where,
@@ -1074,37 +1389,19 @@ def _vector(arr: np.ndarray, key: str, where: str) -> np.ndarray:
     if arr.ndim == 2 and 1 in arr.shape:
         arr = arr.reshape(-1)
     if arr.ndim != 1:
-        raise DataError(
-            f"Array '{key}' in {where} has shape {arr.shape}; it must be 1-D with one entry "
-            "per sample."
-        )
+        raise DataError("errors.loaders.not_vector", array=key, where=where, shape=arr.shape)
     return arr
 
 
 def _npz_features(arr: np.ndarray, key: str, where: str) -> np.ndarray:
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise DataError(
-            f"Array '{key}' in {where} has dtype {arr.dtype}, not numbers. Store features as "
-            "numbers; name a class array 'labels' and an id array 'ids'."
-        )
+        raise DataError("errors.loaders.not_numbers", array=key, where=where, dtype=str(arr.dtype))
     if arr.ndim == 0:
-        raise DataError(
-            f"Array '{key}' in {where} is a single value, not one row per sample; a modality "
-            "needs (N, d) features or (N, H, W) images. Remove it from the archive or save "
-            "one value per sample."
-        )
+        raise DataError("errors.loaders.scalar_array", array=key, where=where)
     if arr.ndim == 1:
-        raise DataError(
-            f"Array '{key}' in {where} is 1-D {arr.shape}; a modality needs (N, d) features or "
-            "(N, H, W) images. Use arr.reshape(-1, 1) for a single feature, or name it "
-            "'labels' / 'ids' if that is what it holds."
-        )
+        raise DataError("errors.loaders.vector_array", array=key, where=where, shape=arr.shape)
     if arr.ndim > 3:
-        raise DataError(
-            f"Array '{key}' in {where} has shape {arr.shape}; only (N, d) features or "
-            "(N, H, W) grayscale images are supported. Convert colour images to grayscale or "
-            "flatten them with arr.reshape(len(arr), -1)."
-        )
+        raise DataError("errors.loaders.too_many_axes", array=key, where=where, shape=arr.shape)
     return arr.astype(np.float64)
 
 
@@ -1135,7 +1432,7 @@ def load(
         list(paths) if isinstance(paths, (list, tuple)) and not _is_named_buffer(paths) else [paths]
     )
     if not items:
-        raise DataError("No files given; choose at least one file.")
+        raise DataError("errors.loaders.no_files")
     # Read every file once up front: an uploaded buffer may not be readable twice.
     items = [(display, data) for data, display in (_read_source(p) for p in items)]
 

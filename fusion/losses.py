@@ -43,14 +43,10 @@ JointLoss = Callable[..., Parts]
 def _check_pair(za: torch.Tensor, zb: torch.Tensor, min_batch: int = 1) -> None:
     if za.ndim != 2 or zb.ndim != 2 or za.shape[0] != zb.shape[0]:
         raise ConfigError(
-            f"Joint losses take two (B, D) embedding batches with the same B; got "
-            f"{tuple(za.shape)} and {tuple(zb.shape)}."
+            "errors.losses.batch_shapes", shape_a=tuple(za.shape), shape_b=tuple(zb.shape)
         )
     if za.shape[0] < min_batch:
-        raise ConfigError(
-            f"This loss needs a batch of at least {min_batch} pairs, got {za.shape[0]}; "
-            "raise the batch size (or drop the last incomplete batch)."
-        )
+        raise ConfigError("errors.losses.batch_too_small", min_batch=min_batch, n=za.shape[0])
 
 
 def seed_alignment(
@@ -80,14 +76,14 @@ def seed_alignment(
     """
     _check_pair(za, zb)
     if lam < 0:
-        raise ConfigError(f"lam (the L2 weight) must be >= 0, got {lam}.")
+        raise ConfigError("errors.losses.bad_lam", lam=lam)
     n = za.shape[0]
     if labels is None:
         s = torch.eye(n, dtype=za.dtype, device=za.device)
     else:
         labels = torch.as_tensor(labels, device=za.device)
         if labels.shape != (n,):
-            raise ConfigError(f"labels must have shape ({n},), got {tuple(labels.shape)}.")
+            raise ConfigError("errors.losses.labels_shape", n=n, shape=tuple(labels.shape))
         s = (labels[:, None] == labels[None, :]).to(za.dtype)  # (B, B)
 
     # Distances are translation invariant; expanding around the batch centre keeps the
@@ -127,7 +123,7 @@ def info_nce(
     """
     _check_pair(za, zb)
     if not torch.is_tensor(temperature) and temperature <= 0:
-        raise ConfigError(f"temperature must be > 0, got {temperature}.")
+        raise ConfigError("errors.losses.bad_temperature", temperature=temperature)
     if normalize:
         za, zb = F.normalize(za, dim=1), F.normalize(zb, dim=1)
     logits = za @ zb.T / temperature  # (B, B)
@@ -187,7 +183,7 @@ def triplet(
     """
     _check_pair(za, zb, min_batch=2)
     if mining not in ("hardest", "semi-hard", "all"):
-        raise ConfigError(f"mining must be 'hardest', 'semi-hard' or 'all', got {mining!r}.")
+        raise ConfigError("errors.losses.bad_mining", value=mining)
     sim = F.normalize(za, dim=1) @ F.normalize(zb, dim=1).T  # (B, B)
     a_to_b = _triplet_direction(sim, margin, mining)
     b_to_a = _triplet_direction(sim.T, margin, mining)
@@ -245,9 +241,9 @@ def dcca(za: torch.Tensor, zb: torch.Tensor, eps: float = 1e-3, k: int | None = 
     """
     _check_pair(za, zb, min_batch=2)
     if eps <= 0:
-        raise ConfigError(f"eps (the covariance ridge) must be > 0, got {eps}.")
+        raise ConfigError("errors.losses.bad_eps", eps=eps)
     if k is not None and k < 1:
-        raise ConfigError(f"k (the number of correlations) must be >= 1 or None, got {k}.")
+        raise ConfigError("errors.losses.bad_k", k=k)
     n = za.shape[0]
     ha, hb = za - za.mean(0), zb - zb.mean(0)
     eye_a = torch.eye(za.shape[1], dtype=za.dtype, device=za.device)
@@ -285,10 +281,7 @@ def cross_entropy(
     ce = F.cross_entropy(logits, y)
     if weights is None:
         if entropy_weight != 0.0:
-            raise ConfigError(
-                "entropy_weight is set but no attention weights were passed; pass the "
-                "model's (B, M) attention weights or set entropy_weight=0."
-            )
+            raise ConfigError("errors.losses.entropy_without_weights")
         entropy = torch.zeros((), dtype=ce.dtype, device=ce.device)
     else:
         # w log w -> 0 as w -> 0; the clamp keeps log finite (and its gradient) at w = 0.
@@ -304,9 +297,10 @@ def pairwise(loss_fn: JointLoss, embeddings: dict[str, torch.Tensor], **kw: Any)
     names in insertion order). Extra keyword arguments go to ``loss_fn``.
     """
     if len(embeddings) < 2:
+        if not embeddings:
+            raise ConfigError("errors.losses.pairwise_no_modalities")
         raise ConfigError(
-            f"pairwise needs at least 2 modalities, got {len(embeddings)} "
-            f"({', '.join(embeddings) or 'none'})."
+            "errors.losses.pairwise_too_few", n=len(embeddings), names=", ".join(embeddings)
         )
     if len(embeddings) == 2:  # one pair: nothing to average (saves ~10 % of a small step)
         return dict(loss_fn(*embeddings.values(), **kw))

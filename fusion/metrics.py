@@ -53,27 +53,21 @@ _UNIFORMITY_MAX_POINTS = 4000
 def _as_2d(z: Any, name: str = "embeddings") -> np.ndarray:
     arr = np.asarray(z, dtype=np.float64)
     if arr.ndim != 2:
-        raise DataError(f"{name} must be a 2-D (N, d) array, got shape {arr.shape}.")
+        raise DataError("errors.metrics.not_2d", name=name, shape=arr.shape)
     return arr
 
 
 def _as_pair(za: Any, zb: Any) -> tuple[np.ndarray, np.ndarray]:
     za, zb = _as_2d(za, "za"), _as_2d(zb, "zb")
     if za.shape[0] != zb.shape[0]:
-        raise DataError(
-            f"Paired embeddings need the same number of rows, got {za.shape[0]} and "
-            f"{zb.shape[0]}; row i of each must describe the same sample."
-        )
+        raise DataError("errors.metrics.row_mismatch", n_a=za.shape[0], n_b=zb.shape[0])
     return za, zb
 
 
 def _as_shared_space(za: Any, zb: Any) -> tuple[np.ndarray, np.ndarray]:
     za, zb = _as_pair(za, zb)
     if za.shape[1] != zb.shape[1]:
-        raise DataError(
-            f"Comparing embeddings needs one shared space, got dimension {za.shape[1]} and "
-            f"{zb.shape[1]}; give every modality's projection the same output size."
-        )
+        raise DataError("errors.metrics.dim_mismatch", dim_a=za.shape[1], dim_b=zb.shape[1])
     return za, zb
 
 
@@ -142,10 +136,10 @@ def retrieval(
     """
     za, zb = _as_shared_space(za, zb)
     if ties not in ("optimistic", "random"):
-        raise DataError(f"ties must be 'optimistic' or 'random', got {ties!r}.")
+        raise DataError("errors.metrics.bad_ties", ties=ties)
     n = za.shape[0]
     if n == 0:
-        raise DataError("retrieval needs at least one pair of embeddings.")
+        raise DataError("errors.metrics.retrieval_empty")
     na, nb = _l2_normalize(za), _l2_normalize(zb)
     out: Metrics = {}
     for src, dst, queries, items in ((a, b, na, nb), (b, a, nb, na)):
@@ -186,9 +180,9 @@ def class_retrieval_precision(
     labels = np.asarray(labels)
     n = za.shape[0]
     if labels.shape != (n,):
-        raise DataError(f"labels must have shape ({n},), got {labels.shape}.")
+        raise DataError("errors.metrics.labels_shape", n=n, shape=labels.shape)
     if k < 1:
-        raise DataError(f"k must be >= 1, got {k}.")
+        raise DataError("errors.metrics.bad_k", k=k)
     k_eff = min(k, n)
     na, nb = _l2_normalize(za), _l2_normalize(zb)
     chance = _chance_same_class(labels)
@@ -238,7 +232,7 @@ def uniformity(z: Any, t: float = 2, seed: int = 0) -> Metrics:
     """
     z = _as_2d(z, "z")
     if z.shape[0] < 2:
-        raise DataError("uniformity needs at least 2 embeddings.")
+        raise DataError("errors.metrics.uniformity_too_few")
     if z.shape[0] > _UNIFORMITY_MAX_POINTS:
         rng = np.random.default_rng(seed)
         z = z[rng.choice(z.shape[0], _UNIFORMITY_MAX_POINTS, replace=False)]
@@ -289,9 +283,9 @@ def linear_probe_accuracy(
     z_train, z_val = _as_2d(z_train, "z_train"), _as_2d(z_val, "z_val")
     y_train, y_val = np.asarray(y_train), np.asarray(y_val)
     if len(y_train) != len(z_train) or len(y_val) != len(z_val):
-        raise DataError("linear_probe_accuracy: each embedding array needs one label per row.")
+        raise DataError("errors.metrics.probe_labels")
     if len(y_val) == 0:
-        raise DataError("linear_probe_accuracy needs at least one validation row.")
+        raise DataError("errors.metrics.probe_no_val")
     classes = np.unique(np.concatenate([y_train, y_val]))
     if len(np.unique(y_train)) < 2:
         pred = np.full(len(y_val), y_train[0] if len(y_train) else classes[0])
@@ -327,7 +321,7 @@ def canonical_correlations(za: Any, zb: Any, k: int | None = None, eps: float = 
     za, zb = _as_pair(za, zb)
     n = za.shape[0]
     if n < 2:
-        raise DataError("canonical_correlations needs at least 2 rows.")
+        raise DataError("errors.metrics.cca_too_few")
     ha, hb = za - za.mean(0), zb - zb.mean(0)
     s_aa = ha.T @ ha / (n - 1) + eps * np.eye(za.shape[1])
     s_bb = hb.T @ hb / (n - 1) + eps * np.eye(zb.shape[1])
@@ -360,11 +354,10 @@ def classification(y_true: Any, y_pred: Any, n_classes: int) -> Metrics:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:
         raise DataError(
-            f"y_true and y_pred must be non-empty 1-D arrays of equal length, got "
-            f"{y_true.shape} and {y_pred.shape}."
+            "errors.metrics.classification_shapes", shape_true=y_true.shape, shape_pred=y_pred.shape
         )
     if n_classes < 1:
-        raise DataError(f"n_classes must be >= 1, got {n_classes}.")
+        raise DataError("errors.metrics.bad_n_classes", n_classes=n_classes)
     values, counts = np.unique(y_true, return_counts=True)
     majority = np.full_like(y_true, values[np.argmax(counts)])
     return {
@@ -396,9 +389,7 @@ def attention_mask_agreement(weights: Any, mask: Any) -> Metrics:
     """
     w, m = np.asarray(weights, dtype=np.float64), np.asarray(mask, dtype=np.float64)
     if w.ndim != 2 or w.shape != m.shape:
-        raise DataError(
-            f"weights and mask must both be (N, M) arrays, got {w.shape} and {m.shape}."
-        )
+        raise DataError("errors.metrics.mask_shapes", shape_weights=w.shape, shape_mask=m.shape)
     informative = m.sum(1)
     rows = (informative > 0) & (informative < m.shape[1])
     nan = float("nan")
@@ -446,7 +437,7 @@ def joint_metrics(
     :func:`retrieval` (Recall@1 is always computed); the probe needs ``labels`` too.
     """
     if len(embeddings) < 2:
-        raise DataError(f"joint_metrics needs at least 2 modalities, got {len(embeddings)}.")
+        raise DataError("errors.metrics.joint_too_few", n=len(embeddings))
     ks = tuple(ks)
     emb = {name: _as_2d(z, name) for name, z in embeddings.items()}
     n = next(iter(emb.values())).shape[0]

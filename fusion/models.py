@@ -44,15 +44,19 @@ class EncoderConfig:
     def validate(self) -> None:
         check_types(self)
         if self.kind not in ENCODER_KINDS:
-            raise ConfigError(f"Unknown encoder '{self.kind}'; choose one of {ENCODER_KINDS}.")
+            raise ConfigError(
+                "errors.models.unknown_encoder", kind=self.kind, choices=ENCODER_KINDS
+            )
         if self.activation not in ACTIVATIONS:
             raise ConfigError(
-                f"Unknown activation '{self.activation}'; choose one of {tuple(ACTIVATIONS)}."
+                "errors.models.unknown_activation",
+                activation=self.activation,
+                choices=tuple(ACTIVATIONS),
             )
         if self.hidden < 1 or self.depth < 0:
-            raise ConfigError("Encoder width must be ≥ 1 and depth ≥ 0.")
+            raise ConfigError("errors.models.encoder_size")
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"Dropout must be in [0, 1), got {self.dropout}.")
+            raise ConfigError("errors.models.bad_dropout", dropout=self.dropout)
 
 
 class SmallCNN(nn.Module):
@@ -84,10 +88,7 @@ def make_encoder(input_shape: tuple[int, ...], out_dim: int, cfg: EncoderConfig)
         kind = "cnn" if len(input_shape) == 2 else "mlp"
     if kind == "cnn":
         if len(input_shape) != 2:
-            raise ConfigError(
-                f"The CNN encoder needs image-shaped data (H, W); this modality has shape "
-                f"{input_shape}. Choose the MLP or linear encoder."
-            )
+            raise ConfigError("errors.models.cnn_needs_images", shape=input_shape)
         return SmallCNN(out_dim, cfg.hidden, cfg.activation)
     d_in = math.prod(input_shape)
     if kind == "linear" or cfg.depth == 0:
@@ -119,9 +120,9 @@ class JointConfig:
 
     def validate(self) -> None:
         if self.dim < 1:
-            raise ConfigError(f"The shared dimension must be at least 1, got {self.dim}.")
+            raise ConfigError("errors.models.bad_shared_dim", dim=self.dim)
         if not self.temperature > 0:
-            raise ConfigError(f"Temperature must be positive, got {self.temperature}.")
+            raise ConfigError("errors.models.bad_temperature", temperature=self.temperature)
         self.encoder.validate()
 
 
@@ -180,12 +181,9 @@ class AttentionConfig:
 
     def validate(self) -> None:
         if self.dim < 1:
-            raise ConfigError(f"The token dimension must be at least 1, got {self.dim}.")
+            raise ConfigError("errors.models.bad_token_dim", dim=self.dim)
         if self.heads < 0 or (self.heads and self.dim % self.heads):
-            raise ConfigError(
-                f"Heads must divide the token dimension: {self.dim} is not divisible by "
-                f"{self.heads}. Pick e.g. heads = 1, 2 or 4 with dim = 32."
-            )
+            raise ConfigError("errors.models.heads_not_divisor", dim=self.dim, heads=self.heads)
         self.encoder.validate()
 
 
@@ -233,9 +231,9 @@ class BaselineConfig:
 
     def validate(self) -> None:
         if self.kind not in ("early", "late", "single"):
-            raise ConfigError(f"Unknown baseline '{self.kind}'; choose early, late or single.")
+            raise ConfigError("errors.models.unknown_baseline", kind=self.kind)
         if self.dim < 1:
-            raise ConfigError(f"The encoder dimension must be at least 1, got {self.dim}.")
+            raise ConfigError("errors.models.bad_encoder_dim", dim=self.dim)
         self.encoder.validate()
 
 
@@ -292,7 +290,7 @@ class SingleModality(nn.Module):
         name = cfg.modality or next(iter(input_shapes))
         if name not in input_shapes:
             raise ConfigError(
-                f"Modality '{name}' is not in the data; choose one of {list(input_shapes)}."
+                "errors.models.modality_not_in_data", modality=name, choices=list(input_shapes)
             )
         self.names = [name]
         self.body = make_encoder(input_shapes[name], cfg.dim, cfg.encoder)

@@ -140,8 +140,7 @@ def _check_columns(df: pd.DataFrame, needed: Sequence[str], what: str) -> None:
     missing = [c for c in needed if c not in df.columns]
     if missing:
         raise DataError(
-            f"{what} needs the column(s) {missing}; got {list(df.columns)}. "
-            "Rename or add them before plotting."
+            "errors.plots.missing_columns", figure=what, missing=missing, columns=list(df.columns)
         )
 
 
@@ -149,8 +148,10 @@ def _weights(weights: np.ndarray, modality_names: Sequence[str]) -> np.ndarray:
     w = np.asarray(weights, dtype=float)
     if w.ndim != 2 or w.shape[1] != len(modality_names):
         raise DataError(
-            f"Attention weights must have shape (samples, {len(modality_names)}) to match "
-            f"the modalities {list(modality_names)}, got {w.shape}."
+            "errors.plots.weights_shape",
+            n_modalities=len(modality_names),
+            modalities=list(modality_names),
+            shape=w.shape,
         )
     return w
 
@@ -379,7 +380,7 @@ def shared_space(
     tr = _tr(t)
     _check_columns(points, ["u", "v", "sample", "modality"], "shared_space")
     if color_by not in ("modality", "label", "reliability"):
-        raise DataError(f"color_by must be 'modality', 'label' or 'reliability', got {color_by!r}.")
+        raise DataError("errors.plots.bad_color_by", color_by=color_by)
     if color_by == "reliability":
         _check_columns(points, ["reliability"], "Colouring by reliability")
     total = len(points)
@@ -568,10 +569,10 @@ def attention_heatmap(
     w = _weights(weights, modality_names)
     n = w.shape[0]
     if sort_by == "label" and labels is None:
-        raise DataError("sort_by='label' needs labels; pass labels= or sort by a modality.")
+        raise DataError("errors.plots.sort_needs_labels")
     if sort_by not in (None, "label") and sort_by not in modality_names:
         raise DataError(
-            f"sort_by must be None, 'label' or one of {list(modality_names)}, got {sort_by!r}."
+            "errors.plots.bad_sort_by", modalities=list(modality_names), sort_by=sort_by
         )
     title = title or tr("plots.attention_weights_sample")
     idx = np.arange(n)
@@ -639,7 +640,7 @@ def attention_by_class(
     w = _weights(weights, modality_names)
     labels = np.asarray(labels)
     if labels.shape[0] != w.shape[0]:
-        raise DataError(f"labels has {labels.shape[0]} entries but weights has {w.shape[0]} rows.")
+        raise DataError("errors.plots.labels_length", n_labels=labels.shape[0], n_rows=w.shape[0])
     present = [c for c in range(len(label_names)) if np.any(labels == c)]
     colors = dict(colors) if colors is not None else modality_color_map(modality_names)
     fig = go.Figure()
@@ -686,7 +687,7 @@ def attention_vs_reliability(
     w = _weights(weights, modality_names)
     mk = np.asarray(mask)
     if mk.shape != w.shape:
-        raise DataError(f"mask has shape {mk.shape}, weights {w.shape}; they must match.")
+        raise DataError("errors.plots.mask_shape", shape_mask=mk.shape, shape_weights=w.shape)
     colors = dict(colors) if colors is not None else modality_color_map(modality_names)
     fig = go.Figure()
     states = ((1, tr("plots.reliable_mask_1"), 0.6), (0, tr("plots.unreliable_mask_0"), 0.1))
@@ -734,10 +735,10 @@ def image_grid(
     tr = _tr(t)
     imgs = np.asarray(images, dtype=float)
     if imgs.ndim != 3:
-        raise DataError(f"image_grid needs images shaped (k, H, W), got {imgs.shape}.")
+        raise DataError("errors.plots.images_shape", shape=imgs.shape)
     k = imgs.shape[0]
     if len(captions) != k:
-        raise DataError(f"Got {k} images but {len(captions)} captions; give one caption each.")
+        raise DataError("errors.plots.captions_count", n_images=k, n_captions=len(captions))
     n_cols = max(1, min(n_cols, k)) if k else 1
     n_rows = max(1, -(-k // n_cols))
     fig = make_subplots(

@@ -139,20 +139,14 @@ def _cache_layout_epoch(umap: Any) -> None:
 def _as_data(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim != 2:
-        raise DataError(
-            f"Projection needs a 2-D array (points, dims), got shape {X.shape}. "
-            "Stack the modality embeddings row-wise first."
-        )
+        raise DataError("errors.projection.not_2d", shape=X.shape)
     if X.shape[0] < 2:
-        raise DataError(f"Projection needs at least 2 points, got {X.shape[0]}.")
+        raise DataError("errors.projection.too_few_points", n=X.shape[0])
     if X.shape[1] < 1:
-        raise DataError("Projection needs at least one feature column, got 0.")
+        raise DataError("errors.projection.no_features")
     X = X.astype(np.float32, copy=False)
     if not np.all(np.isfinite(X)):
-        raise DataError(
-            "The embeddings contain NaN or infinite values (did training diverge?). "
-            "Lower the learning rate or drop those rows before projecting."
-        )
+        raise DataError("errors.projection.not_finite")
     return X
 
 
@@ -268,15 +262,15 @@ def _umap(
 ) -> np.ndarray:
     n = X.shape[0]
     if n < MIN_UMAP_POINTS:
-        raise DataError(f"UMAP needs at least {MIN_UMAP_POINTS} points, got {n}. Use method='pca'.")
+        raise DataError("errors.projection.umap_too_few", min_points=MIN_UMAP_POINTS, n=n)
     if init is None:
         init = _pca(X)
     else:
         init = np.asarray(init, dtype=np.float32)
         if init.shape != (n, 2):
-            raise DataError(f"init must have shape ({n}, 2) like the output, got {init.shape}.")
+            raise DataError("errors.projection.init_shape", n=n, shape=init.shape)
         if not np.all(np.isfinite(init)):
-            raise DataError("init contains NaN or infinite values.")
+            raise DataError("errors.projection.init_not_finite")
     umap = _import_umap()
     k = min(n_neighbors, n - 1)
     knn_idx, knn_dist = _exact_knn(X, k, metric)
@@ -314,14 +308,14 @@ def _umap(
 
 def _check_params(method: str, n_neighbors: int, min_dist: float, metric: str) -> None:
     if method not in METHODS:
-        raise ConfigError(f"Unknown projection method {method!r}; choose one of {METHODS}.")
+        raise ConfigError("errors.projection.unknown_method", method=method, choices=METHODS)
     if method == "umap":
         if int(n_neighbors) < 2:
-            raise ConfigError(f"n_neighbors must be at least 2, got {n_neighbors}.")
+            raise ConfigError("errors.projection.bad_n_neighbors", n_neighbors=n_neighbors)
         if not 0.0 <= float(min_dist) <= 1.0:
-            raise ConfigError(f"min_dist must lie in [0, 1], got {min_dist}.")
+            raise ConfigError("errors.projection.bad_min_dist", min_dist=min_dist)
         if metric not in METRICS:
-            raise ConfigError(f"Unknown metric {metric!r}; choose one of {METRICS}.")
+            raise ConfigError("errors.projection.unknown_metric", metric=metric, choices=METRICS)
 
 
 def _procrustes_align(Y: np.ndarray, ref: np.ndarray, translate: bool) -> np.ndarray:
@@ -406,17 +400,14 @@ def project_sequence(
     the first frame); ``init`` is only honoured for the first frame.
     """
     if method not in METHODS:
-        raise ConfigError(f"Unknown projection method {method!r}; choose one of {METHODS}.")
+        raise ConfigError("errors.projection.unknown_method", method=method, choices=METHODS)
     if len(frames) == 0:
         return []
     arrays = [_as_data(f) for f in frames]
     n = arrays[0].shape[0]
     for i, a in enumerate(arrays):
         if a.shape[0] != n:
-            raise DataError(
-                f"All frames must hold the same points: frame 0 has {n} rows, "
-                f"frame {i} has {a.shape[0]}."
-            )
+            raise DataError("errors.projection.frame_rows", n=n, i=i, n_i=a.shape[0])
     if method == "pca":
         out = [_pca(arrays[0])]
         for a in arrays[1:]:

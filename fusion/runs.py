@@ -35,6 +35,7 @@ import pandas as pd
 from fusion.data import PairedData
 from fusion.errors import DataError
 from fusion.experiment import RunConfig, RunResult, attention_frame, embeddings_frame
+from fusion.i18n import DEFAULT_LANGUAGE, translate
 
 REQUIRED_FILES = ("config.json", "run.json", "metrics.json", "epochs.csv", "embeddings.parquet")
 
@@ -53,7 +54,7 @@ def safe_name(name: str) -> str:
 def _inside(root: Path, name: str) -> Path:
     path = (root / safe_name(name)).resolve()
     if path.parent != root:
-        raise DataError(f"Run name '{name}' would leave the runs folder; choose a plain name.")
+        raise DataError("errors.runs.unsafe_name", name=name)
     return path
 
 
@@ -158,10 +159,14 @@ class RunInfo:
     method: str = ""
     loss: str = ""
     created: str = ""
-    message: str = ""
+    message: str = ""  # English; see message_key and localized_message
     damaged: bool = False
-    problem: str = ""
+    problem: str = ""  # English; see problem_key and localized_message(info, lang, "problem")
     metrics: dict[str, float] = field(default_factory=dict)
+    message_key: str = ""  # catalogue key of the message ("" in runs saved before keys)
+    message_params: dict[str, Any] = field(default_factory=dict)
+    problem_key: str = ""
+    problem_params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -174,7 +179,8 @@ def _read_info(path: Path) -> RunInfo:
     info = RunInfo(name=path.name, path=path)
     missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
     if missing:
-        info.damaged, info.problem = True, f"missing {', '.join(missing)}"
+        info.damaged = True
+        _set_problem(info, "messages.runs.missing_files", files=", ".join(missing))
         return info
     try:
         run = json.loads((path / "run.json").read_text(encoding="utf-8"))
@@ -184,12 +190,19 @@ def _read_info(path: Path) -> RunInfo:
         info.loss = str(run.get("loss", ""))
         info.created = str(run.get("created", ""))
         info.message = str(run.get("message", ""))
+        key, params = run.get("message_key"), run.get("message_params")
+        if isinstance(key, str) and isinstance(params, dict):
+            info.message_key, info.message_params = key, params
     except (OSError, ValueError, AttributeError) as exc:
-        info.damaged, info.problem = (
-            True,
-            f"unreadable run.json or metrics.json ({exc.__class__.__name__})",
-        )
+        info.damaged = True
+        _set_problem(info, "messages.runs.unreadable_info", error_type=exc.__class__.__name__)
     return info
+
+
+def _set_problem(info: RunInfo, key: str, **params: Any) -> None:
+    """Why a run is damaged: English in ``problem``, the key for other languages beside it."""
+    info.problem = translate(key, DEFAULT_LANGUAGE, **params)
+    info.problem_key, info.problem_params = key, params
 
 
 def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
@@ -241,7 +254,12 @@ def load_run(path: str | os.PathLike, root: str | os.PathLike | None = None) -> 
         p = _inside(runs_root(root), str(path))
     info = _read_info(p)
     if info.damaged:
-        raise DataError(f"Run '{p.name}' is damaged ({info.problem}); delete it or train again.")
+        problem = info.problem_params
+        if info.problem_key == "messages.runs.missing_files":
+            raise DataError("errors.runs.damaged_missing", name=p.name, files=problem["files"])
+        raise DataError(
+            "errors.runs.damaged_unreadable_info", name=p.name, error_type=problem["error_type"]
+        )
     try:
         config = json.loads((p / "config.json").read_text(encoding="utf-8"))
         run = json.loads((p / "run.json").read_text(encoding="utf-8"))
@@ -268,8 +286,10 @@ def load_run(path: str | os.PathLike, root: str | os.PathLike | None = None) -> 
                 heads = (z["epochs"], z["weights"])
     except Exception as exc:  # any unreadable file means the run is damaged, never a crash
         raise DataError(
-            f"Run '{p.name}' is damaged: {exc.__class__.__name__}: {str(exc)[:200]}. "
-            "Delete it or train again."
+            "errors.runs.damaged_unreadable",
+            name=p.name,
+            error_type=exc.__class__.__name__,
+            error=str(exc)[:200],
         ) from None
     return LoadedRun(info, config, run, info.metrics, epochs, steps, emb, att, samples, heads)
 

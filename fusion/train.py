@@ -19,6 +19,9 @@ Design notes (measured on a 2-core CPU, see benchmarks/):
   batch ("stopped"); a NaN/inf loss ends it ("diverged") and restores the
   weights from the last completed epoch; a device out-of-memory error ends it
   ("out_of_memory") with a suggestion.
+- The outcome message is kept in English (``History.message``) and as a catalogue key
+  with parameters (``message_key``, ``message_params``); :func:`localized_message`
+  shows it in a page's language.
 """
 
 from __future__ import annotations
@@ -39,19 +42,11 @@ from torch import nn
 from fusion.config import check_types
 from fusion.data import PairedData
 from fusion.errors import ConfigError
+from fusion.i18n import DEFAULT_LANGUAGE, translate
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-
-DIVERGED_MESSAGE = (
-    "The loss became {value} at epoch {epoch}, step {step} (training diverged). "
-    "Try a lower learning rate. The weights from the last completed epoch were kept."
-)
-OOM_MESSAGE = (
-    "The {device} ran out of memory at epoch {epoch}. Try a smaller batch size, a smaller "
-    "model, or train on the CPU. What was learned so far was kept."
-)
 
 
 @dataclass
@@ -76,43 +71,46 @@ class TrainConfig:
     def validate(self, n_train: int | None = None) -> None:
         check_types(self)
         if self.epochs < 1:
-            raise ConfigError(f"Epochs must be at least 1, got {self.epochs}.")
+            raise ConfigError("errors.train.bad_epochs", epochs=self.epochs)
         if self.batch_size < 2:
-            raise ConfigError(f"Batch size must be at least 2, got {self.batch_size}.")
+            raise ConfigError("errors.train.bad_batch_size", batch_size=self.batch_size)
         if n_train is not None and self.batch_size > n_train:
             raise ConfigError(
-                f"Batch size {self.batch_size} is larger than the {n_train} training rows. "
-                f"Choose a batch size of at most {n_train}."
+                "errors.train.batch_too_large", batch_size=self.batch_size, n_train=n_train
             )
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"The learning rate must be a positive number, got {self.lr}.")
+            raise ConfigError("errors.train.bad_lr", lr=self.lr)
         if self.schedule not in SCHEDULES:
-            raise ConfigError(f"Unknown schedule '{self.schedule}'; choose one of {SCHEDULES}.")
+            raise ConfigError(
+                "errors.train.unknown_schedule", schedule=self.schedule, choices=SCHEDULES
+            )
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"Unknown optimiser '{self.optimizer}'; choose one of {OPTIMIZERS}.")
+            raise ConfigError(
+                "errors.train.unknown_optimizer", optimizer=self.optimizer, choices=OPTIMIZERS
+            )
         if self.device not in DEVICES:
-            raise ConfigError(f"Unknown device '{self.device}'; choose one of {DEVICES}.")
+            raise ConfigError("errors.train.unknown_device", device=self.device, choices=DEVICES)
         if not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError(f"Validation fraction must be in (0, 1), got {self.val_fraction}.")
+            raise ConfigError("errors.train.bad_val_fraction", val_fraction=self.val_fraction)
         if self.weight_decay < 0:
-            raise ConfigError("Weight decay cannot be negative.")
+            raise ConfigError("errors.train.negative_weight_decay")
         if self.n_snapshots < 0 or self.snapshot_rows < 1:
-            raise ConfigError("Snapshot count must be ≥ 0 and snapshot rows ≥ 1.")
+            raise ConfigError("errors.train.bad_snapshots")
 
 
 def resolve_device(requested: str = "auto") -> tuple[torch.device, str]:
     """The device to train on and why: auto picks CUDA, then MPS, then CPU."""
     if requested not in DEVICES:
-        raise ConfigError(f"Unknown device '{requested}'; choose one of {DEVICES}.")
+        raise ConfigError("errors.train.unknown_device", device=requested, choices=DEVICES)
     cuda = torch.cuda.is_available()
     mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
     if requested == "cuda":
         if not cuda:
-            raise ConfigError("CUDA was requested but no NVIDIA GPU is available; choose CPU.")
+            raise ConfigError("errors.train.no_cuda")
         return torch.device("cuda"), f"requested; {torch.cuda.get_device_name(0)}"
     if requested == "mps":
         if not mps:
-            raise ConfigError("MPS was requested but Apple's GPU backend is not available.")
+            raise ConfigError("errors.train.no_mps")
         return torch.device("mps"), "requested"
     if requested == "cpu":
         return torch.device("cpu"), "requested"
@@ -183,7 +181,7 @@ class History:
     device: str = "cpu"
     device_reason: str = ""
     status: str = "running"  # running | finished | stopped | diverged | out_of_memory
-    message: str = ""
+    message: str = ""  # the outcome in English; message_key/_params give other languages
     steps: list[dict[str, float]] = field(default_factory=list)  # step, epoch, each loss part
     epochs: list[dict[str, float]] = field(
         default_factory=list
@@ -192,10 +190,17 @@ class History:
     snapshot_rows: np.ndarray | None = None  # validation row indices used in every snapshot
     final_metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    message_key: str = ""  # catalogue key of ``message`` (see :func:`localized_message`)
+    message_params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def completed_epochs(self) -> int:
         return int(self.epochs[-1]["epoch"]) if self.epochs else 0
+
+    def say(self, key: str, /, **params: Any) -> None:
+        """Set the outcome message from catalogue ``key`` (English text, key and params)."""
+        self.message = translate(key, DEFAULT_LANGUAGE, **params)
+        self.message_key, self.message_params = key, params
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -203,9 +208,30 @@ class History:
             "device_reason": self.device_reason,
             "status": self.status,
             "message": self.message,
+            "message_key": self.message_key,
+            "message_params": self.message_params,
             "completed_epochs": self.completed_epochs,
             "seconds": round(self.seconds, 3),
         }
+
+
+def localized_message(info: Any, lang: str, which: str = "message") -> str:
+    """A message of the library in ``lang``: ``info.<which>`` translated through its key.
+
+    ``info`` is anything that carries ``<which>`` (English) and ``<which>_key`` /
+    ``<which>_params``, as attributes or dict items: a :class:`History`, a job's
+    ``Progress`` or the job itself (``which="error"``), a run's ``RunInfo`` (also
+    ``which="problem"``) or a ``run.json`` dict. Without a key (runs saved before
+    keys existed) the English text is returned as it is.
+    """
+    if isinstance(info, dict):
+        text, key, params = (info.get(which), info.get(f"{which}_key"), info.get(f"{which}_params"))
+    else:
+        text = getattr(info, which, "")
+        key, params = getattr(info, f"{which}_key", ""), getattr(info, f"{which}_params", None)
+    if key:
+        return translate(key, lang, **(params or {}))
+    return "" if text is None else str(text)
 
 
 class Callback:
@@ -344,7 +370,7 @@ def fit(
             for b in range(n_batches):
                 if stop_event.is_set():
                     history.status = "stopped"
-                    history.message = f"Stopped by the user during epoch {epoch}."
+                    history.say("messages.train.stopped", epoch=epoch)
                     break
                 idx = perm[b * bs : (b + 1) * bs]
                 inputs, labels = train_t.batch(idx)
@@ -355,9 +381,7 @@ def fit(
                 if not math.isfinite(total):
                     model.load_state_dict(good_state)
                     history.status = "diverged"
-                    history.message = DIVERGED_MESSAGE.format(
-                        epoch=epoch, step=step + 1, value=total
-                    )
+                    history.say("messages.train.diverged", epoch=epoch, step=step + 1, value=total)
                     break
                 optimizer.zero_grad(set_to_none=True)
                 parts["loss"].backward()
@@ -393,12 +417,10 @@ def fit(
         if device.type == "cuda":
             torch.cuda.empty_cache()
         history.status = "out_of_memory"
-        history.message = OOM_MESSAGE.format(
-            device="GPU" if device.type != "cpu" else "machine", epoch=history.completed_epochs + 1
-        )
+        _say_out_of_memory(history, device, history.completed_epochs + 1)
     if history.status == "running":
         history.status = "finished"
-        history.message = f"Finished {config.epochs} epochs."
+        history.say("messages.train.finished", epochs=config.epochs)
     model.eval()
     last = history.completed_epochs
     try:
@@ -419,13 +441,18 @@ def fit(
         history.final_metrics = {k[4:]: v for k, v in epoch_row.items() if k.startswith("val_")}
         if history.status != "out_of_memory":
             history.status = "out_of_memory"
-            history.message = OOM_MESSAGE.format(
-                device="GPU" if device.type != "cpu" else "machine", epoch=last + 1
-            )
+            _say_out_of_memory(history, device, last + 1)
     history.seconds = time.perf_counter() - t_start
     for cb in callbacks:
         cb.on_train_end(history)
     return history
+
+
+def _say_out_of_memory(history: History, device: torch.device, epoch: int) -> None:
+    if device.type == "cpu":
+        history.say("messages.train.out_of_memory_machine", epoch=epoch)
+    else:
+        history.say("messages.train.out_of_memory_gpu", epoch=epoch)
 
 
 def config_dict(cfg: Any) -> dict[str, Any]:
