@@ -77,7 +77,7 @@ def test_only_changed_settings_are_written_and_the_seed_always():
         ({"d.n": "10"}, "data="),
         ({"c.model.wings": "2"}, "c.model.wings"),
         ({"method": "telepathy"}, "telepathy"),
-        ({"c.train.epochs": "-3"}, "epoch"),
+        ({"c.train.epochs": "-3"}, "Epochs"),
     ],
 )
 def test_a_bad_link_says_what_is_wrong(query, words):

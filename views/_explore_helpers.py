@@ -26,7 +26,16 @@ import streamlit as st
 
 from fusion.errors import FusionError
 from fusion.runs import LoadedRun, RunInfo, list_runs, load_run
-from views._shared import fmt, get_active_run, info_text, metric_pattern, runs_dir, t
+from fusion.train import localized_message
+from views._shared import (
+    fmt,
+    get_active_run,
+    info_text,
+    language,
+    metric_pattern,
+    runs_dir,
+    t,
+)
 
 PROJECTION_LABELS = {"umap": "UMAP", "pca": "PCA"}
 STATUS_ICONS = {
@@ -106,7 +115,11 @@ def default_run(infos: list[RunInfo]) -> RunInfo | None:
 
 def run_option_label(info: RunInfo) -> str:
     if info.damaged:
-        return t("explore.name_damaged_problem", name=info.name, problem=info.problem)
+        return t(
+            "explore.name_damaged_problem",
+            name=info.name,
+            problem=localized_message(info, language(), "problem"),
+        )
     icon = STATUS_ICONS.get(info.status, "❔")
     return f"{icon} {info.name} · {info.method}/{info.loss}"
 
@@ -500,7 +513,7 @@ def safe_load(info: RunInfo) -> LoadedRun | None:
             t(
                 "explore.run_name_damaged_problem",
                 name=info.name,
-                problem=info.problem,
+                problem=localized_message(info, language(), "problem"),
             ),
             icon="⚠️",
         )

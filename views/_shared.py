@@ -500,7 +500,7 @@ def sidebar() -> None:
         if data is None:
             st.caption(t("common.none_yet_make_one"))
         else:
-            st.caption(f"{dataset_label()}  \n{data.describe()}")
+            st.caption(f"{dataset_label()}  \n{data.describe(lang=language())}")
         st.markdown(t("common.active_run"))
         run = get_active_run()
         st.caption(Path(run).name if run else t("common.none_yet_train_one"))
@@ -742,15 +742,21 @@ def job_outcome(job: Any) -> tuple[str, str]:
     if job.result is None:
         if job.stop_event.is_set() and not job.error:
             return "stopped", t("common.cancelled_before_started")
-        return "failed", p.message or job.error or t("common.training_failed")
+        from fusion.train import localized_message
+
+        lang = language()
+        text = localized_message(p, lang) or localized_message(job, lang, "error")
+        return "failed", text or t("common.training_failed")
+    from fusion.train import localized_message
+
     h = job.result.history
-    return h.status, h.message
+    return h.status, localized_message(h, language())
 
 
 def show_job_outcome(job: Any, key: str) -> None:
     """The final status of this session's last job, its headline metrics and a way on."""
     status, message = job_outcome(job)
-    text = t(OUTCOME_TEXT.get(status, "Training failed."))
+    text = t(OUTCOME_TEXT.get(status, "common.training_failed"))
     if status == "finished":
         detail = "" if message.startswith("Finished") else f" {message}"
         st.success(text + detail, icon=":material/check_circle:")

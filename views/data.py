@@ -19,6 +19,7 @@ import streamlit as st
 from fusion.data import PairedData
 from fusion.errors import DataError, FusionError
 from fusion.generators import GENERATOR_PARAMS, GENERATORS
+from fusion.loaders import localized_warnings
 from views._shared import (
     chart,
     dataset_label,
@@ -26,6 +27,7 @@ from views._shared import (
     fmt,
     generate,
     get_dataset,
+    language,
     set_dataset,
     show_error,
     t,
@@ -490,7 +492,7 @@ def preview_ui(data: PairedData) -> None:
     c[3].metric(
         t("data.reliability_mask"), t("data.yes") if data.mask is not None else t("data.no")
     )
-    for w in data.source.get("warnings", []):
+    for w in localized_warnings(data.source, language()):
         st.warning(w, icon=":material/warning:")
 
     st.markdown(t("data.per_modality_statistics"))
@@ -582,7 +584,9 @@ with gen_tab:
             show_error(exc)
         else:
             _activate(
-                made, dataset_title(gen, params), t("data.generated_what", what=made.describe())
+                made,
+                dataset_title(gen, params),
+                t("data.generated_what", what=made.describe(lang=language())),
             )
 with upload_tab:
     try:
@@ -593,7 +597,7 @@ with upload_tab:
         loaded = None
     if loaded is not None:
         made, label = loaded
-        _activate(made, label, t("data.loaded_what", what=made.describe()))
+        _activate(made, label, t("data.loaded_what", what=made.describe(lang=language())))
 
 st.divider()
 current = get_dataset()

@@ -26,6 +26,7 @@ from views._shared import (
     dataset_label,
     gpu_available,
     info_text,
+    language,
     presenter,
     require_dataset,
     show_error,
@@ -400,7 +401,9 @@ def prefill_form(cfg: RunConfig, data: PairedData) -> list[str]:
 
 st.title(t("train.train"))
 data = require_dataset()
-st.caption(t("train.training_label_what", label=dataset_label(), what=data.describe()))
+st.caption(
+    t("train.training_label_what", label=dataset_label(), what=data.describe(lang=language()))
+)
 
 if current_job() is not None:
     with st.container(border=True):
