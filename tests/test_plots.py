@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -168,12 +166,15 @@ def test_shared_space_sampling_and_webgl() -> None:
     )
 
 
-def test_shared_space_is_fast_at_10k_points() -> None:
+def test_shared_space_draws_10k_points_with_webgl() -> None:
+    """Large maps use WebGL traces, which is what keeps a recolour fast in the browser (the
+    speed itself is measured by ``python -m benchmarks --only maps``, not timed here)."""
     df = points_df(3334, mods=MODS)  # ~10k rows
-    plots.shared_space(df)  # first call pays plotly's lazy imports
-    start = time.perf_counter()
-    plots.shared_space(df, color_by="label")
-    assert time.perf_counter() - start < 0.5  # ~tens of ms expected; loose for slow CI
+    fig = plots.shared_space(df, color_by="label")
+    gl = [tr for tr in fig.data if tr.type == "scattergl"]
+    assert sum(len(tr.x) for tr in gl) == len(df)  # every point is drawn by WebGL
+    small = plots.shared_space(points_df(100, mods=MODS))
+    assert not [tr for tr in small.data if tr.type == "scattergl"]
 
 
 def test_translation_reaches_visible_strings() -> None:
