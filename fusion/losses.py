@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from fusion.errors import ConfigError
+from fusion.i18n import translate
 
 Parts = dict[str, torch.Tensor]
 JointLoss = Callable[..., Parts]
@@ -323,59 +324,47 @@ JOINT_LOSSES: dict[str, JointLoss] = {
 
 LOSS_INFO: dict[str, dict[str, Any]] = {
     "seed_alignment": {
-        "title": "Seed objective (alignment + L2)",
         "formula_latex": (
             r"\min_{f,g}\ \frac{1}{B}\Big[\sum_{i,j} s_{ij}\,\lVert f(x_i)-g(y_j)\rVert^2"
             r" + \lambda \sum_i \big(\lVert f(x_i)\rVert^2 + \lVert g(y_i)\rVert^2\big)\Big]"
-        ),
-        "source": (
-            "Seed article, section 4; why it collapses: Hadsell, Chopra & LeCun 2006, "
-            "Dimensionality Reduction by Learning an Invariant Mapping"
         ),
         "url": "https://doi.org/10.1109/CVPR.2006.100",
         "repulsive": False,
         "prevents_collapse": False,
     },
     "info_nce": {
-        "title": "InfoNCE / CLIP contrastive loss",
         "formula_latex": (
             r"\mathcal{L} = -\frac{1}{2B}\sum_{i}\Big["
             r"\log\frac{e^{a_i\cdot b_i/\tau}}{\sum_j e^{a_i\cdot b_j/\tau}}"
             r" + \log\frac{e^{a_i\cdot b_i/\tau}}{\sum_j e^{a_j\cdot b_i/\tau}}\Big]"
-        ),
-        "source": (
-            "Radford et al. 2021, Learning Transferable Visual Models From Natural Language "
-            "Supervision (CLIP); van den Oord et al. 2018, Representation Learning with "
-            "Contrastive Predictive Coding"
         ),
         "url": "https://arxiv.org/abs/2103.00020",
         "repulsive": True,
         "prevents_collapse": True,
     },
     "triplet": {
-        "title": "Triplet / margin ranking loss",
         "formula_latex": (
             r"\mathcal{L} = \frac{1}{B}\sum_i \max_{j\ne i}\big[m - s_{ii} + s_{ij}\big]_+"
             r" + \frac{1}{B}\sum_j \max_{i\ne j}\big[m - s_{jj} + s_{ij}\big]_+"
-        ),
-        "source": (
-            "Faghri et al. 2018, VSE++: Improving Visual-Semantic Embeddings with Hard "
-            "Negatives; Schroff et al. 2015, FaceNet (semi-hard mining)"
         ),
         "url": "https://arxiv.org/abs/1707.05612",
         "repulsive": True,
         "prevents_collapse": True,
     },
     "dcca": {
-        "title": "Deep CCA",
         "formula_latex": (
             r"\mathcal{L} = -\operatorname{tr}\big((T^\top T)^{1/2}\big),\quad "
             r"T = \Sigma_{aa}^{-1/2}\,\Sigma_{ab}\,\Sigma_{bb}^{-1/2}"
         ),
-        "source": "Andrew et al. 2013, Deep Canonical Correlation Analysis",
         "url": "https://proceedings.mlr.press/v28/andrew13.html",
         "repulsive": False,
         # No negatives, but whitening (unit variance per direction) rules out collapse.
         "prevents_collapse": True,
     },
 }
+
+# Names and citations live in the catalogue (fusion/locales/*/info.toml), in English and
+# Chinese; the English ones are filled in here for the library and the command line.
+for _name, _info in LOSS_INFO.items():
+    for _field in ("title", "source"):
+        _info[_field] = translate(f"info.loss.{_name}.{_field}")

@@ -40,6 +40,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fusion.errors import DataError
+from fusion.i18n import has, translate
 
 Metrics = dict[str, float]
 
@@ -502,193 +503,123 @@ _LINEAR_PROBE = (
 # integer. Chance levels live under the same key plus "_chance".
 METRIC_INFO: dict[str, dict[str, Any]] = {
     "recall_at_1_mean": {
-        "title": "Mean Recall@1",
         "higher_is_better": True,
-        "source": _OPEN_CLIP[0],
         "url": _OPEN_CLIP[1],
         "formula_latex": r"\overline{R@1} = \operatorname{mean}_{\text{directions}}"
         r"\ \frac{1}{N}\sum_i [\mathrm{rank}_i < 1]",
-        "help": "Recall@1 averaged over every retrieval direction between modalities.",
     },
     "recall_at_{k}_{a}_to_{b}": {
-        "title": "Recall@K",
         "higher_is_better": True,
-        "source": _OPEN_CLIP[0],
         "url": _OPEN_CLIP[1],
         "formula_latex": r"R@K = \frac{1}{N}\sum_i [\mathrm{rank}_i < K],\quad "
         r"\mathrm{rank}_i = \#\{j : s_{ij} > s_{ii}\}",
-        "help": "Fraction of queries whose true partner is among the K most similar items "
-        "of the other modality. Chance is K/N.",
     },
     "median_rank_{a}_to_{b}": {
-        "title": "Median rank",
         "higher_is_better": False,
-        "source": _OPEN_CLIP[0],
         "url": _OPEN_CLIP[1],
         "formula_latex": r"\mathrm{MedR} = \lfloor \operatorname{median}_i \mathrm{rank}_i "
         r"\rfloor + 1",
-        "help": "Typical 1-based position of the true partner in the ranked list. 1 is "
-        "perfect; chance is (N+1)/2.",
     },
     "class_precision_at_{k}_{a}_to_{b}": {
-        "title": "Class precision@k",
         "higher_is_better": True,
-        "source": "Standard precision@k of label-based retrieval",
         "url": "https://en.wikipedia.org/wiki/Evaluation_measures_(information_retrieval)",
         "formula_latex": r"P@k = \frac{1}{Nk}\sum_i \#\{j \in \mathcal{N}_k(i) : y_j = y_i\}",
-        "help": "Share of the k nearest cross-modal neighbours that have the query's class. "
-        r"Chance is \sum_c p_c^2.",
     },
     "alignment": {
-        "title": "Alignment (mean)",
         "higher_is_better": False,
-        "source": _WANG_ISOLA[0],
         "url": _WANG_ISOLA[1],
         "formula_latex": r"\mathcal{A} = \frac{1}{N}\sum_i \lVert \hat a_i - \hat b_i "
         r"\rVert_2^{\alpha}",
-        "help": "How close paired embeddings are on the unit sphere. 0 is perfect but also "
-        "what a collapsed model gets: read it together with uniformity.",
     },
     "alignment_{a}_{b}": {
-        "title": "Alignment",
         "higher_is_better": False,
-        "source": _WANG_ISOLA[0],
         "url": _WANG_ISOLA[1],
         "formula_latex": r"\mathcal{A} = \frac{1}{N}\sum_i \lVert \hat a_i - \hat b_i "
         r"\rVert_2^{\alpha}",
-        "help": "How close paired embeddings are on the unit sphere. 0 is perfect but also "
-        "what a collapsed model gets: read it together with uniformity.",
     },
     "uniformity": {
-        "title": "Uniformity (mean)",
         "higher_is_better": False,
-        "source": _WANG_ISOLA[0],
         "url": _WANG_ISOLA[1],
         "formula_latex": r"\mathcal{U} = \log \frac{2}{N(N-1)}\sum_{i<j} "
         r"e^{-t\lVert \hat z_i - \hat z_j\rVert^2}",
-        "help": "How evenly embeddings cover the unit sphere. More negative is more uniform; "
-        "0 means every embedding points the same way (collapse).",
     },
     "uniformity_{m}": {
-        "title": "Uniformity",
         "higher_is_better": False,
-        "source": _WANG_ISOLA[0],
         "url": _WANG_ISOLA[1],
         "formula_latex": r"\mathcal{U} = \log \frac{2}{N(N-1)}\sum_{i<j} "
         r"e^{-t\lVert \hat z_i - \hat z_j\rVert^2}",
-        "help": "How evenly embeddings cover the unit sphere. More negative is more uniform; "
-        "0 means every embedding points the same way (collapse).",
     },
     "modality_gap": {
-        "title": "Modality gap (mean)",
         "higher_is_better": False,
-        "source": "Liang et al. 2022, Mind the Gap: Understanding the Modality Gap in "
-        "Multi-modal Contrastive Representation Learning",
         "url": "https://arxiv.org/abs/2203.02053",
         "formula_latex": r"\Delta = \Big\lVert \frac{1}{N}\sum_i \hat a_i - "
         r"\frac{1}{N}\sum_i \hat b_i \Big\rVert_2",
-        "help": "Distance between the centres of the modalities on the unit sphere. A large "
-        "gap means each modality lives in its own cone.",
     },
     "modality_gap_{a}_{b}": {
-        "title": "Modality gap",
         "higher_is_better": False,
-        "source": "Liang et al. 2022, Mind the Gap: Understanding the Modality Gap in "
-        "Multi-modal Contrastive Representation Learning",
         "url": "https://arxiv.org/abs/2203.02053",
         "formula_latex": r"\Delta = \Big\lVert \frac{1}{N}\sum_i \hat a_i - "
         r"\frac{1}{N}\sum_i \hat b_i \Big\rVert_2",
-        "help": "Distance between the centres of the two modalities on the unit sphere.",
     },
     "spread": {
-        "title": "Spread (mean)",
         "higher_is_better": True,
-        "source": "Mean per-dimension standard deviation, the collapse signal of Bardes et "
-        "al. 2022, VICReg: Variance-Invariance-Covariance Regularization",
         "url": "https://arxiv.org/abs/2105.04906",
         "formula_latex": r"\sigma = \frac{1}{d}\sum_k \operatorname{std}_i(z_{ik})",
-        "help": "Average standard deviation of each embedding dimension. Near 0 the "
-        "embeddings have collapsed to a point, as the seed objective does.",
     },
     "spread_{m}": {
-        "title": "Spread",
         "higher_is_better": True,
-        "source": "Mean per-dimension standard deviation, the collapse signal of Bardes et "
-        "al. 2022, VICReg: Variance-Invariance-Covariance Regularization",
         "url": "https://arxiv.org/abs/2105.04906",
         "formula_latex": r"\sigma = \frac{1}{d}\sum_k \operatorname{std}_i(z_{ik})",
-        "help": "Average standard deviation of each embedding dimension; near 0 means collapse.",
     },
     "mean_canonical_correlation_{a}_{b}": {
-        "title": "Mean canonical correlation",
         "higher_is_better": True,
-        "source": "Hotelling 1936, Relations between two sets of variates; Andrew et al. "
-        "2013, Deep Canonical Correlation Analysis",
         "url": "https://proceedings.mlr.press/v28/andrew13.html",
         "formula_latex": r"\bar\rho = \frac{1}{r}\sum_{k=1}^{r} \sigma_k\big("
         r"\Sigma_{aa}^{-1/2}\Sigma_{ab}\Sigma_{bb}^{-1/2}\big)",
-        "help": "How linearly related the two embedding sets are, direction by direction "
-        "(1 = perfectly). Small samples inflate it.",
     },
     "linear_probe_accuracy": {
-        "title": "Linear probe accuracy (mean)",
         "higher_is_better": True,
-        "source": _LINEAR_PROBE[0],
         "url": _LINEAR_PROBE[1],
         "formula_latex": r"\mathrm{acc} = \frac{1}{N}\sum_i [\hat y_i = y_i],\quad "
         r"\hat y = \arg\max \operatorname{softmax}(W z + c)",
-        "help": "Accuracy of a logistic regression trained on frozen embeddings. Chance is "
-        "the majority-class share.",
     },
     "linear_probe_accuracy_{m}": {
-        "title": "Linear probe accuracy",
         "higher_is_better": True,
-        "source": _LINEAR_PROBE[0],
         "url": _LINEAR_PROBE[1],
         "formula_latex": r"\mathrm{acc} = \frac{1}{N}\sum_i [\hat y_i = y_i]",
-        "help": "How much class information one modality's embeddings keep, read by a "
-        "linear classifier.",
     },
     "accuracy": {
-        "title": "Accuracy",
         "higher_is_better": True,
-        "source": "Standard classification accuracy (scikit-learn)",
         "url": "https://scikit-learn.org/stable/modules/model_evaluation.html#accuracy-score",
         "formula_latex": r"\mathrm{acc} = \frac{1}{N}\sum_i [\hat y_i = y_i]",
-        "help": "Share of correctly classified samples. Chance is the majority-class share.",
     },
     "macro_f1": {
-        "title": "Macro F1",
         "higher_is_better": True,
-        "source": "Standard macro-averaged F1 (scikit-learn)",
         "url": "https://scikit-learn.org/stable/modules/model_evaluation.html"
         "#precision-recall-f-measure-metrics",
         "formula_latex": r"F_1^{\text{macro}} = \frac{1}{C}\sum_c "
         r"\frac{2 P_c R_c}{P_c + R_c}",
-        "help": "F1 averaged over classes with equal weight, so rare classes count as much "
-        "as common ones.",
     },
     "attention_mask_spearman": {
-        "title": "Attention-reliability agreement",
         "higher_is_better": True,
-        "source": "Spearman 1904, The proof and measurement of association between two things",
         "url": "https://doi.org/10.2307/1412159",
         "formula_latex": r"\rho_s = \operatorname{corr}\big(\operatorname{rank}(w), "
         r"\operatorname{rank}(\text{mask})\big)",
-        "help": "Rank correlation between attention weights and the reliability mask, over "
-        "samples whose modalities differ in reliability. Chance is 0.",
     },
     "attention_on_informative": {
-        "title": "Attention on informative modalities",
         "higher_is_better": True,
-        "source": "This project's diagnostic; attention as in Bahdanau et al. 2015, Neural "
-        "Machine Translation by Jointly Learning to Align and Translate",
         "url": "https://arxiv.org/abs/1409.0473",
         "formula_latex": r"\frac{1}{|R|}\sum_{i\in R}\sum_m w_{im}\,\text{mask}_{im}",
-        "help": "Attention mass the model puts on the modalities that carry signal. Chance "
-        "is 1/M with one informative modality.",
     },
 }
+
+# Names, help texts and citations live in the catalogue (fusion/locales/*/info.toml), in
+# English and Chinese; the English ones are filled in here for the library and the CLI.
+for _name, _info in METRIC_INFO.items():
+    for _field in ("title", "help", "source"):
+        _key = f"info.metric.{re.sub(r'_+', '_', re.sub(r'[{}]', '', _name)).strip('_')}.{_field}"
+        if has(_key):
+            _info[_field] = translate(_key)
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
