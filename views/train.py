@@ -115,7 +115,8 @@ def method_ui(data: PairedData) -> tuple[str, str]:
             )
             title = info_text("loss", loss, "title")
             source = info_text("loss", loss, "source")
-            st.caption(f"{title} · {note}  \n{t('train.source')}: {source}")
+            cite = "" if presenter() else f"  \n{t('train.source')}: {source}"
+            st.caption(f"{title} · {note}{cite}")
         else:
             loss = "cca" if method == "cca" else "cross_entropy"
             st.selectbox(
