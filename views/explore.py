@@ -155,14 +155,19 @@ def map_controls(data: H.MapData) -> dict:
     )
     n_neighbors = st.session_state.get("explore_nn", 15)
     min_dist = st.session_state.get("explore_md", 0.1)
-    if presenter():  # a projector shows the map, not UMAP's knobs
-        return {
-            "method": method or "umap",
-            "color_by": color_by if color_by in options else "modality",
-            "pairs": pairs,
-            "n_neighbors": n_neighbors,
-            "min_dist": min_dist,
-        }
+    if not presenter():  # a projector shows the map, not UMAP's knobs
+        n_neighbors, min_dist = advanced_map_settings()
+    return {
+        "method": method or "umap",
+        "color_by": color_by if color_by in options else "modality",
+        "pairs": pairs,
+        "n_neighbors": n_neighbors,
+        "min_dist": min_dist,
+    }
+
+
+def advanced_map_settings() -> tuple[int, float]:
+    """UMAP's two knobs, folded away: (n_neighbors, min_dist)."""
     with st.expander(t("explore.advanced_map_settings")):
         a1, a2 = st.columns(2)
         n_neighbors = a1.slider(
@@ -183,13 +188,7 @@ def map_controls(data: H.MapData) -> dict:
             help=t("explore.how_tightly_umap_may"),
         )
         st.caption(t("explore.pca_has_no_settings"))
-    return {
-        "method": method or "umap",
-        "color_by": color_by if color_by in options else "modality",
-        "pairs": pairs,
-        "n_neighbors": n_neighbors,
-        "min_dist": min_dist,
-    }
+    return n_neighbors, min_dist
 
 
 def map_section(info: RunInfo, run: LoadedRun) -> None:
