@@ -9,13 +9,12 @@ section 4) is also shown as the article writes it, with why its minimum is colla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import streamlit as st
 
 from fusion.losses import LOSS_INFO
 from fusion.metrics import METRIC_INFO
-from views._shared import t
+from views._lessons import lessons_tab, lessons_tab_default
+from views._shared import info_text, t
 
 # The seed article's formula exactly as printed (section 4), brackets and all.
 SEED_AS_WRITTEN = (
@@ -28,76 +27,73 @@ LOSS_SYMBOLS: dict[str, list[tuple[str, str]]] = {
     "seed_alignment": [
         (
             r"f, g",
-            "the two encoders: f maps a sample of modality x (say an image) and g a "
-            "sample of modality y (say a caption) into the shared space",
+            "learn.loss_symbols.seed_alignment.0.1",
         ),
-        (r"x_i, y_j", "the i-th sample of the first modality and the j-th of the second"),
+        (r"x_i, y_j", "learn.loss_symbols.seed_alignment.1.1"),
         (
             r"s_{ij}",
-            "1 when $x_i$ and $y_j$ mean the same thing (the same pair, or the same class "
-            "when labels are used), otherwise 0",
+            "learn.loss_symbols.seed_alignment.2.1",
         ),
-        (r"\lVert\cdot\rVert^2", "squared Euclidean distance or length"),
-        (r"\lambda", "weight of the L2 penalty that keeps embeddings small"),
-        (r"B", "the number of pairs in a training batch (the code averages over it)"),
+        (r"\lVert\cdot\rVert^2", "learn.loss_symbols.seed_alignment.3.1"),
+        (r"\lambda", "learn.loss_symbols.seed_alignment.4.1"),
+        (r"B", "learn.loss_symbols.seed_alignment.5.1"),
     ],
     "info_nce": [
-        (r"a_i, b_i", "the embeddings of the two halves of pair i, scaled to length 1"),
+        (r"a_i, b_i", "learn.loss_symbols.info_nce.0.1"),
         (
             r"a_i\cdot b_j",
-            "cosine similarity between sample i of one modality and sample j of the other",
+            "learn.loss_symbols.info_nce.1.1",
         ),
         (
             r"\tau",
-            "the temperature: small values sharpen the softmax, so near misses are punished harder",
+            "learn.loss_symbols.info_nce.2.1",
         ),
         (
             r"\sum_j",
-            "runs over every item in the batch: all the other pairs act as "
-            "negatives that the true partner must beat",
+            "learn.loss_symbols.info_nce.3.1",
         ),
-        (r"B", "the batch size"),
+        (r"B", "learn.loss_symbols.info_nce.4.1"),
     ],
     "triplet": [
-        (r"s_{ij}", "cosine similarity between item i of one modality and item j of the other"),
-        (r"m", "the margin: the true pair must beat every other pair by at least m"),
-        (r"\max_{j\ne i}", "only the hardest negative (the most similar wrong item) counts"),
-        (r"[\cdot]_+", "max(0, ·): no loss once the margin is met"),
+        (r"s_{ij}", "learn.loss_symbols.triplet.0.1"),
+        (r"m", "learn.loss_symbols.triplet.1.1"),
+        (r"\max_{j\ne i}", "learn.loss_symbols.triplet.2.1"),
+        (r"[\cdot]_+", "learn.loss_symbols.triplet.3.1"),
     ],
     "dcca": [
-        (r"\Sigma_{aa}, \Sigma_{bb}", "the covariance of each modality's embeddings in the batch"),
-        (r"\Sigma_{ab}", "the cross-covariance between the two modalities"),
-        (r"T", "the cross-covariance after whitening each side"),
+        (r"\Sigma_{aa}, \Sigma_{bb}", "learn.loss_symbols.dcca.0.1"),
+        (r"\Sigma_{ab}", "learn.loss_symbols.dcca.1.1"),
+        (r"T", "learn.loss_symbols.dcca.2.1"),
         (
             r"\operatorname{tr}\big((T^\top T)^{1/2}\big)",
-            "the sum of canonical correlations; the loss maximises it",
+            "learn.loss_symbols.dcca.3.1",
         ),
     ],
 }
 
 METRIC_SYMBOLS: dict[str, list[tuple[str, str]]] = {
     "recall_at_{k}_{a}_to_{b}": [
-        (r"s_{ij}", "cosine similarity between query i (one modality) and item j (the other)"),
-        (r"\mathrm{rank}_i", "how many items beat the true partner of query i (0 = first)"),
-        (r"K", "how many retrieved items count as a hit"),
-        (r"N", "number of validation pairs; chance is K/N"),
+        (r"s_{ij}", "learn.metric_symbols.recall_at__k___a__to__b.0.1"),
+        (r"\mathrm{rank}_i", "learn.metric_symbols.recall_at__k___a__to__b.1.1"),
+        (r"K", "learn.metric_symbols.recall_at__k___a__to__b.2.1"),
+        (r"N", "learn.metric_symbols.recall_at__k___a__to__b.3.1"),
     ],
     "alignment": [
-        (r"\hat a_i, \hat b_i", "the two embeddings of pair i, scaled to length 1"),
-        (r"\alpha", "the power of the distance (2 here)"),
+        (r"\hat a_i, \hat b_i", "learn.metric_symbols.alignment.0.1"),
+        (r"\alpha", "learn.metric_symbols.alignment.1.1"),
     ],
     "uniformity": [
-        (r"\hat z_i", "any embedding scaled to length 1"),
-        (r"t", "how quickly the kernel decays with distance (2 here)"),
+        (r"\hat z_i", "learn.metric_symbols.uniformity.0.1"),
+        (r"t", "learn.metric_symbols.uniformity.1.1"),
     ],
     "modality_gap": [
-        (r"\frac{1}{N}\sum_i \hat a_i", "the centre of one modality's embeddings on the sphere"),
-        (r"\Delta", "the distance between the two modality centres"),
+        (r"\frac{1}{N}\sum_i \hat a_i", "learn.metric_symbols.modality_gap.0.1"),
+        (r"\Delta", "learn.metric_symbols.modality_gap.1.1"),
     ],
     "linear_probe_accuracy": [
-        (r"z", "a frozen embedding (the encoder is not trained further)"),
-        (r"W, c", "a logistic-regression classifier fitted on the training embeddings"),
-        (r"\hat y_i, y_i", "predicted and true class of validation sample i"),
+        (r"z", "learn.metric_symbols.linear_probe_accuracy.0.1"),
+        (r"W, c", "learn.metric_symbols.linear_probe_accuracy.1.1"),
+        (r"\hat y_i, y_i", "learn.metric_symbols.linear_probe_accuracy.2.1"),
     ],
 }
 METRIC_ORDER = (
@@ -109,19 +105,7 @@ METRIC_ORDER = (
 )
 
 
-@dataclass
-class Lesson:
-    """A guided lesson (a later issue fills :data:`LESSONS`): steps that point at pages."""
-
-    key: str
-    title: str
-    summary: str
-    steps: list[str] = field(default_factory=list)  # one instruction each, Markdown
-    page: str | None = None  # the page the lesson starts on, e.g. "views/train.py"
-
-
-# Guided lessons register here; the Lessons tab lists whatever is in it.
-LESSONS: list[Lesson] = []
+# Guided lessons live in fusion.lessons (LESSONS) and views/_lessons.py (the tab).
 
 
 # ---------------------------------------------------------------------------
@@ -132,109 +116,50 @@ def symbols(items: list[tuple[str, str]]) -> None:
 
 
 def concepts_tab() -> None:
-    st.subheader(t("The shared space"))
-    st.markdown(
-        t(
-            "Multimodal data describes one thing in several ways: a photo and its caption, a "
-            "sensor reading and a spoken note. A **joint embedding** gives each modality its "
-            "own encoder and maps all of them into **one shared space** of vectors, so that "
-            "an image and the caption that describes it end up close together. Once there, "
-            "you can search captions with an image (cross-modal retrieval), compare any two "
-            "items, or classify from either modality."
-        )
-    )
-    st.subheader(t("Contrastive learning"))
-    st.markdown(
-        t(
-            "Pulling true pairs together is only half the job: pulling alone is solved by "
-            "putting *everything* on one point. **Contrastive** losses also push the other "
-            "items of a batch away. InfoNCE, the loss behind CLIP, treats each batch as a "
-            "multiple-choice test: for every image, pick its caption among all captions in "
-            "the batch. The wrong answers are the **negatives**, and the push away from "
-            "them is the **repulsive term**."
-        )
-    )
-    st.subheader(t("Attention fusion"))
-    st.markdown(
-        t(
-            "When the goal is one prediction from several inputs, the modalities must be "
-            "combined. **Attention fusion** scores each modality for each sample and mixes "
-            "them with weights that sum to one, so a blurry image can be down-weighted while "
-            "a clear caption carries the decision. The weights are visible, which makes the "
-            "model's trust in each input something you can inspect on the Explore page."
-        )
-    )
+    st.subheader(t("learn.shared_space"))
+    st.markdown(t("learn.multimodal_data_describes_one"))
+    st.subheader(t("learn.contrastive_learning"))
+    st.markdown(t("learn.pulling_true_pairs_together"))
+    st.subheader(t("learn.attention_fusion"))
+    st.markdown(t("learn.when_goal_one_prediction"))
     st.latex(
         r"w_{im} = \frac{e^{\,\mathrm{score}(h_{im})}}{\sum_{m'} e^{\,\mathrm{score}(h_{im'})}},"
         r"\qquad h_i^{\text{fused}} = \sum_m w_{im}\, h_{im}"
     )
     symbols(
         [
-            (r"h_{im}", "the encoded token of modality m for sample i"),
-            (r"\mathrm{score}", "a small network that rates how useful a token looks"),
-            (r"w_{im}", "the attention weight: the share of modality m in sample i's fusion"),
+            (r"h_{im}", "learn.symbols_concepts.0_0"),
+            (r"\mathrm{score}", "learn.symbols_concepts.0_1"),
+            (r"w_{im}", "learn.symbols_concepts.0_2"),
         ]
     )
-    st.caption(
-        t(
-            "Bahdanau et al. 2015 introduced learned attention weights; the classifier on top "
-            "is trained with cross-entropy."
-        )
-    )
+    st.caption(t("learn.bahdanau_et_al_2015"))
 
 
 def losses_tab() -> None:
-    st.markdown(
-        t(
-            "Each loss below is shown exactly as the code computes it. A loss with a "
-            "**repulsive term** pushes non-matching items apart; without one (or another "
-            "guard such as whitening) the cheapest solution is to collapse."
-        )
-    )
+    st.markdown(t("learn.each_loss_below_shown"))
     for key, info in LOSS_INFO.items():
         with st.container(border=True):
-            st.subheader(t(info["title"]))
+            st.subheader(info_text("loss", key, "title"))
             st.latex(info["formula_latex"])
             symbols(LOSS_SYMBOLS.get(key, []))
             if info.get("repulsive"):
-                st.markdown(t("✅ **Repulsive term**: yes — non-matching items are pushed apart."))
+                st.markdown(t("learn.repulsive_term_yes_non"))
             elif info.get("prevents_collapse"):
-                st.markdown(
-                    t(
-                        "➖ **Repulsive term**: no, but whitening (unit variance per direction) "
-                        "rules out collapse."
-                    )
-                )
+                st.markdown(t("learn.repulsive_term_no_but"))
             else:
-                st.markdown(t("⚠️ **Repulsive term**: none — its minimum is collapse."))
+                st.markdown(t("learn.repulsive_term_none_minimum"))
             if key == "seed_alignment":
                 seed_note()
-            st.caption(t("Source: [{source}]({url})", source=info["source"], url=info["url"]))
+            source = info_text("loss", key, "source")
+            st.caption(t("learn.source_source_url", source=source, url=info["url"]))
 
 
 def seed_note() -> None:
-    st.markdown("**" + t("As written in the seed article (section 4)") + "**")
+    st.markdown("**" + t("learn.written_seed_article_section") + "**")
     st.latex(SEED_AS_WRITTEN)
-    st.markdown(
-        t(
-            "The article says the goal is to make same-meaning items close *and* "
-            "different-meaning items far apart, but no term in the formula does the second "
-            "part: every term is a squared length, so it is never negative, and all of them "
-            "are exactly 0 when $f$ and $g$ send every input to the origin. **The minimum "
-            "puts everything at one point** (collapse). Training with it, the spread of the "
-            "embeddings falls towards zero and retrieval drops to chance — compare a seed run "
-            "with an InfoNCE run on the Compare page to watch it happen."
-        )
-    )
-    st.markdown(
-        t(
-            "Two smaller issues: as printed, $\\lambda$ multiplies only $\\lVert f(x_i)\\rVert^2$ "
-            "(the brackets are missing; the code applies it to both norms), and the sums are "
-            "not averaged, so their size grows with the batch (the code divides by $B$). "
-            "Hadsell, Chopra & LeCun (2006) fix the collapse with a margin term that pushes "
-            "dissimilar pairs at least $m$ apart:"
-        )
-    )
+    st.markdown(t("learn.article_says_goal_make"))
+    st.markdown(t("learn.two_smaller_issues_printed"))
     st.latex(
         r"\mathcal{L} = \sum_{i,j} s_{ij}\,\lVert a_i - b_j\rVert^2 + "
         r"(1 - s_{ij})\,\max\big(0,\ m - \lVert a_i - b_j\rVert\big)^2"
@@ -242,58 +167,30 @@ def seed_note() -> None:
 
 
 def metrics_tab() -> None:
-    st.markdown(
-        t(
-            "Every metric on Explore and Compare is shown next to its **chance level**, the "
-            "score of a model that guesses. Read the geometry metrics together: a collapsed "
-            "model has perfect alignment but terrible uniformity."
-        )
-    )
+    st.markdown(t("learn.every_metric_explore_compare"))
     for key in METRIC_ORDER:
         info = METRIC_INFO[key]
         with st.container(border=True):
-            arrow = t("higher is better") if info["higher_is_better"] else t("lower is better")
-            title = t(info["title"])
+            arrow = (
+                t("learn.higher_better") if info["higher_is_better"] else t("learn.lower_better")
+            )
+            title = info_text("metric", key, "title")
             if key == "recall_at_{k}_{a}_to_{b}":
-                title = t("Recall@K (cross-modal retrieval)")
+                title = t("learn.recall_k_cross_modal")
             st.subheader(title)
             st.latex(info["formula_latex"])
             symbols(METRIC_SYMBOLS.get(key, []))
-            st.markdown(f"{t(info['help'])} *({arrow})*")
-            st.caption(t("Source: [{source}]({url})", source=info["source"], url=info["url"]))
-
-
-def lessons_tab() -> None:
-    if not LESSONS:
-        st.info(
-            t(
-                "Guided lessons are coming: short walk-throughs that train, explore and "
-                "compare runs step by step. Until then, try this on your own: train the seed "
-                "objective and InfoNCE on the same data and seed, then open both on the "
-                "Compare page."
-            ),
-            icon="🧭",
-        )
-        if st.button(t("Go to Train"), key="learn_to_train", type="primary"):
-            st.switch_page("views/train.py")
-        return
-    for lesson in LESSONS:
-        with st.expander(t(lesson.title)):
-            st.markdown(t(lesson.summary))
-            for i, step in enumerate(lesson.steps, start=1):
-                st.markdown(f"{i}. {t(step)}")
-            if lesson.page and st.button(t("Start"), key=f"lesson_{lesson.key}"):
-                st.switch_page(lesson.page)
+            st.markdown(f"{info_text('metric', key, 'help')} *({arrow})*")
+            source = info_text("metric", key, "source")
+            st.caption(t("learn.source_source_url", source=source, url=info["url"]))
 
 
 def main() -> None:
-    st.title(t(":material/school: Learn"))
-    st.caption(
-        t("The ideas behind the playground, each formula with its symbols in words and its paper.")
-    )
-    concepts, losses, metrics, lessons = st.tabs(
-        [t("Concepts"), t("Losses"), t("Metrics"), t("Lessons")]
-    )
+    st.title(t("learn.learn"))
+    st.caption(t("learn.ideas_behind_playground_each"))
+    labels = [t("learn.concepts"), t("learn.losses"), t("learn.metrics"), t("learn.lessons")]
+    # ?lesson=<id> opens the Lessons tab (decided once per session: the tabs never jump).
+    concepts, losses, metrics, lessons = st.tabs(labels, default=lessons_tab_default(labels))
     with concepts:
         concepts_tab()
     with losses:
