@@ -71,6 +71,34 @@ LOSS_SYMBOLS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# The losses of the classifiers (attention fusion and its baselines) and linear CCA: not
+# joint-embedding losses, so not in LOSS_INFO, but the playground trains with them too.
+OTHER_LOSSES: dict[str, dict[str, str]] = {
+    "cross_entropy": {
+        "formula_latex": r"\mathcal{L} = -\frac{1}{B}\sum_i \log p_\theta\big(y_i \mid "
+        r"x_i^{(1)}, \dots, x_i^{(M)}\big) + \beta\,\frac{1}{B}\sum_i H(w_i),\quad "
+        r"H(w_i) = -\sum_m w_{im} \log w_{im}",
+        "url": "https://www.deeplearningbook.org/contents/mlp.html",
+    },
+    "cca": {
+        "formula_latex": r"\max_{u, v}\ \frac{u^\top \Sigma_{ab}\, v}"
+        r"{\sqrt{u^\top \Sigma_{aa} u}\,\sqrt{v^\top \Sigma_{bb} v}}",
+        "url": "https://doi.org/10.1093/biomet/28.3-4.321",
+    },
+}
+LOSS_SYMBOLS["cross_entropy"] = [
+    (r"p_\theta(y_i \mid \cdot)", "learn.loss_symbols_more.cross_entropy.p"),
+    (r"x_i^{(m)}", "learn.loss_symbols_more.cross_entropy.x"),
+    (r"w_{im}", "learn.loss_symbols_more.cross_entropy.w"),
+    (r"\beta", "learn.loss_symbols_more.cross_entropy.beta"),
+    (r"B", "learn.loss_symbols_more.cross_entropy.b"),
+]
+LOSS_SYMBOLS["cca"] = [
+    (r"a, b", "learn.loss_symbols_more.cca.ab"),
+    (r"u, v", "learn.loss_symbols_more.cca.uv"),
+    (r"\Sigma_{aa}, \Sigma_{bb}, \Sigma_{ab}", "learn.loss_symbols_more.cca.sigma"),
+]
+
 METRIC_SYMBOLS: dict[str, list[tuple[str, str]]] = {
     "recall_at_{k}_{a}_to_{b}": [
         (r"s_{ij}", "learn.metric_symbols.recall_at__k___a__to__b.0.1"),
@@ -95,13 +123,60 @@ METRIC_SYMBOLS: dict[str, list[tuple[str, str]]] = {
         (r"W, c", "learn.metric_symbols.linear_probe_accuracy.1.1"),
         (r"\hat y_i, y_i", "learn.metric_symbols.linear_probe_accuracy.2.1"),
     ],
+    "median_rank_{a}_to_{b}": [
+        (r"\mathrm{rank}_i", "learn.metric_symbols_more.median_rank_a_to_b.rank_i"),
+    ],
+    "class_precision_at_{k}_{a}_to_{b}": [
+        (r"\mathcal{N}_k(i)", "learn.metric_symbols_more.class_precision_at_k_a_to_b.nk"),
+        (r"y_i, y_j", "learn.metric_symbols_more.class_precision_at_k_a_to_b.y"),
+        (r"N", "learn.metric_symbols_more.class_precision_at_k_a_to_b.n"),
+    ],
+    "spread": [
+        (r"z_{ik}", "learn.metric_symbols_more.spread.z"),
+        (r"d", "learn.metric_symbols_more.spread.d"),
+        (r"\operatorname{std}_i", "learn.metric_symbols_more.spread.std"),
+    ],
+    "mean_canonical_correlation_{a}_{b}": [
+        (
+            r"\Sigma_{aa}, \Sigma_{bb}, \Sigma_{ab}",
+            "learn.metric_symbols_more.mean_canonical_correlation_a_b.sigma",
+        ),
+        (r"\sigma_k", "learn.metric_symbols_more.mean_canonical_correlation_a_b.sk"),
+        (r"r", "learn.metric_symbols_more.mean_canonical_correlation_a_b.r"),
+    ],
+    "accuracy": [
+        (r"\hat y_i, y_i", "learn.metric_symbols_more.accuracy.y"),
+        (r"[\cdot]", "learn.metric_symbols_more.accuracy.iverson"),
+    ],
+    "macro_f1": [
+        (r"P_c, R_c", "learn.metric_symbols_more.macro_f1.pr"),
+        (r"C", "learn.metric_symbols_more.macro_f1.c"),
+    ],
+    "attention_mask_spearman": [
+        (r"w", "learn.metric_symbols_more.attention_mask_spearman.w"),
+        (r"\text{mask}", "learn.metric_symbols_more.attention_mask_spearman.mask"),
+        (r"\operatorname{rank}", "learn.metric_symbols_more.attention_mask_spearman.rank"),
+    ],
+    "attention_on_informative": [
+        (r"R", "learn.metric_symbols_more.attention_on_informative.r"),
+        (r"w_{im}", "learn.metric_symbols_more.attention_on_informative.w"),
+        (r"\text{mask}_{im}", "learn.metric_symbols_more.attention_on_informative.mask"),
+    ],
 }
-METRIC_ORDER = (
+METRIC_ORDER = (  # every metric family the product reports, retrieval first
     "recall_at_{k}_{a}_to_{b}",
+    "median_rank_{a}_to_{b}",
+    "class_precision_at_{k}_{a}_to_{b}",
     "alignment",
     "uniformity",
     "modality_gap",
+    "spread",
+    "mean_canonical_correlation_{a}_{b}",
     "linear_probe_accuracy",
+    "accuracy",
+    "macro_f1",
+    "attention_mask_spearman",
+    "attention_on_informative",
 )
 
 
@@ -138,12 +213,14 @@ def concepts_tab() -> None:
 
 def losses_tab() -> None:
     st.markdown(t("learn.each_loss_below_shown"))
-    for key, info in LOSS_INFO.items():
+    for key, info in {**LOSS_INFO, **OTHER_LOSSES}.items():
         with st.container(border=True):
             st.subheader(info_text("loss", key, "title"))
             st.latex(info["formula_latex"])
             symbols(LOSS_SYMBOLS.get(key, []))
-            if info.get("repulsive"):
+            if key in OTHER_LOSSES:
+                st.markdown(t(f"learn.other_loss_note.{key}"))
+            elif info.get("repulsive"):
                 st.markdown(t("learn.repulsive_term_yes_non"))
             elif info.get("prevents_collapse"):
                 st.markdown(t("learn.repulsive_term_no_but"))
