@@ -59,7 +59,11 @@ def start_lesson(lesson_id: str, **query) -> AppTest:
 
 
 def chart_specs(at: AppTest) -> str:
-    return " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
+    """The charts' specs as text, non-ASCII unescaped (plotly escapes it unless orjson is
+    installed, so the raw JSON differs between environments)."""
+    return " ".join(
+        json.dumps(json.loads(c.proto.spec), ensure_ascii=False) for c in at.get("plotly_chart")
+    )
 
 
 def text_of(at: AppTest) -> str:
