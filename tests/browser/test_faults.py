@@ -56,8 +56,10 @@ def use_demo_data(app: App) -> None:
 
 
 def start_long_training(app: App, name: str = "") -> None:
-    """Start a 200-epoch joint InfoNCE training (minutes); wait until steps are done."""
+    """Start a joint InfoNCE training of minutes (200 epochs of batches of 16: 20,000 steps
+    on the demo's 1,600 training pairs); wait until steps are done."""
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) == 200
+    assert set_epochs(app, "tr_bs_joint_info_nce", ["Home"]) == 16  # the slider drives both
     if name:
         keyed(app, "tr_name_joint_info_nce").locator("input").fill(name)
     app.page.get_by_role("button", name="Start training").click()
