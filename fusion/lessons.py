@@ -1078,28 +1078,16 @@ def _analyse_broken_sensor(views: Mapping[str, RunView], t: Translate) -> Findin
     for c, r in atts:
         f.numbers[f"w_b_{c:g}"] = float(r.metrics["attention_mean_b"])
 
-    fig = go.Figure()
-    for mod, color in zip(("a", "b"), MODALITY_COLORS, strict=False):
-        for state, name, alpha in (
-            (1, "lessons.common.works", 0.6),
-            (0, "lessons.common.broken", 0.1),
-        ):
-            y = att.loc[att[f"mask_{mod}"] == state, f"weight_{mod}"]
-            fig.add_trace(
-                go.Box(
-                    y=y,
-                    x=[t("lessons.common.sensor", name=mod)] * len(y),
-                    name=f"{mod}: {t(name)}",
-                    offsetgroup=str(state),
-                    legendgroup=mod,
-                    fillcolor=_rgba(color, alpha),
-                    line=dict(color=color, width=1.5),
-                    marker=dict(color=color, size=3),
-                    boxpoints="outliers",
-                )
-            )
-    fig.update_layout(boxmode="group")
-    fig.update_yaxes(range=[0, 1])
+    from fusion import plots
+
+    sensors = [t("lessons.common.sensor", name=m) for m in ("a", "b")]
+    fig = plots.attention_vs_reliability(
+        att[["weight_a", "weight_b"]].to_numpy(dtype=float),
+        att[["mask_a", "mask_b"]].to_numpy(),
+        sensors,
+        colors=dict(zip(sensors, MODALITY_COLORS, strict=False)),
+        t=t,
+    )
     f.figures["reliability"] = _layout(
         fig,
         t,

@@ -28,6 +28,7 @@ from fusion.lessons import (
     get_lesson,
     missing_base,
 )
+from tests.test_jobs import _wait
 
 
 @pytest.fixture(autouse=True)
@@ -191,15 +192,6 @@ def test_analysis_needs_the_base_runs():
 
 # ---------------------------------------------------------------------------
 # The background job
-
-
-def _wait(pred, timeout=60.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_lesson_job_trains_saves_and_is_found_again(tmp_path):
