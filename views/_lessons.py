@@ -293,11 +293,9 @@ def _job_outcome(job: Any) -> None:
         return
     p = job.lesson_progress()
     if p.state == "failed":
-        message = job.error or ""
-        if getattr(job, "error_key", ""):
-            from fusion.i18n import translate
+        from fusion.train import localized_message
 
-            message = translate(job.error_key, language(), **job.error_params)
+        message = localized_message(job, language(), "error")
         st.error(t("lessons.tab.failed", message=message), icon=":material/error:")
     elif p.state == "stopped":
         st.warning(t("lessons.tab.stopped"), icon=":material/stop_circle:")
