@@ -18,6 +18,7 @@ Chinese terms follow common usage in the field: 多模态融合 (multimodal fusi
 from __future__ import annotations
 
 import functools
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,14 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):  # a translator's typo must not crash a page
         return catalogue(DEFAULT_LANGUAGE).get(key, key).format(**params)
+
+
+def info_key(kind: str, name: str, field: str) -> str:
+    """The catalogue key of a loss's (``kind="loss"``) or a metric pattern's
+    (``kind="metric"``, e.g. ``recall_at_{k}_{a}_to_{b}``) title, help or source:
+    ``info.metric.recall_at_k_a_to_b.title``."""
+    slug = re.sub(r"_+", "_", re.sub(r"[{}]", "", name)).strip("_")
+    return f"info.{kind}.{slug}.{field}"
 
 
 def placeholders(text: str) -> set[str]:

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from fusion.errors import ConfigError
-from fusion.i18n import translate
+from fusion.i18n import info_key, translate
 
 Parts = dict[str, torch.Tensor]
 JointLoss = Callable[..., Parts]
@@ -367,4 +367,4 @@ LOSS_INFO: dict[str, dict[str, Any]] = {
 # Chinese; the English ones are filled in here for the library and the command line.
 for _name, _info in LOSS_INFO.items():
     for _field in ("title", "source"):
-        _info[_field] = translate(f"info.loss.{_name}.{_field}")
+        _info[_field] = translate(info_key("loss", _name, _field))

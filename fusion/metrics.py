@@ -40,7 +40,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fusion.errors import DataError
-from fusion.i18n import has, translate
+from fusion.i18n import has, info_key, translate
 
 Metrics = dict[str, float]
 
@@ -617,7 +617,7 @@ METRIC_INFO: dict[str, dict[str, Any]] = {
 # English and Chinese; the English ones are filled in here for the library and the CLI.
 for _name, _info in METRIC_INFO.items():
     for _field in ("title", "help", "source"):
-        _key = f"info.metric.{re.sub(r'_+', '_', re.sub(r'[{}]', '', _name)).strip('_')}.{_field}"
+        _key = info_key("metric", _name, _field)
         if has(_key):
             _info[_field] = translate(_key)
 

@@ -636,11 +636,9 @@ def info_text(kind: str, name: str, field: str) -> str:
     """The title, help or source of a loss (``kind="loss"``) or a metric pattern
     (``kind="metric"``, a key of :data:`fusion.metrics.METRIC_INFO`) in the session's
     language. Formulas themselves stay in the library as LaTeX."""
-    import re
+    from fusion.i18n import info_key
 
-    return t(
-        f"info.{kind}.{re.sub(r'_+', '_', name.replace('{', '').replace('}', '')).strip('_')}.{field}"
-    )
+    return t(info_key(kind, name, field))
 
 
 def metric_pattern(key: str) -> str | None:
