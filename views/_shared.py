@@ -80,18 +80,17 @@ LANG = "lang"  # session key of the interface language ("en" or "zh")
 
 
 def language() -> str:
-    """The interface language: the ``?lang=`` URL parameter, else the session's choice.
+    """The interface language of this session.
 
-    The choice persists for the session and is kept in the URL so a shared link or a
-    reload opens in the same language.
+    A session's first look reads the ``?lang=`` URL parameter (a shared link, a reload);
+    after that the session's choice holds, and :func:`sync_url` keeps it in the URL.
     """
     from fusion.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
-    given = st.query_params.get("lang")
-    if given in LANGUAGES:
-        st.session_state[LANG] = given
-    lang = st.session_state.get(LANG, DEFAULT_LANGUAGE)
-    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    if LANG not in st.session_state:
+        given = st.query_params.get("lang")
+        st.session_state[LANG] = given if given in LANGUAGES else DEFAULT_LANGUAGE
+    return st.session_state[LANG]
 
 
 def t(key: str, **kw: Any) -> str:
@@ -111,12 +110,11 @@ PRESENTER = "presenter"  # session key of presenter mode (a projector in front o
 def presenter() -> bool:
     """Whether presenter mode is on: larger text and plots, advanced controls hidden.
 
-    Set from the sidebar toggle, or with ``?present=1`` in the URL.
+    Set from the sidebar toggle; a session's first look reads ``?present=1`` in the URL.
     """
-    given = st.query_params.get("present")
-    if given in ("0", "1"):
-        st.session_state[PRESENTER] = given == "1"
-    return bool(st.session_state.get(PRESENTER, False))
+    if PRESENTER not in st.session_state:
+        st.session_state[PRESENTER] = st.query_params.get("present") == "1"
+    return st.session_state[PRESENTER]
 
 
 def error_text(exc: FusionError) -> str:
@@ -179,7 +177,6 @@ def sync_url() -> None:
 
     if not st.session_state.get(URL_CHECKED):
         st.session_state[URL_CHECKED] = True
-        language(), presenter()
         _load_link_setup()
     wanted = dict(current_setup())
     if language() != DEFAULT_LANGUAGE:
@@ -428,14 +425,12 @@ html { font-size: 22px; }
 """
 
 
-def _on_language() -> None:
+def _on_language() -> None:  # the rerun's sync_url puts the choice into the URL
     st.session_state[LANG] = st.session_state["language_choice"]
-    st.query_params["lang"] = st.session_state[LANG]
 
 
 def _on_presenter() -> None:
     st.session_state[PRESENTER] = st.session_state["presenter_choice"]
-    st.query_params["present"] = "1" if st.session_state[PRESENTER] else "0"
 
 
 def view_controls() -> None:
