@@ -20,9 +20,10 @@ Methods
      are parallel numba functions that took about 7 s to compile in every fresh process;
      only umap-learn's layout optimisation (``simplicial_set_embedding``) is used;
   3. a PCA initialisation instead of the spectral one (no eigen-solver on the graph);
-  4. 100 optimisation epochs instead of umap-learn's 500 below 10,000 points (200 above):
-     the epochs are ~90% of the warm run time, and on 10k-point test sets trustworthiness
-     (k = 10) stayed within 0.003 of umap-learn's defaults;
+  4. 200 optimisation epochs below 5,000 points and 100 above, instead of umap-learn's
+     500 below 10,000 points (200 above): the epochs are ~90% of the warm run time, and
+     trustworthiness (k = 10) stayed within 0.003 of umap-learn's defaults on clustered
+     test sets of 2,000 and 10,000 points (measured in ``benchmarks/bench_maps.py``);
   5. an on-disk numba cache (``NUMBA_CACHE_DIR``, default
      ``~/.cache/fusion-playground/numba``) set before umap is imported, plus a cached
      copy of umap-learn's layout epoch function, so later processes skip compiling it;
@@ -58,8 +59,18 @@ Method = Literal["umap", "pca"]
 METHODS: tuple[str, ...] = ("umap", "pca")
 # Metrics for which scikit-learn computes the exact neighbours that UMAP is given.
 METRICS: tuple[str, ...] = ("euclidean", "cosine", "manhattan", "chebyshev", "correlation")
-DEFAULT_N_EPOCHS = 100  # umap-learn: 500 below 10k points; 100 kept trustworthiness (above)
-SEQUENCE_N_EPOCHS = 50  # later frames start from the previous layout, so need fewer
+# UMAP optimisation epochs by map size (umap-learn: 500 below 10k points, 200 above). The
+# epochs are ~90% of a warm map's time; these kept trustworthiness (k = 10) within 0.003
+# of umap-learn's defaults at 2k and at 10k clustered points (benchmarks/bench_maps.py).
+SMALL_MAP_POINTS = 5000
+SMALL_MAP_N_EPOCHS = 200  # cheap below SMALL_MAP_POINTS; 100 lost 0.0025-0.0045 at 2k
+DEFAULT_N_EPOCHS = 100
+SEQUENCE_N_EPOCHS = 30  # later frames start from the previous layout, so need fewer
+# Learning rate of a frame started from the previous layout. umap-learn's 1.0 re-invents a
+# layout from scratch; a converged one only needs refining, and 1.0 moved the points of two
+# frames 5 % of noise apart by a third of the map on some CPUs (fastmath, SIMD paths), while
+# 0.1 keeps a frame within a few percent of the last one wherever the data did not move.
+WARM_START_ALPHA = 0.1
 MIN_UMAP_POINTS = 5  # below this the fuzzy neighbour graph is meaningless
 _WARM_UP_POINTS = 300
 # umap-learn's constants for the kernel-width search (umap/umap_.py)
@@ -250,6 +261,41 @@ def _fuzzy_graph(knn_idx: np.ndarray, knn_dist: np.ndarray) -> Any:
     return G
 
 
+def default_n_epochs(n_points: int) -> int:
+    """UMAP optimisation epochs for a map of ``n_points`` (see SMALL_MAP_N_EPOCHS)."""
+    return SMALL_MAP_N_EPOCHS if n_points < SMALL_MAP_POINTS else DEFAULT_N_EPOCHS
+
+
+def _start_layout(
+    init: np.ndarray, seed: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A starting layout in umap-learn's frame, and the affine map back: (start, lo, span).
+
+    umap-learn rescales any starting layout to [0, 10] per axis, ``10 (Y - min) / (max -
+    min)``, which divides by zero where an axis has no range: 50 identical points, 1-D
+    input, or a collapsed embedding (the seed objective's minimum) give a PCA start with a
+    constant column and a NaN map. Such an axis gets a seeded uniform spread over [0, 10]
+    instead. The start is returned already in [0, 10], so umap-learn's rescale is the
+    identity, and ``Y * span / 10 + lo`` maps a layout back to the units of ``init``.
+    """
+    init = init.astype(np.float64)
+    lo = init.min(axis=0)
+    span = init.max(axis=0) - lo
+    scale = float(np.abs(init).max()) if init.size else 0.0
+    flat = span <= 1e-6 * max(scale, 1e-12)
+    ref_span = float(span[~flat].max()) if not flat.all() else 1.0
+    rng = np.random.default_rng(0 if seed is None else seed)
+    start = np.empty_like(init)
+    for j in range(init.shape[1]):
+        if flat[j]:  # spread evenly around the constant, as wide as the other axis
+            start[:, j] = rng.uniform(0.0, 10.0, init.shape[0])
+            lo[j] -= ref_span / 2.0
+            span[j] = ref_span
+        else:
+            start[:, j] = 10.0 * (init[:, j] - lo[j]) / span[j]
+    return start.astype(np.float32), lo, span
+
+
 def _umap(
     X: np.ndarray,
     *,
@@ -259,6 +305,8 @@ def _umap(
     seed: int | None,
     init: np.ndarray | None,
     n_epochs: int | None,
+    alpha: float = 1.0,
+    keep_init_units: bool = False,
 ) -> np.ndarray:
     n = X.shape[0]
     if n < MIN_UMAP_POINTS:
@@ -271,26 +319,27 @@ def _umap(
             raise DataError("errors.projection.init_shape", n=n, shape=init.shape)
         if not np.all(np.isfinite(init)):
             raise DataError("errors.projection.init_not_finite")
+    start, lo, span = _start_layout(init, seed)
     umap = _import_umap()
     k = min(n_neighbors, n - 1)
     knn_idx, knn_dist = _exact_knn(X, k, metric)
     graph = _fuzzy_graph(knn_idx, knn_dist)
     a, b = umap.umap_.find_ab_params(1.0, min_dist)  # spread 1, umap-learn's default
-    # umap-learn's own layout step (the part worth compiling), with its default learning
-    # rate, repulsion strength and negative sampling rate. A seed means a seeded
-    # RandomState and the single-threaded layout; umap-learn's parallel layout updates
-    # points without locks and so differs from run to run.
+    # umap-learn's own layout step (the part worth compiling), with its default repulsion
+    # strength and negative sampling rate. A seed means a seeded RandomState and the
+    # single-threaded layout; umap-learn's parallel layout updates points without locks
+    # and so differs from run to run.
     Y, _ = umap.umap_.simplicial_set_embedding(
         data=X,
         graph=graph,
         n_components=2,
-        initial_alpha=1.0,
+        initial_alpha=float(alpha),
         a=a,
         b=b,
         gamma=1.0,
         negative_sample_rate=5,
-        n_epochs=DEFAULT_N_EPOCHS if n_epochs is None else int(n_epochs),
-        init=init,
+        n_epochs=default_n_epochs(n) if n_epochs is None else int(n_epochs),
+        init=start,
         random_state=np.random.RandomState(seed) if seed is not None else np.random.mtrand._rand,
         metric="euclidean",  # only used by spectral initialisation, which we skip
         metric_kwds={},
@@ -303,6 +352,8 @@ def _umap(
     if seed is not None:
         global _warm
         _warm = True  # the seeded (serial) layout is compiled now, whoever asked first
+    if keep_init_units:  # back into the starting layout's own coordinates
+        Y = Y.astype(np.float64) * (span / 10.0) + lo
     return np.ascontiguousarray(Y, dtype=np.float32)
 
 
@@ -347,6 +398,9 @@ def project(
     seed: int | None = 0,
     init: np.ndarray | None = None,
     n_epochs: int | None = None,
+    *,
+    alpha: float = 1.0,
+    keep_init_units: bool = False,
 ) -> np.ndarray:
     """Map points (n, d) to 2-D coordinates (n, 2), float32.
 
@@ -356,9 +410,14 @@ def project(
         distance in the input space, one of :data:`METRICS`.
     seed: an int makes UMAP deterministic (single-threaded layout); None lets it run the
         layout in parallel, with slightly different maps each call.
-    init: starting layout (n, 2) for UMAP; default the PCA map. umap-learn rescales it to
-        [0, 10] per axis, so only its shape matters, not its units.
-    n_epochs: UMAP optimisation epochs; default :data:`DEFAULT_N_EPOCHS`.
+    init: starting layout (n, 2) for UMAP; default the PCA map. umap-learn optimises it
+        rescaled to [0, 10] per axis; an axis with no range (identical points, 1-D or
+        collapsed input) is given a seeded random spread, so the map is always finite.
+    n_epochs: UMAP optimisation epochs; default :func:`default_n_epochs` of the size.
+    alpha: UMAP's initial learning rate (umap-learn's default 1.0); lower refines ``init``
+        instead of re-inventing it.
+    keep_init_units: return the UMAP layout in the units of ``init`` (undoing the [0, 10]
+        rescale), so that points the optimisation leaves alone stay where ``init`` had them.
     """
     _check_params(method, n_neighbors, min_dist, metric)
     X = _as_data(X)
@@ -372,6 +431,8 @@ def project(
         seed=seed,
         init=init,
         n_epochs=n_epochs,
+        alpha=alpha,
+        keep_init_units=keep_init_units,
     )
 
 
@@ -388,16 +449,19 @@ def project_sequence(
     comparable so an animation through them moves points only as much as the data did:
 
     - UMAP: frame 0 is a normal :func:`project`. Frame t > 0 starts from frame t-1's
-      layout (``init=prev``) and runs only ``n_epochs_next`` epochs, so it refines rather
-      than re-invents the map; then it is rotated/reflected and translated onto frame t-1
-      by orthogonal Procrustes, keeping its scale.
+      layout (``init=prev``), runs only ``n_epochs_next`` epochs at the gentle learning
+      rate :data:`WARM_START_ALPHA`, so it refines rather than re-invents the map, and is
+      returned in frame t-1's own coordinates; then it is rotated/reflected and translated
+      onto frame t-1 by orthogonal Procrustes, keeping its scale. Stability therefore
+      holds by construction (points move about as far as their neighbourhoods changed),
+      not by how a CPU's floating-point paths happen to round.
     - PCA: each frame is its own PCA (principal axes are only defined up to sign and, for
       near-equal variances, rotation); it is rotated/reflected onto frame t-1 by
       orthogonal Procrustes about the origin, keeping its scale, so a shrinking spread
       (collapse) stays visible.
 
     ``kw`` are passed to :func:`project` (n_neighbors, min_dist, metric, seed, n_epochs for
-    the first frame); ``init`` is only honoured for the first frame.
+    the first frame); ``init`` and ``alpha`` are only honoured for the first frame.
     """
     if method not in METHODS:
         raise ConfigError("errors.projection.unknown_method", method=method, choices=METHODS)
@@ -415,9 +479,17 @@ def project_sequence(
         return out
 
     out = [project(arrays[0], method=method, **kw)]
-    later = {k: v for k, v in kw.items() if k not in ("init", "n_epochs")}
+    later = {k: v for k, v in kw.items() if k not in ("init", "n_epochs", "alpha")}
     for a in arrays[1:]:
-        Y = project(a, method=method, init=out[-1], n_epochs=n_epochs_next, **later)
+        Y = project(
+            a,
+            method=method,
+            init=out[-1],
+            n_epochs=n_epochs_next,
+            alpha=WARM_START_ALPHA,
+            keep_init_units=True,
+            **later,
+        )
         out.append(_procrustes_align(Y, out[-1], translate=True))
     return out
 

@@ -159,3 +159,28 @@ def test_warm_up_is_idempotent_and_thread_safe() -> None:
     assert is_warm()
     warm_up()  # returns at once
     assert is_warm()
+
+
+DEGENERATE = {
+    "50 identical points": np.ones((50, 8), dtype=np.float32),
+    "1-D input": np.random.default_rng(0).normal(size=(50, 1)).astype(np.float32),
+    "one varying column": np.hstack(
+        [np.random.default_rng(0).normal(size=(50, 1)), np.zeros((50, 4))]
+    ).astype(np.float32),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEGENERATE))
+def test_umap_map_is_finite_on_degenerate_input(name: str) -> None:
+    """A constant axis in the starting layout used to divide by zero in umap-learn's rescale."""
+    Y = project(DEGENERATE[name], method="umap", seed=0)
+    assert Y.shape == (50, 2)
+    assert np.all(np.isfinite(Y))
+
+
+def test_umap_sequence_into_collapse_stays_finite() -> None:
+    """The seed objective's collapse: a healthy frame, then every point at one place."""
+    X, _ = blobs(100)
+    collapsed = np.tile(X[:1], (100, 1))
+    frames = project_sequence([X, 1e-3 * X, collapsed, collapsed], method="umap", seed=0)
+    assert all(np.all(np.isfinite(f)) for f in frames)
