@@ -39,6 +39,9 @@ class PairedData:
     texts: modality name -> list of N raw strings, for text modalities whose
         features were computed from text (shown beside retrieval results).
     flags: name -> bool (N,) per-sample facts, e.g. "mismatched".
+    groups: str (N,) group of each sample, or None: rows that share a group (several
+        captions of one image, several recordings of one person, copies of one source
+        digit) are kept on the same side of every train/validation split.
     source: how the data was made, e.g. {"generator": "shared_latent",
         "params": {...}} or {"files": [...]}, so a run can say and redo it.
     """
@@ -51,6 +54,7 @@ class PairedData:
     texts: dict[str, list[str]] = field(default_factory=dict)
     flags: dict[str, np.ndarray] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
+    groups: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.modalities) < 2:
@@ -89,6 +93,9 @@ class PairedData:
             self.ids = np.asarray(self.ids).astype(str)
         for k, v in self.flags.items():
             self.flags[k] = np.asarray(v, dtype=bool)
+        if self.groups is not None:
+            self.groups = np.asarray(self.groups).astype(str)
+            assert self.groups.shape == (n,), f"groups shape {self.groups.shape} != ({n},)"
 
     # -- shape facts -------------------------------------------------------
     @property
@@ -134,11 +141,16 @@ class PairedData:
             texts={k: [v[i] for i in idx] for k, v in self.texts.items()},
             flags={k: v[idx] for k, v in self.flags.items()},
             source=dict(self.source),
+            groups=None if self.groups is None else self.groups[idx],
         )
+
+    def split_rows(self, val_fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices of the seeded train/validation split (see :func:`split_indices`)."""
+        return split_indices(self.n, val_fraction, seed, self.labels, self.groups)
 
     def split(self, val_fraction: float = 0.2, seed: int = 0) -> tuple[PairedData, PairedData]:
         """Deterministic seeded train/validation split (see :func:`split_indices`)."""
-        tr, va = split_indices(self.n, val_fraction, seed, self.labels)
+        tr, va = self.split_rows(val_fraction, seed)
         return self.subset(tr), self.subset(va)
 
     def describe(self, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -154,35 +166,77 @@ class PairedData:
 
 
 def split_indices(
-    n: int, val_fraction: float = 0.2, seed: int = 0, labels: np.ndarray | None = None
+    n: int,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    labels: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seeded train/validation index split, stratified by label when labels exist.
 
-    The same (n, val_fraction, seed, labels) always gives the same split. Both
-    parts are sorted so that row order is kept within each part.
+    With ``groups``, whole groups go to one side: validation never holds a row whose
+    group (its source image, subject or recording) also has rows in training. Groups
+    are then stratified by their most common label, and ``val_fraction`` counts groups.
+    When every row is its own group this is exactly the ungrouped split.
+
+    The same arguments always give the same split. Both parts are sorted so that row
+    order is kept within each part.
     """
     if not 0.0 < val_fraction < 1.0:
         raise DataError("errors.data.bad_val_fraction", val_fraction=val_fraction)
     if n < MIN_ROWS:
         raise DataError("errors.data.too_few_rows", n=n, min_rows=MIN_ROWS)
-    rng = np.random.default_rng(seed)
-    val = []
-    if labels is None:
-        perm = rng.permutation(n)
-        k = max(1, int(round(n * val_fraction)))
-        val = perm[:k]
-    else:
-        for c in np.unique(labels):
-            members = rng.permutation(np.flatnonzero(labels == c))
-            k = int(round(len(members) * val_fraction))
-            if len(members) >= 2:
-                k = min(max(k, 1), len(members) - 1)
-            val.extend(members[:k])
-        val = np.asarray(val, dtype=np.int64)
-        if len(val) == 0:
-            val = rng.permutation(n)[:1]
+    if groups is not None:
+        keys, member = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+        if len(keys) < n:
+            return _split_groups(n, member, len(keys), val_fraction, seed, labels)
     is_val = np.zeros(n, dtype=bool)
-    is_val[val] = True
+    is_val[_pick_val(n, val_fraction, np.random.default_rng(seed), labels)] = True
+    return _train_val(is_val)
+
+
+def _pick_val(
+    n: int, val_fraction: float, rng: np.random.Generator, labels: np.ndarray | None
+) -> np.ndarray:
+    """Validation picks among n items, stratified by ``labels`` when given."""
+    if labels is None:
+        return rng.permutation(n)[: max(1, int(round(n * val_fraction)))]
+    val: list[int] = []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        k = int(round(len(members) * val_fraction))
+        if len(members) >= 2:
+            k = min(max(k, 1), len(members) - 1)
+        val.extend(members[:k])
+    if not val:
+        return rng.permutation(n)[:1]
+    return np.asarray(val, dtype=np.int64)
+
+
+def _split_groups(
+    n: int,
+    member: np.ndarray,
+    n_groups: int,
+    val_fraction: float,
+    seed: int,
+    labels: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The split of :func:`split_indices` over groups; rows follow their group."""
+    if n_groups < 2:
+        raise DataError("errors.data.too_few_groups", n_groups=n_groups)
+    group_labels = None
+    if labels is not None:  # each group's most common label (the lowest on a tie)
+        counts = np.zeros((n_groups, int(labels.max()) + 1), dtype=np.int64)
+        np.add.at(counts, (member, labels), 1)
+        group_labels = counts.argmax(1)
+    val_groups = np.zeros(n_groups, dtype=bool)
+    val_groups[_pick_val(n_groups, val_fraction, np.random.default_rng(seed), group_labels)] = True
+    if val_groups.all():
+        val_groups[np.flatnonzero(val_groups)[0]] = False
+    return _train_val(val_groups[member])
+
+
+def _train_val(is_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
     if len(train_idx) < 2:
         raise DataError("errors.data.too_few_train_rows", n_train=len(train_idx))

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fusion.data import PairedData, split_indices
+from fusion.data import PairedData
 from fusion.errors import FusionError
 
 
@@ -130,7 +130,7 @@ def data_matches_run(run_dir: str | os.PathLike, data: PairedData | None) -> boo
     if not same_source or data.names != run.modalities:
         return False
     train = run.run_config().train
-    _, val_rows = split_indices(data.n, train.val_fraction, train.seed, data.labels)
+    _, val_rows = data.split_rows(train.val_fraction, train.seed)
     if len(val_rows) != run.run.get("n_val", len(val_rows)):
         return False
     samples = run.samples

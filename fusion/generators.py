@@ -168,7 +168,7 @@ GENERATOR_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
             "step": 0.05,
             "kind": "float",
             "per_modality": True,
-            "help": "Probability that a (resp. b) is the informative modality.",
+            "help": "Probability that a (resp. b) is the informative modality; they sum to 1.",
         },
         "seed": {
             "default": 0,
@@ -446,7 +446,8 @@ def gated_reliability(
 
     After the synthetic task of Arevalo et al. 2017 (Gated Multimodal Units): a
     hidden indicator, drawn with probabilities ``p_informative`` = (p_a, p_b),
-    picks the informative modality of each sample. That modality is a class
+    picks the informative modality of each sample; p_a + p_b must be 1 (values that
+    do not sum to 1 are refused rather than silently rescaled). That modality is a class
     mean (a fixed random vector of length ``signal``) plus N(0, noise²); the
     other is N(0, noise²) only. ``mask`` is one-hot per row: 1 on the
     informative modality.
@@ -464,9 +465,13 @@ def gated_reliability(
     noise = _number(gen, "noise", noise, integer=False)
     signal = _number(gen, "signal", signal, integer=False)
     p = np.array(_per_modality(gen, "p_informative", p_informative, 2, integer=False))
-    if p.sum() <= 0:
-        raise DataError("errors.generators.p_informative_zero", gen=gen, value=p_informative)
-    p = p / p.sum()
+    if abs(p.sum() - 1.0) > 1e-6:  # exactly one modality is informative per sample
+        raise DataError(
+            "errors.generators.p_informative_sum",
+            gen=gen,
+            value=p_informative,
+            total=round(float(p.sum()), 6),
+        )
     seed = _number(gen, "seed", seed, integer=True)
 
     labels = _rng(seed, "labels").permutation(np.arange(n) % k)
@@ -515,7 +520,11 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pick_rows(n: int | None, total: int, rng: np.random.Generator) -> np.ndarray:
-    """All rows (n=None), a sorted subsample (n < total), or all plus resampled extras."""
+    """All rows (n=None), a sorted subsample (n < total), or all plus resampled extras.
+
+    Extras repeat a source image; the generators give every row its source as its group,
+    so the train/validation split keeps all copies of an image on one side.
+    """
     if n is None or n == total:
         return np.arange(total)
     if n < total:
@@ -532,6 +541,11 @@ def _row_ids(rows: np.ndarray) -> np.ndarray:
         seen[r] = k + 1
         ids.append(f"digit{r}" if k == 0 else f"digit{r}#{k}")
     return np.array(ids)
+
+
+def _source_groups(rows: np.ndarray) -> np.ndarray:
+    """Each row's source digit: copies of one image must not straddle the split."""
+    return np.array([f"digit{r}" for r in rows.tolist()])
 
 
 def digits_two_view(
@@ -589,6 +603,7 @@ def digits_two_view(
         labels=labels,
         label_names=[str(c) for c in range(10)],
         ids=_row_ids(rows),
+        groups=_source_groups(rows),
         source=_source(gen, n=n, max_angle=max_angle, noise=noise, seed=seed),
     )
 
@@ -669,6 +684,7 @@ def digits_captions(
         labels=labels,
         label_names=[str(c) for c in range(10)],
         ids=_row_ids(rows),
+        groups=_source_groups(rows),
         texts={"text": captions},
         source=_source(
             gen, n=n, featurizer=featurizer, n_features=n_features, languages=langs, seed=seed

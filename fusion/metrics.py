@@ -16,8 +16,8 @@ model is from guessing.
 - :func:`canonical_correlations`, :func:`mean_canonical_correlation` -- regularised CCA
   (Hotelling 1936).
 - :func:`classification` -- accuracy and macro-F1 of the attention-fusion classifier.
-- :func:`attention_mask_agreement` -- Spearman correlation between attention weights and
-  the reliability mask (Spearman 1904).
+- :func:`attention_mask_agreement` -- per-modality Spearman correlation between attention
+  weights and the reliability mask (Spearman 1904), which a constant preference cannot win.
 - :func:`joint_metrics` -- all of the above that apply, for every modality pair.
 
 ``METRIC_INFO`` describes each metric (title, direction, source, formula, help) for the
@@ -371,22 +371,28 @@ def classification(y_true: Any, y_pred: Any, n_classes: int) -> Metrics:
 
 
 def attention_mask_agreement(weights: Any, mask: Any) -> Metrics:
-    """Does attention follow reliability? Spearman correlation with the reliability mask.
+    """Does attention follow reliability, sample by sample? Two scores and their chance.
 
-        attention_mask_spearman  = spearman( w[R].ravel(), mask[R].ravel() )   (Spearman 1904)
+        attention_mask_spearman  = 1/|M'| sum_{m in M'} spearman( w[R, m], mask[R, m] )
         attention_on_informative = 1/|R| sum_{i in R} sum_m w_im mask_im
 
-    w (N, M) are attention weights (rows sum to 1), mask (N, M) is 1 where a modality
-    carries signal. R keeps only the rows where the mask is mixed: a row that is all 0 or
-    all 1 says nothing about which modality deserves attention, so it is excluded.
-    ``attention_on_informative`` is the attention mass on the informative modalities.
+    (Spearman 1904.) w (N, M) are attention weights (rows sum to 1), mask (N, M) is 1
+    where a modality carries signal. R keeps only the rows where the mask is mixed: a row
+    that is all 0 or all 1 says nothing about which modality deserves attention. M' are
+    the modalities whose mask varies over R.
 
-    Chance (attention independent of the mask): spearman 0; attention_on_informative the
-    mean informative fraction of R's rows, which is 1/M when each row has one informative
-    modality. Constant weights have no ranking and score spearman 0. Without mixed rows
-    both metrics are NaN. Against a binary mask the rank correlation reaches 1 only when
-    attention takes one value on informative and another on uninformative modalities;
-    any spread within those groups lowers it even if the order is right.
+    The correlation is taken *within each modality's column* and averaged, so it asks
+    "is modality m weighted more in the samples where m works than where it is broken?".
+    A model that always prefers the modality that is informative more often (a base
+    rate, learnt without looking at any sample) scores 0 here; pooled over all cells, as
+    this metric once was, constant weights (0.1, 0.9) with P(b informative) = 0.8 scored
+    0.5-0.6. A column of constant weights ranks nothing and counts 0.
+
+    Chance (attention independent of the mask): spearman 0; attention_on_informative
+    sum_m mean_R(w_m) mean_R(mask_m), which keeps the model's own average preference and
+    so is what constant weights score. Without mixed rows both metrics are NaN. Against
+    a binary mask the rank correlation reaches 1 only when attention takes one value
+    where m works and another where it does not; spread within those groups lowers it.
     """
     w, m = np.asarray(weights, dtype=np.float64), np.asarray(mask, dtype=np.float64)
     if w.ndim != 2 or w.shape != m.shape:
@@ -402,14 +408,18 @@ def attention_mask_agreement(weights: Any, mask: Any) -> Metrics:
             "attention_on_informative_chance": nan,
         }
     w_r, m_r = w[rows], m[rows]
-    # Constant weights rank nothing; spearmanr would return NaN with a warning.
-    constant = np.ptp(w_r) == 0
-    rho = 0.0 if constant else float(spearmanr(w_r.ravel(), m_r.ravel()).statistic)
+    rhos = []
+    for j in range(m.shape[1]):
+        if np.ptp(m_r[:, j]) == 0:
+            continue  # this modality's reliability does not vary: nothing to follow
+        # Constant weights rank nothing; spearmanr would return NaN with a warning.
+        constant = np.ptp(w_r[:, j]) == 0
+        rhos.append(0.0 if constant else float(spearmanr(w_r[:, j], m_r[:, j]).statistic))
     return {
-        "attention_mask_spearman": rho,
+        "attention_mask_spearman": float(np.mean(rhos)) if rhos else nan,
         "attention_mask_spearman_chance": 0.0,
         "attention_on_informative": float((w_r * m_r).sum(1).mean()),
-        "attention_on_informative_chance": float((m_r.sum(1) / m.shape[1]).mean()),
+        "attention_on_informative_chance": float((w_r.mean(0) * m_r.mean(0)).sum()),
     }
 
 
@@ -603,8 +613,8 @@ METRIC_INFO: dict[str, dict[str, Any]] = {
     "attention_mask_spearman": {
         "higher_is_better": True,
         "url": "https://doi.org/10.2307/1412159",
-        "formula_latex": r"\rho_s = \operatorname{corr}\big(\operatorname{rank}(w), "
-        r"\operatorname{rank}(\text{mask})\big)",
+        "formula_latex": r"\bar\rho_s = \frac{1}{|M'|}\sum_{m \in M'} \operatorname{corr}"
+        r"\big(\operatorname{rank}(w_{\cdot m}), \operatorname{rank}(\text{mask}_{\cdot m})\big)",
     },
     "attention_on_informative": {
         "higher_is_better": True,

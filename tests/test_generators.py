@@ -172,7 +172,8 @@ def test_digits_captions_text_names_the_class():
         ("shared_latent", {"corrupt_fraction": 1.5}, "'corrupt_fraction'"),
         ("shared_latent", {"dims": 0}, "'dims'"),
         ("shared_latent", {"n_classes": 2.5}, "'n_classes' must be an integer"),
-        ("gated_reliability", {"p_informative": (0.0, 0.0)}, "not both 0"),
+        ("gated_reliability", {"p_informative": (0.0, 0.0)}, "sum to 1.*sums to 0"),
+        ("gated_reliability", {"p_informative": (0.3, 0.3)}, "sum to 1.*sums to 0.6"),
         ("gated_reliability", {"p_informative": (0.2, 0.3, 0.5)}, "'p_informative'"),
         ("digits_two_view", {"max_angle": 400}, "'max_angle'.*from 0.0 to 180.0"),
         ("digits_two_view", {"noise": "loud"}, "'noise'"),
@@ -191,3 +192,40 @@ def test_bad_parameters_raise_data_error_naming_the_range(name, params, match):
 def test_unknown_generator_lists_the_valid_names():
     with pytest.raises(DataError, match="choose one of: digits_captions, digits_two_view"):
         g.generate("moons")
+
+
+@pytest.mark.parametrize("name", ["digits_two_view", "digits_captions"])
+def test_digits_above_1797_rows_do_not_leak_sources_into_validation(name: str) -> None:
+    """Rows beyond the 1,797 source images are copies; a copy must not straddle the split."""
+    d = g.generate(name, n=5000, seed=0)
+    assert d.groups is not None and len(np.unique(d.groups)) == 1797
+    train, val = d.split(0.2, 0)
+    assert not set(val.groups) & set(train.groups)  # ungrouped, 90 % of val leaked
+    assert 0.15 < val.n / d.n < 0.25
+    # Every class is still on both sides (groups are stratified by label).
+    assert set(np.unique(val.labels)) == set(range(10)) == set(np.unique(train.labels))
+
+
+def test_split_with_unique_groups_is_the_ungrouped_split() -> None:
+    """Existing runs keep their split: one row per group is exactly the old behaviour."""
+    from fusion.data import split_indices
+
+    labels = np.arange(300) % 4
+    plain = split_indices(300, 0.2, 3, labels)
+    grouped = split_indices(300, 0.2, 3, labels, groups=np.arange(300))
+    for a, b in zip(plain, grouped, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_split_keeps_each_group_on_one_side() -> None:
+    from fusion.data import split_indices
+    from fusion.errors import FusionError
+
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 40, 400)  # 40 subjects, about 10 recordings each
+    labels = groups % 3
+    train, val = split_indices(400, 0.25, 0, labels, groups=groups)
+    assert not set(groups[train]) & set(groups[val])
+    assert len(train) + len(val) == 400 and len(val) > 0
+    with pytest.raises(FusionError, match="group"):
+        split_indices(50, 0.2, 0, None, groups=np.zeros(50))

@@ -228,7 +228,9 @@ def test_attention_mask_agreement_perfect_case():
     assert out["attention_mask_spearman"] == pytest.approx(1.0)
     assert out["attention_mask_spearman_chance"] == 0.0
     assert out["attention_on_informative"] == pytest.approx(0.8)
-    assert out["attention_on_informative_chance"] == pytest.approx(1 / 3)
+    # Chance keeps the model's own mean weights: sum_m mean(w_m) mean(mask_m) over the
+    # mixed rows 0, 1, 2, 4 = 0.275 * 0.25 + 0.45 * 0.5 + 0.275 * 0.25.
+    assert out["attention_on_informative_chance"] == pytest.approx(0.3625)
     # Still ordered but not two-valued: rank correlation with a binary mask drops below 1.
     weights[4] = [0.15, 0.7, 0.15]
     assert 0.8 < attention_mask_agreement(weights, mask)["attention_mask_spearman"] < 1.0
@@ -241,6 +243,23 @@ def test_attention_mask_agreement_uniform_attention_is_chance():
     assert out["attention_on_informative"] == pytest.approx(out["attention_on_informative_chance"])
     nothing = attention_mask_agreement(np.full((2, 3), 1 / 3), np.ones((2, 3)))
     assert np.isnan(nothing["attention_mask_spearman"])
+
+
+def test_attention_mask_agreement_is_not_fooled_by_base_rates():
+    """A model that always prefers the modality informative more often looks at no sample."""
+    rng = np.random.default_rng(0)
+    b_works = rng.random(2000) < 0.8  # P(b informative) = 0.8; exactly one works per row
+    mask = np.stack([~b_works, b_works], axis=1).astype(float)
+    constant = np.tile([0.1, 0.9], (2000, 1))
+    out = attention_mask_agreement(constant, mask)
+    assert out["attention_mask_spearman"] == 0.0  # pooled over cells this was 0.51-0.62
+    assert out["attention_on_informative"] == pytest.approx(0.74, abs=0.02)
+    assert out["attention_on_informative"] == pytest.approx(out["attention_on_informative_chance"])
+    # Per-sample attention that follows the mask scores high on both.
+    following = 0.05 + 0.9 * mask
+    good = attention_mask_agreement(following, mask)
+    assert good["attention_mask_spearman"] == pytest.approx(1.0)
+    assert good["attention_on_informative"] > good["attention_on_informative_chance"] + 0.2
 
 
 # -- joint_metrics and descriptions ---------------------------------------------------------
