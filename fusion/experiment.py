@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fusion import losses, metrics
+from fusion import losses, metrics, shared_space
 from fusion.config import check_types
 from fusion.data import PairedData
 from fusion.errors import ConfigError
@@ -248,13 +248,21 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 class JointTask:
-    """Joint embedding: a pairwise loss over all modality pairs; retrieval metrics on validation."""
+    """Joint embedding: a pairwise loss over all modality pairs; retrieval metrics on validation.
+
+    Deep CCA's network outputs share no coordinates across modalities; its metrics and
+    snapshots are taken after the method's last step, a linear CCA fitted on (at most
+    PROBE_TRAIN_ROWS seeded) training rows at every evaluation (:mod:`fusion.shared_space`).
+    The last fitted projection is kept as ``projection`` and saved with the run.
+    """
 
     def __init__(self, loss: str, params: dict[str, Any], train: TensorData | None = None):
         self.loss_name = loss
         self.params = {**LOSS_PARAMS[loss], **params}
         self.fn = losses.JOINT_LOSSES[loss]
         self.train_data = train
+        self.projection: shared_space.CCAProjection | None = None
+        self._train_rows: TensorData | None = None
 
     def loss(self, model, inputs, labels):
         emb = model(inputs)
@@ -270,20 +278,37 @@ class JointTask:
         chunks = [{k: _np(v) for k, v in out.items()} for out in _forward_chunks(model, data)]
         return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
-    def evaluate(self, model, data: TensorData, final: bool = False):
-        emb = self.embed(model, data)
-        labels = data.data.labels
-        kw: dict[str, Any] = {}
-        if final and labels is not None and self.train_data is not None:
+    def _probe_rows(self) -> TensorData:
+        """The training rows for the probe and the CCA step: at most PROBE_TRAIN_ROWS, seeded."""
+        if self._train_rows is None:
             tr = self.train_data
+            assert tr is not None, "JointTask needs its training data to fit on"
             if tr.n > PROBE_TRAIN_ROWS:
                 rows = np.random.default_rng(0).choice(tr.n, PROBE_TRAIN_ROWS, replace=False)
                 tr = TensorData.from_paired(
                     tr.data.subset(np.sort(rows)), next(iter(tr.inputs.values())).device
                 )
-            kw = {"train_embeddings": self.embed(model, tr), "train_labels": tr.data.labels}
+            self._train_rows = tr
+        return self._train_rows
+
+    def evaluate(self, model, data: TensorData, final: bool = False):
+        emb = self.embed(model, data)
+        labels = data.data.labels
+        kw: dict[str, Any] = {}
+        train_emb = None
+        if self.loss_name == "dcca" and self.train_data is not None:
+            train_emb = self.embed(model, self._probe_rows())
+            self.projection = shared_space.fit_cca(train_emb, eps=self.params["eps"])
+            emb = self.projection.transform(emb)
+            train_emb = self.projection.transform(train_emb)
+        if final and labels is not None and self.train_data is not None:
+            tr = self._probe_rows()
+            if train_emb is None:
+                train_emb = self.embed(model, tr)
+            kw = {"train_embeddings": train_emb, "train_labels": tr.data.labels}
         # Ties count as broken at random, so collapsed embeddings score chance, not a perfect 1.0.
         m = metrics.joint_metrics(emb, labels, ties="random", **kw)
+        m["retrieval_rows"] = float(metrics.retrieval_rows(data.n))  # ranked rows (subsample)
         if self.loss_name == "info_nce":
             m["temperature"] = float(model.temperature)
         return m, {f"emb:{k}": v for k, v in emb.items()}
@@ -338,6 +363,8 @@ class RunResult:
     val: PairedData  # the validation split; snapshots hold rows ``history.snapshot_rows`` of it
     data_source: dict[str, Any] = field(default_factory=dict)
     modality_names: list[str] = field(default_factory=list)
+    # Deep CCA: the shared space its metrics and snapshots are in (fitted on training rows).
+    projection: shared_space.CCAProjection | None = None
 
     @property
     def status(self) -> str:
@@ -383,7 +410,14 @@ def run_experiment(
         task = ClassifyTask(data.n_classes, model.names, ew)
     history = fit(model, task, train, val, config.train, callbacks, stop_event, device, reason)
     return RunResult(
-        config, history, history.final_metrics, model, val, dict(data.source), data.names
+        config,
+        history,
+        history.final_metrics,
+        model,
+        val,
+        dict(data.source),
+        data.names,
+        getattr(task, "projection", None),
     )
 
 
@@ -405,6 +439,7 @@ def _run_cca(data, train, val, config: RunConfig, callbacks) -> RunResult:
     m = metrics.joint_metrics(
         emb, val.labels, train_embeddings={a: ta, b: tb}, train_labels=train.labels, ties="random"
     )
+    m["retrieval_rows"] = float(metrics.retrieval_rows(val.n))
     history.seconds = time.perf_counter() - t0
     history.epochs.append(
         {

@@ -35,6 +35,7 @@ import pandas as pd
 
 from fusion.data import PairedData
 from fusion.errors import FusionError
+from fusion.shared_space import FILE as SHARED_SPACE_FILE
 
 
 def data_to_frame(data: PairedData) -> pd.DataFrame:
@@ -289,6 +290,9 @@ def _readme(name: str, members: list[str], data_note: str) -> str:
         "under 'data', where its data came from",
         "run.json": "status, device, timings, modality names and the validation size",
         "weights.pt": "the trained model's state_dict (torch.load(path, weights_only=True))",
+        SHARED_SPACE_FILE: "Deep CCA: the linear CCA fitted on the training outputs; the "
+        "metrics and embeddings are in this space: (z - mean__<m>) @ weights__<m> "
+        "(np.load(path); fusion.shared_space.CCAProjection.from_arrays)",
         "history/epochs.csv": "one row per epoch: seconds, samples/s, training losses, "
         "validation metrics (val_*)",
         "history/steps.csv": "one row per optimisation step with each loss part",
@@ -378,6 +382,8 @@ def run_archive(run_dir: str | os.PathLike, data: PairedData | None = None) -> b
     }
     if (root / "weights.pt").is_file():
         files["weights.pt"] = (root / "weights.pt").read_bytes()
+    if (root / SHARED_SPACE_FILE).is_file():
+        files[SHARED_SPACE_FILE] = (root / SHARED_SPACE_FILE).read_bytes()
     files["history/epochs.csv"] = (root / "epochs.csv").read_bytes()
     files["history/steps.csv"] = _table_bytes(run.steps, "csv")
     files["history/steps.parquet"] = _table_bytes(run.steps, "parquet")

@@ -11,7 +11,9 @@ A run folder holds:
 - ``embeddings.parquet`` validation embeddings at every snapshot epoch (long form),
 - ``attention.parquet``  attention weights at every snapshot epoch (attention runs),
 - ``samples.npz`` / ``texts.json`` the validation samples behind the snapshots, so a
-  map's points can show their images, captions and features.
+  map's points can show their images, captions and features,
+- ``shared_space.npz`` Deep CCA runs: the linear CCA projection (fitted on training rows)
+  that takes the networks' outputs into the shared space its metrics and maps are in.
 
 The default root is ``./runs``; ``FUSION_RUNS_DIR`` overrides it. Names given by
 users are sanitised and every path is checked to stay inside the root. A folder
@@ -36,6 +38,8 @@ from fusion.data import PairedData
 from fusion.errors import DataError
 from fusion.experiment import RunConfig, RunResult, attention_frame, embeddings_frame
 from fusion.i18n import DEFAULT_LANGUAGE, translate
+from fusion.shared_space import FILE as SHARED_SPACE_FILE
+from fusion.shared_space import CCAProjection
 
 REQUIRED_FILES = ("config.json", "run.json", "metrics.json", "epochs.csv", "embeddings.parquet")
 
@@ -133,6 +137,8 @@ def save_run(
             epochs=np.array([e for e, _ in heads]),
             weights=np.stack([w for _, w in heads]),
         )
+    if result.projection is not None:
+        np.savez(tmp / SHARED_SPACE_FILE, **result.projection.to_arrays())
     if result.model is not None:
         torch.save(
             {k: v.detach().cpu() for k, v in result.model.state_dict().items()}, tmp / "weights.pt"
@@ -226,6 +232,7 @@ class LoadedRun:
     attention: pd.DataFrame
     samples: PairedData | None
     head_weights: tuple[np.ndarray, np.ndarray] | None = None  # (epochs, (E, n, H, M, M))
+    projection: CCAProjection | None = None  # Deep CCA's shared space (see SHARED_SPACE_FILE)
 
     @property
     def name(self) -> str:
@@ -284,6 +291,10 @@ def load_run(path: str | os.PathLike, root: str | os.PathLike | None = None) -> 
         if (p / "head_weights.npz").is_file():
             with np.load(p / "head_weights.npz", allow_pickle=False) as z:
                 heads = (z["epochs"], z["weights"])
+        projection = None
+        if (p / SHARED_SPACE_FILE).is_file():
+            with np.load(p / SHARED_SPACE_FILE, allow_pickle=False) as z:
+                projection = CCAProjection.from_arrays(dict(z))
     except Exception as exc:  # any unreadable file means the run is damaged, never a crash
         raise DataError(
             "errors.runs.damaged_unreadable",
@@ -291,7 +302,9 @@ def load_run(path: str | os.PathLike, root: str | os.PathLike | None = None) -> 
             error_type=exc.__class__.__name__,
             error=str(exc)[:200],
         ) from None
-    return LoadedRun(info, config, run, info.metrics, epochs, steps, emb, att, samples, heads)
+    return LoadedRun(
+        info, config, run, info.metrics, epochs, steps, emb, att, samples, heads, projection
+    )
 
 
 def _read_samples(p: Path) -> PairedData | None:

@@ -205,6 +205,19 @@ def test_canonical_correlations_match_dcca():
     assert corr == pytest.approx(canonical_correlations(za, zb).sum(), rel=1e-6)
 
 
+def test_mean_canonical_correlation_reports_its_shuffled_chance():
+    """In-sample CCA finds correlation in independent data; the chance level shows how much."""
+    za, zb = _randn(400, 16, seed=30), _randn(400, 16, seed=31)
+    out = mean_canonical_correlation(za, zb)
+    assert 0.1 < out["mean_canonical_correlation"] < 0.25  # spurious, about 0.17
+    assert out["mean_canonical_correlation_chance"] == pytest.approx(
+        out["mean_canonical_correlation"], abs=0.03
+    )
+    shared = _randn(400, 16, seed=32)
+    paired = mean_canonical_correlation(shared + 0.3 * za, shared + 0.3 * zb)
+    assert paired["mean_canonical_correlation"] > paired["mean_canonical_correlation_chance"] + 0.5
+
+
 # -- attention fusion ---------------------------------------------------------------------
 
 
