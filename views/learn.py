@@ -14,7 +14,9 @@ import streamlit as st
 from fusion.losses import LOSS_INFO
 from fusion.metrics import METRIC_INFO
 from views._lessons import lessons_tab, lessons_tab_default
-from views._shared import info_text, t
+from views._shared import info_text, language, t
+
+TAB_INDEX = "learn_tab_index"  # session key: the open tab by position, the same in every language
 
 # The seed article's formula exactly as printed (section 4), brackets and all.
 SEED_AS_WRITTEN = (
@@ -153,7 +155,8 @@ METRIC_SYMBOLS: dict[str, list[tuple[str, str]]] = {
         (r"C", "learn.metric_symbols_more.macro_f1.c"),
     ],
     "attention_mask_spearman": [
-        (r"w", "learn.metric_symbols_more.attention_mask_spearman.w"),
+        (r"w_{\cdot m}", "learn.metric_symbols_more.attention_mask_spearman.w"),
+        (r"M'", "learn.metric_symbols_more.attention_mask_spearman.m"),
         (r"\text{mask}", "learn.metric_symbols_more.attention_mask_spearman.mask"),
         (r"\operatorname{rank}", "learn.metric_symbols_more.attention_mask_spearman.rank"),
     ],
@@ -228,6 +231,8 @@ def losses_tab() -> None:
                 st.markdown(t("learn.repulsive_term_none_minimum"))
             if key == "seed_alignment":
                 seed_note()
+            if key == "dcca":
+                st.markdown(t("learn.dcca_shared_space"))
             source = info_text("loss", key, "source")
             st.caption(t("learn.source_source_url", source=source, url=info["url"]))
 
@@ -262,12 +267,29 @@ def metrics_tab() -> None:
             st.caption(t("learn.source_source_url", source=source, url=info["url"]))
 
 
+def _remember_tab(key: str, labels: list[str]) -> None:
+    chosen = st.session_state.get(key)
+    if chosen in labels:
+        st.session_state[TAB_INDEX] = labels.index(chosen)
+
+
 def main() -> None:
     st.title(t("learn.learn"))
     st.caption(t("learn.ideas_behind_playground_each"))
     labels = [t("learn.concepts"), t("learn.losses"), t("learn.metrics"), t("learn.lessons")]
     # ?lesson=<id> opens the Lessons tab (decided once per session: the tabs never jump).
-    concepts, losses, metrics, lessons = st.tabs(labels, default=lessons_tab_default(labels))
+    # The open tab is kept by position: the labels change with the language, and tabs with
+    # new labels would open on the first one (the reader would lose their lesson).
+    if TAB_INDEX not in st.session_state:
+        st.session_state[TAB_INDEX] = len(labels) - 1 if lessons_tab_default(labels) else 0
+    key = f"learn_tabs_{language()}"
+    concepts, losses, metrics, lessons = st.tabs(
+        labels,
+        default=labels[st.session_state[TAB_INDEX]],
+        key=key,
+        on_change=_remember_tab,
+        args=(key, labels),
+    )
     with concepts:
         concepts_tab()
     with losses:
