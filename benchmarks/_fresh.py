@@ -153,6 +153,45 @@ def map_ours(n: int, sequence: bool) -> dict[str, Any]:
     return out
 
 
+def frame_moves(frames: list[np.ndarray]) -> list[float]:
+    """Median point movement from each frame to the next, as a fraction of the map's extent."""
+    return [
+        float(np.median(np.linalg.norm(b - a, axis=1)) / np.ptp(a, axis=0).max())
+        for a, b in zip(frames, frames[1:], strict=False)
+    ]
+
+
+def map_stability(n: int) -> dict[str, Any]:
+    """How far points move between aligned UMAP frames (``project_sequence``), warm.
+
+    ``noise``: two frames of the same points 5 % of noise apart (the frame-to-frame change a
+    live map sees late in training); ``drift``: the 10-frame epoch sequence of
+    :func:`snapshot_frames`, whose points really move towards their clusters.
+    """
+    from fusion import projection
+
+    X = clustered_points(n)
+    projection.project(X[:300], method="umap", seed=0)  # compile outside the measurement
+    rng = np.random.default_rng(0)
+    pair = [X, X + 0.05 * rng.normal(size=X.shape).astype(np.float32)]
+    noise = frame_moves(projection.project_sequence(pair, method="umap", seed=0))
+    drift = frame_moves(projection.project_sequence(snapshot_frames(n), method="umap", seed=0))
+    return {"noise": noise[0], "drift_median": float(np.median(drift)), "drift_max": max(drift)}
+
+
+def map_trust(n: int) -> dict[str, Any]:
+    """Trustworthiness (k = 10) of ours and of umap-learn's defaults on the same points."""
+    import umap
+
+    from fusion import projection
+
+    X = clustered_points(n)
+    return {
+        "ours": trust(X, projection.project(X, method="umap", seed=0)),
+        "default": trust(X, umap.UMAP(random_state=0).fit_transform(X)),
+    }
+
+
 def map_default(n: int) -> dict[str, Any]:
     X = clustered_points(n)
     t = time.perf_counter()
@@ -204,6 +243,10 @@ def main() -> None:
         emit(map_ours(a.n, a.sequence))
     elif a.what == "map_default":
         emit(map_default(a.n))
+    elif a.what == "map_trust":
+        emit(map_trust(a.n))
+    elif a.what == "map_stability":
+        emit(map_stability(a.n))
     elif a.what == "train_rss":
         emit(train_rss(a.n, a.epochs, not a.no_train))
     else:
