@@ -79,3 +79,20 @@ def test_explore_without_runs_offers_a_way_on(runs_dir):
     at = open_explore()
     assert not at.exception, at.exception
     assert at.button(key="explore_to_train")
+
+
+def test_selection_event_rows_from_list_dict_or_point_index():
+    """Issue 15 item 1: Plotly hands binary customdata back as a dict; each form finds the row."""
+    from views._explore_helpers import selected_rows
+
+    by_trace = [None, [10, 11, 12], [20, 21]]  # pair lines first, then two modalities
+    points = [
+        {"curve_number": 1, "point_index": 0, "customdata": [0.0, 0.0, 10.0, 1.0]},
+        {"curve_number": 1, "point_index": 2, "customdata": {"0": 2, "1": 0, "2": 12, "3": 0}},
+        {"curve_number": 2, "point_index": 1},  # no customdata: looked up by index
+        {"curve_number": 2, "point_index": 1, "customdata": {"0": 1}},  # unreadable, same
+        {"curve_number": 0, "point_index": 5},  # the pair lines hold no points
+        "not a point",
+    ]
+    assert selected_rows(points, by_trace) == [10, 12, 21]
+    assert selected_rows([], by_trace) == []

@@ -38,6 +38,7 @@ EPOCH_KEY = "explore_epoch"
 PLAY_KEY = "explore_playing"
 SELECTION_KEY = "explore_selection"
 MAP_KEY = "explore_map"
+MAP_ROWS_KEY = "explore_map_rows"  # per trace of the map shown, its points' rows
 PLAY_SECONDS = 0.9  # one snapshot per tick while playing
 MAX_QUERIES = 12  # selected points described in detail (the rest are counted)
 COLOR_LABELS = {
@@ -113,12 +114,8 @@ def _store_selection(path: str) -> None:
     """on_select callback: only a person's selection changes what is stored."""
     state = st.session_state.get(MAP_KEY)
     points = state.selection.points if state is not None else []
-    rows = set()
-    for p in points:
-        cd = p.get("customdata") if isinstance(p, dict) else None
-        if cd is not None and len(cd) >= 3:
-            rows.add(int(cd[2]))
-    st.session_state[SELECTION_KEY] = {"run": path, "rows": sorted(rows)}
+    rows = H.selected_rows(points, st.session_state.get(MAP_ROWS_KEY) or [])
+    st.session_state[SELECTION_KEY] = {"run": path, "rows": rows}
 
 
 def _stored_rows(path: str) -> list[int]:
@@ -267,7 +264,11 @@ def _live_map(info: RunInfo, run: LoadedRun, data: H.MapData) -> None:
         fig.update_xaxes(range=[lo[0] - pad[0], hi[0] + pad[0]])
         fig.update_yaxes(range=[lo[1] - pad[1], hi[1] + pad[1]])
     H.mark_selected(fig, set(selected))
-    fig.update_layout(height=620)
+    st.session_state[MAP_ROWS_KEY] = H.trace_rows(fig)  # what a selection event refers to
+    # Dragging pans, so a click picks a point: Streamlit turns click-selection off while
+    # the lasso or box tool is active. Each selection's rerun brings the map back to pan, so
+    # a lasso from the toolbar can be followed by a click.
+    fig.update_layout(height=620, dragmode="pan")
 
     left, right = st.columns([3, 2], gap="medium")
     with left:

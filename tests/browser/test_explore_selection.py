@@ -1,0 +1,117 @@
+"""Selecting on Explore's map with the mouse, as a person does (issue 15, item 1).
+
+A lasso dragged with the chart's own Lasso Select tool, then a click on one point: each
+shows the selected samples and their nearest neighbours in the other modality, and the
+page never shows an exception. The earlier tests fed a hand-made selection to the page
+and missed that Plotly hands back binary customdata as a dict, and that clicks picked
+nothing while the lasso tool was active.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.apptest_helpers import make_run
+from tests.browser.test_journeys import keyed, wait_for_text
+
+pytestmark = pytest.mark.browser
+
+MAP = '[data-testid="stMain"] .st-key-explore_map .js-plotly-plot'
+NEIGHBOURS = "Nearest neighbours in the other modality"
+SELECTED = re.compile(r"(\d+) points? selected \((\d+) samples?\)")
+
+# Where the map's plotting area and one marker lie on the page, from Plotly's own axes.
+POINT_JS = """([sel, i]) => {
+  const gd = document.querySelector(sel);
+  const fl = gd._fullLayout, r = gd.getBoundingClientRect();
+  const left = r.left + fl._size.l, top = r.top + fl._size.t;
+  const traces = gd._fullData.filter(t => t.mode === 'markers');
+  const tr = traces[0];
+  return {
+    area: [left, top, fl._size.w, fl._size.h],
+    x: left + fl.xaxis.l2p(tr.x[i]), y: top + fl.yaxis.l2p(tr.y[i]),
+    modality: tr.name, text: String(tr.text[i]),
+  };
+}"""
+# How many markers lie inside a rectangle of the page (x0, y0, x1, y1), over every trace.
+COUNT_INSIDE_JS = """([sel, x0, y0, x1, y1]) => {
+  const gd = document.querySelector(sel);
+  const fl = gd._fullLayout, r = gd.getBoundingClientRect();
+  const left = r.left + fl._size.l, top = r.top + fl._size.t;
+  let n = 0;
+  for (const t of gd._fullData.filter(t => t.mode === 'markers')) {
+    for (let i = 0; i < t.x.length; i++) {
+      const x = left + fl.xaxis.l2p(t.x[i]), y = top + fl.yaxis.l2p(t.y[i]);
+      if (x > x0 && x < x1 && y > y0 && y < y1) n++;
+    }
+  }
+  return n;
+}"""
+
+
+def _show_map(app) -> None:
+    chart = app.page.locator(MAP)
+    chart.scroll_into_view_if_needed()
+    app.page.wait_for_timeout(300)
+
+
+def _selected(app) -> tuple[int, int]:
+    m = SELECTED.search(app.main_text())
+    assert m, f"no 'points selected' caption; the page says:\n{app.main_text()[:2000]}"
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_lasso_then_click_shows_samples_and_neighbours(app):
+    ws = parse_qs(urlparse(app.page.url).query)["ws"][0]
+    make_run(app.server.runs_dir / "workspaces" / ws, "tiny-joint")
+    app.nav("Explore")
+    keyed(app, "explore_method").get_by_text("PCA", exact=True).click()
+    app.wait()
+    app.page.locator(MAP).wait_for()
+    _show_map(app)
+    assert NEIGHBOURS not in app.main_text()
+
+    # A lasso: the toolbar's Lasso Select, then a drag around the left half of the map.
+    app.page.locator(MAP).hover()
+    app.page.locator(f'{MAP} .modebar-btn[data-title="Lasso Select"]').click()
+    left, top, w, h = app.page.evaluate(POINT_JS, [MAP, 0])["area"]
+    x0, y0, x1, y1 = left + 0.02 * w, top + 0.02 * h, left + 0.5 * w, top + 0.98 * h
+    expected = app.page.evaluate(COUNT_INSIDE_JS, [MAP, x0, y0, x1, y1])
+    assert expected > 0, "the lasso's rectangle holds no points; the test needs another"
+    app.page.mouse.move(x0, y0)
+    app.page.mouse.down()
+    for x, y in [(x1, y0), (x1, y1), (x0, y1), (x0, y0 + 2)]:
+        app.page.mouse.move(x, y, steps=10)
+    app.page.mouse.up()
+    app.wait()
+    app.assert_no_exception()
+    wait_for_text(app, NEIGHBOURS, 30)
+    n_points, n_samples = _selected(app)
+    assert n_points == expected, f"{n_points} points selected; the lasso enclosed {expected}"
+    assert 0 < n_samples <= n_points
+    app.shot("explore-lasso")
+
+    # Then a click on one point picks that point alone.
+    _show_map(app)
+    point = app.page.evaluate(POINT_JS, [MAP, 3])
+    app.page.mouse.move(point["x"], point["y"])
+    app.page.wait_for_timeout(300)
+    app.page.mouse.click(point["x"], point["y"])
+    app.wait()
+    app.assert_no_exception()
+    for _ in range(50):  # the rerun may still be drawing the panel
+        if _selected(app) == (1, 1):
+            break
+        app.page.wait_for_timeout(300)
+    assert _selected(app) == (1, 1), "a click did not pick exactly the point clicked"
+    assert NEIGHBOURS in app.main_text()
+    sample_id = re.search(r"id (\S+?)(<br>|$)", point["text"]).group(1)
+    # The neighbours' detail picker offers the clicked point: "<modality> #<id> (<class>)".
+    picker = keyed(app, "explore_detail_query").get_by_role("combobox")
+    wanted = re.compile(rf"^{re.escape(point['modality'])} #{re.escape(sample_id)} \(")
+    expect(picker).to_have_value(wanted, timeout=10_000)
+    app.shot("explore-click")
