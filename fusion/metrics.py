@@ -265,6 +265,25 @@ def spread(z: Any) -> Metrics:
     return {"spread": float(z.std(axis=0).mean())}
 
 
+# A spread that fell by this factor or more from the first snapshot to the last is shown as
+# collapse: maps of such a run default to PCA on axes fixed across epochs, where the cloud
+# visibly shrinks, because UMAP keeps neighbourhoods but rescales every map to one size.
+COLLAPSE_FACTOR = 100.0
+
+
+def spread_factor(z_first: Any, z_last: Any) -> float:
+    """How many times smaller the spread of ``z_last`` is than that of ``z_first``.
+
+    spread(z_first) / spread(z_last) with :func:`spread`; > 1 means the embeddings
+    shrank, and at least :data:`COLLAPSE_FACTOR` is called collapse. A last snapshot with
+    no spread at all gives ``inf``.
+    """
+    first, last = spread(z_first)["spread"], spread(z_last)["spread"]
+    if last <= 0.0:
+        return float("inf") if first > 0.0 else 1.0
+    return first / last
+
+
 # -- probes and CCA ----------------------------------------------------------------------
 
 
