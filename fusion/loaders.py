@@ -11,7 +11,9 @@ file (an Excel workbook named ``.csv``, Parquet named ``.csv``, binary data)
 gets a clear message instead of a parser traceback. Pickles are never loaded:
 NPZ is opened with ``allow_pickle=False`` and ``pd.read_pickle`` is not used.
 Files over :data:`MAX_FILE_BYTES` (the dashboard's 50 MB upload cap) are refused
-before they are read.
+before they are read, and files whose content declares more values than the memory
+budget (NPZ headers, Parquet metadata, CSV rows; see :mod:`fusion.budget`) before it is
+parsed; a ``MemoryError`` while loading becomes a :class:`~fusion.errors.DataError`.
 
 Everything a user can get wrong raises :class:`~fusion.errors.DataError` whose
 message names the file, column or row and the fix. Softer problems (constant
@@ -39,6 +41,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from fusion import budget
 from fusion.data import MIN_ROWS, PairedData
 from fusion.errors import DataError
 from fusion.i18n import DEFAULT_LANGUAGE, translate
@@ -233,13 +236,15 @@ def _guess_sep(text: str) -> str:
         return ","
 
 
-def _read_text_table(data: bytes, display: str, fmt: str, sep: str | None) -> pd.DataFrame:
+def _read_text_table(
+    data: bytes, display: str, fmt: str, sep: str | None, already: int = 0
+) -> pd.DataFrame:
     text, encoding = _decode(data, display)
     if not text.strip():
         raise DataError("errors.loaders.empty_file", file=display)
     if sep is None:
         sep = {"tsv": "\t"}.get(fmt, ",") if Path(display).suffix else _guess_sep(text)
-    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    header = next(csv.reader(budget.text_lines(text), delimiter=sep), [])
     if len(header) == 1:  # one column holding another separator: the wrong separator
         only, column = header[0], header[0][:60]
         if sep != "\t" and "\t" in only:
@@ -254,6 +259,9 @@ def _read_text_table(data: bytes, display: str, fmt: str, sep: str | None) -> pd
         raise DataError(
             "errors.loaders.duplicate_columns", where=f"'{display}'", columns=_names(dups[:5])
         )
+    # Rows x columns against the budget before pandas allocates them (``already``: the values
+    # of files read before this one in the same upload).
+    budget.check_text_table(text, display, sep, len(header), already)
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, skipinitialspace=True)
     except pd.errors.EmptyDataError:
@@ -318,9 +326,10 @@ def _parse_error(display: str, sep: str, e: Exception) -> DataError:
     return DataError("errors.loaders.parse_failed.other", file=display, sep=sep, problem=msg[:200])
 
 
-def _read_parquet(data: bytes, display: str) -> pd.DataFrame:
+def _read_parquet(data: bytes, display: str, already: int = 0) -> pd.DataFrame:
     if data[-4:] != b"PAR1":
         raise DataError("errors.loaders.truncated_parquet", file=display)
+    budget.check_parquet(data, display, already)
     try:
         df = pd.read_parquet(io.BytesIO(data))
     except Exception as e:  # pyarrow raises many types for corrupt files
@@ -335,22 +344,31 @@ def _read_parquet(data: bytes, display: str) -> pd.DataFrame:
     return df
 
 
+@budget.memory_guard
 def load_table(obj: Source, name: str | None = None, sep: str | None = None) -> pd.DataFrame:
     """Read a CSV, TSV or Parquet file (path, bytes or buffer) into a DataFrame.
 
     ``name`` is the file name to show and to take the extension from when
     ``obj`` is bytes or a nameless buffer. ``sep`` overrides the delimiter
     (default: ',' for .csv, tab for .tsv, sniffed without an extension).
-    ``df.attrs`` records "format", "file" and (for text) "encoding".
+    ``df.attrs`` records "format", "file" and (for text) "encoding". A table with more
+    values than the budget (:func:`fusion.budget.max_values`) is refused before parsing.
     """
+    return _load_table(obj, name, sep)
+
+
+def _load_table(
+    obj: Source, name: str | None = None, sep: str | None = None, already: int = 0
+) -> pd.DataFrame:
+    """:func:`load_table`; ``already`` values of the same upload count against the budget."""
     data, display = _read_source(obj, name)
     fmt = _detect(data, display)
     if fmt == "npz":
         raise DataError("errors.loaders.npz_not_table", file=display)
     df = (
-        _read_parquet(data, display)
+        _read_parquet(data, display, already)
         if fmt == "parquet"
-        else _read_text_table(data, display, fmt, sep)
+        else _read_text_table(data, display, fmt, sep, already)
     )
     if df.shape[1] == 0:
         raise DataError("errors.loaders.no_columns", file=display)
@@ -982,6 +1000,7 @@ def _unique_columns(df: pd.DataFrame, where: str) -> list[str]:
     return columns
 
 
+@budget.memory_guard
 def from_table(
     df: pd.DataFrame,
     modalities: dict[str, list[str]] | None = None,
@@ -1155,6 +1174,7 @@ def _describe_sources(displays: list[str]) -> str:
     return ", ".join(f"'{d}'" for d in displays)
 
 
+@budget.memory_guard
 def from_files(
     paths_or_buffers: Sequence[Source],
     names: Sequence[str] | None = None,
@@ -1175,7 +1195,11 @@ def from_files(
     _check_policy(nan_policy)
     if isinstance(paths_or_buffers, (str, Path, bytes)):
         paths_or_buffers = [paths_or_buffers]
-    tables = [load_table(p) for p in paths_or_buffers]
+    tables: list[pd.DataFrame] = []
+    spent = 0  # values read so far: the budget holds for the upload, not for each file
+    for p in paths_or_buffers:
+        tables.append(_load_table(p, already=spent))
+        spent += tables[-1].size
     displays = [t.attrs["file"] for t in tables]
     if names is None:
         names = []
@@ -1306,6 +1330,7 @@ def from_files(
 # -- NPZ ----------------------------------------------------------------------------------
 
 
+@budget.memory_guard
 def load_npz(obj: Source, name: str | None = None, nan_policy: str = "reject") -> PairedData:
     """Paired data from an NPZ archive: one array per modality.
 
@@ -1319,6 +1344,7 @@ def load_npz(obj: Source, name: str | None = None, nan_policy: str = "reject") -
     fmt = _detect(data, display)
     if fmt != "npz":
         raise DataError("errors.loaders.table_not_npz", file=display, format=fmt.upper())
+    budget.check_npz(data, display)  # declared shapes against the budget, before inflating
     where = f"'{display}'"
     arrays: dict[str, np.ndarray] = {}
     labels_raw = ids = None
@@ -1408,6 +1434,7 @@ def _npz_features(arr: np.ndarray, key: str, where: str) -> np.ndarray:
 # -- entry point ------------------------------------------------------------------------------
 
 
+@budget.memory_guard
 def load(
     paths: Source | Sequence[Source],
     *,

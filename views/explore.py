@@ -462,6 +462,13 @@ def metrics_section(run: LoadedRun) -> None:
         st.caption(t("explore.run_has_no_evaluation"))
         return
     H.metric_cards(run.metrics, keys)
+    rows = run.metrics.get("retrieval_rows")
+    if rows is not None and "recall_at_1_mean" in keys:
+        from fusion.metrics import RETRIEVAL_MAX_ROWS
+
+        st.caption(
+            t("explore.retrieval_rows_caption", rows=int(rows), max_rows=RETRIEVAL_MAX_ROWS)
+        )
 
 
 def all_metrics_section(run: LoadedRun) -> None:

@@ -24,6 +24,7 @@ from views._shared import (
     METHOD_LABELS,
     current_job,
     dataset_label,
+    fmt_duration,
     gpu_available,
     info_text,
     language,
@@ -312,6 +313,39 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
     return v
 
 
+def estimate_ui(method: str, loss: str, data: PairedData) -> None:
+    """The run's estimated time, from the data's size and the form's settings as last applied
+    (defaults before the first run); a warning when it is long (fusion.estimate)."""
+    from fusion.estimate import estimate_run
+
+    k, state = f"{method}_{loss}", st.session_state
+    cfg = default_config(method, loss)
+    tr, m = cfg.train, cfg.model
+    tr.epochs = int(state.get(f"tr_epochs_{k}", tr.epochs))
+    tr.batch_size = int(state.get(f"tr_bs_{k}", tr.batch_size))
+    m.dim = int(state.get(f"tr_dim_{k}", m.dim))
+    if hasattr(m, "encoder"):
+        m.encoder.kind = state.get(f"tr_encoder_{k}", m.encoder.kind)
+        m.encoder.hidden = int(state.get(f"tr_width_{k}", m.encoder.hidden))
+        m.encoder.depth = int(state.get(f"tr_depth_{k}", m.encoder.depth))
+    device = state.get(f"tr_device_{k}", tr.device)
+    gpu = method != "cca" and device in ("auto", "cuda") and gpu_available()[0]
+    est = estimate_run(
+        data.n, data.input_shapes(), cfg, data.labels is not None, "cuda" if gpu else "cpu"
+    )
+    words = {
+        "total": fmt_duration(est.seconds),
+        "n_train": est.n_train,
+        "epochs": est.epochs,
+        "device": t("train.estimate_gpu" if gpu else "train.estimate_cpu"),
+    }
+    if est.long:
+        st.warning(t("train.estimate_long", **words), icon=":material/hourglass_top:")
+    else:
+        train_s, eval_s = fmt_duration(est.train_seconds), fmt_duration(est.eval_seconds)
+        st.caption(t("train.estimate_caption", train=train_s, evaluation=eval_s, **words))
+
+
 def build_config(
     method: str, loss: str, v: dict[str, Any], base: RunConfig | None = None
 ) -> RunConfig:
@@ -427,6 +461,7 @@ busy = training_running()
 with st.container(border=True):
     st.markdown(t("train.new_training"))
     method, loss = method_ui(data)
+    estimate_ui(method, loss, data)
     try:
         values = settings_ui(method, loss, data, busy)
         if values is not None:

@@ -1,0 +1,113 @@
+"""How long a training run will take, estimated from the data's size before it starts.
+
+A rough cost model, so the Train page can say "about 3 min" and warn before a run holds
+a training slot for long; it never imports torch (the web server does not). Training
+costs a fixed overhead per optimiser step (Python, autograd, the optimiser) plus the
+floating-point work of the encoders, forward and backward (about 6 flops per weight
+per sample), at a sustained rate; evaluation costs the per-epoch metrics on the
+snapshot rows and the final metrics on the whole validation split, whose quadratic
+part (retrieval ranks, class precision) is capped at
+:data:`fusion.metrics.RETRIEVAL_MAX_ROWS` rows.
+
+The constants were measured on a quiet two-core laptop CPU (``benchmarks/RESULTS.md``:
+about 100,000 samples/s for a joint InfoNCE model on 128 + 64 features; joint metrics
+take about 0.3 s at 2,000 rows); a busy machine is slower, a GPU faster. The estimate
+is for orders of magnitude, not for a stopwatch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+LONG_RUN_S = 60.0  # the Train page warns above this many estimated seconds
+STEP_OVERHEAD_S = 8e-4  # per optimiser step on a CPU, however small the model
+CPU_FLOPS = 2e10  # sustained flop/s of small-matrix training on two CPU cores
+GPU_SPEEDUP = 10.0  # a CUDA device does the flops this much faster (overhead stays)
+PAIR_SECONDS = 8e-8  # joint metrics per (row x row) per modality pair, with ranks and ties
+ROW_SECONDS = 1.5e-5  # linear metrics (alignment, spread, CCA, probe prediction) per row
+PROBE_SECONDS = 1.0  # fitting the final linear probe on at most 5,000 training rows
+CCA_SECONDS_PER_VALUE = 2e-7  # scikit-learn CCA fit, per training value, per component
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """Estimated seconds of one run, and the sizes they were estimated from."""
+
+    train_seconds: float
+    eval_seconds: float
+    n_train: int
+    n_val: int
+    epochs: int
+
+    @property
+    def seconds(self) -> float:
+        return self.train_seconds + self.eval_seconds
+
+    @property
+    def long(self) -> bool:
+        """Long enough that a person should know before starting."""
+        return self.seconds > LONG_RUN_S
+
+
+def _encoder_weights(shape: tuple[int, ...], out_dim: int, encoder: Any) -> int:
+    """Weights one sample passes through in an encoder (MACs per sample, roughly)."""
+    d_in = math.prod(shape)
+    kind = getattr(encoder, "kind", "mlp")
+    hidden = int(getattr(encoder, "hidden", 64))
+    depth = int(getattr(encoder, "depth", 1))
+    if kind == "cnn" or (kind == "auto" and len(shape) == 2):
+        c1 = max(hidden // 2, 4)
+        return d_in * 9 * c1 + (d_in // 4) * 9 * c1 * hidden + 4 * hidden * out_dim
+    if kind == "linear" or depth == 0:
+        return d_in * out_dim
+    return d_in * hidden + (depth - 1) * hidden * hidden + hidden * out_dim
+
+
+def estimate_run(
+    n_rows: int,
+    input_shapes: dict[str, tuple[int, ...]],
+    config: Any,
+    has_labels: bool = False,
+    device: str = "cpu",
+) -> RunEstimate:
+    """Seconds a run of ``config`` (a :class:`~fusion.experiment.RunConfig`) would take.
+
+    ``n_rows`` paired rows with per-sample ``input_shapes`` (``PairedData.input_shapes()``);
+    ``device`` is "cpu", "cuda" or "mps" (anything but "cpu" counts as a GPU).
+    """
+    from fusion.metrics import RETRIEVAL_MAX_ROWS
+
+    tr = config.train
+    n_val = max(1, int(round(n_rows * tr.val_fraction)))
+    n_train = max(n_rows - n_val, 1)
+    m = len(input_shapes)
+    pairs = m * (m - 1) // 2
+    model = config.model
+    if config.method == "cca":
+        values = n_train * sum(math.prod(s) for s in list(input_shapes.values())[:2])
+        fit = values * max(int(getattr(model, "dim", 8)), 1) * CCA_SECONDS_PER_VALUE
+        quad = min(n_val, RETRIEVAL_MAX_ROWS) ** 2 * PAIR_SECONDS * (1 + has_labels)
+        return RunEstimate(fit, quad + n_val * ROW_SECONDS + PROBE_SECONDS, n_train, n_val, 1)
+
+    out_dim = int(getattr(model, "dim", 16))
+    encoder = getattr(model, "encoder", None)
+    weights = sum(_encoder_weights(s, out_dim, encoder) for s in input_shapes.values())
+    flops = 6 * weights
+    if config.method == "joint":
+        flops += 6 * pairs * tr.batch_size * out_dim  # the batch's similarity matrices
+    rate = CPU_FLOPS * (GPU_SPEEDUP if device != "cpu" else 1.0)
+    steps = tr.epochs * max(n_train // tr.batch_size, 1)
+    train_s = steps * STEP_OVERHEAD_S + tr.epochs * n_train * flops / rate
+
+    joint = config.method == "joint"
+    snap = min(n_val, tr.snapshot_rows)
+    per_epoch = snap * (2 * weights / rate + ROW_SECONDS)
+    if joint:
+        per_epoch += snap**2 * PAIR_SECONDS * pairs * (1 + has_labels)
+    final = n_val * (2 * weights / rate + ROW_SECONDS)
+    if joint:
+        final += min(n_val, RETRIEVAL_MAX_ROWS) ** 2 * PAIR_SECONDS * pairs * (1 + has_labels)
+        final += PROBE_SECONDS if has_labels else 0.0
+    return RunEstimate(train_s, (tr.epochs + 1) * per_epoch + final, n_train, n_val, tr.epochs)
