@@ -252,15 +252,34 @@ def projector_files(run_dir: str | os.PathLike, epoch: int | None = None) -> tup
     return vectors.getvalue(), "\n".join(lines) + "\n"
 
 
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _json_literal(obj: Any) -> str:
+    """``obj`` as JSON text to put inside a raw triple-double-quoted string of the script.
+
+    JSON never holds three unescaped double quotes in a row (after a string comes a comma,
+    a colon, a bracket or a brace), and a raw string keeps its backslash escapes as they
+    are, so ``json.loads`` reads the text back unchanged.
+    """
+    text = json.dumps(obj, indent=1, ensure_ascii=True)
+    assert '"""' not in text.replace('\\"', ""), "JSON text would close the script's string"
+    return text
+
+
 def reproduce_script(run_dir: str | os.PathLike) -> str:
     """A standalone ``reproduce.py`` for the run: rebuild the data, train on the CPU, compare.
 
-    The script reads ``config.json`` and ``metrics.json`` from its own folder (the
-    unzipped :func:`run_archive`), so it is the same for every run apart from its
-    opening description.
+    The script carries the run's configuration, its reported metrics and the few facts of
+    ``run.json`` it checks, so it runs on its own, downloaded without the zip. Only a run
+    on uploaded data needs more: that data, as ``data.npz`` beside the script (the
+    unzipped :func:`run_archive`) or a file given with ``--data``.
     """
     run_dir = Path(run_dir)
     cfg = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    info = _read_json(run_dir / "run.json")
+    run_facts = {k: info[k] for k in ("status", "completed_epochs", "n_val") if k in info}
     source = cfg.get("data") or {}
     if "generator" in source:
         params = ", ".join(f"{k}={v!r}" for k, v in (source.get("params") or {}).items())
@@ -281,6 +300,9 @@ def reproduce_script(run_dir: str | os.PathLike) -> str:
         .replace("@@REL_TOL@@", repr(REL_TOL))
         .replace("@@RANK_ABS_TOL@@", repr(RANK_ABS_TOL))
         .replace("@@DATA_FILE@@", DATA_FILE)
+        .replace("@@CONFIG@@", _json_literal(cfg))
+        .replace("@@METRICS@@", _json_literal(_read_json(run_dir / "metrics.json")))
+        .replace("@@RUN@@", _json_literal(run_facts))
     )
 
 
@@ -312,7 +334,7 @@ def _readme(name: str, members: list[str], data_note: str) -> str:
         DATA_FILE: "the training data (uploaded files) as NumPy arrays: one per modality, "
         "labels and ids; read by fusion.loaders.load",
         "reproduce.py": "trains the same model again and compares its metrics with "
-        "metrics/metrics.json (see below)",
+        "metrics/metrics.json (see below); it carries both, so it also runs on its own",
         "README.txt": "this file",
     }
     width = max(len(m) for m in members)
@@ -331,7 +353,8 @@ def _readme(name: str, members: list[str], data_note: str) -> str:
         "",
         "Reproducing the run:",
         *para(
-            "reproduce.py rebuilds the data and the configuration from config.json, trains "
+            "reproduce.py carries the run's configuration (config.json) and metrics, "
+            "rebuilds the data, trains "
             "with fusion.experiment.run_experiment on the CPU, prints each metric next to the "
             "exported one, writes reproduced_metrics.json and exits with status 1 if a metric "
             f"differs by more than {ABS_TOL} + {REL_TOL} x |exported value| (median ranks: "
@@ -349,7 +372,9 @@ def _readme(name: str, members: list[str], data_note: str) -> str:
         "",
         *para(
             "Options: --data FILE (the training data file, for a run on uploaded data whose "
-            "data.npz is missing), --output FILE (where to write the reproduced metrics)."
+            "data.npz is missing), --output FILE (where to write the reproduced metrics), "
+            "--config FILE and --metrics FILE (train with another configuration, compare with "
+            "other metrics, instead of those the script carries)."
         ),
         "",
     ]
@@ -515,17 +540,20 @@ _REPRODUCE_TEMPLATE = '''#!/usr/bin/env python
 """@@HEADER@@
 
 What this script does:
-1. reads config.json (the run's configuration and where its data came from) and
-   metrics/metrics.json (the metrics the run reported), both next to this script;
+1. takes the run's configuration (where its data came from included) and the metrics
+   the run reported, which it carries below (CONFIG, EXPORTED_METRICS: the same as
+   config.json and metrics/metrics.json in the run's zip), so it runs on its own;
 2. rebuilds the exact training data: the seeded generator with the recorded parameters,
-   or the uploaded data saved as @@DATA_FILE@@ (or the file given with --data);
+   or, for a run on uploaded data, @@DATA_FILE@@ beside this script (as in the run's zip)
+   or the file given with --data;
 3. trains the same model with fusion.experiment.run_experiment on the CPU; the seeds in
    the configuration fix the split, the initialisation and the order of the batches;
 4. prints every metric of the run next to the reproduced one, writes them to
    reproduced_metrics.json and exits with status 1 when one differs by more than the
    tolerance below (status 2 when the data or the fusion package cannot be found).
 
-Run it from the unzipped folder, with the fusion package importable:
+Run it with the fusion package importable, anywhere (a run on uploaded data: in the
+unzipped run folder, or with --data FILE):
 
     PYTHONPATH=/path/to/fusion-playground python reproduce.py
 """
@@ -549,6 +577,24 @@ ABS_TOL = @@ABS_TOL@@
 REL_TOL = @@REL_TOL@@
 RANK_ABS_TOL = @@RANK_ABS_TOL@@
 
+# The run this script reproduces: its configuration (config.json), the metrics it reported
+# (metrics/metrics.json) and how its training ended (from run.json).
+CONFIG = json.loads(
+    r"""
+@@CONFIG@@
+"""
+)
+EXPORTED_METRICS = json.loads(
+    r"""
+@@METRICS@@
+"""
+)
+RUN = json.loads(
+    r"""
+@@RUN@@
+"""
+)
+
 
 def tolerance(key: str, exported: float) -> float:
     base = RANK_ABS_TOL if key.startswith("median_rank") else ABS_TOL
@@ -565,9 +611,11 @@ def load_data(source: dict, data_file: Path | None):
     if not path.is_file():
         files = ", ".join(source.get("files") or []) or "uploaded files"
         print(
-            f"This run was trained on uploaded data ({files}), which is not in this folder. "
-            "Export the run again with the same dataset loaded in the dashboard, or pass the "
-            "original file: python reproduce.py --data FILE",
+            f"This run was trained on uploaded data ({files}). This script carries the run's "
+            f"configuration but not its data, and there is no @@DATA_FILE@@ beside it. Run it "
+            "in the unzipped run folder (the run's zip holds @@DATA_FILE@@ when the same "
+            "dataset was loaded in the dashboard at export), or pass the original file: "
+            "python reproduce.py --data FILE",
             file=sys.stderr,
         )
         raise SystemExit(2)
@@ -585,6 +633,12 @@ def main() -> int:
         default=HERE / "reproduced_metrics.json",
         help="where to write the reproduced metrics (JSON)",
     )
+    parser.add_argument(
+        "--config", type=Path, help="train with this config.json instead of the run's own"
+    )
+    parser.add_argument(
+        "--metrics", type=Path, help="compare with this metrics.json instead of the run's own"
+    )
     args = parser.parse_args()
 
     try:
@@ -597,10 +651,14 @@ def main() -> int:
         )
         return 2
 
-    # 1. The configuration and the metrics the run reported.
-    config_dict = json.loads((HERE / "config.json").read_text(encoding="utf-8"))
-    exported = json.loads((HERE / "metrics" / "metrics.json").read_text(encoding="utf-8"))
-    run_info = json.loads((HERE / "run.json").read_text(encoding="utf-8"))
+    # 1. The configuration and the metrics the run reported (carried above, or given).
+    config_dict = CONFIG
+    if args.config:
+        config_dict = json.loads(args.config.read_text(encoding="utf-8"))
+    exported = EXPORTED_METRICS
+    if args.metrics:
+        exported = json.loads(args.metrics.read_text(encoding="utf-8"))
+    run_info = RUN
     config = RunConfig.from_dict(config_dict)
     config.train.device = "cpu"  # the same device everywhere; a GPU run differs by rounding
 
@@ -624,7 +682,7 @@ def main() -> int:
     reproduced = result.metrics
 
     # 4. Compare, metric by metric.
-    width = max(len(k) for k in exported)
+    width = max((len(k) for k in exported), default=len("metric"))
     head = ["exported", "reproduced", "diff", "allowed"]
     print(f"{'metric'.ljust(width)}  {head[0]:>10}  {head[1]:>10}  {head[2]:>9}  {head[3]:>8}")
     failed = []

@@ -287,6 +287,9 @@ def test_reproduce_script_is_valid_python_whatever_the_file_names(tmp_path):
     namespace: dict = {"__name__": "not_main", "__file__": str(tmp_path / "reproduce.py")}
     exec(compile(script, "reproduce.py", "exec"), namespace)
     assert "C:\\new\\x" in namespace["__doc__"]
+    # The configuration the script carries reads back unchanged, quotes and backslashes too.
+    assert namespace["CONFIG"]["data"]["files"] == ['C:\\new\\x"""y.csv']
+    assert namespace["EXPORTED_METRICS"] == {} and namespace["RUN"] == {}
     assert namespace["tolerance"]("median_rank_a_to_b", 10.0) == pytest.approx(
         export.RANK_ABS_TOL + export.REL_TOL * 10.0
     )
@@ -308,9 +311,33 @@ def test_exported_script_reproduces_the_run(joint_run, tmp_path):
     # A metric far off the exported one makes the script fail, naming it.
     exported["recall_at_1_mean"] += 0.5
     (folder / "metrics" / "metrics.json").write_text(json.dumps(exported))
-    done = reproduce(folder)
+    done = reproduce(folder, "--metrics", "metrics/metrics.json")
     assert done.returncode == 1
     assert "recall_at_1_mean" in done.stdout.splitlines()[-1]
+
+
+def test_the_script_downloaded_alone_reproduces_the_run(joint_run, tmp_path):
+    """Issue 15 item 3: "Reproduce script" on its own, without the zip, in an empty folder."""
+    (tmp_path / "reproduce.py").write_text(export.reproduce_script(joint_run), encoding="utf-8")
+    done = reproduce(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "match within the tolerance" in done.stdout
+    out = json.loads((tmp_path / "reproduced_metrics.json").read_text())
+    exported = json.loads((joint_run / "metrics.json").read_text())
+    assert set(out["metrics"]) >= set(exported) and out["failed"] == []
+    assert assert_within_tolerance(exported, out["metrics"]) < 1e-6
+
+
+def test_the_script_alone_for_uploaded_data_asks_for_the_data(uploaded, tmp_path):
+    run, _, csv = uploaded
+    (tmp_path / "reproduce.py").write_text(export.reproduce_script(run), encoding="utf-8")
+    done = reproduce(tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "--data" in done.stderr and "my data.csv" in done.stderr
+    assert "unzipped run folder" in done.stderr
+    done = reproduce(tmp_path, "--data", str(csv))
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_uploaded_data_goes_into_the_zip_and_reproduces(uploaded, tmp_path):
