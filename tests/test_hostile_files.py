@@ -383,3 +383,29 @@ def test_many_row_csv_trains_one_epoch_end_to_end(many_rows, tmp_path):
     print(f"1,500,000 rows: train {train_s:.1f} s, evaluation {eval_s:.1f} s, wall {wall:.1f} s")
     assert found["retrieval_rows"] == metrics.RETRIEVAL_MAX_ROWS
     assert eval_s <= train_s, (train_s, eval_s)
+
+
+def test_train_page_states_the_estimate_and_warns_before_a_long_run(small_latent):
+    from streamlit.testing.v1 import AppTest
+
+    from fusion.data import PairedData
+    from tests.apptest_helpers import APP, TIMEOUT
+
+    def train_page(data: PairedData) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.session_state["dataset"] = data
+        at.session_state["dataset_label"] = "data"
+        at.run()
+        at.switch_page("views/train.py")
+        return at.run()
+
+    at = train_page(small_latent)
+    assert not at.exception, at.exception
+    assert any("Estimated time with these settings" in c.value for c in at.caption)
+    assert not any("This run is long" in w.value for w in at.warning)
+    rng = np.random.default_rng(0)
+    big = PairedData({"a": rng.normal(size=(1_500_000, 2)), "b": rng.normal(size=(1_500_000, 2))})
+    at = train_page(big)
+    assert not at.exception, at.exception
+    long = [w.value for w in at.warning if "This run is long" in w.value]
+    assert long and "1,200,000 training pairs × 20 epochs" in long[0], long
