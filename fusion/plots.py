@@ -115,6 +115,45 @@ def label_color_map(names: Sequence[str]) -> dict[str, str]:
     return {n: LABEL_COLORS[i % len(LABEL_COLORS)] for i, n in enumerate(names)}
 
 
+def for_projector(fig: go.Figure, size: int = 20) -> go.Figure:
+    """Every text of ``fig`` at least ``size`` px, for a room watching a projector: the
+    title, axis titles and ticks, legend, annotations, colour bars, and text on the marks.
+
+    Each is set explicitly, because a host theme (Streamlit's) sets tick, legend and title
+    fonts of its own, which a layout-wide ``font.size`` alone does not override. Returns
+    ``fig``, changed in place.
+    """
+    font = dict(size=size)
+    fig.update_layout(
+        font=font,
+        title_font=dict(size=round(size * 1.3)),
+        legend=dict(font=font, title_font=font),
+        hoverlabel=dict(font=font),
+    )
+    fig.update_xaxes(tickfont=font, title_font=font)
+    fig.update_yaxes(tickfont=font, title_font=font)
+    fig.update_annotations(font=font)
+    fig.update_coloraxes(colorbar=dict(tickfont=font, title_font=font))
+    for trace in fig.data:
+        if "textfont" in trace:
+            trace.textfont.size = size
+        if "colorbar" in trace:
+            trace.colorbar.tickfont.size = size
+            trace.colorbar.title.font.size = size
+    # Larger text needs wider margins (or the axes' labels are cut at the figure's edge)
+    # and more height (or rows of bars and their labels run into each other).
+    m = fig.layout.margin
+    fig.update_layout(
+        margin=dict(
+            l=max(m.l or 0, 3 * size),
+            b=max(m.b or 0, 3 * size),
+            t=max(m.t or 0, 4 * size),
+        ),
+        height=round((fig.layout.height or 450) * size / 14),
+    )
+    return fig
+
+
 def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
@@ -296,7 +335,13 @@ def metric_bars(
                     symbol="line-ns-open", size=28, line=dict(width=3, color=MODALITY_COLORS[5])
                 ),
                 text=[tr("plots.chance")] * len(with_chance),
-                textposition="top center",
+                # Beside the tick, on the side with room: a label centred on a chance level
+                # near 0 would be cut at the axis ("nce"); nothing is clipped at the edges.
+                textposition=[
+                    "top right" if chance[n] <= 0.5 * max(1.0, vals.max()) else "top left"
+                    for n in with_chance
+                ],
+                cliponaxis=False,
                 hovertemplate="%{y}: " + tr("plots.chance") + " %{x:.4f}<extra></extra>",
             )
         )

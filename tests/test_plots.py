@@ -207,6 +207,16 @@ def test_metric_bars_chance_marker() -> None:
     assert list(chance[0].text) == ["chance"]
 
 
+def test_chance_labels_sit_beside_their_tick_and_are_never_clipped() -> None:
+    """Issue 15: a label centred on a chance level near 0 was cut at the axis ("nce")."""
+    fig = plots.metric_bars(
+        {"r1": 0.4, "acc": 0.9}, {"r1": 0.0025, "acc": 0.95}, titles={"r1": "R@1", "acc": "Acc"}
+    )
+    chance = next(tr for tr in fig.data if tr.name == "chance")
+    assert chance.cliponaxis is False
+    assert list(chance.textposition) == ["top right", "top left"]  # room on the open side
+
+
 def test_attention_heatmap_sorting_and_rows() -> None:
     w = attention(1000)
     labels = np.arange(1000) % 4
@@ -248,3 +258,14 @@ def test_attention_vs_reliability_splits_by_mask() -> None:
 def test_bad_columns_name_the_fix() -> None:
     with pytest.raises(FusionError, match="needs the column"):
         plots.shared_space(pd.DataFrame({"u": [0.0], "v": [0.0]}))
+
+
+def test_for_projector_sets_every_text_size_explicitly() -> None:
+    """Issue 15: presenter mode set only the layout's font, which a host theme's tick,
+    legend and title fonts override (they stayed about 10 px)."""
+    fig = plots.for_projector(plots.metric_bars({"acc": 0.7, "f1": 0.6}, {"acc": 0.1}), size=20)
+    assert fig.layout.xaxis.tickfont.size == fig.layout.yaxis.tickfont.size == 20
+    assert fig.layout.xaxis.title.font.size == 20 and fig.layout.legend.font.size == 20
+    assert fig.layout.title.font.size > 20
+    assert all(tr.textfont.size == 20 for tr in fig.data)
+    assert fig.layout.height > 220 and fig.layout.margin.l >= 60
