@@ -26,6 +26,7 @@ recolouring or scrubbing through epochs only rebuilds the figure (tens of millis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
@@ -154,6 +155,79 @@ def for_projector(fig: go.Figure, size: int = 20) -> go.Figure:
     return fig
 
 
+def class_order(names: Sequence[str], codes: Sequence[float] | None = None) -> list[str]:
+    """Distinct class names in class order, for legends and axes (not first appearance).
+
+    codes: each name's label index, parallel to ``names``, where known: names sort by
+    their smallest index. Otherwise, and to break ties, a digit-aware sort puts "2" before
+    "10" and "class_2" before "class_10".
+    """
+
+    def natural(s: str) -> tuple:
+        return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", s))
+
+    first: dict[str, float] = {}
+    for i, name in enumerate(names):
+        code = float(codes[i]) if codes is not None else np.inf
+        if not np.isfinite(code) or code < 0:
+            code = np.inf
+        first[name] = min(first.get(name, np.inf), code)
+    return sorted(first, key=lambda n: (first[n], natural(str(n))))
+
+
+def log_ticks(values: np.ndarray | Sequence[float], max_ticks: int = 8) -> tuple[list, list]:
+    """Tick positions and labels for a log axis over ``values``, each written in full.
+
+    Powers of ten when the values span three or more of them (every second or third one
+    when they span many); otherwise 1-2-5 steps (0.2, 0.5, 1, 2, 5, …) or, over a narrower
+    range, every digit. Plotly's own log ticks mix decades with bare leading digits ("2, 100, 5, 2,
+    10"), which read as a scrambled axis.
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return [], []
+    lo, hi = np.log10(v.min()), np.log10(v.max())
+    powers = range(int(np.floor(lo)) - 1, int(np.ceil(hi)) + 2)
+
+    def steps(mantissas: Sequence[int]) -> list[float]:
+        return [
+            m * 10.0**k
+            for k in powers
+            for m in mantissas
+            if lo - 1e-9 <= np.log10(m * 10.0**k) <= hi + 1e-9
+        ]
+
+    decades = steps([1])
+    one_two_five = steps([1, 2, 5])
+    digits = steps(range(1, 10))
+    if len(decades) >= 3 or (len(decades) == 2 and len(one_two_five) > max_ticks):
+        ticks = decades[:: -(-len(decades) // max_ticks)]
+    elif len(one_two_five) >= 2:
+        ticks = one_two_five
+    elif len(digits) >= 2:
+        ticks = digits
+    else:  # within one digit step: the extremes themselves
+        ticks = sorted({float(f"{x:.2g}") for x in (v.min(), v.max())})
+
+    def label(x: float) -> str:
+        if 1e-3 <= x < 1e5:
+            return f"{x:g}"
+        mantissa, exponent = f"{x:.1e}".split("e")
+        return f"{float(mantissa):g}e{int(exponent)}"
+
+    return ticks, [label(x) for x in ticks]
+
+
+def _log_axis(fig: go.Figure, values: np.ndarray | Sequence[float]) -> None:
+    """A log y axis with :func:`log_ticks`."""
+    ticks, text = log_ticks(values)
+    if ticks:
+        fig.update_yaxes(type="log", tickmode="array", tickvals=ticks, ticktext=text)
+    else:
+        fig.update_yaxes(type="log")
+
+
 def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
@@ -245,7 +319,7 @@ def loss_curves(
             )
         )
     if log_y:
-        fig.update_yaxes(type="log")
+        _log_axis(fig, history_df[parts].to_numpy(dtype=float))
     y_label = tr("plots.loss_log_scale") if log_y else tr("plots.loss")
     return _finish(fig, title or tr("plots.training_losses"), tr("plots." + x), y_label)
 
@@ -280,7 +354,7 @@ def embedding_spread(
             )
         )
     if log_y:
-        fig.update_yaxes(type="log")
+        _log_axis(fig, spread_by_epoch["spread"].to_numpy(dtype=float))
     y_label = tr("plots.embedding_spread_log_scale") if log_y else tr("plots.embedding_spread")
     return _finish(
         fig, title or tr("plots.embedding_spread_over_training"), tr("plots.epoch"), y_label
@@ -519,7 +593,8 @@ def shared_space(
                 color = mod_colors.get(m, MISSING_COLOR)
                 traces.append(trace(sel, m, dict(color=color, symbol=mod_symbol[m]), m))
     elif color_by == "label":
-        names = [x for x in dict.fromkeys(lab) if x != tr("plots.no_label")]
+        codes = points["label"].to_numpy(dtype=float)[rows] if "label" in points.columns else None
+        names = [x for x in class_order(lab, codes) if x != tr("plots.no_label")]
         lab_colors = label_color_map(names)
         for name in [*names, tr("plots.no_label")]:
             in_group = lab == name
@@ -688,6 +763,7 @@ def attention_by_class(
         raise DataError("errors.plots.labels_length", n_labels=labels.shape[0], n_rows=w.shape[0])
     present = [c for c in range(len(label_names)) if np.any(labels == c)]
     colors = dict(colors) if colors is not None else modality_color_map(modality_names)
+    x_names = [str(label_names[c]) for c in present]
     fig = go.Figure()
     for j, m in enumerate(modality_names):
         means, sems = [], []
@@ -697,7 +773,7 @@ def attention_by_class(
             sems.append(float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 0.0)
         fig.add_trace(
             go.Bar(
-                x=[label_names[c] for c in present],
+                x=x_names,
                 y=means,
                 name=m,
                 marker=dict(color=colors.get(m, MISSING_COLOR)),
@@ -705,6 +781,8 @@ def attention_by_class(
             )
         )
     fig.update_layout(barmode="group", legend=dict(title=dict(text=tr("plots.modality"))))
+    # Class names such as "0".."9" are names, not numbers: one tick per class.
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_names)
     fig.update_yaxes(range=[0, 1])
     return _finish(
         fig,

@@ -62,6 +62,12 @@ def test_explore_attention_run_has_attention_tab(runs_dir):
     specs = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
     assert "Attention weights per sample" in specs
     assert "Attention weight vs modality reliability" in specs
+    # Two charts per row (issue 15): no column stacks charts beside an empty one.
+    per_column = [len(column.get("plotly_chart")) for column in at.columns]
+    assert max(per_column) == 1 and sum(per_column) >= 3, per_column
+    charts = at.get("plotly_chart")
+    by_class = next(c for c in charts if "Mean attention per class" in str(c.proto.spec))
+    assert '"type":"category"' in by_class.proto.spec.replace(" ", "")  # every class a tick
 
 
 def test_explore_damaged_run_is_listed_and_does_not_crash(runs_dir, joint_run):

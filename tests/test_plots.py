@@ -255,6 +255,50 @@ def test_attention_vs_reliability_splits_by_mask() -> None:
         plots.attention_vs_reliability(w, mask[:5], ["img", "txt"])
 
 
+def test_log_axes_tick_clean_decades_or_one_two_five() -> None:
+    """Issue 15: Plotly's own log ticks read "2, 100, 5, 2, 10" on Compare."""
+    assert plots.log_ticks([0.003, 0.5, 40.0])[1] == ["0.01", "0.1", "1", "10"]
+    assert plots.log_ticks([2.0, 100.0])[1] == ["2", "5", "10", "20", "50", "100"]
+    assert plots.log_ticks([0.9, 3.0])[1] == ["1", "2"]
+    many = plots.log_ticks([1e-12, 10.0])
+    assert len(many[0]) <= 8 and many[1][0] == "1e-12"
+    assert plots.log_ticks([0.0, np.nan]) == ([], [])
+    df = pd.DataFrame({"epoch": [0, 1, 2], "run a": [30.0, 4.0, 0.5], "run b": [2.0, 1.0, 0.08]})
+    fig = plots.loss_curves(df, x="epoch", log_y=True)
+    assert fig.layout.yaxis.type == "log"
+    assert list(fig.layout.yaxis.ticktext) == ["0.1", "1", "10"]
+    spread = plots.embedding_spread(pd.DataFrame({"epoch": [0, 9], "spread": [1.0, 1e-6]}))
+    decades = ["1e-6", "1e-5", "1e-4", "0.001", "0.01", "0.1", "1"]
+    assert list(spread.layout.yaxis.ticktext) == decades
+
+
+def test_class_legend_and_axes_in_class_order() -> None:
+    """Issue 15: the class legend read 0, 4, 5, 1, … and the class axis showed only 0 and 5."""
+    order = [3, 0, 4, 5, 1, 2, 10, 0, 7, 6, 9, 8]
+    df = pd.DataFrame(
+        {
+            "u": np.arange(12.0),
+            "v": np.arange(12.0),
+            "sample": np.arange(12),
+            "modality": "img",
+            "label": order,
+            "label_name": [str(c) for c in order],
+        }
+    )
+    fig = plots.shared_space(df, color_by="label")
+    shown = [tr for tr in fig.data if tr.showlegend is not False]
+    legend = [tr.name for tr in shown if tr.legendgroup != "modality"]
+    assert legend[: len(set(order))] == [str(c) for c in sorted(set(order))]
+    assert plots.class_order(["cat", "dog", "bird"], [1, 2, 0]) == ["bird", "cat", "dog"]
+    assert plots.class_order(["class_10", "class_2"]) == ["class_2", "class_10"]
+
+    names = [str(c) for c in range(10)]
+    labels = np.arange(40) % 10
+    bars = plots.attention_by_class(attention(40, 2), labels, names, ["img", "txt"])
+    assert bars.layout.xaxis.type == "category"
+    assert list(bars.data[0].x) == names  # every class has its own tick
+
+
 def test_bad_columns_name_the_fix() -> None:
     with pytest.raises(FusionError, match="needs the column"):
         plots.shared_space(pd.DataFrame({"u": [0.0], "v": [0.0]}))

@@ -531,9 +531,10 @@ def attention_section(run: LoadedRun) -> None:
     colors = plots.modality_color_map(mods)
     if sort_by == "label" and not has_labels:
         sort_by = None
-    left, right = st.columns(2)
-    with left:
-        chart(
+    # (figure, caption) in reading order, laid out two per row and a last odd one across
+    # the page: stacking the later charts in one column left a tall empty area beside them.
+    figures: list[tuple[Any, str | None]] = [
+        (
             plots.attention_heatmap(
                 W,
                 mods,
@@ -543,29 +544,35 @@ def attention_section(run: LoadedRun) -> None:
                 title=t("explore.attention_weights_per_sample", e=epoch),
                 t=t,
             ),
-            width="stretch",
+            None,
         )
-    with right:
-        if has_labels:
-            chart(
-                plots.attention_by_class(W, labels, names, mods, colors=colors, t=t),
-                width="stretch",
-            )
-        mask_cols = [f"mask_{m}" for m in mods]
-        if all(c in a.columns for c in mask_cols):
-            chart(
+    ]
+    if has_labels:
+        figures.append((plots.attention_by_class(W, labels, names, mods, colors=colors, t=t), None))
+    mask_cols = [f"mask_{m}" for m in mods]
+    if all(c in a.columns for c in mask_cols):
+        figures.append(
+            (
                 plots.attention_vs_reliability(
                     W, a[mask_cols].to_numpy(), mods, colors=colors, t=t
                 ),
-                width="stretch",
+                t("explore.model_learned_which_modality"),
             )
-            st.caption(t("explore.model_learned_which_modality"))
+        )
     if run.head_weights is not None:
         h_epochs, h_w = run.head_weights
         h_epochs = [int(e) for e in h_epochs]
         j = h_epochs.index(epoch) if epoch in h_epochs else len(h_epochs) - 1
-        chart(H.head_attention_figure(h_w[j], mods), width="stretch")
-        st.caption(t("explore.multi_head_self_attention"))
+        figures.append(
+            (H.head_attention_figure(h_w[j], mods), t("explore.multi_head_self_attention"))
+        )
+    for i in range(0, len(figures), 2):
+        row = figures[i : i + 2]
+        for column, (fig, caption) in zip(st.columns(len(row)), row, strict=True):
+            with column:
+                chart(fig, width="stretch")
+                if caption:
+                    st.caption(caption)
 
 
 # ---------------------------------------------------------------------------
