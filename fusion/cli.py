@@ -98,6 +98,7 @@ def load_data(sources: list[str], args: argparse.Namespace):
         sources if len(sources) > 1 else sources[0],
         label_column=args.label_column,
         id_column=args.id_column,
+        group_column=args.group_column,
     )
 
 
@@ -249,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--label-column")
     t.add_argument("--id-column")
+    t.add_argument(
+        "--group-column",
+        help="column naming each row's subject or source; a group stays on one side of the split",
+    )
     t.add_argument(
         "--method",
         default="joint",

@@ -153,13 +153,15 @@ def data_npz(data: PairedData) -> bytes | None:
     """``data`` as an NPZ archive that :func:`fusion.loaders.load` reads back unchanged.
 
     One array per modality, ``labels`` (class names when reading them back keeps the
-    class order, else class indices) and ``ids``. Returns None when a round trip through
-    the loader would not give the same arrays (a modality named like the label or id
-    arrays, a file over the loader's size limit), so nothing misleading is exported.
+    class order, else class indices), ``ids`` and, when the data has them, ``groups``.
+    Returns None when a round trip through the loader would not give the same arrays (a
+    modality named like the label, id or group arrays, a file over the loader's size
+    limit), so nothing misleading is exported.
     """
     from fusion import loaders
 
-    if data.mask is not None or any(n in ("label", "labels", "id", "ids") for n in data.names):
+    reserved = ("label", "labels", "id", "ids", "group", "groups")
+    if data.mask is not None or any(n in reserved for n in data.names):
         return None  # the loader reads no reliability mask, and these names are reserved
     candidates: list[np.ndarray | None] = [None]
     if data.labels is not None:
@@ -170,6 +172,8 @@ def data_npz(data: PairedData) -> bytes | None:
         if labels is not None:
             arrays["labels"] = labels
         arrays["ids"] = data.ids.astype(str)
+        if data.groups is not None:  # the split keeps each group on one side
+            arrays["groups"] = data.groups.astype(str)
         try:
             buf = io.BytesIO()
             np.savez_compressed(buf, **arrays)
@@ -181,6 +185,14 @@ def data_npz(data: PairedData) -> bytes | None:
             back.names == data.names
             and all(np.array_equal(back.modalities[k], data.modalities[k]) for k in data.names)
             and np.array_equal(back.ids, data.ids)
+            and (
+                (back.groups is None and data.groups is None)
+                or (
+                    back.groups is not None
+                    and data.groups is not None
+                    and np.array_equal(back.groups, data.groups)
+                )
+            )
             and (
                 (back.labels is None and data.labels is None)
                 or (

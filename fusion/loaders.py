@@ -52,6 +52,9 @@ MAX_TOTAL_COLUMNS = 20_000  # beyond this, training a playground model is hopele
 MAX_FILE_BYTES = 50 * 1024 * 1024
 LABEL_NAMES = ("label", "labels", "class", "y", "target")
 ID_NAMES = ("id", "ids", "sample_id")
+# A group column names the subject, source image or recording a row belongs to; rows of one
+# group always land on the same side of the train/validation split (fusion.data).
+GROUP_NAMES = ("group", "groups", "group_id", "subject", "subject_id")
 NAN_POLICIES = ("reject", "drop")
 PREFIX_SEP = "__"
 _FLOAT32_MAX = float(np.finfo(np.float32).max)  # PairedData stores float32
@@ -500,6 +503,21 @@ def _check_unique_ids(ids: np.ndarray, column: str | None, where: str) -> None:
 # -- warnings: English text plus a key, so a page can show them in its language ----------
 
 
+def _group_strings(values: pd.Series | np.ndarray, column: str, where: str) -> np.ndarray:
+    """A group column's values as strings; an empty cell is an error that names its row."""
+    groups = _id_strings(values)
+    empty = np.flatnonzero(groups == "")
+    if len(empty):
+        raise DataError(
+            "errors.loaders.missing_group",
+            where=where,
+            column=column,
+            row=int(empty[0]) + 1,
+            n=len(empty),
+        )
+    return groups
+
+
 def _warn(source: dict[str, Any], key: str, /, **params: Any) -> None:
     """Record a soft problem in ``source``.
 
@@ -775,6 +793,7 @@ def _assemble(
     where: str,
     source: dict[str, Any],
     extra_texts: dict[str, list[str]] | None = None,
+    groups: np.ndarray | None = None,
 ) -> PairedData:
     """Shared checks and PairedData construction for tables and NPZ archives.
 
@@ -824,6 +843,7 @@ def _assemble(
         arrays = {k: v[keep] for k, v in arrays.items()}
         labels_raw = None if labels_raw is None else np.asarray(labels_raw)[keep]
         ids = None if ids is None else ids[keep]
+        groups = None if groups is None else groups[keep]
         extra_texts = {
             k: [t for t, ok in zip(v, keep, strict=True) if ok]
             for k, v in (extra_texts or {}).items()
@@ -881,6 +901,7 @@ def _assemble(
         ids=ids,
         texts=extra_texts or {},
         source=source,
+        groups=groups,
     )
 
 
@@ -969,7 +990,7 @@ def _prefix_groups(columns: Sequence[str], skip: set[str]) -> dict[str, list[str
 def _check_column(
     df: pd.DataFrame, column: str | None, where: str, role: str, modality: str = ""
 ) -> None:
-    """``column`` (the "label" or "id" column, or one of ``modality``) is in ``df``."""
+    """``column`` (the "label", "id" or "group" column, or one of ``modality``) is in ``df``."""
     if column is not None and column not in df.columns:
         shown = _names(list(df.columns)[:10])
         more = ", ..." if df.shape[1] > 10 else ""
@@ -980,6 +1001,14 @@ def _check_column(
         if role == "id":
             raise DataError(
                 "errors.loaders.no_column.id", column=column, where=where, shown=shown, more=more
+            )
+        if role == "group":
+            raise DataError(
+                "errors.loaders.no_column.group",
+                column=column,
+                where=where,
+                shown=shown,
+                more=more,
             )
         raise DataError(
             "errors.loaders.no_column.modality",
@@ -1009,6 +1038,7 @@ def from_table(
     nan_policy: str = "reject",
     source_name: str = "table",
     image_shapes: dict[str, Sequence[int]] | None = None,
+    group_column: str | None = None,
 ) -> PairedData:
     """Paired data from one table whose columns are grouped into modalities.
 
@@ -1017,6 +1047,8 @@ def from_table(
     label and id columns, are ignored with a warning). ``image_shapes`` maps a
     modality to (H, W) to reshape its flat columns into images. Labels may be
     numbers or strings (class names, sorted); ids are kept as strings.
+    ``group_column`` names each row's group (subject, source image): the split keeps a
+    group on one side.
     nan_policy: "reject" (error naming the first bad cell) or "drop" (drop the
     rows, counted in ``source["dropped_rows"]``).
     """
@@ -1031,9 +1063,12 @@ def from_table(
     df = df.set_axis(columns, axis=1)
     _check_column(df, label_column, where, "label")
     _check_column(df, id_column, where, "id")
+    _check_column(df, group_column, where, "group")
     if label_column is not None and label_column == id_column:
         raise DataError("errors.loaders.label_is_id", column=label_column)
-    reserved = {c for c in (label_column, id_column) if c is not None}
+    if group_column is not None and group_column in (label_column, id_column):
+        raise DataError("errors.loaders.group_is_other", column=group_column)
+    reserved = {c for c in (label_column, id_column, group_column) if c is not None}
 
     source: dict[str, Any] = {
         "files": [source_name],
@@ -1094,6 +1129,10 @@ def from_table(
         ids = _id_strings(df[id_column])
         _check_unique_ids(ids, id_column, where)
 
+    groups = None
+    if group_column is not None:
+        groups = _group_strings(df[group_column], group_column, where)
+
     arrays = {mod: _columns(df, cols, source_name, ids) for mod, cols in modalities.items()}
     arrays = _reshape_images(arrays, image_shapes, where)
     names = {mod: list(cols) for mod, cols in modalities.items()}
@@ -1106,6 +1145,7 @@ def from_table(
         nan_policy=nan_policy,
         where=where,
         source=source,
+        groups=groups,
     )
 
 
@@ -1121,9 +1161,10 @@ def suggest_mapping(df: pd.DataFrame) -> dict[str, Any]:
     """A starting column mapping for a table, for a UI to show and let the user edit.
 
     Returns {"modalities": {name: [columns]}, "label_column": str | None,
-    "id_column": str | None, "method": how the modalities were found}. Label:
-    a column named label/labels/class/y/target; id: id/ids/sample_id when its
-    values are unique. Modalities: by '<modality>__' prefix; else by a shared
+    "id_column": str | None, "group_column": str | None, "method": how the
+    modalities were found}. Label: a column named label/labels/class/y/target;
+    id: id/ids/sample_id when its values are unique; group: group/groups/
+    group_id/subject/subject_id. Modalities: by '<modality>__' prefix; else by a shared
     name stem before a number ('img_0', 'img_1', ... / 'txt0', ...); else the
     numeric columns split into two halves "a" and "b" (a guess to confirm).
     """
@@ -1139,9 +1180,12 @@ def suggest_mapping(df: pd.DataFrame) -> dict[str, Any]:
             if (ids != "").all() and len(np.unique(ids)) == len(ids):
                 id_col = c
                 break
-    reserved = {c for c in (label, id_col) if c is not None}
-    # A column named like an id or a label is never a good guess for a feature.
-    named_like = {c for c in columns if c.lower() in LABEL_NAMES + ID_NAMES}
+    group = next(
+        (lower[n] for n in GROUP_NAMES if n in lower and lower[n] not in (label, id_col)), None
+    )
+    reserved = {c for c in (label, id_col, group) if c is not None}
+    # A column named like an id, a label or a group is never a good guess for a feature.
+    named_like = {c for c in columns if c.lower() in LABEL_NAMES + ID_NAMES + GROUP_NAMES}
 
     groups = _prefix_groups(columns, reserved)
     method = "prefix"
@@ -1164,7 +1208,13 @@ def suggest_mapping(df: pd.DataFrame) -> dict[str, Any]:
             groups, method = {"a": numeric[:half], "b": numeric[half:]}, "split"
         else:
             groups, method = {}, "none"
-    return {"modalities": groups, "label_column": label, "id_column": id_col, "method": method}
+    return {
+        "modalities": groups,
+        "label_column": label,
+        "id_column": id_col,
+        "group_column": group,
+        "method": method,
+    }
 
 
 # -- one file per modality -------------------------------------------------------------------
@@ -1182,6 +1232,7 @@ def from_files(
     label_column: str | None = None,
     nan_policy: str = "reject",
     image_shapes: dict[str, Sequence[int]] | None = None,
+    group_column: str | None = None,
 ) -> PairedData:
     """Paired data from one table file per modality.
 
@@ -1189,8 +1240,9 @@ def from_files(
     file), by an inner join on the ids in the first file's order; ids without a
     partner are left out with a warning. ``names`` are the modality names
     (default: the file names without extension). ``label_column`` may be in any
-    one file (or in several with identical values). Every other column of a
-    file is a feature of its modality.
+    one file (or in several with identical values); so may ``group_column``
+    (taken from the first file that has it). Every other column of a file is a
+    feature of its modality.
     """
     _check_policy(nan_policy)
     if isinstance(paths_or_buffers, (str, Path, bytes)):
@@ -1222,6 +1274,14 @@ def from_files(
         raise DataError(
             "errors.loaders.label_in_no_file",
             column=label_column,
+            files=_describe_sources(displays),
+        )
+
+    group_files = [i for i, t in enumerate(tables) if group_column in t.columns]
+    if group_column is not None and not group_files:
+        raise DataError(
+            "errors.loaders.group_in_no_file",
+            column=group_column,
             files=_describe_sources(displays),
         )
 
@@ -1301,9 +1361,14 @@ def from_files(
                     file_b=displays[i],
                 )
 
+    groups = None
+    if group_column is not None:
+        first = group_files[0]
+        groups = _group_strings(tables[first][group_column], group_column, f"'{displays[first]}'")
+
     features: dict[str, list[str]] = {}
     for mod, t, d in zip(names, tables, displays, strict=True):
-        cols = [c for c in t.columns if c not in (id_column, label_column)]
+        cols = [c for c in t.columns if c not in (id_column, label_column, group_column)]
         if not cols:
             raise DataError("errors.loaders.no_features", file=d)
         features[mod] = cols
@@ -1324,6 +1389,7 @@ def from_files(
         nan_policy=nan_policy,
         where=_describe_sources(displays),
         source=source,
+        groups=groups,
     )
 
 
@@ -1334,8 +1400,8 @@ def from_files(
 def load_npz(obj: Source, name: str | None = None, nan_policy: str = "reject") -> PairedData:
     """Paired data from an NPZ archive: one array per modality.
 
-    Arrays are (N, d) features or (N, H, W) images; ``label``/``labels`` and
-    ``id``/``ids`` arrays (N,) are optional. Opened with allow_pickle=False, so
+    Arrays are (N, d) features or (N, H, W) images; ``label``/``labels``,
+    ``id``/``ids`` and ``group``/``groups`` arrays (N,) are optional. Opened with allow_pickle=False, so
     object arrays are refused: store strings as a fixed-width unicode array
     (``np.array(names, dtype=str)``).
     """
@@ -1347,7 +1413,7 @@ def load_npz(obj: Source, name: str | None = None, nan_policy: str = "reject") -
     budget.check_npz(data, display)  # declared shapes against the budget, before inflating
     where = f"'{display}'"
     arrays: dict[str, np.ndarray] = {}
-    labels_raw = ids = None
+    labels_raw = ids = groups = None
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as e:  # zip and format errors of many types
@@ -1370,6 +1436,8 @@ def load_npz(obj: Source, name: str | None = None, nan_policy: str = "reject") -
                 labels_raw = _vector(arr, key, where)
             elif key in ("id", "ids"):
                 ids = _id_strings(_vector(arr, key, where))
+            elif key in ("group", "groups"):
+                groups = _group_strings(_vector(arr, key, where), key, where)
             else:
                 arrays[key] = _npz_features(arr, key, where)
 
@@ -1378,6 +1446,8 @@ def load_npz(obj: Source, name: str | None = None, nan_policy: str = "reject") -
         lengths["labels"] = len(labels_raw)
     if ids is not None:
         lengths["ids"] = len(ids)
+    if groups is not None:
+        lengths["groups"] = len(groups)
     if len(set(lengths.values())) > 1:
         sizes = ", ".join(f"'{k}': {v}" for k, v in lengths.items())
         raise DataError("errors.loaders.array_lengths", where=where, sizes=sizes)
@@ -1408,6 +1478,7 @@ def load_npz(obj: Source, name: str | None = None, nan_policy: str = "reject") -
         nan_policy=nan_policy,
         where=where,
         source={"files": [display], "format": "npz", "warnings": [], "dropped_rows": 0},
+        groups=groups,
     )
 
 
@@ -1445,14 +1516,16 @@ def load(
     image_shapes: dict[str, Sequence[int]] | None = None,
     names: Sequence[str] | None = None,
     sep: str | None = None,
+    group_column: str | None = "auto",
 ) -> PairedData:
     """Load paired data from one file (a table or NPZ) or one table file per modality.
 
     One path: an NPZ archive (see :func:`load_npz`) or a table (see
     :func:`from_table`; ``modalities`` and ``sep`` apply). Several: one file per
     modality (see :func:`from_files`; ``names`` are the modality names).
-    ``label_column``/``id_column`` = "auto" take the ones :func:`suggest_mapping`
-    finds (a column named label/class/y/target, id/sample_id); None means none.
+    ``label_column``/``id_column``/``group_column`` = "auto" take the ones
+    :func:`suggest_mapping` finds (a column named label/class/y/target, id/sample_id,
+    group/subject); None means none. An NPZ names its groups in a ``groups`` array.
     Each item may be a path, bytes, a binary buffer, or a (file name, data) pair.
     """
     items = (
@@ -1477,15 +1550,18 @@ def load(
             nan_policy=nan_policy,
             source_name=display,
             image_shapes=image_shapes,
+            group_column=guess["group_column"] if group_column == "auto" else group_column,
         )
 
-    if label_column == "auto" or id_column == "auto":
+    if "auto" in (label_column, id_column, group_column):
         guesses = [suggest_mapping(load_table(item)) for item in items]
         if label_column == "auto":
             label_column = next((g["label_column"] for g in guesses if g["label_column"]), None)
         if id_column == "auto":
             found = {g["id_column"] for g in guesses}
             id_column = found.pop() if len(found) == 1 else None
+        if group_column == "auto":
+            group_column = next((g["group_column"] for g in guesses if g["group_column"]), None)
     return from_files(
         items,
         names=names,
@@ -1493,4 +1569,5 @@ def load(
         label_column=label_column,
         nan_policy=nan_policy,
         image_shapes=image_shapes,
+        group_column=group_column,
     )

@@ -525,3 +525,58 @@ def test_label_column_in_no_file(tmp_path):
     ]
     with _raises("Label column 'y' is in none of the files \\('a.csv', 'b.csv'\\)"):
         loaders.from_files(paths, label_column="y")
+
+
+# -- groups: repeated subjects stay on one side of the split (issue 10.4, issue 14.4) -------
+
+
+def _grouped_table(n_subjects: int = 30, per: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = n_subjects * per
+    subject = np.repeat([f"s{i}" for i in range(n_subjects)], per)
+    return pd.DataFrame(
+        {
+            "a__0": rng.normal(size=rows),
+            "a__1": rng.normal(size=rows),
+            "b__0": rng.normal(size=rows),
+            "subject": subject,
+            "label": np.repeat(np.arange(n_subjects) % 3, per),
+        }
+    )
+
+
+def test_table_group_column_is_found_and_kept_out_of_features():
+    df = _grouped_table()
+    data = loaders.load(("grouped.csv", df.to_csv(index=False).encode()))
+    assert data.groups is not None and len(np.unique(data.groups)) == 30
+    assert data.input_shapes() == {"a": (2,), "b": (1,)}  # 'subject' is no feature
+    train, val = data.split(0.25, 0)
+    assert not set(train.groups) & set(val.groups)
+
+
+def test_group_column_in_one_of_several_files_and_in_npz():
+    df = _grouped_table()
+    a = df[["a__0", "a__1", "subject"]].to_csv(index=False).encode()
+    b = df[["b__0", "label"]].to_csv(index=False).encode()
+    data = loaders.load([("a.csv", a), ("b.csv", b)])
+    assert data.groups is not None and data.input_shapes() == {"a": (2,), "b": (1,)}
+    buf = io.BytesIO()
+    np.savez(
+        buf,
+        a=df[["a__0", "a__1"]].to_numpy(),
+        b=df[["b__0"]].to_numpy(),
+        groups=df["subject"].to_numpy().astype(str),
+    )
+    npz = loaders.load(("g.npz", buf.getvalue()))
+    np.testing.assert_array_equal(npz.groups, df["subject"].to_numpy())
+
+
+def test_group_column_problems_name_the_fix():
+    df = _grouped_table()
+    df.loc[5, "subject"] = None
+    with pytest.raises(DataError, match="empty in data row 6"):
+        loaders.from_table(df, group_column="subject", label_column="label")
+    with pytest.raises(DataError, match="Group column 'who' is not in"):
+        loaders.from_table(_grouped_table(), group_column="who")
+    with pytest.raises(DataError, match="cannot be the group column"):
+        loaders.from_table(_grouped_table(), group_column="label", label_column="label")

@@ -273,7 +273,7 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
                 help=t("data.every_chosen_column_must"),
             )
             mapping.append((name.strip(), cols))
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         with c1:
             label_col = _column_select(
                 t("data.label_column"),
@@ -291,6 +291,14 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
                 t("data.unique_name_per_row"),
             )
         with c3:
+            group_col = _column_select(
+                t("data.group_column"),
+                columns,
+                guess["group_column"],
+                f"map_group_{file.file_id}",
+                t("data.group_column_help"),
+            )
+        with c4:
             policy = nan_policy_ui(f"map_nan_{file.file_id}")
         if not st.form_submit_button(t("data.load"), type="primary", icon=":material/upload_file:"):
             return None
@@ -307,6 +315,7 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
         id_column=id_col,
         nan_policy=policy,
         source_name=file.name,
+        group_column=group_col,
     )
 
 
@@ -321,6 +330,7 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
     label0 = next((g["label_column"] for g in guesses if g["label_column"]), None)
     ids0 = {g["id_column"] for g in guesses}
     id0 = ids0.pop() if len(ids0) == 1 else None
+    group0 = next((g["group_column"] for g in guesses if g["group_column"]), None)
     key = "_".join(f.file_id for f in files)
     with st.form(f"files_{key}", border=False):
         names = []
@@ -335,7 +345,7 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
                         help=t("data.rows_rows_cols_columns", rows=len(df), cols=df.shape[1]),
                     ).strip()
                 )
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         with c1:
             label_col = _column_select(
                 t("data.label_column"),
@@ -353,6 +363,14 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
                 t("data.column_every_file_names"),
             )
         with c3:
+            group_col = _column_select(
+                t("data.group_column"),
+                anywhere,
+                group0,
+                f"files_group_{key}",
+                t("data.group_column_help"),
+            )
+        with c4:
             policy = nan_policy_ui(f"files_nan_{key}")
         if not st.form_submit_button(t("data.load"), type="primary", icon=":material/upload_file:"):
             return None
@@ -362,6 +380,7 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
         id_column=id_col,
         label_column=label_col,
         nan_policy=policy,
+        group_column=group_col,
     )
 
 
