@@ -29,17 +29,19 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from fusion.data import PairedData
 from fusion.errors import DataError
-from fusion.experiment import RunConfig, RunResult, attention_frame, embeddings_frame
 from fusion.i18n import DEFAULT_LANGUAGE, translate
 from fusion.shared_space import FILE as SHARED_SPACE_FILE
 from fusion.shared_space import CCAProjection
+
+if TYPE_CHECKING:  # fusion.experiment imports torch: listing runs must not wait for it
+    from fusion.experiment import RunConfig, RunResult
 
 REQUIRED_FILES = ("config.json", "run.json", "metrics.json", "epochs.csv", "embeddings.parquet")
 
@@ -123,6 +125,8 @@ def save_run(
             "n_val": result.val.n,
         },
     )
+    from fusion.experiment import attention_frame, embeddings_frame
+
     _write_json(tmp / "metrics.json", result.metrics)
     pd.DataFrame(h.epochs).to_csv(tmp / "epochs.csv", index=False)
     pd.DataFrame(h.steps).to_parquet(tmp / "steps.parquet", index=False)
@@ -251,6 +255,8 @@ class LoadedRun:
         )
 
     def run_config(self) -> RunConfig:
+        from fusion.experiment import RunConfig
+
         return RunConfig.from_dict(self.config)
 
 

@@ -8,7 +8,8 @@ The parameters are flat and readable, so a lecturer can edit a link by hand::
      &c.model.temperature=0.2&c.train.epochs=15&c.train.seed=0
 
 - ``data`` names a generator (:data:`fusion.generators.GENERATORS`); ``d.<param>`` are its
-  parameters. Every parameter is written, so the data does not depend on defaults.
+  parameters. Every parameter is written, so the data does not depend on defaults, except
+  one left at ``None`` (e.g. "all rows"), which is each generator's default.
 - ``method`` and ``loss`` pick the configuration's defaults (:func:`default_config`);
   ``c.<path>`` overrides one field of :class:`~fusion.experiment.RunConfig` by its dotted
   path in ``RunConfig.to_dict()``. Only fields that differ from the defaults are written,
@@ -77,14 +78,17 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def setup_query(source: Mapping[str, Any] | None, config: Any = None) -> dict[str, str]:
     """Query parameters for data made by ``source`` (a ``PairedData.source``: generator and
     parameters; ``None`` or uploaded data: no data part) and a ``RunConfig`` (or None)."""
-    from fusion.experiment import default_config
-
     q: dict[str, str] = {}
     if source and source.get("generator"):
         q[DATA_KEY] = str(source["generator"])
         for name, value in source.get("params", {}).items():
-            q[DATA_PREFIX + name] = _dump(value)
+            if value is not None:  # None means the generator's default: ``d.n=null`` says nothing
+                q[DATA_PREFIX + name] = _dump(value)
     if config is not None:
+        # Imported only here: every page's first run calls this, and fusion.experiment
+        # imports torch (seconds), which must not hold up the first paint.
+        from fusion.experiment import default_config
+
         q["method"], q["loss"] = config.method, config.loss
         base = _flatten(default_config(config.method, config.loss).to_dict())
         for path, value in _flatten(config.to_dict()).items():
@@ -118,12 +122,12 @@ def parse_setup(query: Mapping[str, str]) -> Setup | None:
     checked; the data itself is made by :func:`fusion.generators.generate` (which checks
     the values).
     """
+    keys = [k for k in query if is_setup_key(k)]
+    if not keys:
+        return None  # (before the imports: fusion.experiment imports torch)
     from fusion.experiment import RunConfig, default_config
     from fusion.generators import GENERATOR_PARAMS, GENERATORS
 
-    keys = [k for k in query if is_setup_key(k)]
-    if not keys:
-        return None
     setup = Setup()
     if DATA_KEY in query:
         gen = query[DATA_KEY]
