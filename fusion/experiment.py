@@ -97,8 +97,10 @@ class RunConfig:
             self.model = _config_from_dict(MODEL_CONFIGS[self.method], self.model)
         if isinstance(self.train, dict):
             self.train = _config_from_dict(TrainConfig, self.train)
-        if self.method != "joint" and self.loss in JOINT_LOSSES:
-            self.loss = "cross_entropy" if self.method != "cca" else "cca"
+        if self.method == "cca":
+            self.loss = "cca"  # solved in closed form: no loss is optimised
+        elif self.method != "joint" and self.loss in JOINT_LOSSES:
+            self.loss = "cross_entropy"
         if self.method in BASELINES and isinstance(self.model, BaselineConfig):
             self.model.kind = self.method
 

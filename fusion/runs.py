@@ -57,6 +57,20 @@ def safe_name(name: str) -> str:
     return s[:80] or "run"
 
 
+def default_run_name(config: RunConfig, data_source: dict[str, Any] | None = None) -> str:
+    """A run name that says what the run is: ``<loss or method>-<data>-s<seed>``.
+
+    For example ``infonce-shared_latent-s0``, ``attention-gated_reliability-s3`` or
+    ``early-my_table-s0`` (an uploaded file's stem). :func:`save_run` adds ``-2``, ``-3``, …
+    when the name is taken.
+    """
+    source = data_source or {}
+    files = source.get("files") or []
+    data = source.get("generator") or (Path(str(files[0])).stem if files else source.get("name"))
+    what = config.loss.replace("_", "") if config.method == "joint" else config.method
+    return safe_name(f"{what}-{data or 'data'}-s{config.train.seed}")
+
+
 def _inside(root: Path, name: str) -> Path:
     path = (root / safe_name(name)).resolve()
     if path.parent != root:
@@ -96,9 +110,7 @@ def save_run(
     root = runs_root(root)
     root.mkdir(parents=True, exist_ok=True)
     cfg = result.config
-    base = safe_name(
-        name or cfg.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{cfg.method}-{cfg.loss}"
-    )
+    base = safe_name(name or cfg.name or default_run_name(cfg, result.data_source))
     path = _inside(root, base)
     if overwrite and path.is_dir():
         shutil.rmtree(path)

@@ -49,6 +49,25 @@ def test_compare_lists_damaged_runs_without_crashing(runs_dir):
     assert all("broken" not in o for o in at.multiselect(key="compare_runs").options)
 
 
+def test_compare_names_cca_loss_and_uploaded_files(runs_dir):
+    """Issue 15: Linear CCA was listed with the loss "cross-entropy"; uploaded data as "–"."""
+    import json
+
+    cca = make_run(runs_dir, "cca", method="cca")
+    info = json.loads((cca / "run.json").read_text())
+    info["loss"] = "cross_entropy"  # as runs saved before the loss was recorded as "cca"
+    (cca / "run.json").write_text(json.dumps(info))
+    mine = make_run(runs_dir, "mine")
+    cfg = json.loads((mine / "config.json").read_text())
+    cfg["data"] = {"files": ["view_a.csv", "view_b.csv"], "format": "csv"}
+    (mine / "config.json").write_text(json.dumps(cfg))
+    at = open_compare()
+    assert not at.exception, at.exception
+    summary = at.dataframe[0].value.set_index("run")
+    assert summary.loc["cca", "loss"] == "Linear CCA"
+    assert summary.loc["mine", "data"] == "view_a.csv, view_b.csv"
+
+
 def test_compare_without_runs_offers_a_way_on(runs_dir):
     at = open_compare()
     assert not at.exception, at.exception

@@ -81,6 +81,19 @@ def test_explore_damaged_run_is_listed_and_does_not_crash(runs_dir, joint_run):
     assert any("damaged" in e.value for e in at.error)
 
 
+def test_explore_header_names_the_uploaded_files(runs_dir):
+    """Issue 15: the run description said "data: your data" for uploaded files."""
+    import json
+
+    path = make_run(runs_dir, "mine")
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["data"] = {"files": ["uploads/view_a.csv", "view_b.csv"], "format": "csv"}
+    (path / "config.json").write_text(json.dumps(cfg))
+    at = open_explore(explore_method="pca")
+    assert not at.exception, at.exception
+    assert any("data: view_a.csv, view_b.csv ·" in c.value for c in at.caption)
+
+
 def test_explore_without_runs_offers_a_way_on(runs_dir):
     at = open_explore()
     assert not at.exception, at.exception

@@ -7,7 +7,15 @@ import pytest
 
 from fusion.errors import DataError
 from fusion.experiment import default_config, run_experiment
-from fusion.runs import delete_run, list_runs, load_run, load_weights, safe_name, save_run
+from fusion.runs import (
+    default_run_name,
+    delete_run,
+    list_runs,
+    load_run,
+    load_weights,
+    safe_name,
+    save_run,
+)
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +120,25 @@ def test_run_json_is_plain_json(runs_dir, joint_result):
         json.loads((path / f).read_text(encoding="utf-8"))
 
 
+def test_default_names_say_what_the_run_is(runs_dir, joint_result, attention_result):
+    """Issue 15: runs were named by timestamps only."""
+    first = save_run(joint_result)
+    assert first.name == "infonce-shared_latent-s0"
+    assert save_run(joint_result).name == "infonce-shared_latent-s0-2"
+    assert save_run(attention_result).name == "attention-gated_reliability-s0"
+    cfg = default_config("early", seed=3)
+    uploaded = {"files": ["my table.csv", "other.csv"], "format": "csv"}
+    assert default_run_name(cfg, uploaded) == "early-my-table-s3"
+    assert default_run_name(default_config("joint", "seed_alignment"), {}) == (
+        "seedalignment-data-s0"
+    )
+
+
 def test_cca_run_saves_without_weights(runs_dir):
     from fusion.generators import digits_two_view
 
     r = run_experiment(digits_two_view(n=300, seed=0), default_config("cca"))
     run = load_run(save_run(r, name="cca"))
     assert run.run["status"] == "finished" and "linear_probe_accuracy" in run.metrics
+    # Linear CCA is solved in closed form: it records no cross-entropy (issue 15).
+    assert run.run["loss"] == "cca" and run.config["loss"] == "cca"

@@ -78,14 +78,13 @@ def pick_run(infos: list[RunInfo]) -> RunInfo:
 
 def header(run: LoadedRun) -> None:
     cfg = run.config
-    data = cfg.get("data", {}) or {}
-    source = data.get("generator") or data.get("name") or data.get("kind") or t("explore.data")
+    source = H.data_label(cfg.get("data", {}) or {})
     train = cfg.get("train", {}) or {}
     st.caption(
         t(
             "explore.method_loss_data_source",
             method=t(METHOD_LABELS.get(run.run.get("method", ""), run.run.get("method", ""))),
-            loss=t(LOSS_LABELS.get(run.run.get("loss", ""), run.run.get("loss", ""))),
+            loss=t(LOSS_LABELS.get(H.loss_key(run.run), H.loss_key(run.run))),
             source=source,
             n=run.run.get("n_val", "?"),
             epochs=run.run.get("completed_epochs", "?"),
