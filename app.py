@@ -35,5 +35,5 @@ page = st.navigation(PAGES)
 workspace()  # keep this visitor's ?ws= token in the URL on every page
 sync_url()  # language, presenter mode and the shareable setup, read from / kept in the URL
 start_warm_up()
-sidebar()
+sidebar(page.url_path or "home")  # the default page's url_path is ""
 page.run()

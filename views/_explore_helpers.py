@@ -34,6 +34,7 @@ from views._shared import (
     language,
     metric_pattern,
     runs_dir,
+    status_label,
     t,
 )
 
@@ -124,25 +125,6 @@ def run_option_label(info: RunInfo) -> str:
     return f"{icon} {info.name} · {info.method}/{info.loss}"
 
 
-def loss_key(run_info: dict) -> str:
-    """The loss a run optimised, as a ``LOSS_LABELS`` key: linear CCA is solved in closed
-    form, though runs saved before that was recorded say "cross_entropy"."""
-    return "cca" if run_info.get("method") == "cca" else str(run_info.get("loss", ""))
-
-
-def data_label(source: dict) -> str:
-    """Where a run's data came from (its config's ``data``): the generator, or the names of
-    the uploaded files."""
-    files = [Path(str(f)).name for f in source.get("files") or []]
-    return (
-        source.get("generator")
-        or ", ".join(files)
-        or source.get("name")
-        or source.get("kind")
-        or t("explore.data")
-    )
-
-
 def no_runs_state(key: str) -> None:
     """Empty state when no run exists yet: say what to do, with buttons (then stop)."""
     st.info(
@@ -160,7 +142,9 @@ def no_runs_state(key: str) -> None:
 def show_status(run: LoadedRun) -> None:
     """The run's status and message, with a hint for what to do next when it did not finish."""
     status = str(run.run.get("status", "unknown"))
-    message = str(run.run.get("message", ""))
+    # From its catalogue key in the session's language ("Finished 15 epochs." was English
+    # whatever the language); runs saved before keys existed keep their English text.
+    message = localized_message(run.run, language())
     done = run.run.get("completed_epochs")
     if status == "finished":
         st.success(message or t("explore.finished"), icon=STATUS_ICONS["finished"])
@@ -170,7 +154,8 @@ def show_status(run: LoadedRun) -> None:
             icon=STATUS_ICONS["stopped"],
         )
     elif status == "diverged":
-        hint = "" if "learning rate" in message.lower() else t("explore.try_lower_learning_rate")
+        english = str(run.run.get("message", "")).lower()
+        hint = "" if "learning rate" in english else t("explore.try_lower_learning_rate")
         st.error(
             t("explore.diverged_message_hint", message=message, hint=hint),
             icon=STATUS_ICONS["diverged"],
@@ -180,7 +165,7 @@ def show_status(run: LoadedRun) -> None:
             t("explore.out_memory_message", message=message), icon=STATUS_ICONS["out_of_memory"]
         )
     else:
-        st.info(t("explore.status_status_message", status=status, message=message))
+        st.info(t("explore.status_status_message", status=status_label(status), message=message))
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import streamlit as st
 
 from views._shared import (
     DEMO_KIND,
-    PENDING_NAV,
+    LAST_CONFIG,
     current_job,
     dataset_title,
     fmt,
@@ -113,12 +113,13 @@ def _start(lesson: Any, specs: list[Any], purpose: str) -> None:
         return  # the buttons are disabled while busy; a double click lands here
     slot.job = LessonJob(lesson, specs, runs_dir(), purpose=purpose).start()
     slot.handled = False
-    st.session_state.pop(PENDING_NAV, None)
     st.session_state.pop(DEMO_KIND, None)
     if purpose == "start":
         primary = next((s for s in specs if s.key == lesson.primary), specs[0])
         params = {k: v for k, v in primary.params.items() if v is not None}
         set_dataset(generate(primary.generator, params), dataset_title(primary.generator, params))
+        # The shared link follows the latest training: the lesson's main run on its data.
+        st.session_state[LAST_CONFIG] = primary.config
 
 
 # ---------------------------------------------------------------------------
@@ -372,8 +373,9 @@ def _figure(fig: Any, key: str, big: bool) -> None:
     if big:
         import plotly.graph_objects as go
 
-        fig = go.Figure(fig)
-        fig.update_layout(font=dict(size=20), height=int((fig.layout.height or 400) * 1.35))
+        from fusion.plots import for_projector
+
+        fig = for_projector(go.Figure(fig))  # taller too
     st.plotly_chart(fig, key=key)
 
 

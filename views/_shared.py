@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,8 @@ from fusion.errors import FusionError
 DATASET = "dataset"
 DATASET_LABEL = "dataset_label"
 ACTIVE_RUN = "active_run"
-PENDING_NAV = "pending_nav"
-
-WATCHING = "watching_training"  # set by a page that shows the training panel in this run
-DEMO_KIND = "demo_kind"  # which Home demo the session's job belongs to (for Home's panel)
+DEMO_KIND = "demo_kind"  # which Home demo the session's job belongs to (Home's and Explore's panel)
+SCROLL_TO_PANEL = "scroll_to_panel"  # a training just started here: bring its panel into view
 
 DEMOS = {
     # One click on Home: generator, its parameters, method, loss, and epochs (a few seconds
@@ -264,8 +261,32 @@ def dataset_label() -> str:
 
 
 def get_active_run() -> str | None:
+    """The active run's folder; a session's first look (a reload, a bookmark) takes the
+    newest run of its workspace."""
+    if ACTIVE_RUN not in st.session_state:
+        newest = newest_run(runs_dir())
+        st.session_state[ACTIVE_RUN] = str(newest) if newest else None
     path = st.session_state.get(ACTIVE_RUN)
     return path if path and Path(path).is_dir() else None
+
+
+def newest_run(root: Path) -> Path | None:
+    """The newest run folder under ``root`` that has its files, by ``run.json``'s creation
+    time (as :func:`fusion.runs.list_runs` orders them), read without importing
+    fusion.runs: it imports torch, which the first page must not wait for."""
+    best: tuple[str, str] | None = None
+    found = None
+    for run_json in root.glob("*/run.json") if root.is_dir() else ():
+        folder = run_json.parent
+        if folder.name.startswith(".") or not (folder / "config.json").is_file():
+            continue
+        try:
+            created = str(json.loads(run_json.read_text(encoding="utf-8")).get("created", ""))
+        except (OSError, ValueError, AttributeError):
+            continue
+        if best is None or (created, folder.name) > best:
+            best, found = (created, folder.name), folder
+    return found
 
 
 def set_active_run(path: str | Path | None) -> None:
@@ -333,8 +354,7 @@ def start_training(data: PairedData, config: Any) -> Any:
     slot.job = TrainingJob(data, config, on_done=on_done).start()
     slot.handled = False
     st.session_state[LAST_CONFIG] = config  # the shareable setup follows the latest training
-    st.session_state.pop(PENDING_NAV, None)  # a demo sets these again after starting
-    st.session_state.pop(DEMO_KIND, None)
+    st.session_state.pop(DEMO_KIND, None)  # a demo sets it again after starting
     return slot.job
 
 
@@ -421,6 +441,12 @@ PRESENTER_CSS = """
 html { font-size: 22px; }
 [data-testid="stSidebar"] { font-size: 0.9rem; }
 [data-testid="stMetricValue"] { font-size: 2.4rem; }
+/* Metric labels and values wrap instead of ending in "…" ("Recall@1（平…", "106 / …"). */
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important;
+}
 </style>
 """
 
@@ -433,8 +459,9 @@ def _on_presenter() -> None:
     st.session_state[PRESENTER] = st.session_state["presenter_choice"]
 
 
-def view_controls() -> None:
-    """Sidebar: language, presenter mode and the share-this-setup link."""
+def view_controls(page: str = "") -> None:
+    """Sidebar: language, presenter mode and the share-this-setup link (``page``: the URL
+    path of the page shown; on Train a loaded link's settings are already in view)."""
     from fusion.i18n import LANGUAGES
 
     st.session_state["language_choice"] = language()
@@ -463,7 +490,8 @@ def view_controls() -> None:
     if note is not None:
         kind, text = note
         if kind == "success":
-            st.toast(t(text), icon=":material/link:")
+            here = page == "train"  # no "open Train" on Train itself
+            st.toast(t("common.link_loaded_here" if here else text), icon=":material/link:")
         else:
             st.error(t("common.link_failed", reason=text), icon=":material/link_off:")
     if presenter():
@@ -473,23 +501,32 @@ def view_controls() -> None:
 def chart(fig: Any, **kw: Any) -> Any:
     """Show a Plotly figure; in presenter mode with text large enough for a projector."""
     if presenter():
-        fig.update_layout(font=dict(size=20), title_font=dict(size=26))
+        from fusion.plots import for_projector
+
+        for_projector(fig)
     kw.setdefault("width", "stretch")
     return st.plotly_chart(fig, **kw)
 
 
-def sidebar() -> None:
-    """The sidebar every page shares: active dataset, active run, training status, device."""
+def shows_training_panel(page: str) -> bool:
+    """Whether the page at URL path ``page`` shows this session's live training panel:
+    Train always, Home and Explore while the job is a Home demo."""
+    return page == "train" or (
+        page in ("home", "explore") and bool(st.session_state.get(DEMO_KIND))
+    )
+
+
+def sidebar(page: str = "") -> None:
+    """The sidebar every page shares: active dataset, active run, training status, device.
+
+    ``page`` is the URL path of the page being shown (``"train"``, ...).
+    """
     data = get_dataset()
     job = current_job()
-    watched = st.session_state.pop(WATCHING, False)  # the previous full run showed progress
     if job is not None and not job.running:
         collect_finished_job()  # adopt the saved run as soon as any page runs
-        if not watched:
-            # A demo that ended while the user was on another page does not yank them away.
-            st.session_state.pop(PENDING_NAV, None)
     with st.sidebar:
-        view_controls()
+        view_controls(page)
         st.divider()
         st.markdown(t("common.active_dataset"))
         if data is None:
@@ -500,8 +537,10 @@ def sidebar() -> None:
         run = get_active_run()
         st.caption(Path(run).name if run else t("common.none_yet_train_one"))
         if job is not None and job.running:
-            if st.session_state.get(PENDING_NAV):
-                st.caption(t("common.training_demo"))
+            if shows_training_panel(page):
+                # One progress figure per screen: the panel's, polled twice as often as
+                # this line could be, would run ahead of a second percentage here.
+                st.caption(t("common.training_see_panel"))
             else:
                 _sidebar_training_status()
         st.markdown(t("common.device"))
@@ -558,6 +597,14 @@ def require_dataset() -> PairedData:
     st.stop()
 
 
+def status_label(status: str) -> str:
+    """A run's status ("finished", "stopped", ...) in the session's language."""
+    from fusion.i18n import has
+
+    key = f"common.run_status.{status}"
+    return t(key) if has(key) else status
+
+
 def show_error(exc: FusionError) -> None:
     st.error(error_text(exc), icon=":material/error:")
 
@@ -599,7 +646,10 @@ def demo_config(kind: str) -> Any:
 
 
 def start_demo(kind: str) -> Any:
-    """Generate the demo's data, make it active and start training it; land on Explore after.
+    """Generate the demo's data, make it active and start training it.
+
+    Home then opens Explore at once, which shows the live panel until the run is saved and
+    then the run itself: no page changes by itself when the training ends.
 
     Raises FusionError (as :func:`start_training`) when it cannot start.
     """
@@ -607,7 +657,6 @@ def start_demo(kind: str) -> Any:
     data = generate(spec["generator"], spec["params"])
     job = start_training(data, demo_config(kind))
     set_dataset(data, dataset_title(spec["generator"], spec["params"]))
-    st.session_state[PENDING_NAV] = "explore"
     st.session_state[DEMO_KIND] = kind
     return job
 
@@ -751,7 +800,9 @@ def show_job_outcome(job: Any, key: str) -> None:
     status, message = job_outcome(job)
     text = t(OUTCOME_TEXT.get(status, "common.training_failed"))
     if status == "finished":
-        detail = "" if message.startswith("Finished") else f" {message}"
+        # "Finished 15 epochs." repeats the title in any language; other notes (CCA) do not.
+        plain = getattr(job.result.history, "message_key", "") == "messages.train.finished"
+        detail = "" if plain or message.startswith("Finished") else f" {message}"
         st.success(text + detail, icon=":material/check_circle:")
     elif status == "failed":
         st.error(message, icon=":material/error:")
@@ -759,6 +810,7 @@ def show_job_outcome(job: Any, key: str) -> None:
         st.warning(f"{text} {message}", icon=":material/warning:")
     if job.result is None:
         return
+    _curves(job.progress(), f"{key}_final")  # the last live curves stay with the summary
     h, cfg = job.result.history, job.config
     cols = st.columns(4)
     cols[0].metric(t("common.epochs_completed"), f"{h.completed_epochs} / {cfg.train.epochs}")
@@ -794,23 +846,12 @@ def _stop_current_job() -> None:
         job.stop()
 
 
-def _follow_finished_job(job: Any) -> None:
-    """Adopt the ended job's run; a demo then lands on Explore (if its run was saved)."""
-    nav = st.session_state.pop(PENDING_NAV, None)
-    collect_finished_job()
-    if nav == "explore" and job is not None and job.saved_path:
-        set_active_run(job.saved_path)
-        st.switch_page("views/explore.py")
-
-
 @st.fragment(run_every=0.5)
 def _live_progress(key: str) -> None:
     """Polls this session's job twice a second; the job's thread never calls st.*."""
     job = current_job()
     if job is None or not job.running:
-        # A full rerun shows the outcome; navigation (a demo landing on Explore) happens in
-        # a full run, never from inside this fragment.
-        st.rerun(scope="app")
+        st.rerun(scope="app")  # a full rerun of the same page shows the outcome
     _progress_view(job.progress(), key)
     _stop_button(key)
 
@@ -823,28 +864,6 @@ def _stop_button(key: str) -> None:
         on_click=_stop_current_job,
         help=t("common.ends_within_one_batch"),
     )
-
-
-def _watch_until_done(key: str) -> None:
-    """Poll the job inside this script run until it ends, then follow it (a demo lands on Explore).
-
-    Used when the page navigates by itself at the end: a fragment's timer still ticking in
-    the browser while the next page's first run is under way makes Streamlit blank that
-    page, so a demo's progress is drawn from this loop instead, with no fragment at all.
-    Any click reruns the script, which interrupts the loop; the job itself keeps going.
-    """
-    _stop_button(key)
-    slot = st.empty()
-    job = current_job()
-    tick = 0
-    while job is not None and job.running:
-        with slot.container():
-            _progress_view(job.progress(), f"{key}_{tick}")
-        tick += 1
-        time.sleep(0.5)
-    slot.empty()
-    _follow_finished_job(job)
-    st.rerun()
 
 
 def _progress_view(p: Any, chart_key: str) -> None:
@@ -876,7 +895,16 @@ def _progress_view(p: Any, chart_key: str) -> None:
             eta=eta,
         ),
     )
-    left, right = st.columns(2)
+    _curves(p, chart_key)
+
+
+def _curves(p: Any, chart_key: str) -> None:
+    """The loss curves per part and the latest validation metrics of ``p``, side by side
+    (one above the other in presenter mode: at projector sizes half a page is too narrow)."""
+    if presenter():
+        left = right = st.container()
+    else:
+        left, right = st.columns(2)
     with left:
         if p.steps:
             chart(loss_figure(p.steps), key=f"{chart_key}_loss_chart")
@@ -906,14 +934,49 @@ def training_panel(key: str = "train") -> None:
     job = current_job()
     if job is None:
         return
-    st.session_state[WATCHING] = True
-    if job.running and st.session_state.get(PENDING_NAV) == "explore":
-        _watch_until_done(key)
-    elif job.running:
-        _live_progress(key)
-    else:
-        _follow_finished_job(job)
-        show_job_outcome(job, key)
+    with st.container(key=f"{key}_panel"):
+        if job.running:
+            _live_progress(key)
+        else:
+            collect_finished_job()
+            show_job_outcome(job, key)
+    if st.session_state.pop(SCROLL_TO_PANEL, False):
+        scroll_into_view(f"{key}_panel")
+
+
+def scroll_into_view(key: str) -> None:
+    """Scroll the page so the element made with ``key=key`` is in view (once, in the browser).
+
+    Streamlit keeps the scroll position across reruns: a panel that appears above a long
+    form after its button is pressed would stay off-screen.
+    """
+    st.html(  # st.html is not in an iframe: the script sees the page's own document
+        f"<script>document.querySelector('.st-key-{key}')"
+        "?.scrollIntoView({block: 'start'});</script>",
+        unsafe_allow_javascript=True,
+        width="content",
+    )
+
+
+def demo_training() -> bool:
+    """Whether this session's job is a Home demo still training."""
+    job = current_job()
+    return job is not None and job.running and bool(st.session_state.get(DEMO_KIND))
+
+
+def demo_panel(key: str) -> None:
+    """The Home demo's heading and its live panel (or, once ended, its outcome)."""
+    demo = st.session_state.get(DEMO_KIND)
+    if demo not in DEMOS or current_job() is None:
+        return
+    name = t(f"home.cards.{demo}.title").lower()
+    with st.container(border=True):
+        if training_running():
+            st.markdown(t("home.training_name_demo", name=name))
+            st.caption(t("home.can_leave_page_training"))
+        else:
+            st.markdown(t("home.name_demo", name=name))
+        training_panel(key)
 
 
 def training_running() -> bool:

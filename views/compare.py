@@ -15,7 +15,15 @@ import streamlit as st
 from fusion import plots
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
-from views._shared import LOSS_LABELS, METHOD_LABELS, chart, fmt, get_active_run, t
+from views._shared import (
+    LOSS_LABELS,
+    METHOD_LABELS,
+    chart,
+    fmt,
+    get_active_run,
+    status_label,
+    t,
+)
 
 RUNS_KEY = "compare_runs"
 MAX_RUNS = 4
@@ -58,12 +66,12 @@ def runs_summary(runs: dict[str, LoadedRun]) -> None:
                 t("compare.method"): t(
                     METHOD_LABELS.get(r.run.get("method", ""), r.run.get("method", ""))
                 ),
-                t("compare.loss"): t(LOSS_LABELS.get(H.loss_key(r.run), H.loss_key(r.run))),
-                t("compare.data"): H.data_label(data),
+                t("compare.loss"): t(LOSS_LABELS.get(r.run.get("loss", ""), r.run.get("loss", ""))),
+                t("compare.data"): data.get("generator") or data.get("name") or "–",
                 t("compare.epochs"): r.run.get("completed_epochs"),
                 t("compare.seed"): train.get("seed"),
                 t("compare.status"): f"{H.STATUS_ICONS.get(r.run.get('status', ''), '❔')} "
-                f"{r.run.get('status', '?')}",
+                f"{status_label(str(r.run.get('status', '?')))}",
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -25,6 +25,8 @@ from views._shared import (
     LOSS_LABELS,
     METHOD_LABELS,
     chart,
+    demo_panel,
+    demo_training,
     fmt,
     get_dataset,
     metrics_figure,
@@ -618,6 +620,9 @@ def export_section(info: RunInfo, run: LoadedRun) -> None:
 
 def main() -> None:
     st.title(t("explore.explore_run"))
+    if demo_training():  # a Home demo lands here at once; its run follows when it is saved
+        demo_panel("explore")
+        return
     infos = H.runs_listing()
     if not infos:
         H.no_runs_state("explore")

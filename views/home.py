@@ -1,8 +1,9 @@
 """Home: what multimodal fusion is, and two one-click demos that train live and land on Explore.
 
 Kept light on purpose (no torch or umap at import) so the first page paints fast; the
-demo's training is started through ``_shared.start_demo`` and watched by the shared
-live-progress fragment.
+demo's training is started through ``_shared.start_demo`` and the click opens Explore at
+once, where the shared live-progress panel shows it until its run is saved. Coming back
+here while it trains shows the same panel (``_shared.demo_panel``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from views._shared import (
     DEMOS,
     METHOD_LABELS,
     current_job,
+    demo_panel,
     show_error,
     start_demo,
     t,
-    training_panel,
     training_running,
 )
 
@@ -116,17 +117,13 @@ if kind is not None:
     except FusionError as exc:
         show_error(exc)
     else:
-        st.rerun()
+        # Straight to where the result will be, from this short run: Explore shows the live
+        # panel, then the run. (Before, this page watched the job inside one long script
+        # run and switched pages from its end; issue 15 saw Home sit there 60-120 s.)
+        st.switch_page("views/explore.py")
 
 if current_job() is not None and st.session_state.get(DEMO_KIND):
-    demo = st.session_state[DEMO_KIND]
-    with st.container(border=True):
-        if busy:
-            st.markdown(t("home.training_name_demo", name=t(CARDS[demo]["title"]).lower()))
-            st.caption(t("home.can_leave_page_training"))
-        else:
-            st.markdown(t("home.name_demo", name=t(CARDS[demo]["title"]).lower()))
-        training_panel("home")
+    demo_panel("home")
 elif busy:
     st.info(t("home.training_running_follow_train"), icon=":material/model_training:")
     st.page_link("views/train.py", label=t("home.go_train"), icon=":material/model_training:")

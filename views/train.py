@@ -22,6 +22,7 @@ from views._shared import (
     LINK_CONFIG,
     LOSS_LABELS,
     METHOD_LABELS,
+    SCROLL_TO_PANEL,
     current_job,
     dataset_label,
     fmt_duration,
@@ -467,6 +468,7 @@ with st.container(border=True):
         if values is not None:
             base = st.session_state.get(LINK_BASE)
             start_training(data, build_config(method, loss, values, base))
+            st.session_state[SCROLL_TO_PANEL] = True  # the panel sits above the form's button
             st.rerun()
     except FusionError as exc:
         show_error(exc)
