@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from tests.apptest_helpers import wait_for_jobs
 from tests.test_app_train import open_train, start

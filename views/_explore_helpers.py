@@ -125,6 +125,25 @@ def run_option_label(info: RunInfo) -> str:
     return f"{icon} {info.name} · {info.method}/{info.loss}"
 
 
+def loss_key(run_info: dict) -> str:
+    """The loss a run optimised, as a ``LOSS_LABELS`` key: linear CCA is solved in closed
+    form, though runs saved before that was recorded say "cross_entropy"."""
+    return "cca" if run_info.get("method") == "cca" else str(run_info.get("loss", ""))
+
+
+def data_label(source: dict) -> str:
+    """Where a run's data came from (its config's ``data``): the generator, or the names of
+    the uploaded files."""
+    files = [Path(str(f)).name for f in source.get("files") or []]
+    return (
+        source.get("generator")
+        or ", ".join(files)
+        or source.get("name")
+        or source.get("kind")
+        or t("explore.data")
+    )
+
+
 def no_runs_state(key: str) -> None:
     """Empty state when no run exists yet: say what to do, with buttons (then stop)."""
     st.info(

@@ -66,8 +66,8 @@ def runs_summary(runs: dict[str, LoadedRun]) -> None:
                 t("compare.method"): t(
                     METHOD_LABELS.get(r.run.get("method", ""), r.run.get("method", ""))
                 ),
-                t("compare.loss"): t(LOSS_LABELS.get(r.run.get("loss", ""), r.run.get("loss", ""))),
-                t("compare.data"): data.get("generator") or data.get("name") or "–",
+                t("compare.loss"): t(LOSS_LABELS.get(H.loss_key(r.run), H.loss_key(r.run))),
+                t("compare.data"): H.data_label(data),
                 t("compare.epochs"): r.run.get("completed_epochs"),
                 t("compare.seed"): train.get("seed"),
                 t("compare.status"): f"{H.STATUS_ICONS.get(r.run.get('status', ''), '❔')} "
