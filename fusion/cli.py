@@ -40,42 +40,59 @@ def _params(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-class ProgressBar:
-    """A one-line terminal progress bar fed by training callbacks."""
+class Progress:
+    """Training progress on stderr: a tqdm bar on a terminal, one plain line per epoch in a log.
 
-    def __init__(self, stream=sys.stderr):
+    A bar redrawn with carriage returns floods a CI log or a file with thousands of
+    fragments, so when the stream is not a terminal each epoch ends with one line instead.
+    ``quiet`` shows nothing.
+    """
+
+    def __init__(self, stream=None, quiet: bool = False):
+        from tqdm import tqdm
+
         from fusion.train import Callback
+
+        self.stream = sys.stderr if stream is None else stream
+        self.quiet = quiet
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.bar = None
+        progress = self
 
         class _CB(Callback):
             def on_train_start(cb, info):
-                self.total = info["epochs"] * max(info["batches_per_epoch"], 1)
-                self.done = 0
+                progress.epochs = info["epochs"]
+                if progress.interactive and not progress.quiet:
+                    total = info["epochs"] * max(info["batches_per_epoch"], 1)
+                    progress.bar = tqdm(
+                        total=total, file=progress.stream, unit="step", dynamic_ncols=True
+                    )
 
             def on_step(cb, info):
-                self.done += 1
-                if self.done % 5 == 0 or self.done == self.total:
-                    self.draw(info)
+                if progress.bar is not None:
+                    progress.bar.set_postfix(loss=f"{info['loss']:.4f}", refresh=False)
+                    progress.bar.update(1)
 
             def on_epoch_end(cb, info, history):
-                keys = [
-                    k for k in info if k.startswith("val_recall_at_1_mean") or k == "val_accuracy"
-                ]
-                self.last = ", ".join(f"{k[4:]}={info[k]:.3f}" for k in keys[:1])
+                progress.epoch_done(info)
 
             def on_train_end(cb, history):
-                self.stream.write("\n")
+                if progress.bar is not None:
+                    progress.bar.close()
 
-        self.stream = stream
-        self.total, self.done, self.last = 1, 0, ""
         self.callback = _CB()
 
-    def draw(self, info: dict) -> None:
-        frac = self.done / max(self.total, 1)
-        bar = "#" * int(30 * frac)
-        self.stream.write(
-            f"\r[{bar:<30}] {frac:5.1%} epoch {int(info['epoch'])} loss {info['loss']:.4f} {self.last}"
-        )
-        self.stream.flush()
+    def epoch_done(self, info: dict) -> None:
+        keys = [k for k in info if k.startswith("val_recall_at_1_mean") or k == "val_accuracy"]
+        score = ", ".join(f"{k[4:]}={info[k]:.3f}" for k in keys[:1])
+        epoch = f"epoch {int(info['epoch'])}/{self.epochs}"
+        if self.bar is not None:
+            self.bar.set_description(epoch)
+        elif not self.quiet:
+            loss = info.get("train_loss")
+            parts = [epoch, f"loss {loss:.4f}" if loss is not None else "", score]
+            self.stream.write("  ".join(p for p in parts if p) + f"  ({info['seconds']:.1f} s)\n")
+            self.stream.flush()
 
 
 def load_data(sources: list[str], args: argparse.Namespace):
@@ -149,9 +166,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg.loss_params.update(_params(args.loss_param))
     out = Path(args.out) if args.out else None
     cfg.name = out.name if out else ""
-    bar = ProgressBar()
-    print(f"Data: {data.describe()}", file=sys.stderr)
-    result = run_experiment(data, cfg, callbacks=[bar.callback])
+    progress = Progress(quiet=args.quiet)
+    if not args.quiet:
+        print(f"Data: {data.describe()}", file=sys.stderr)
+    result = run_experiment(data, cfg, callbacks=[progress.callback])
     path = save_run(
         result, root=out.parent if out else None, name=cfg.name or None, overwrite=bool(out)
     )
@@ -282,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--modality", help="for --method single")
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    t.add_argument("--quiet", action="store_true", help="no progress output, only the results")
     t.add_argument(
         "--out", help="run folder (default: a new folder under $FUSION_RUNS_DIR or ./runs)"
     )

@@ -20,10 +20,9 @@ from __future__ import annotations
 import functools
 import re
 import string
+import tomllib
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 LOCALES = Path(__file__).with_name("locales")
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "简体中文"}

@@ -120,3 +120,40 @@ def test_python_dash_m_help():
     )
     for cmd in ("generate", "train", "project", "runs"):
         assert cmd in out.stdout
+
+
+def test_progress_in_a_log_is_one_line_per_epoch_and_quiet_is_silent(tmp_path, runs_dir, capsys):
+    """A hand-drawn '\\r' bar flooded logs; a log now gets one readable line per epoch."""
+    args = ["train", "--data", "shared_latent", "--param", "n=300", "--epochs", "3"]
+    assert main([*args, "--out", str(tmp_path / "runs" / "log")]) == 0
+    err = capsys.readouterr().err  # pytest's captured stderr is not a terminal
+    assert "\r" not in err
+    epoch_lines = [line for line in err.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epoch_lines] == ["1/3", "2/3", "3/3"]
+    assert all("loss" in line and "recall_at_1_mean=" in line for line in epoch_lines)
+    assert main([*args, "--quiet", "--out", str(tmp_path / "runs" / "quiet")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "recall_at_1_mean" in captured.out  # the results still print
+
+
+def test_progress_on_a_terminal_is_a_tqdm_bar():
+    import io
+
+    from fusion.cli import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    progress = Progress(stream=stream)
+    cb = progress.callback
+    cb.on_train_start({"epochs": 2, "batches_per_epoch": 3, "device": "cpu"})
+    for epoch in (1, 2):
+        for step in range(3):
+            cb.on_step({"epoch": epoch, "step": step, "loss": 0.5})
+        cb.on_epoch_end({"epoch": epoch, "seconds": 0.1, "val_recall_at_1_mean": 0.2}, None)
+    cb.on_train_end(None)
+    text = stream.getvalue()
+    assert "6/6" in text and "epoch 2/2" in text and "step" in text

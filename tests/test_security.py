@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 from tests.apptest_helpers import wait_for_jobs
 from tests.test_app_train import open_train, start
