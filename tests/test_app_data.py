@@ -33,6 +33,21 @@ def test_data_page_without_data_offers_generators_and_upload():
     assert at.slider(key="gen_shared_latent_n_classes").value == 8
 
 
+def test_noise_and_corrupted_fraction_are_sliders_with_their_ranges():
+    """Issue 15: they were free text boxes; one value per modality stays possible."""
+    at = open_data()
+    noise = at.slider(key="gen_shared_latent_noise")
+    corrupt = at.slider(key="gen_shared_latent_corrupt_fraction")
+    assert (noise.min, noise.max, noise.value) == (0.0, 5.0, 0.3)
+    assert (corrupt.min, corrupt.max, corrupt.value) == (0.0, 1.0, 0.0)
+    noise.set_value(1.5)
+    at.text_input(key="gen_shared_latent_corrupt_fraction_each").input("0, 0.5")
+    click(at, "Generate")
+    assert not at.exception, at.exception
+    params = at.session_state["dataset"].source["params"]
+    assert params["noise"] == 1.5 and params["corrupt_fraction"] == [0.0, 0.5]
+
+
 def test_generate_with_parameters_makes_the_active_dataset_and_previews_it():
     at = open_data()
     at.selectbox(key="gen_name").select("gated_reliability").run()

@@ -50,6 +50,23 @@ def test_form_shows_the_settings_of_each_method(small_latent):
     assert "Epochs" not in {s.label for s in at.slider}
 
 
+def test_encoder_choices_fit_their_box(small_latent):
+    """Issue 15: "Auto (CNN for images, MLP otherwise)" was cut off in the form's column."""
+    import unicodedata
+
+    from fusion.i18n import translate
+
+    def cells(text: str) -> int:  # a CJK character is about two Latin letters wide
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+    at = open_train(small_latent)
+    shown = at.selectbox(key="tr_encoder_joint_info_nce").options
+    assert shown[0].startswith("Auto") and all(cells(o) <= 20 for o in shown), shown
+    for kind in ("auto", "linear", "mlp", "cnn"):
+        text = translate(f"train.encoder_labels.{kind}", "zh")
+        assert cells(text) <= 20, text
+
+
 def test_tiny_training_runs_to_the_end_and_becomes_the_active_run(runs_dir, small_latent):
     at = open_train(small_latent)
     at.slider(key="tr_epochs_joint_info_nce").set_value(2)

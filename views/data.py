@@ -119,6 +119,8 @@ def param_widget(gen: str, name: str, spec: dict[str, Any]) -> Any:
     help_ = t(f"gen_params.{gen}.{name}.help")
     key = f"gen_{gen}_{name}"
     kind = spec["kind"]
+    if spec.get("per_modality") and kind == "float" and not isinstance(spec["default"], list):
+        return per_modality_slider(label, help_, key, spec)
     if spec.get("per_modality"):
         return st.text_input(
             label, _fmt_default(spec["default"]), key=key, help=help_ + t(PER_MODALITY_HELP)
@@ -145,6 +147,28 @@ def param_widget(gen: str, name: str, spec: dict[str, Any]) -> Any:
             )
         return st.slider(label, int(lo), int(hi), int(default), int(step), key=key, help=help_)
     return st.slider(label, float(lo), float(hi), float(default), float(step), key=key, help=help_)
+
+
+def per_modality_slider(label: str, help_: str, key: str, spec: dict[str, Any]) -> float | str:
+    """A slider over the parameter's range for one value shared by every modality, and an
+    optional field for one value per modality; returns the slider's value, or the field's
+    text when it is filled (parsed by :func:`parse_per_modality`)."""
+    value = st.slider(
+        label,
+        float(spec["min"]),
+        float(spec["max"]),
+        float(spec["default"]),
+        float(spec["step"]),
+        key=key,
+        help=help_,
+    )
+    each = st.text_input(
+        t("data.per_modality_values", label=label),
+        key=f"{key}_each",
+        placeholder=t("data.per_modality_values_placeholder"),
+        help=t("data.per_modality_values_help", lo=spec["min"], hi=spec["max"]),
+    )
+    return each if each.strip() else value
 
 
 def generator_ui() -> tuple[str, dict[str, Any]] | None:
@@ -176,7 +200,7 @@ def generator_params(gen: str, values: dict[str, Any]) -> dict[str, Any]:
     params = {}
     for name, spec in GENERATOR_PARAMS[gen].items():
         v = values[name]
-        if spec.get("per_modality"):
+        if spec.get("per_modality") and isinstance(v, str):
             v = parse_per_modality(name, v, spec)
         elif spec["kind"] == "int" and v is not None:
             v = int(v)
