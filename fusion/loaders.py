@@ -575,6 +575,14 @@ class _Column:
         return f"{_q(self.array)}[:, {self.y}, {self.x}]"
 
 
+def _preview_name(mod: str, j: int, shape: tuple[int, ...]) -> str:
+    """Flat feature column ``j`` of modality ``mod`` as the data preview and exports name it
+    (:func:`fusion.export.data_to_frame`): ``<mod>__<j>``, or ``<mod>__r<y>c<x>`` for images."""
+    if len(shape) == 3:
+        return f"{mod}__r{j // shape[2]}c{j % shape[2]}"
+    return f"{mod}__{j}"
+
+
 @dataclass(frozen=True)
 class _Labels:
     """How a message names the labels: a column of the table, of one file, or an array."""
@@ -880,14 +888,20 @@ def _assemble(
         if len(constant) == flat.shape[1]:
             raise DataError("errors.loaders.constant_modality", where=where, modality=mod)
         if len(constant):
+            given = [column_name(mod, int(j)).short() for j in constant[:3]]
+            shown = [_q(_preview_name(mod, int(j), arr.shape)) for j in constant[:3]]
+            renamed = given != shown  # the preview names it <modality>__<j>: say both
             _warn(
                 source,
-                "messages.loaders.constant_columns",
+                "messages.loaders.constant_columns_renamed"
+                if renamed
+                else "messages.loaders.constant_columns",
                 modality=mod,
                 n=len(constant),
                 total=flat.shape[1],
-                columns=", ".join(column_name(mod, int(j)).short() for j in constant[:3]),
+                columns=", ".join(given),
                 more=", ..." if len(constant) > 3 else "",
+                **({"preview": ", ".join(shown)} if renamed else {}),
             )
 
     labels = label_names = None

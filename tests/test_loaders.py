@@ -204,6 +204,24 @@ def test_constant_column_and_singleton_class_only_warn():
     assert "single sample ('c')" in warnings
 
 
+def test_constant_column_warning_names_it_as_the_file_and_the_preview_do(tmp_path):
+    """Issue 15: the warning said 'px0' while the preview showed the column as view_a__0."""
+    from fusion.export import data_to_frame
+
+    df = _table()
+    a = pd.DataFrame({"px0": 1.0, "px1": df["img__p0"], "label": df["label"]})
+    b = pd.DataFrame({"w0": df["txt__f0"], "w1": df["txt__f1"]})
+    d = loaders.from_files(
+        [_write(tmp_path, "view_a.csv", _csv(a)), _write(tmp_path, "view_b.csv", _csv(b))],
+        label_column="label",
+    )
+    (warning,) = [w for w in d.source["warnings"] if "constant" in w]
+    assert "'px0'" in warning and "'view_a__0'" in warning, warning
+    assert "view_a__0" in data_to_frame(d).columns
+    zh = " ".join(loaders.localized_warnings(d.source, "zh"))
+    assert "'px0'" in zh and "'view_a__0'" in zh and "预览" in zh
+
+
 def test_unprefixed_columns_are_ignored_with_a_warning():
     df = _table()
     df["note"] = 1.0
