@@ -125,3 +125,13 @@ def test_button_callables_build_the_files(run):
     vectors, metadata = _projector(path, run_signature(path))
     assert vectors.count("\n") == metadata.count("\n") - 1
     assert _script(path, run_signature(path)).startswith("#!/usr/bin/env python")
+
+
+def test_figure_file_names_carry_the_run_and_title_not_the_icon():
+    """Issue 15: the PNG was saved as material-scatter_plot-Shared-space.png."""
+    from views._export_panel import _file_stem
+
+    assert _file_stem(":material/scatter_plot: Shared space", "demo") == "demo-Shared-space"
+    assert _file_stem(":material/center_focus_strong: 注意力", "demo") == "demo-注意力"
+    assert _file_stem("Training loss / step") == "Training-loss-step"
+    assert _file_stem(":material/table_chart:") == "figure"

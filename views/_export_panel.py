@@ -88,8 +88,14 @@ def _zip_bytes(path: str, data: PairedData | None, digest: str) -> bytes:
     return _archive(path, run_signature(path), digest, data)
 
 
-def _file_stem(name: str) -> str:
-    return re.sub(r"[^\w.-]+", "-", name, flags=re.ASCII).strip(".-_") or "figure"
+_ICON = re.compile(r":material/\w+:|:[\w+-]+:")  # Streamlit icons in a tab's title
+
+
+def _file_stem(title: str, run: str = "") -> str:
+    """A figure's download name: the run's name, then its title without the tab's icon
+    (``demo-Shared-space``); letters of any script are kept (``demo-共享空间``)."""
+    stem = re.sub(r"[^\w.-]+", "-", _ICON.sub("", title)).strip(".-_") or "figure"
+    return f"{run}-{stem}" if run else stem
 
 
 def export_panel(
@@ -165,7 +171,7 @@ def export_panel(
     st.markdown(f"**{t('export.figures')}**")
     png = _png_available()
     for i, (title, fig) in enumerate(figures.items()):
-        stem = _file_stem(title)
+        stem = _file_stem(title, name)
         label, left, right = st.columns([3, 1, 1], vertical_alignment="center")
         left.download_button(
             t("export.html_button"),
