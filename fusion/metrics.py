@@ -381,8 +381,10 @@ def classification(y_true: Any, y_pred: Any, n_classes: int) -> Metrics:
         accuracy = 1/N sum_i [y_pred_i = y_true_i]
         macro_F1 = 1/C sum_c 2 P_c R_c / (P_c + R_c)   (classes present in y_true or y_pred)
 
-    Chance: ``accuracy_chance`` and ``macro_f1_chance`` are the scores of always predicting
-    the majority class of y_true; ``accuracy_uniform_chance`` = 1 / n_classes.
+    Chance: ``accuracy_chance`` and ``macro_f1_chance`` are the scores of one guess, always
+    predicting the majority class of y_true; ``accuracy_uniform_chance`` = 1 / n_classes.
+    They differ for that one guess: with C balanced classes its accuracy is 1/C, but its
+    macro-F1 is (2/(C+1))/C, F1 on the majority class and 0 on the others (0.1 for C = 4).
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1 or len(y_true) == 0:

@@ -70,6 +70,25 @@ def test_explore_attention_run_has_attention_tab(runs_dir):
     assert '"type":"category"' in by_class.proto.spec.replace(" ", "")  # every class a tick
 
 
+def test_classification_cards_say_which_chance(runs_dir):
+    """Issue 15: macro F1's chance (0.1) looked inconsistent beside accuracy's (0.25)."""
+    import numpy as np
+
+    from fusion.metrics import classification
+
+    y = np.repeat(np.arange(4), 25)  # four balanced classes, one guess: the majority class
+    scores = classification(y, y, 4)
+    assert scores["accuracy_chance"] == 0.25 and scores["macro_f1_chance"] == 0.1
+    make_run(runs_dir, "tiny-attention", method="attention")
+    at = open_explore(explore_method="pca")
+    assert not at.exception, at.exception
+    cards = {m.label: m for m in at.metric}
+    for name in ("Accuracy", "Macro F1"):
+        assert "(majority class)" in str(cards[name].proto.delta), cards[name].proto.delta
+        assert "most common class" in cards[name].help
+    assert "0.1 with four balanced classes" in cards["Macro F1"].help
+
+
 def test_explore_damaged_run_is_listed_and_does_not_crash(runs_dir, joint_run):
     broken = make_damaged(runs_dir)
     at = open_explore(explore_method="pca")

@@ -72,6 +72,9 @@ CARD_TITLES = {
     "modality_gap": "explore.card_titles.modality_gap",
     "spread": "explore.card_titles.spread",
 }
+# Metrics whose chance level is the score of always guessing the most common class: their
+# cards say so, as accuracy's and macro F1's differ for the same guess (0.25 and 0.1).
+MAJORITY_CHANCE = ("accuracy", "macro_f1", "linear_probe_accuracy")
 NON_EMBEDDING_MODALITIES = ("fused",)  # shown on the map, never a retrieval target
 
 
@@ -492,7 +495,8 @@ def metric_cards(metrics: dict[str, float], keys: list[str], per_row: int = 4) -
                 chance = metrics.get(f"{key}_chance")
                 info = metric_info(key) or {}
                 if chance is not None:
-                    note = t("explore.chance_c", c=fmt(chance))
+                    kind = "chance_majority_c" if key in MAJORITY_CHANCE else "chance_c"
+                    note = t(f"explore.{kind}", c=fmt(chance))
                 else:  # same card height, and still a hint how to read it
                     better = info.get("higher_is_better", True)
                     note = t("explore.higher_better") if better else t("explore.lower_better")
