@@ -32,6 +32,7 @@ DATASET_LABEL = "dataset_label"
 ACTIVE_RUN = "active_run"
 DEMO_KIND = "demo_kind"  # which Home demo the session's job belongs to (Home's and Explore's panel)
 SCROLL_TO_PANEL = "scroll_to_panel"  # a training just started here: bring its panel into view
+LESSON_OPEN = "lesson_open"  # id of the lesson open on Learn (None: the list of lessons)
 
 DEMOS = {
     # One click on Home: generator, its parameters, method, loss, and epochs (a few seconds
@@ -510,7 +511,11 @@ def chart(fig: Any, **kw: Any) -> Any:
 
 def shows_training_panel(page: str) -> bool:
     """Whether the page at URL path ``page`` shows this session's live training panel:
-    Train always, Home and Explore while the job is a Home demo."""
+    Train always, Home and Explore while the job is a Home demo, Learn while the job is
+    the open lesson's."""
+    if page == "learn":
+        lesson = getattr(current_job(), "lesson", None)
+        return lesson is not None and st.session_state.get(LESSON_OPEN) == lesson.id
     return page == "train" or (
         page in ("home", "explore") and bool(st.session_state.get(DEMO_KIND))
     )

@@ -7,7 +7,8 @@
 - Presenter mode enlarges chart ticks and legends too, and metric labels are not cut
   ("Recall@1（平…"), in English and Chinese.
 - A reload keeps the workspace's newest run as the active run.
-- Switching the language keeps the Learn page's Lessons tab and the open lesson.
+- Switching the language keeps the Learn page's Lessons tab and the open lesson; a running
+  lesson's progress is not repeated as a percentage in the sidebar.
 
 Screenshots go to test-artifacts/screenshots/ (see conftest.py).
 """
@@ -135,6 +136,8 @@ def test_language_switch_keeps_the_lessons_tab_and_the_open_lesson(app):
     keyed(app, "lesson_back").wait_for()
     app.wait()
     assert "Why the seed's objective collapses" in app.main_text()
+    # The lesson shows its own progress; the sidebar adds no second percentage beside it.
+    assert "%" not in app.sidebar_text(), app.sidebar_text()
     _sidebar_toggle(app, "简体中文")
     app.page.wait_for_url(re.compile(r"lang=zh"))
     app.wait()
@@ -142,4 +145,5 @@ def test_language_switch_keeps_the_lessons_tab_and_the_open_lesson(app):
     assert selected.inner_text().strip() == "课程", selected.inner_text()
     keyed(app, "lesson_back").wait_for()
     assert "种子文章的目标函数为何会坍缩" in app.main_text()
+    assert "%" not in app.sidebar_text(), app.sidebar_text()
     app.shot("lesson-kept-zh")
