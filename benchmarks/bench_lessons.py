@@ -41,6 +41,8 @@ def _lesson_seconds(browser, post_script_gc: bool, runs_dir: str) -> float:
             page.goto(url)
             page.get_by_role("button", name="Try the demo").click()
             page.wait_for_url("**/explore**", timeout=LIMIT_S * 1000)
+            # Explore shows the demo's live panel at once, then its run and map once saved.
+            page.locator(".st-key-explore_run").wait_for(timeout=LIMIT_S * 1000)
             page.locator(".js-plotly-plot").first.wait_for(timeout=LIMIT_S * 1000)
             page.goto(f"{url}/learn?lesson={LESSON}")
             button = page.locator(f".st-key-lesson_train_{LESSON}").get_by_role("button")
