@@ -66,6 +66,8 @@ def test_compare_names_cca_loss_and_uploaded_files(runs_dir):
     summary = at.dataframe[0].value.set_index("run")
     assert summary.loc["cca", "loss"] == "Linear CCA"
     assert summary.loc["mine", "data"] == "view_a.csv, view_b.csv"
+    options = " ".join(at.multiselect(key="compare_runs").options)
+    assert "cca · cca" in options and "cross_entropy" not in options, options
 
 
 def test_compare_without_runs_offers_a_way_on(runs_dir):

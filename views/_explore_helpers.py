@@ -125,7 +125,8 @@ def run_option_label(info: RunInfo) -> str:
             problem=localized_message(info, language(), "problem"),
         )
     icon = STATUS_ICONS.get(info.status, "❔")
-    return f"{icon} {info.name} · {info.method}/{info.loss}"
+    what = info.method if info.method == "cca" else f"{info.method}/{info.loss}"  # no loss
+    return f"{icon} {info.name} · {what}"
 
 
 def loss_key(run_info: dict) -> str:
