@@ -219,6 +219,14 @@ def log_ticks(values: np.ndarray | Sequence[float], max_ticks: int = 8) -> tuple
     return ticks, [label(x) for x in ticks]
 
 
+def _epoch_axis(fig: go.Figure, epochs: np.ndarray | Sequence[float]) -> None:
+    """Whole epochs on the x axis: over a short run Plotly would tick 1, 1.2, 1.4, …"""
+    e = np.asarray(epochs, dtype=float)
+    e = e[np.isfinite(e)]
+    if e.size and e.max() - e.min() <= 10:
+        fig.update_xaxes(tick0=0, dtick=1)
+
+
 def _log_axis(fig: go.Figure, values: np.ndarray | Sequence[float]) -> None:
     """A log y axis with :func:`log_ticks`."""
     ticks, text = log_ticks(values)
@@ -320,6 +328,8 @@ def loss_curves(
         )
     if log_y:
         _log_axis(fig, history_df[parts].to_numpy(dtype=float))
+    if x == "epoch":
+        _epoch_axis(fig, history_df[x].to_numpy(dtype=float))
     y_label = tr("plots.loss_log_scale") if log_y else tr("plots.loss")
     return _finish(fig, title or tr("plots.training_losses"), tr("plots." + x), y_label)
 
@@ -355,6 +365,7 @@ def embedding_spread(
         )
     if log_y:
         _log_axis(fig, spread_by_epoch["spread"].to_numpy(dtype=float))
+    _epoch_axis(fig, spread_by_epoch["epoch"].to_numpy(dtype=float))
     y_label = tr("plots.embedding_spread_log_scale") if log_y else tr("plots.embedding_spread")
     return _finish(
         fig, title or tr("plots.embedding_spread_over_training"), tr("plots.epoch"), y_label

@@ -270,6 +270,10 @@ def test_log_axes_tick_clean_decades_or_one_two_five() -> None:
     spread = plots.embedding_spread(pd.DataFrame({"epoch": [0, 9], "spread": [1.0, 1e-6]}))
     decades = ["1e-6", "1e-5", "1e-4", "0.001", "0.01", "0.1", "1"]
     assert list(spread.layout.yaxis.ticktext) == decades
+    # A short run's epochs are whole: no 1.2, 1.4, ... (a long one keeps Plotly's ticks).
+    assert fig.layout.xaxis.dtick == 1 and spread.layout.xaxis.dtick == 1
+    long = pd.DataFrame({"epoch": np.arange(200), "loss": np.linspace(3, 1, 200)})
+    assert plots.loss_curves(long, x="epoch").layout.xaxis.dtick is None
 
 
 def test_class_legend_and_axes_in_class_order() -> None:
