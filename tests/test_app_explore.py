@@ -134,3 +134,28 @@ def test_selection_event_rows_from_list_dict_or_point_index():
     ]
     assert selected_rows(points, by_trace) == [10, 12, 21]
     assert selected_rows([], by_trace) == []
+
+
+def test_explore_shows_a_collapsed_run_on_pca_by_default(runs_dir):
+    """UMAP rescales every map, so a collapsed run would look healthy on it (issue 15.7)."""
+    import pandas as pd
+
+    path = make_run(runs_dir, "tiny-collapsed", loss="seed_alignment")
+    emb = pd.read_parquet(path / "embeddings.parquet")
+    last = emb["epoch"] == emb["epoch"].max()
+    zc = [c for c in emb.columns if c.startswith("z")]
+    emb.loc[last, zc] = emb.loc[last, zc] * 1e-3  # the spread falls 1000-fold, as the seed's does
+    emb.to_parquet(path / "embeddings.parquet", index=False)
+    at = open_explore()
+    assert not at.exception, at.exception
+    assert at.button_group(key="explore_method").value == "pca"
+    assert any("collapsed" in w.value and "1,281×" in w.value for w in at.warning)
+    at.button_group(key="explore_method").set_value("umap").run()
+    assert any("Switch to PCA" in w.value for w in at.warning)
+
+
+def test_explore_opens_a_healthy_run_on_umap(joint_run):
+    at = open_explore()
+    assert not at.exception, at.exception
+    assert at.button_group(key="explore_method").value == "umap"
+    assert not any("collapsed" in w.value for w in at.warning)

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from fusion import plots
+from fusion.metrics import COLLAPSE_FACTOR, spread, spread_factor
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
 from views._export_panel import export_panel
@@ -37,6 +38,8 @@ from views._shared import (
 
 RUN_KEY = "explore_run"
 EPOCH_KEY = "explore_epoch"
+METHOD_KEY = "explore_method"
+METHOD_RUN_KEY = "explore_method_run"  # the run whose default projection METHOD_KEY holds
 PLAY_KEY = "explore_playing"
 SELECTION_KEY = "explore_selection"
 MAP_KEY = "explore_map"
@@ -129,10 +132,9 @@ def map_controls(data: H.MapData) -> dict:
     method = c1.segmented_control(
         t("explore.projection"),
         ["umap", "pca"],
-        default="umap",
         required=True,
         format_func=lambda m: H.PROJECTION_LABELS[m],
-        key="explore_method",
+        key=METHOD_KEY,
         help=t("explore.umap_keeps_neighbourhoods_who"),
     )
     has_rel = bool(np.isfinite(data.meta["reliability"].to_numpy(dtype=float)).any())
@@ -224,7 +226,27 @@ def _live_map(info: RunInfo, run: LoadedRun, data: H.MapData) -> None:
             st.session_state[PLAY_KEY] = False
             st.rerun()  # the whole page, so the fragment stops ticking
 
+    factor = spread_factor(data.Z[0], data.Z[-1]) if len(epochs) > 1 else 1.0
+    collapsed = factor >= COLLAPSE_FACTOR
+    if METHOD_KEY not in st.session_state or st.session_state.get(METHOD_RUN_KEY, path) != path:
+        # Each run opens on its own default: a collapsed run on PCA with fixed axes, where
+        # the shrinking cloud shows; UMAP would rescale it to a healthy-looking one.
+        st.session_state[METHOD_KEY] = "pca" if collapsed else "umap"
+    st.session_state[METHOD_RUN_KEY] = path
     opts = map_controls(data)
+    if collapsed:
+        key = "explore.collapse_pca" if opts["method"] == "pca" else "explore.collapse_umap"
+        st.warning(
+            t(
+                key,
+                first=f"{spread(data.Z[0])['spread']:.3g}",  # significant digits: tiny
+                last=f"{spread(data.Z[-1])['spread']:.3g}",  # spreads must not read as 0
+                e0=epochs[0],
+                e1=epochs[-1],
+                factor=f"{factor:,.0f}" if np.isfinite(factor) else "∞",
+            ),
+            icon=":material/compress:",
+        )
     s1, s2 = st.columns([6, 1], vertical_alignment="bottom")
     if len(epochs) > 1:
         epoch = s1.select_slider(
