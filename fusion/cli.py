@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fusion import registry
 from fusion.errors import FusionError
 
 
@@ -272,13 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--group-column",
         help="column naming each row's subject or source; a group stays on one side of the split",
     )
+    t.add_argument("--method", default="joint", choices=list(registry.METHODS))
     t.add_argument(
-        "--method",
-        default="joint",
-        choices=["joint", "attention", "early", "late", "single", "cca"],
-    )
-    t.add_argument(
-        "--loss", help="info_nce | seed_alignment | triplet | dcca (joint); cross_entropy otherwise"
+        "--loss",
+        choices=list(registry.LOSSES),
+        help="for --method joint: " + ", ".join(registry.joint_losses()) + " (default "
+        f"{registry.default_loss('joint')}); other methods have their own loss",
     )
     t.add_argument(
         "--loss-param",
@@ -290,16 +290,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
-    t.add_argument("--optimizer", choices=["adam", "adamw", "sgd"])
+    t.add_argument("--optimizer", choices=list(registry.OPTIMIZERS))
     t.add_argument("--weight-decay", type=float)
     t.add_argument("--dim", type=int, help="shared / token dimension")
-    t.add_argument("--encoder", choices=["auto", "linear", "mlp", "cnn"])
+    t.add_argument("--encoder", choices=list(registry.ENCODER_KINDS))
     t.add_argument("--hidden", type=int, help="encoder width")
     t.add_argument("--temperature", type=float)
     t.add_argument("--heads", type=int)
     t.add_argument("--modality", help="for --method single")
     t.add_argument("--seed", type=int)
-    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    t.add_argument("--device", choices=list(registry.DEVICES))
     t.add_argument("--quiet", action="store_true", help="no progress output, only the results")
     t.add_argument(
         "--out", help="run folder (default: a new folder under $FUSION_RUNS_DIR or ./runs)"

@@ -1,7 +1,14 @@
-"""Type checks for the small config dataclasses (JSON files, URLs and widgets can lie).
+"""The run configuration: small dataclasses that import without torch.
+
+One config class per fusion method (:class:`JointConfig`, :class:`AttentionConfig`,
+:class:`BaselineConfig`, :class:`CCAConfig`), the shared :class:`EncoderConfig` and
+:class:`TrainConfig`, and :class:`RunConfig`, which names the method and loss (both from
+:mod:`fusion.registry`) and holds their configs. Runs save it as JSON and read it back
+with :meth:`RunConfig.from_dict`; links and the Train form fill it by dotted paths.
 
 Every config's ``validate`` starts with :func:`check_types`, so a wrong type or a NaN is a
 :class:`~fusion.errors.ConfigError` naming the field, never a ``TypeError`` deep inside.
+Importing this module (and :mod:`fusion.runs`, :mod:`fusion.setup`) never imports torch.
 """
 
 from __future__ import annotations
@@ -9,11 +16,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from fusion import registry
 from fusion.errors import ConfigError
+from fusion.registry import ACTIVATIONS, DEVICES, ENCODER_KINDS, OPTIMIZERS, SCHEDULES
 
 
 def check_types(cfg: Any) -> None:
@@ -74,3 +84,328 @@ def _type_error(field: str, kind: type, nullable: bool, value: Any) -> ConfigErr
     if nullable:
         return ConfigError("errors.config.not_bool_or_null", field=field, value=value)
     return ConfigError("errors.config.not_bool", field=field, value=value)
+
+
+# ---------------------------------------------------------------------------------------
+# Models
+
+
+@dataclass
+class EncoderConfig:
+    kind: str = "auto"  # "auto" = small CNN for image-shaped modalities, MLP otherwise
+    hidden: int = 64  # width of hidden layers (MLP) / channels of the last conv (CNN)
+    depth: int = 1  # hidden layers of the MLP
+    activation: str = "relu"
+    dropout: float = 0.0
+
+    def validate(self) -> None:
+        check_types(self)
+        if self.kind not in ENCODER_KINDS:
+            raise ConfigError(
+                "errors.models.unknown_encoder", kind=self.kind, choices=ENCODER_KINDS
+            )
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(
+                "errors.models.unknown_activation", activation=self.activation, choices=ACTIVATIONS
+            )
+        if self.hidden < 1 or self.depth < 0:
+            raise ConfigError("errors.models.encoder_size")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError("errors.models.bad_dropout", dropout=self.dropout)
+
+
+@dataclass
+class JointConfig:
+    dim: int = 16  # shared-space dimension
+    normalize: bool | None = None  # L2-normalise (cosine geometry, as CLIP); None = the loss's
+    temperature: float = 0.1  # initial softmax temperature τ of InfoNCE
+    learn_temperature: bool = False
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+
+    def validate(self) -> None:
+        if self.dim < 1:
+            raise ConfigError("errors.models.bad_shared_dim", dim=self.dim)
+        if not self.temperature > 0:
+            raise ConfigError("errors.models.bad_temperature", temperature=self.temperature)
+        self.encoder.validate()
+
+
+@dataclass
+class AttentionConfig:
+    dim: int = 32  # token dimension per modality
+    heads: int = 0  # > 0 adds multi-head self-attention across modality tokens
+    attention_hidden: int = 32  # width of the scoring network
+    entropy_weight: float = 0.0  # weight of the attention-entropy term in the loss
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+
+    def validate(self) -> None:
+        if self.dim < 1:
+            raise ConfigError("errors.models.bad_token_dim", dim=self.dim)
+        if self.heads < 0 or (self.heads and self.dim % self.heads):
+            raise ConfigError("errors.models.heads_not_divisor", dim=self.dim, heads=self.heads)
+        self.encoder.validate()
+
+
+@dataclass
+class BaselineConfig:
+    kind: str = "early"  # "early" | "late" | "single"
+    modality: str | None = None  # for "single": which modality (default: the first)
+    dim: int = 32  # encoder output width
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+
+    def validate(self) -> None:
+        if self.kind not in [m for m, spec in registry.METHODS.items() if spec.baseline]:
+            raise ConfigError("errors.models.unknown_baseline", kind=self.kind)
+        if self.dim < 1:
+            raise ConfigError("errors.models.bad_encoder_dim", dim=self.dim)
+        self.encoder.validate()
+
+
+@dataclass
+class CCAConfig:
+    dim: int = 8  # number of canonical components
+
+    def validate(self) -> None:
+        if self.dim < 1:
+            raise ConfigError("errors.experiment.cca_dim", dim=self.dim)
+
+
+# ---------------------------------------------------------------------------------------
+# Training
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 3e-3
+    optimizer: str = "adam"
+    schedule: str = "constant"  # learning-rate schedule: "constant" or "cosine" (decays to 0)
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    val_fraction: float = 0.2
+    n_snapshots: int = 10  # validation snapshots kept for the map (epoch 0 and last included)
+    snapshot_rows: int = 2000  # at most this many validation rows per snapshot (bounds memory)
+    threads: int | None = None  # torch intra-op threads for this run; None keeps torch's setting
+
+    def validate(self, n_train: int | None = None) -> None:
+        check_types(self)
+        if self.epochs < 1:
+            raise ConfigError("errors.train.bad_epochs", epochs=self.epochs)
+        if self.batch_size < 2:
+            raise ConfigError("errors.train.bad_batch_size", batch_size=self.batch_size)
+        if n_train is not None and self.batch_size > n_train:
+            raise ConfigError(
+                "errors.train.batch_too_large", batch_size=self.batch_size, n_train=n_train
+            )
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError("errors.train.bad_lr", lr=self.lr)
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(
+                "errors.train.unknown_schedule", schedule=self.schedule, choices=SCHEDULES
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(
+                "errors.train.unknown_optimizer", optimizer=self.optimizer, choices=OPTIMIZERS
+            )
+        if self.device not in DEVICES:
+            raise ConfigError("errors.train.unknown_device", device=self.device, choices=DEVICES)
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError("errors.train.bad_val_fraction", val_fraction=self.val_fraction)
+        if self.weight_decay < 0:
+            raise ConfigError("errors.train.negative_weight_decay")
+        if self.n_snapshots < 0 or self.snapshot_rows < 1:
+            raise ConfigError("errors.train.bad_snapshots")
+
+
+# ---------------------------------------------------------------------------------------
+# A run
+
+
+def method_names() -> tuple[str, ...]:
+    return tuple(registry.METHODS)
+
+
+@dataclass
+class RunConfig:
+    method: str = "joint"
+    loss: str = "info_nce"  # one of the method's losses (fusion.registry)
+    loss_params: dict[str, Any] = field(default_factory=dict)
+    model: Any = field(default_factory=JointConfig)  # the method's own config
+    train: TrainConfig = field(default_factory=TrainConfig)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.method not in registry.METHODS:
+            raise ConfigError(
+                "errors.experiment.unknown_method", method=self.method, choices=method_names()
+            )
+        spec = registry.METHODS[self.method]
+        if isinstance(self.model, dict):
+            self.model = config_from_dict(spec.config_class, self.model)
+        if isinstance(self.train, dict):
+            self.train = config_from_dict(TrainConfig, self.train)
+        if self.loss not in spec.losses and self.loss in registry.joint_losses():
+            self.loss = spec.losses[0]  # a joint loss named for a classifier: its own loss
+        if spec.baseline and isinstance(self.model, BaselineConfig):
+            self.model.kind = self.method
+
+    def validate(self, data: Any = None) -> None:
+        """Refuse an invalid configuration before any work, with a message that names the fix.
+
+        ``data`` (a :class:`~fusion.data.PairedData`) adds the checks that need it: enough
+        modalities, labels where the method needs them, a batch that fits.
+        """
+        spec = registry.METHODS[self.method]
+        if not isinstance(self.model, spec.config_class):
+            raise ConfigError(
+                "errors.experiment.wrong_model_config", method=self.method, config=spec.config
+            )
+        if not isinstance(self.train, TrainConfig):
+            raise ConfigError("errors.experiment.train_not_config")
+        if not isinstance(self.name, str):
+            raise ConfigError("errors.experiment.name_not_text", name=self.name)
+        check_types(self.model)
+        check_types(self.train)
+        self.model.validate()
+        if not isinstance(self.loss_params, dict):
+            raise ConfigError("errors.experiment.loss_params_not_dict", value=self.loss_params)
+        if self.method == "joint":
+            self._validate_joint_loss()
+        self.train.validate()
+        if data is None:
+            return
+        if data.n_modalities < spec.min_modalities:
+            raise ConfigError("errors.experiment.joint_needs_two")
+        if spec.needs_labels and data.labels is None:
+            raise ConfigError("errors.experiment.needs_labels", method=self.method)
+        modality = getattr(self.model, "modality", None)
+        if self.method == "single" and modality and modality not in data.names:
+            raise ConfigError(
+                "errors.experiment.modality_not_in_data", modality=modality, choices=data.names
+            )
+        n_val = max(1, int(round(data.n * self.train.val_fraction)))
+        self.train.validate(data.n - n_val)
+
+    def _validate_joint_loss(self) -> None:
+        losses = registry.joint_losses()
+        if self.loss not in losses:
+            raise ConfigError("errors.experiment.unknown_loss", loss=self.loss, choices=losses)
+        params = registry.LOSSES[self.loss].params
+        unknown = set(self.loss_params) - set(params)
+        if unknown and not params:
+            raise ConfigError(
+                "errors.experiment.loss_takes_no_params",
+                loss=self.loss,
+                unknown=sorted(unknown, key=str),
+            )
+        if unknown:
+            raise ConfigError(
+                "errors.experiment.unknown_loss_params",
+                loss=self.loss,
+                unknown=sorted(unknown, key=str),
+                known=sorted(params),
+            )
+        for key, value in self.loss_params.items():
+            _check_loss_param(self.loss, key, value, params[key])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "loss": self.loss,
+            "loss_params": dict(self.loss_params),
+            "model": asdict(self.model),
+            "train": asdict(self.train),
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        if not isinstance(d, dict) or "method" not in d:
+            raise ConfigError("errors.experiment.needs_method")
+        known = {"method", "loss", "loss_params", "model", "train", "name"}
+        d = {k: v for k, v in d.items() if k in known}
+        d.setdefault("model", {})  # the method's default config, not the joint one
+        return cls(**d)
+
+
+def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
+    """A config dataclass from a JSON dict: unknown fields and wrong types are refused."""
+    fields = getattr(cls, "__dataclass_fields__", {})
+    unknown = set(d) - set(fields)
+    if unknown:
+        raise ConfigError(
+            "errors.experiment.unknown_fields", config=cls.__name__, fields=sorted(unknown, key=str)
+        )
+    d = dict(d)
+    if "encoder" in d and isinstance(d["encoder"], dict):
+        d["encoder"] = config_from_dict(EncoderConfig, d["encoder"])
+    try:
+        cfg = cls(**d)
+    except TypeError as exc:  # wrong value types from a hand-edited JSON file
+        raise ConfigError(
+            "errors.experiment.invalid_config", config=cls.__name__, problem=exc
+        ) from None
+    check_types(cfg)
+    return cfg
+
+
+def _check_loss_param(loss: str, key: str, value: Any, param: registry.Param) -> None:
+    """A loss parameter's value: one of its choices, or a finite number within its bound."""
+    if param.choices:
+        if value not in param.choices:
+            raise ConfigError("errors.experiment.bad_mining", value=value)
+        return
+    number = (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+    below = param.minimum is not None and (
+        value <= param.minimum if param.exclusive else value < param.minimum
+    )
+    if not number or below:
+        raise ConfigError(
+            "errors.experiment.loss_param_not_number",
+            loss=loss,
+            param=key,
+            bound=param.bound_text(),
+            value=value,
+        )
+
+
+def default_config(method: str = "joint", loss: str | None = None, **train: Any) -> RunConfig:
+    """The playground's defaults for a method: small and fast on a laptop CPU."""
+    if method not in registry.METHODS:
+        raise ConfigError(
+            "errors.experiment.unknown_method", method=method, choices=method_names()
+        )
+    spec = registry.METHODS[method]
+    model = spec.config_class()
+    if spec.baseline:
+        model.kind = method
+    loss = loss or spec.losses[0]
+    loss_spec = registry.LOSSES.get(loss)
+    if loss_spec is not None and loss_spec.linear_encoders:
+        model.encoder.kind = "linear"
+    return RunConfig(method=method, loss=loss, model=model, train=TrainConfig(**train))
+
+
+def get_path(cfg: dict[str, Any], path: str, default: Any = None) -> Any:
+    """The value at a dotted path of :meth:`RunConfig.to_dict` (``default`` if absent)."""
+    node: Any = cfg
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def set_path(cfg: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path of :meth:`RunConfig.to_dict`, creating dicts on the way."""
+    *parents, last = path.split(".")
+    node = cfg
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value

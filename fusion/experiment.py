@@ -17,222 +17,39 @@ Methods:
 
 from __future__ import annotations
 
-import math
 import threading
+import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.cross_decomposition import CCA
 from torch import nn
 
-from fusion import losses, metrics, shared_space
-from fusion.config import check_types
+from fusion import losses, metrics, registry, shared_space
+from fusion.config import RunConfig, default_config
 from fusion.data import PairedData
-from fusion.errors import ConfigError
-from fusion.models import (
-    BASELINES,
-    AttentionConfig,
-    AttentionFusion,
-    BaselineConfig,
-    EncoderConfig,
-    JointConfig,
-    JointEmbedding,
-)
-from fusion.train import Callback, History, Snapshot, TensorData, TrainConfig, fit, resolve_device
+from fusion.train import Callback, History, Snapshot, TensorData, fit, resolve_device
 
-METHODS = ("joint", "attention", "early", "late", "single", "cca")
-JOINT_LOSSES = ("info_nce", "seed_alignment", "triplet", "dcca")
-# Loss parameters each loss accepts, with defaults.
-LOSS_PARAMS: dict[str, dict[str, Any]] = {
-    "info_nce": {},
-    "seed_alignment": {"lam": 0.1},
-    "triplet": {"margin": 0.2, "mining": "hardest"},
-    "dcca": {"eps": 1e-3},
-    "cross_entropy": {},
-}
-# L2 normalisation by default: cosine geometry for the contrastive losses; the seed objective
-# and DCCA act on unconstrained embeddings, as their papers define them.
-DEFAULT_NORMALIZE = {"info_nce": True, "triplet": True, "seed_alignment": False, "dcca": False}
+# RunConfig and default_config live in fusion.config (no torch); importable from here too.
+__all__ = [
+    "JointTask",
+    "ClassifyTask",
+    "RunConfig",
+    "RunResult",
+    "attention_frame",
+    "build_model",
+    "default_config",
+    "embeddings_frame",
+    "run_cca",
+    "run_experiment",
+]
+
 PROBE_TRAIN_ROWS = 5000  # the final linear probe is fitted on at most this many training rows
 EVAL_CHUNK = 8192  # forward passes during evaluation run in chunks of this many rows
-
-
-@dataclass
-class CCAConfig:
-    dim: int = 8  # number of canonical components
-
-    def validate(self) -> None:
-        if self.dim < 1:
-            raise ConfigError("errors.experiment.cca_dim", dim=self.dim)
-
-
-MODEL_CONFIGS = {
-    "joint": JointConfig,
-    "attention": AttentionConfig,
-    "early": BaselineConfig,
-    "late": BaselineConfig,
-    "single": BaselineConfig,
-    "cca": CCAConfig,
-}
-
-
-@dataclass
-class RunConfig:
-    method: str = "joint"
-    loss: str = "info_nce"  # joint: one of JOINT_LOSSES; classifiers: cross_entropy
-    loss_params: dict[str, Any] = field(default_factory=dict)
-    model: Any = field(default_factory=JointConfig)  # the method's own config
-    train: TrainConfig = field(default_factory=TrainConfig)
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(
-                "errors.experiment.unknown_method", method=self.method, choices=METHODS
-            )
-        if isinstance(self.model, dict):
-            self.model = _config_from_dict(MODEL_CONFIGS[self.method], self.model)
-        if isinstance(self.train, dict):
-            self.train = _config_from_dict(TrainConfig, self.train)
-        if self.method == "cca":
-            self.loss = "cca"  # solved in closed form: no loss is optimised
-        elif self.method != "joint" and self.loss in JOINT_LOSSES:
-            self.loss = "cross_entropy"
-        if self.method in BASELINES and isinstance(self.model, BaselineConfig):
-            self.model.kind = self.method
-
-    def validate(self, data: PairedData | None = None) -> None:
-        """Refuse an invalid configuration before any work, with a message that names the fix."""
-        expected = MODEL_CONFIGS[self.method]
-        if not isinstance(self.model, expected):
-            raise ConfigError(
-                "errors.experiment.wrong_model_config", method=self.method, config=expected.__name__
-            )
-        if not isinstance(self.train, TrainConfig):
-            raise ConfigError("errors.experiment.train_not_config")
-        if not isinstance(self.name, str):
-            raise ConfigError("errors.experiment.name_not_text", name=self.name)
-        check_types(self.model)
-        check_types(self.train)
-        self.model.validate()
-        if not isinstance(self.loss_params, dict):
-            raise ConfigError("errors.experiment.loss_params_not_dict", value=self.loss_params)
-        if self.method == "joint":
-            if self.loss not in JOINT_LOSSES:
-                raise ConfigError(
-                    "errors.experiment.unknown_loss", loss=self.loss, choices=JOINT_LOSSES
-                )
-            unknown = set(self.loss_params) - set(LOSS_PARAMS[self.loss])
-            if unknown and not LOSS_PARAMS[self.loss]:
-                raise ConfigError(
-                    "errors.experiment.loss_takes_no_params",
-                    loss=self.loss,
-                    unknown=sorted(unknown, key=str),
-                )
-            if unknown:
-                raise ConfigError(
-                    "errors.experiment.unknown_loss_params",
-                    loss=self.loss,
-                    unknown=sorted(unknown, key=str),
-                    known=sorted(LOSS_PARAMS[self.loss]),
-                )
-            _check_loss_params(self.loss, self.loss_params)
-        self.train.validate()
-        if data is None:
-            return
-        if self.method in ("joint", "cca") and data.n_modalities < 2:
-            raise ConfigError("errors.experiment.joint_needs_two")
-        if self.method not in ("joint", "cca") and data.labels is None:
-            raise ConfigError("errors.experiment.needs_labels", method=self.method)
-        if (
-            self.method == "single"
-            and self.model.modality
-            and self.model.modality not in data.names
-        ):
-            raise ConfigError(
-                "errors.experiment.modality_not_in_data",
-                modality=self.model.modality,
-                choices=data.names,
-            )
-        n_val = max(1, int(round(data.n * self.train.val_fraction)))
-        self.train.validate(data.n - n_val)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "loss": self.loss,
-            "loss_params": dict(self.loss_params),
-            "model": asdict(self.model),
-            "train": asdict(self.train),
-            "name": self.name,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        if not isinstance(d, dict) or "method" not in d:
-            raise ConfigError("errors.experiment.needs_method")
-        known = {"method", "loss", "loss_params", "model", "train", "name"}
-        d = {k: v for k, v in d.items() if k in known}
-        d.setdefault("model", {})  # the method's default config, not the joint one
-        return cls(**d)
-
-
-def _config_from_dict(cls: type, d: dict[str, Any]) -> Any:
-    fields = getattr(cls, "__dataclass_fields__", {})
-    unknown = set(d) - set(fields)
-    if unknown:
-        raise ConfigError(
-            "errors.experiment.unknown_fields", config=cls.__name__, fields=sorted(unknown, key=str)
-        )
-    d = dict(d)
-    if "encoder" in d and isinstance(d["encoder"], dict):
-        d["encoder"] = _config_from_dict(EncoderConfig, d["encoder"])
-    try:
-        cfg = cls(**d)
-    except TypeError as exc:  # wrong value types from a hand-edited JSON file
-        raise ConfigError(
-            "errors.experiment.invalid_config", config=cls.__name__, problem=exc
-        ) from None
-    check_types(cfg)
-    return cfg
-
-
-def _check_loss_params(loss: str, params: dict[str, Any]) -> None:
-    """Loss parameter values: finite numbers (lam >= 0, eps > 0) or a known triplet mining."""
-    for key, value in params.items():
-        if key == "mining":
-            if value not in ("hardest", "semi-hard", "all"):
-                raise ConfigError("errors.experiment.bad_mining", value=value)
-            continue
-        number = (
-            isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-        )
-        if not number or (key == "lam" and value < 0) or (key == "eps" and value <= 0):
-            bound = {"lam": " >= 0", "eps": " > 0"}.get(key, "")
-            raise ConfigError(
-                "errors.experiment.loss_param_not_number",
-                loss=loss,
-                param=key,
-                bound=bound,
-                value=value,
-            )
-
-
-def default_config(method: str = "joint", loss: str | None = None, **train: Any) -> RunConfig:
-    """The playground's defaults for a method: small and fast on a laptop CPU."""
-    model = MODEL_CONFIGS[method]()
-    if method in BASELINES:
-        model.kind = method
-    loss = loss or ("info_nce" if method == "joint" else "cross_entropy")
-    if loss == "seed_alignment":
-        # The seed article's f and g are linear maps ("简单的线性函数"); keep them so by default.
-        model.encoder.kind = "linear"
-    return RunConfig(method=method, loss=loss, model=model, train=TrainConfig(**train))
 
 
 # ---------------------------------------------------------------------------
@@ -260,8 +77,9 @@ class JointTask:
 
     def __init__(self, loss: str, params: dict[str, Any], train: TensorData | None = None):
         self.loss_name = loss
-        self.params = {**LOSS_PARAMS[loss], **params}
-        self.fn = losses.JOINT_LOSSES[loss]
+        self.spec = registry.LOSSES[loss]
+        self.params = {**{k: p.default for k, p in self.spec.params.items()}, **params}
+        self.fn = self.spec.fn
         self.train_data = train
         self.projection: shared_space.CCAProjection | None = None
         self._train_rows: TensorData | None = None
@@ -269,10 +87,10 @@ class JointTask:
     def loss(self, model, inputs, labels):
         emb = model(inputs)
         kw = dict(self.params)
-        if self.loss_name == "info_nce":
+        if self.spec.uses_temperature:
             kw["temperature"] = model.temperature
             kw["normalize"] = False  # the model decides (JointConfig.normalize)
-        if self.loss_name == "seed_alignment":
+        if self.spec.uses_labels:
             kw["labels"] = labels
         return losses.pairwise(self.fn, emb, **kw)
 
@@ -298,7 +116,7 @@ class JointTask:
         labels = data.data.labels
         kw: dict[str, Any] = {}
         train_emb = None
-        if self.loss_name == "dcca" and self.train_data is not None:
+        if self.spec.cca_step and self.train_data is not None:
             train_emb = self.embed(model, self._probe_rows())
             self.projection = shared_space.fit_cca(train_emb, eps=self.params["eps"])
             emb = self.projection.transform(emb)
@@ -311,7 +129,7 @@ class JointTask:
         # Ties count as broken at random, so collapsed embeddings score chance, not a perfect 1.0.
         m = metrics.joint_metrics(emb, labels, ties="random", **kw)
         m["retrieval_rows"] = float(metrics.retrieval_rows(data.n))  # ranked rows (subsample)
-        if self.loss_name == "info_nce":
+        if self.spec.uses_temperature:
             m["temperature"] = float(model.temperature)
         return m, {f"emb:{k}": v for k, v in emb.items()}
 
@@ -374,15 +192,15 @@ class RunResult:
 
 
 def build_model(config: RunConfig, data: PairedData) -> nn.Module:
-    shapes = data.input_shapes()
-    if config.method == "joint":
-        cfg = config.model
-        if cfg.normalize is None:
-            cfg.normalize = DEFAULT_NORMALIZE[config.loss]
-        return JointEmbedding(shapes, cfg)
-    if config.method == "attention":
-        return AttentionFusion(shapes, data.n_classes, config.model)
-    return BASELINES[config.method](shapes, data.n_classes, config.model)
+    """The method's model (fusion.registry names it): cls(shapes, [n_classes,] config)."""
+    spec = registry.METHODS[config.method]
+    cls = registry.resolve(spec.model)
+    if spec.needs_labels:
+        return cls(data.input_shapes(), data.n_classes, config.model)
+    cfg = config.model
+    if getattr(cfg, "normalize", False) is None:  # the loss's geometry, unless chosen
+        cfg.normalize = registry.LOSSES[config.loss].normalize
+    return cls(data.input_shapes(), cfg)
 
 
 def run_experiment(
@@ -399,12 +217,12 @@ def run_experiment(
     config.validate(data)
     train, val = data.split(config.train.val_fraction, config.train.seed)
     config.train.validate(train.n)
-    if config.method == "cca":
-        return _run_cca(data, train, val, config, callbacks)
+    if registry.METHODS[config.method].gradient_free:
+        return registry.LOSSES[config.loss].fn(data, train, val, config, callbacks)
     device, reason = resolve_device(config.train.device)
     torch.manual_seed(config.train.seed)  # model initialisation is part of the seeded run
     model = build_model(config, data)
-    if config.method == "joint":
+    if registry.LOSSES[config.loss].family == "joint":
         task: Any = JointTask(config.loss, config.loss_params)
         task.train_data = TensorData.from_paired(train, device)
     else:
@@ -423,12 +241,8 @@ def run_experiment(
     )
 
 
-def _run_cca(data, train, val, config: RunConfig, callbacks) -> RunResult:
+def run_cca(data, train, val, config: RunConfig, callbacks) -> RunResult:
     """Linear CCA between the first two modalities (flattened); one 'epoch', no gradient steps."""
-    import time
-
-    from sklearn.cross_decomposition import CCA
-
     a, b = data.names[:2]
     dim = min(config.model.dim, train.flat(a).shape[1], train.flat(b).shape[1])
     history = History(device="cpu", device_reason="scikit-learn CCA runs on the CPU")

@@ -20,9 +20,9 @@ describing the same sample):
 :func:`pairwise` applies any of them to every pair of M >= 2 modalities. For attention
 fusion, :func:`cross_entropy` adds an optional attention-entropy term.
 
-``JOINT_LOSSES`` maps names to the joint losses and ``LOSS_INFO`` describes them (title,
-LaTeX formula, paper and its url, whether they have a repulsive term, whether anything in
-them prevents collapse) for the dashboard.
+Each loss is described once, in :mod:`fusion.registry` (its parameters, formula, paper,
+whether it has a repulsive term or otherwise prevents collapse, its form fields); the
+trainer, the command line and the pages all read it from there.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import torch
 import torch.nn.functional as F
 
 from fusion.errors import ConfigError
-from fusion.i18n import info_key, translate
 
 Parts = dict[str, torch.Tensor]
 JointLoss = Callable[..., Parts]
@@ -313,58 +312,3 @@ def pairwise(loss_fn: JointLoss, embeddings: dict[str, torch.Tensor], **kw: Any)
     if len(embeddings) > 2:
         out.update({f"loss_{m}_{n}": p["loss"] for (m, n), p in per_pair.items()})
     return out
-
-
-JOINT_LOSSES: dict[str, JointLoss] = {
-    "seed_alignment": seed_alignment,
-    "info_nce": info_nce,
-    "triplet": triplet,
-    "dcca": dcca,
-}
-
-LOSS_INFO: dict[str, dict[str, Any]] = {
-    "seed_alignment": {
-        "formula_latex": (
-            r"\min_{f,g}\ \frac{1}{B}\Big[\sum_{i,j} s_{ij}\,\lVert f(x_i)-g(y_j)\rVert^2"
-            r" + \lambda \sum_i \big(\lVert f(x_i)\rVert^2 + \lVert g(y_i)\rVert^2\big)\Big]"
-        ),
-        "url": "https://doi.org/10.1109/CVPR.2006.100",
-        "repulsive": False,
-        "prevents_collapse": False,
-    },
-    "info_nce": {
-        "formula_latex": (
-            r"\mathcal{L} = -\frac{1}{2B}\sum_{i}\Big["
-            r"\log\frac{e^{a_i\cdot b_i/\tau}}{\sum_j e^{a_i\cdot b_j/\tau}}"
-            r" + \log\frac{e^{a_i\cdot b_i/\tau}}{\sum_j e^{a_j\cdot b_i/\tau}}\Big]"
-        ),
-        "url": "https://arxiv.org/abs/2103.00020",
-        "repulsive": True,
-        "prevents_collapse": True,
-    },
-    "triplet": {
-        "formula_latex": (
-            r"\mathcal{L} = \frac{1}{B}\sum_i \max_{j\ne i}\big[m - s_{ii} + s_{ij}\big]_+"
-            r" + \frac{1}{B}\sum_j \max_{i\ne j}\big[m - s_{jj} + s_{ij}\big]_+"
-        ),
-        "url": "https://arxiv.org/abs/1707.05612",
-        "repulsive": True,
-        "prevents_collapse": True,
-    },
-    "dcca": {
-        "formula_latex": (
-            r"\mathcal{L} = -\operatorname{tr}\big((T^\top T)^{1/2}\big),\quad "
-            r"T = \Sigma_{aa}^{-1/2}\,\Sigma_{ab}\,\Sigma_{bb}^{-1/2}"
-        ),
-        "url": "https://proceedings.mlr.press/v28/andrew13.html",
-        "repulsive": False,
-        # No negatives, but whitening (unit variance per direction) rules out collapse.
-        "prevents_collapse": True,
-    },
-}
-
-# Names and citations live in the catalogue (fusion/locales/*/info.toml), in English and
-# Chinese; the English ones are filled in here for the library and the command line.
-for _name, _info in LOSS_INFO.items():
-    for _field in ("title", "source"):
-        _info[_field] = translate(info_key("loss", _name, _field))

@@ -21,42 +21,32 @@ in :mod:`fusion.losses`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from fusion.config import check_types
+from fusion import registry
+from fusion.config import AttentionConfig, BaselineConfig, EncoderConfig, JointConfig
 from fusion.errors import ConfigError
 
+# Configs live in fusion.config (they import without torch); the names stay importable here.
+__all__ = [
+    "AttentionConfig",
+    "AttentionFusion",
+    "BaselineConfig",
+    "EarlyFusion",
+    "EncoderConfig",
+    "FusionOutput",
+    "JointConfig",
+    "JointEmbedding",
+    "LateFusion",
+    "SingleModality",
+    "make_encoder",
+]
+
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
-ENCODER_KINDS = ("auto", "linear", "mlp", "cnn")
-
-
-@dataclass
-class EncoderConfig:
-    kind: str = "auto"  # "auto" = small CNN for image-shaped modalities, MLP otherwise
-    hidden: int = 64  # width of hidden layers (MLP) / channels of the last conv (CNN)
-    depth: int = 1  # hidden layers of the MLP
-    activation: str = "relu"
-    dropout: float = 0.0
-
-    def validate(self) -> None:
-        check_types(self)
-        if self.kind not in ENCODER_KINDS:
-            raise ConfigError(
-                "errors.models.unknown_encoder", kind=self.kind, choices=ENCODER_KINDS
-            )
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                "errors.models.unknown_activation",
-                activation=self.activation,
-                choices=tuple(ACTIVATIONS),
-            )
-        if self.hidden < 1 or self.depth < 0:
-            raise ConfigError("errors.models.encoder_size")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError("errors.models.bad_dropout", dropout=self.dropout)
+assert tuple(ACTIVATIONS) == registry.ACTIVATIONS, "fusion.registry.ACTIVATIONS is out of step"
 
 
 class SmallCNN(nn.Module):
@@ -108,24 +98,6 @@ def make_encoder(input_shape: tuple[int, ...], out_dim: int, cfg: EncoderConfig)
 # Joint embedding
 
 
-@dataclass
-class JointConfig:
-    dim: int = 16  # shared-space dimension
-    normalize: bool | None = (
-        None  # L2-normalise (cosine geometry, as CLIP); None = the loss's default
-    )
-    temperature: float = 0.1  # initial softmax temperature τ of InfoNCE
-    learn_temperature: bool = False
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
-
-    def validate(self) -> None:
-        if self.dim < 1:
-            raise ConfigError("errors.models.bad_shared_dim", dim=self.dim)
-        if not self.temperature > 0:
-            raise ConfigError("errors.models.bad_temperature", temperature=self.temperature)
-        self.encoder.validate()
-
-
 class JointEmbedding(nn.Module):
     """One encoder per modality into a shared space; every modality pair is aligned by the loss."""
 
@@ -171,22 +143,6 @@ class FusionOutput:
     tokens: torch.Tensor | None = None  # (B, M, D) per-modality tokens (attention fusion)
 
 
-@dataclass
-class AttentionConfig:
-    dim: int = 32  # token dimension per modality
-    heads: int = 0  # > 0 adds multi-head self-attention across modality tokens
-    attention_hidden: int = 32  # width of the scoring network
-    entropy_weight: float = 0.0  # weight of the attention-entropy term in the loss
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
-
-    def validate(self) -> None:
-        if self.dim < 1:
-            raise ConfigError("errors.models.bad_token_dim", dim=self.dim)
-        if self.heads < 0 or (self.heads and self.dim % self.heads):
-            raise ConfigError("errors.models.heads_not_divisor", dim=self.dim, heads=self.heads)
-        self.encoder.validate()
-
-
 class AttentionFusion(nn.Module):
     """Modality attention: w = softmax_m(score(t_m)), fused = Σ_m w_m t_m, logits = head(fused)."""
 
@@ -220,21 +176,6 @@ class AttentionFusion(nn.Module):
         weights = torch.softmax(self.score(tokens).squeeze(-1), dim=1)  # (B, M)
         fused = (weights.unsqueeze(-1) * tokens).sum(dim=1)  # (B, D)
         return FusionOutput(self.head(fused), weights, head_weights, fused, tokens)
-
-
-@dataclass
-class BaselineConfig:
-    kind: str = "early"  # "early" | "late" | "single"
-    modality: str | None = None  # for "single": which modality (default: the first)
-    dim: int = 32  # encoder output width
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
-
-    def validate(self) -> None:
-        if self.kind not in ("early", "late", "single"):
-            raise ConfigError("errors.models.unknown_baseline", kind=self.kind)
-        if self.dim < 1:
-            raise ConfigError("errors.models.bad_encoder_dim", dim=self.dim)
-        self.encoder.validate()
 
 
 class EarlyFusion(nn.Module):
@@ -300,5 +241,3 @@ class SingleModality(nn.Module):
         fused = self.body(inputs[self.names[0]])
         return FusionOutput(self.head(fused), fused=fused)
 
-
-BASELINES = {"early": EarlyFusion, "late": LateFusion, "single": SingleModality}

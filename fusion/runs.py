@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from fusion.config import RunConfig
 from fusion.data import PairedData
 from fusion.errors import DataError
 from fusion.i18n import DEFAULT_LANGUAGE, translate
@@ -41,7 +42,7 @@ from fusion.shared_space import FILE as SHARED_SPACE_FILE
 from fusion.shared_space import CCAProjection
 
 if TYPE_CHECKING:  # fusion.experiment imports torch: listing runs must not wait for it
-    from fusion.experiment import RunConfig, RunResult
+    from fusion.experiment import RunResult
 
 REQUIRED_FILES = ("config.json", "run.json", "metrics.json", "epochs.csv", "embeddings.parquet")
 
@@ -267,8 +268,6 @@ class LoadedRun:
         )
 
     def run_config(self) -> RunConfig:
-        from fusion.experiment import RunConfig
-
         return RunConfig.from_dict(self.config)
 
 

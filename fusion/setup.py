@@ -11,7 +11,7 @@ The parameters are flat and readable, so a lecturer can edit a link by hand::
   parameters. Every parameter is written, so the data does not depend on defaults, except
   one left at ``None`` (e.g. "all rows"), which is each generator's default.
 - ``method`` and ``loss`` pick the configuration's defaults (:func:`default_config`);
-  ``c.<path>`` overrides one field of :class:`~fusion.experiment.RunConfig` by its dotted
+  ``c.<path>`` overrides one field of :class:`~fusion.config.RunConfig` by its dotted
   path in ``RunConfig.to_dict()``. Only fields that differ from the defaults are written,
   plus the training seed.
 - Values are JSON scalars or lists (``0.2``, ``true``, ``[16, 16]``); anything that is not
@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fusion.config import RunConfig, default_config
 from fusion.errors import ConfigError, DataError
 
 DATA_KEY = "data"
@@ -85,10 +86,6 @@ def setup_query(source: Mapping[str, Any] | None, config: Any = None) -> dict[st
             if value is not None:  # None means the generator's default: ``d.n=null`` says nothing
                 q[DATA_PREFIX + name] = _dump(value)
     if config is not None:
-        # Imported only here: every page's first run calls this, and fusion.experiment
-        # imports torch (seconds), which must not hold up the first paint.
-        from fusion.experiment import default_config
-
         q["method"], q["loss"] = config.method, config.loss
         base = _flatten(default_config(config.method, config.loss).to_dict())
         for path, value in _flatten(config.to_dict()).items():
@@ -124,8 +121,7 @@ def parse_setup(query: Mapping[str, str]) -> Setup | None:
     """
     keys = [k for k in query if is_setup_key(k)]
     if not keys:
-        return None  # (before the imports: fusion.experiment imports torch)
-    from fusion.experiment import RunConfig, default_config
+        return None  # (before the import: fusion.generators imports scikit-learn)
     from fusion.generators import GENERATOR_PARAMS, GENERATORS
 
     setup = Setup()

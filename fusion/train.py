@@ -39,63 +39,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from fusion.config import check_types
+from fusion.config import TrainConfig  # noqa: F401  (importable from here as before)
 from fusion.data import PairedData
 from fusion.errors import ConfigError
 from fusion.i18n import DEFAULT_LANGUAGE, translate
-
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "cosine")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 3e-3
-    optimizer: str = "adam"
-    schedule: str = (
-        "constant"  # learning-rate schedule: "constant" or "cosine" (decays to 0 at the end)
-    )
-    weight_decay: float = 0.0
-    seed: int = 0
-    device: str = "auto"
-    val_fraction: float = 0.2
-    n_snapshots: int = (
-        10  # validation snapshots kept for the map animation (epoch 0 and last included)
-    )
-    snapshot_rows: int = 2000  # at most this many validation rows per snapshot (bounds memory)
-    threads: int | None = None  # torch intra-op threads for this run; None keeps torch's setting
-
-    def validate(self, n_train: int | None = None) -> None:
-        check_types(self)
-        if self.epochs < 1:
-            raise ConfigError("errors.train.bad_epochs", epochs=self.epochs)
-        if self.batch_size < 2:
-            raise ConfigError("errors.train.bad_batch_size", batch_size=self.batch_size)
-        if n_train is not None and self.batch_size > n_train:
-            raise ConfigError(
-                "errors.train.batch_too_large", batch_size=self.batch_size, n_train=n_train
-            )
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError("errors.train.bad_lr", lr=self.lr)
-        if self.schedule not in SCHEDULES:
-            raise ConfigError(
-                "errors.train.unknown_schedule", schedule=self.schedule, choices=SCHEDULES
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(
-                "errors.train.unknown_optimizer", optimizer=self.optimizer, choices=OPTIMIZERS
-            )
-        if self.device not in DEVICES:
-            raise ConfigError("errors.train.unknown_device", device=self.device, choices=DEVICES)
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError("errors.train.bad_val_fraction", val_fraction=self.val_fraction)
-        if self.weight_decay < 0:
-            raise ConfigError("errors.train.negative_weight_decay")
-        if self.n_snapshots < 0 or self.snapshot_rows < 1:
-            raise ConfigError("errors.train.bad_snapshots")
+from fusion.registry import DEVICES
 
 
 def resolve_device(requested: str = "auto") -> tuple[torch.device, str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from fusion.losses import LOSS_INFO
+from fusion.registry import LOSSES
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -22,12 +22,12 @@ def test_learn_renders_tabs_formulas_and_sources():
     assert not at.exception, at.exception
     assert [t.label for t in at.tabs] == ["Concepts", "Losses", "Metrics", "Lessons"]
     latex = [x.value for x in at.latex]
-    for info in LOSS_INFO.values():
-        assert any(info["formula_latex"] in x for x in latex)
+    for spec in LOSSES.values():
+        assert any(spec.formula_latex in x for x in latex)
     assert any(r"\lambda \sum_{i} \|f(x_i)\|^2 + \|g(y_i)\|^2" in x for x in latex)
     text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
-    for info in LOSS_INFO.values():
-        assert info["url"] in text
+    for spec in LOSSES.values():
+        assert spec.url in text
     assert "collapse" in text
 
 

@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 from fusion import generators, loaders
 from fusion.data import MIN_ROWS, PairedData
 from fusion.errors import FusionError
-from fusion.experiment import MODEL_CONFIGS, RunConfig
+from fusion.experiment import RunConfig
+from fusion.registry import METHODS
 from fusion.train import TrainConfig
 
 FUZZ = settings(
@@ -351,7 +352,7 @@ def run_config_dicts(draw):
     """A valid config dict (RunConfig.to_dict of a default) with a few fields changed."""
     from fusion.experiment import default_config
 
-    method = draw(st.sampled_from(list(MODEL_CONFIGS)))
+    method = draw(st.sampled_from(list(METHODS)))
     loss = draw(st.sampled_from(["info_nce", "triplet", "dcca", "seed_alignment"]))
     d = default_config(method, loss=loss if method == "joint" else None).to_dict()
     d["train"].update(epochs=1, batch_size=8)
@@ -538,7 +539,7 @@ def test_train_config_of_the_wrong_type_built_in_python():
 
 def test_run_config_from_dict_defaults_to_the_methods_own_model_config():
     """Found by the fuzzer: {"method": "attention"} got a JointConfig and could never validate."""
-    for method, cls in MODEL_CONFIGS.items():
+    for method, spec in METHODS.items():
         cfg = RunConfig.from_dict({"method": method})
-        assert isinstance(cfg.model, cls)
+        assert isinstance(cfg.model, spec.config_class)
         cfg.validate()

@@ -10,9 +10,8 @@ import pytest
 import torch
 
 from fusion.errors import ConfigError
+from fusion.i18n import has, info_key
 from fusion.losses import (
-    JOINT_LOSSES,
-    LOSS_INFO,
     _inv_sqrt_psd,
     cross_entropy,
     dcca,
@@ -344,10 +343,14 @@ def test_pairwise_two_modalities_is_the_loss_and_passes_kwargs():
         pairwise(info_nce, {"img": za})
 
 
-def test_loss_info_describes_every_joint_loss():
-    assert set(LOSS_INFO) == set(JOINT_LOSSES)
-    for info in LOSS_INFO.values():
-        assert {"title", "formula_latex", "source", "url", "repulsive"} <= set(info)
-        assert info["url"].startswith("https://")
-    assert LOSS_INFO["seed_alignment"]["repulsive"] is False
-    assert LOSS_INFO["info_nce"]["repulsive"] is True
+def test_registry_describes_every_loss():
+    from fusion.registry import LOSSES, joint_losses
+
+    assert joint_losses() == ("info_nce", "seed_alignment", "triplet", "dcca")
+    for name, spec in LOSSES.items():
+        assert callable(spec.fn), name
+        assert spec.formula_latex and spec.url.startswith("https://")
+        for field in ("title", "source"):
+            assert has(info_key("loss", name, field)), (name, field)
+    assert LOSSES["seed_alignment"].repulsive is False
+    assert LOSSES["info_nce"].repulsive is True

@@ -19,6 +19,7 @@ from typing import Any
 
 import streamlit as st
 
+from fusion.registry import LOSSES
 from views._shared import (
     DEMO_KIND,
     LAST_CONFIG,
@@ -380,8 +381,6 @@ def _figure(fig: Any, key: str, big: bool) -> None:
 
 
 def _steps(lesson: Any, found: dict[str, Path], big: bool) -> None:
-    from fusion.losses import LOSS_INFO
-
     findings = _findings(lesson, found)
     numbers = _numbers(findings)
     st.markdown(f"### {t('lessons.tab.look')}")
@@ -390,7 +389,7 @@ def _steps(lesson: Any, found: dict[str, Path], big: bool) -> None:
             st.markdown(f"**{t('lessons.tab.step', n=i)}**")
             st.markdown(t(f"lessons.{lesson.id}.steps.{step.name}", **numbers))
             if step.latex:
-                st.latex(LOSS_INFO[step.latex]["formula_latex"])
+                st.latex(LOSSES[step.latex].formula_latex)
             figs = [n for n in step.figures if findings.figures.get(n) is not None]
             if len(figs) == 2 and not big:
                 for col, name in zip(st.columns(2), figs, strict=True):

@@ -1,7 +1,7 @@
 """Learn: the ideas behind the playground in plain words, every loss and key metric as a
 formula with its symbols explained and its paper linked, and a slot for guided lessons.
 
-Formulas come from :data:`fusion.losses.LOSS_INFO` and :data:`fusion.metrics.METRIC_INFO`
+Formulas come from :data:`fusion.registry.LOSSES` and :data:`fusion.metrics.METRIC_INFO`
 so the page shows exactly what the code computes. The seed article's objective (its
 section 4) is also shown as the article writes it, with why its minimum is collapse
 (Hadsell, Chopra & LeCun 2006 add the missing repulsive term).
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fusion.losses import LOSS_INFO
 from fusion.metrics import METRIC_INFO
+from fusion.registry import LOSSES
 from views._lessons import lessons_tab, lessons_tab_default
 from views._shared import info_text, language, t
 
@@ -23,83 +23,6 @@ SEED_AS_WRITTEN = (
     r"\min_{f,g} \sum_{i,j} s_{ij} \|f(x_i) - g(y_j)\|^2 "
     r"+ \lambda \sum_{i} \|f(x_i)\|^2 + \|g(y_i)\|^2"
 )
-
-# What each symbol means, in words, per loss (the formulas come from LOSS_INFO).
-LOSS_SYMBOLS: dict[str, list[tuple[str, str]]] = {
-    "seed_alignment": [
-        (
-            r"f, g",
-            "learn.loss_symbols.seed_alignment.0.1",
-        ),
-        (r"x_i, y_j", "learn.loss_symbols.seed_alignment.1.1"),
-        (
-            r"s_{ij}",
-            "learn.loss_symbols.seed_alignment.2.1",
-        ),
-        (r"\lVert\cdot\rVert^2", "learn.loss_symbols.seed_alignment.3.1"),
-        (r"\lambda", "learn.loss_symbols.seed_alignment.4.1"),
-        (r"B", "learn.loss_symbols.seed_alignment.5.1"),
-    ],
-    "info_nce": [
-        (r"a_i, b_i", "learn.loss_symbols.info_nce.0.1"),
-        (
-            r"a_i\cdot b_j",
-            "learn.loss_symbols.info_nce.1.1",
-        ),
-        (
-            r"\tau",
-            "learn.loss_symbols.info_nce.2.1",
-        ),
-        (
-            r"\sum_j",
-            "learn.loss_symbols.info_nce.3.1",
-        ),
-        (r"B", "learn.loss_symbols.info_nce.4.1"),
-    ],
-    "triplet": [
-        (r"s_{ij}", "learn.loss_symbols.triplet.0.1"),
-        (r"m", "learn.loss_symbols.triplet.1.1"),
-        (r"\max_{j\ne i}", "learn.loss_symbols.triplet.2.1"),
-        (r"[\cdot]_+", "learn.loss_symbols.triplet.3.1"),
-    ],
-    "dcca": [
-        (r"\Sigma_{aa}, \Sigma_{bb}", "learn.loss_symbols.dcca.0.1"),
-        (r"\Sigma_{ab}", "learn.loss_symbols.dcca.1.1"),
-        (r"T", "learn.loss_symbols.dcca.2.1"),
-        (
-            r"\operatorname{tr}\big((T^\top T)^{1/2}\big)",
-            "learn.loss_symbols.dcca.3.1",
-        ),
-    ],
-}
-
-# The losses of the classifiers (attention fusion and its baselines) and linear CCA: not
-# joint-embedding losses, so not in LOSS_INFO, but the playground trains with them too.
-OTHER_LOSSES: dict[str, dict[str, str]] = {
-    "cross_entropy": {
-        "formula_latex": r"\mathcal{L} = -\frac{1}{B}\sum_i \log p_\theta\big(y_i \mid "
-        r"x_i^{(1)}, \dots, x_i^{(M)}\big) + \beta\,\frac{1}{B}\sum_i H(w_i),\quad "
-        r"H(w_i) = -\sum_m w_{im} \log w_{im}",
-        "url": "https://www.deeplearningbook.org/contents/mlp.html",
-    },
-    "cca": {
-        "formula_latex": r"\max_{u, v}\ \frac{u^\top \Sigma_{ab}\, v}"
-        r"{\sqrt{u^\top \Sigma_{aa} u}\,\sqrt{v^\top \Sigma_{bb} v}}",
-        "url": "https://doi.org/10.1093/biomet/28.3-4.321",
-    },
-}
-LOSS_SYMBOLS["cross_entropy"] = [
-    (r"p_\theta(y_i \mid \cdot)", "learn.loss_symbols_more.cross_entropy.p"),
-    (r"x_i^{(m)}", "learn.loss_symbols_more.cross_entropy.x"),
-    (r"w_{im}", "learn.loss_symbols_more.cross_entropy.w"),
-    (r"\beta", "learn.loss_symbols_more.cross_entropy.beta"),
-    (r"B", "learn.loss_symbols_more.cross_entropy.b"),
-]
-LOSS_SYMBOLS["cca"] = [
-    (r"a, b", "learn.loss_symbols_more.cca.ab"),
-    (r"u, v", "learn.loss_symbols_more.cca.uv"),
-    (r"\Sigma_{aa}, \Sigma_{bb}, \Sigma_{ab}", "learn.loss_symbols_more.cca.sigma"),
-]
 
 METRIC_SYMBOLS: dict[str, list[tuple[str, str]]] = {
     "recall_at_{k}_{a}_to_{b}": [
@@ -215,26 +138,27 @@ def concepts_tab() -> None:
 
 
 def losses_tab() -> None:
+    """Every registered loss: formula, its symbols in words, what guards against collapse."""
     st.markdown(t("learn.each_loss_below_shown"))
-    for key, info in {**LOSS_INFO, **OTHER_LOSSES}.items():
+    for key, spec in LOSSES.items():
         with st.container(border=True):
             st.subheader(info_text("loss", key, "title"))
-            st.latex(info["formula_latex"])
-            symbols(LOSS_SYMBOLS.get(key, []))
-            if key in OTHER_LOSSES:
+            st.latex(spec.formula_latex)
+            symbols([(latex, f"learn.loss_symbols.{key}.{sid}") for latex, sid in spec.symbols])
+            if spec.family != "joint":
                 st.markdown(t(f"learn.other_loss_note.{key}"))
-            elif info.get("repulsive"):
+            elif spec.repulsive:
                 st.markdown(t("learn.repulsive_term_yes_non"))
-            elif info.get("prevents_collapse"):
+            elif spec.prevents_collapse:
                 st.markdown(t("learn.repulsive_term_no_but"))
             else:
                 st.markdown(t("learn.repulsive_term_none_minimum"))
             if key == "seed_alignment":
                 seed_note()
-            if key == "dcca":
+            if spec.cca_step:
                 st.markdown(t("learn.dcca_shared_space"))
             source = info_text("loss", key, "source")
-            st.caption(t("learn.source_source_url", source=source, url=info["url"]))
+            st.caption(t("learn.source_source_url", source=source, url=spec.url))
 
 
 def seed_note() -> None:

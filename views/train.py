@@ -1,9 +1,12 @@
 """Train: choose a fusion method, its loss and settings, then train with live progress.
 
 The method and loss are picked first (they decide which settings exist); every other
-setting sits in one ``st.form``, so nothing trains until "Start training" is pressed.
-The job runs in this session's slot (``_shared.start_training``): the user can leave and
-come back, and the shared live-progress panel re-attaches to it.
+setting sits in one ``st.form``, so nothing trains until "Start training" is pressed. The
+form's fields come from one table (:func:`fusion.registry.form_fields`): each field names
+its dotted path in the run config, its widget and its choices, and :mod:`fusion.form`
+turns the widgets into a config and a shared link's config into widgets, with the same
+fields. The job runs in this session's slot (``_shared.start_training``): the user can
+leave and come back, and the shared live-progress panel re-attaches to it.
 """
 
 from __future__ import annotations
@@ -12,16 +15,14 @@ from typing import Any
 
 import streamlit as st
 
+from fusion import form, registry
+from fusion.config import default_config
 from fusion.data import PairedData
-from fusion.errors import ConfigError, FusionError
-from fusion.experiment import JOINT_LOSSES, METHODS, RunConfig, default_config
-from fusion.losses import LOSS_INFO
-from fusion.models import ENCODER_KINDS
+from fusion.errors import FusionError
+from fusion.registry import Field
 from views._shared import (
     LINK_BASE,
     LINK_CONFIG,
-    LOSS_LABELS,
-    METHOD_LABELS,
     SCROLL_TO_PANEL,
     current_job,
     dataset_label,
@@ -38,52 +39,13 @@ from views._shared import (
     training_running,
 )
 
-METHOD_HELP = {
-    "joint": "train.method_help.joint",
-    "attention": "train.method_help.attention",
-    "early": "train.method_help.early",
-    "late": "train.method_help.late",
-    "single": "train.method_help.single",
-    "cca": "train.method_help.cca",
-}
-ENCODER_LABELS = {
-    "auto": "train.encoder_labels.auto",
-    "linear": "train.encoder_labels.linear",
-    "mlp": "train.encoder_labels.mlp",
-    "cnn": "train.encoder_labels.cnn",
-}
-OPTIMIZER_LABELS = {
-    "adam": "train.optimizer_labels.adam",
-    "adamw": "train.optimizer_labels.adamw",
-    "sgd": "train.optimizer_labels.sgd",
-}
-SCHEDULE_LABELS = {
-    "constant": "train.schedule_labels.constant",
-    "cosine": "train.schedule_labels.cosine",
-}
-DEVICE_LABELS = {
-    "auto": "train.device_labels.auto",
-    "cpu": "train.device_labels.cpu",
-    "cuda": "train.device_labels.cuda",
-}
-DIM_LABELS = {
-    "joint": ("train.dim_labels.joint.0", "train.dim_labels.joint.1"),
-    "attention": ("train.dim_labels.attention.0", "train.dim_labels.attention.1"),
-    "early": ("train.dim_labels.early.0", "train.dim_labels.early.1"),
-    "late": ("train.dim_labels.late.0", "train.dim_labels.late.1"),
-    "single": ("train.dim_labels.single.0", "train.dim_labels.single.1"),
-    "cca": ("train.dim_labels.cca.0", "train.dim_labels.cca.1"),
-}
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
-BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
-DIMS = [2, 4, 8, 16, 32, 64, 128]
-WIDTHS = [16, 32, 64, 128, 256, 512]
-TEMPERATURES = [0.01, 0.02, 0.05, 0.07, 0.1, 0.2, 0.5, 1.0]
-LAMBDAS = [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
+COLUMNS = ("model", "optimisation", "run")  # the form's columns, left to right
+COLUMN_TITLES = {"model": "train.model", "optimisation": "train.optimisation", "run": "train.run"}
 
 
-def _nearest(options: list[float], value: float) -> float:
-    return min(options, key=lambda o: abs(o - value))
+def widget_key(f: Field, method: str, loss: str) -> str:
+    """Session key of a field's widget; defaults differ per method and loss, so do keys."""
+    return f"tr_{f.name}_{method}_{loss}"
 
 
 def method_ui(data: PairedData) -> tuple[str, str]:
@@ -92,27 +54,28 @@ def method_ui(data: PairedData) -> tuple[str, str]:
     with c1:
         method = st.selectbox(
             t("train.method"),
-            METHODS,
-            format_func=lambda m: t(METHOD_LABELS[m]),
+            list(registry.METHODS),
+            format_func=lambda m: t(f"common.method_labels.{m}"),
             key="train_method",
             help=t("train.which_fusion_model_train"),
         )
-        st.caption(t(METHOD_HELP[method]))
+        st.caption(t(f"train.method_help.{method}"))
     with c2:
-        if method == "joint":
+        losses = registry.METHODS[method].losses
+        if len(losses) > 1:
             loss = st.selectbox(
                 t("train.loss"),
-                JOINT_LOSSES,
-                format_func=lambda k: t(LOSS_LABELS[k]),
+                losses,
+                format_func=lambda k: t(f"common.loss_labels.{k}"),
                 key="train_loss_choice",
                 help=t("train.how_paired_embeddings_are"),
             )
-            info = LOSS_INFO[loss]
+            spec = registry.LOSSES[loss]
             note = (
                 t("train.has_negatives_resists_collapse")
-                if info["repulsive"]
+                if spec.repulsive
                 else t("train.no_negatives_can_collapse")
-                if not info["prevents_collapse"]
+                if not spec.prevents_collapse
                 else t("train.no_negatives_whitening_prevents")
             )
             title = info_text("loss", loss, "title")
@@ -120,11 +83,11 @@ def method_ui(data: PairedData) -> tuple[str, str]:
             cite = "" if presenter() else f"  \n{t('train.source')}: {source}"
             st.caption(f"{title} · {note}{cite}")
         else:
-            loss = "cca" if method == "cca" else "cross_entropy"
+            loss = losses[0]
             st.selectbox(
                 t("train.loss"),
                 [loss],
-                format_func=lambda k: t(LOSS_LABELS[k]),
+                format_func=lambda k: t(f"common.loss_labels.{k}"),
                 key=f"train_loss_fixed_{loss}",
                 disabled=True,
                 help=t("train.method_has_one_loss"),
@@ -132,173 +95,52 @@ def method_ui(data: PairedData) -> tuple[str, str]:
     return method, loss
 
 
-def _default(key: str, value: Any) -> str:
-    """A widget's key, with its starting value put in session state (once): a value from a
-    shared link, set there before the form is drawn, wins over the default."""
-    st.session_state.setdefault(key, value)
-    return key
+def field_widget(f: Field, key: str, data: PairedData, gpu: tuple[bool, str]) -> Any:
+    """One field's widget; returns its value. The starting value is in session state."""
+    label, help_ = t(f.label), t(f.help) if f.help else None
+    choices = list(form.options(f, data.names))
+    fmt = (lambda o: t(f"{f.option_labels}.{o}")) if f.option_labels else None
+    if f.widget == "select_slider":
+        return st.select_slider(
+            label, choices, key=key, help=help_, format_func=fmt or (lambda x: f"{x:g}")
+        )
+    if f.widget == "selectbox":
+        if f.path == "train.device" and not gpu[0]:
+            help_ = f"{help_} {t(gpu[1])}"
+        return st.selectbox(label, choices, key=key, help=help_, format_func=fmt or str)
+    if f.widget == "slider":
+        lo, hi, step = f.bounds
+        return st.slider(label, lo, hi, step=step, key=key, help=help_)
+    if f.widget == "number":
+        lo, hi, step = f.bounds
+        return st.number_input(label, min_value=lo, max_value=hi, step=step, key=key, help=help_)
+    if f.widget == "checkbox":
+        return st.checkbox(label, key=key, help=help_)
+    placeholder = t(f.placeholder) if f.placeholder else None
+    return st.text_input(label, key=key, help=help_, placeholder=placeholder)
 
 
 def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[str, Any] | None:
-    """The settings form; the chosen values when "Start training" was pressed, else None."""
-    base = default_config(method, loss)
-    model, train = base.model, base.train
-    gpu_ok, gpu_reason = gpu_available()
-    k = f"{method}_{loss}"  # defaults differ per method/loss: so do the widgets
-    advanced = not presenter()  # presenter mode keeps only what a lesson or demo needs
-    v: dict[str, Any] = {}
+    """The settings form; the chosen values by field path when "Start training" was pressed."""
+    fields = registry.form_fields(method, loss)
+    if presenter():  # a projector keeps only what a lesson or demo needs
+        fields = [f for f in fields if not f.advanced]
+    defaults = form.values_from_config(default_config(method, loss), data.names).values
+    gpu = gpu_available()
+    values: dict[str, Any] = {}
     with st.form("train_settings"):
-        c_model, c_opt, c_run = st.columns(3, gap="large")
-        with c_model:
-            st.markdown(t("train.model"))
-            dim_label, dim_help = DIM_LABELS[method]
-            v["dim"] = st.select_slider(
-                t(dim_label),
-                DIMS,
-                key=_default(f"tr_dim_{k}", _nearest(DIMS, model.dim)),
-                help=t(dim_help),
-            )
-            if method != "cca":
-                enc = model.encoder
-                v["encoder"] = st.selectbox(
-                    t("train.encoder"),
-                    ENCODER_KINDS,
-                    format_func=lambda e: t(ENCODER_LABELS[e]),
-                    key=_default(f"tr_encoder_{k}", enc.kind),
-                    help=t("train.network_turns_each_modality"),
-                )
-            if method != "cca" and advanced:
-                v["width"] = st.select_slider(
-                    t("train.encoder_width"),
-                    WIDTHS,
-                    key=_default(f"tr_width_{k}", _nearest(WIDTHS, enc.hidden)),
-                    help=t("train.units_per_hidden_layer"),
-                )
-                v["depth"] = st.slider(
-                    t("train.encoder_depth"),
-                    0,
-                    4,
-                    key=_default(f"tr_depth_{k}", enc.depth),
-                    help=t("train.hidden_layers_mlp_encoder"),
-                )
-            if loss == "info_nce":
-                v["temperature"] = st.select_slider(
-                    t("train.temperature"),
-                    TEMPERATURES,
-                    key=_default(f"tr_temp_{k}", _nearest(TEMPERATURES, model.temperature)),
-                    help=t("train.infonce_softmax_temperature_lower"),
-                )
-                if advanced:
-                    v["learn_temperature"] = st.checkbox(
-                        t("train.learn_temperature"),
-                        key=_default(f"tr_learn_temp_{k}", model.learn_temperature),
-                        help=t("train.train_along_encoders_clip"),
-                    )
-            elif loss == "seed_alignment":
-                v["lam"] = st.select_slider(
-                    t("train.seed_l2_weight"),
-                    LAMBDAS,
-                    key=_default(f"tr_lam_{k}", 0.1),
-                    help=t("train.weight_l2_term_keeps"),
-                )
-            elif loss == "triplet":
-                v["margin"] = st.slider(
-                    t("train.triplet_margin"),
-                    0.05,
-                    1.0,
-                    step=0.05,
-                    key=_default(f"tr_margin_{k}", 0.2),
-                    help=t("train.how_much_closer_true"),
-                )
-                v["mining"] = st.selectbox(
-                    t("train.negative_mining"),
-                    ["hardest", "semi-hard", "all"],
-                    key=_default(f"tr_mining_{k}", "hardest"),
-                    help=t("train.which_negatives_count_hardest"),
-                )
-            if method == "attention":
-                v["heads"] = st.selectbox(
-                    t("train.attention_heads"),
-                    [0, 1, 2, 4, 8],
-                    format_func=lambda h: t("train.none_scoring_only") if h == 0 else str(h),
-                    key=_default(f"tr_heads_{k}", model.heads),
-                    help=t("train.self_attention_heads_across"),
-                )
-            if method == "single":
-                v["modality"] = st.selectbox(
-                    t("train.modality"),
-                    data.names,
-                    key=_default(f"tr_modality_{k}", data.names[0]),
-                    help=t("train.one_modality_baseline_sees"),
-                )
-        with c_opt:
-            st.markdown(t("train.optimisation"))
-            if method == "cca":
-                st.caption(t("train.linear_cca_solved_closed"))
-            else:
-                if advanced:
-                    v["optimizer"] = st.selectbox(
-                        t("train.optimiser"),
-                        list(OPTIMIZER_LABELS),
-                        format_func=lambda o: t(OPTIMIZER_LABELS[o]),
-                        key=_default(f"tr_opt_{k}", train.optimizer),
-                        help=t("train.gradient_method_adam_safe"),
-                    )
-                v["lr"] = st.select_slider(
-                    t("train.learning_rate"),
-                    LEARNING_RATES,
-                    format_func=lambda x: f"{x:g}",
-                    key=_default(f"tr_lr_{k}", _nearest(LEARNING_RATES, train.lr)),
-                    help=t("train.step_size_if_loss"),
-                )
-                if advanced:
-                    v["schedule"] = st.selectbox(
-                        t("train.lr_schedule"),
-                        list(SCHEDULE_LABELS),
-                        format_func=lambda s: t(SCHEDULE_LABELS[s]),
-                        key=_default(f"tr_sched_{k}", train.schedule),
-                        help=t("train.keep_learning_rate_constant"),
-                    )
-                    v["batch_size"] = st.select_slider(
-                        t("train.batch_size"),
-                        BATCH_SIZES,
-                        key=_default(f"tr_bs_{k}", train.batch_size),
-                        help=t("train.pairs_per_step_contrastive"),
-                    )
-        with c_run:
-            st.markdown(t("train.run"))
-            if method != "cca":
-                v["epochs"] = st.slider(
-                    t("train.epochs"),
-                    1,
-                    200,
-                    key=_default(f"tr_epochs_{k}", train.epochs),
-                    help=t("train.passes_over_training_data"),
-                )
-            v["seed"] = st.number_input(
-                t("train.seed"),
-                min_value=0,
-                max_value=2**31 - 1,
-                key=_default(f"tr_seed_{k}", train.seed),
-                help=t("train.fixes_split_initial_weights"),
-            )
-            if method != "cca" and advanced:
-                v["device"] = st.selectbox(
-                    t("train.device"),
-                    list(DEVICE_LABELS),
-                    format_func=lambda d: t(DEVICE_LABELS[d]),
-                    key=_default(f"tr_device_{k}", train.device),
-                    help=t("train.auto_uses_gpu_when") + ("" if gpu_ok else " " + t(gpu_reason)),
-                )
-                if not gpu_ok:
-                    st.caption(t("train.gpu_unavailable_reason", reason=t(gpu_reason)))
-            if advanced:
-                v["name"] = st.text_input(
-                    t("train.run_name_optional"),
-                    key=f"tr_name_{k}",
-                    placeholder=t("train.date_method_loss"),
-                    help=t("train.folder_name_saved_run"),
-                )
+        for column, box in zip(COLUMNS, st.columns(len(COLUMNS), gap="large"), strict=True):
+            with box:
+                st.markdown(t(COLUMN_TITLES[column]))
+                if column == "optimisation" and registry.METHODS[method].gradient_free:
+                    st.caption(t("train.linear_cca_solved_closed"))
+                for f in (f for f in fields if f.column == column):
+                    key = widget_key(f, method, loss)
+                    if f.path in defaults:
+                        st.session_state.setdefault(key, defaults[f.path])
+                    values[f.path] = field_widget(f, key, data, gpu)
+                    if f.path == "train.device" and not gpu[0]:
+                        st.caption(t("train.gpu_unavailable_reason", reason=t(gpu[1])))
         submitted = st.form_submit_button(
             t("train.start_training"),
             type="primary",
@@ -309,9 +151,10 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
         st.caption(t("train.training_running_stop_above"))
     if not submitted:
         return None
-    if v.get("device") == "cuda" and not gpu_ok:
-        raise ConfigError(t("train.gpu_training_not_available", reason=t(gpu_reason)))
-    return v
+    if values.get("train.device") == "cuda" and not gpu[0]:
+        st.error(t("train.gpu_training_not_available", reason=t(gpu[1])))
+        return None
+    return values
 
 
 def estimate_ui(method: str, loss: str, data: PairedData) -> None:
@@ -319,18 +162,16 @@ def estimate_ui(method: str, loss: str, data: PairedData) -> None:
     (defaults before the first run); a warning when it is long (fusion.estimate)."""
     from fusion.estimate import estimate_run
 
-    k, state = f"{method}_{loss}", st.session_state
-    cfg = default_config(method, loss)
-    tr, m = cfg.train, cfg.model
-    tr.epochs = int(state.get(f"tr_epochs_{k}", tr.epochs))
-    tr.batch_size = int(state.get(f"tr_bs_{k}", tr.batch_size))
-    m.dim = int(state.get(f"tr_dim_{k}", m.dim))
-    if hasattr(m, "encoder"):
-        m.encoder.kind = state.get(f"tr_encoder_{k}", m.encoder.kind)
-        m.encoder.hidden = int(state.get(f"tr_width_{k}", m.encoder.hidden))
-        m.encoder.depth = int(state.get(f"tr_depth_{k}", m.encoder.depth))
-    device = state.get(f"tr_device_{k}", tr.device)
-    gpu = method != "cca" and device in ("auto", "cuda") and gpu_available()[0]
+    state = st.session_state
+    keys = {f.path: widget_key(f, method, loss) for f in registry.form_fields(method, loss)}
+    cfg = form.config_from_values(
+        method, loss, {path: state[key] for path, key in keys.items() if key in state}
+    )
+    gpu = (
+        not registry.METHODS[method].gradient_free
+        and cfg.train.device in ("auto", "cuda")
+        and gpu_available()[0]
+    )
     est = estimate_run(
         data.n, data.input_shapes(), cfg, data.labels is not None, "cuda" if gpu else "cpu"
     )
@@ -347,92 +188,21 @@ def estimate_ui(method: str, loss: str, data: PairedData) -> None:
         st.caption(t("train.estimate_caption", train=train_s, evaluation=eval_s, **words))
 
 
-def build_config(
-    method: str, loss: str, v: dict[str, Any], base: RunConfig | None = None
-) -> RunConfig:
-    """The RunConfig for the form's values; everything the form does not show comes from
-    ``base`` (a configuration loaded from a shared link, when its method and loss match)
-    or else from the library's defaults."""
-    train = {
-        key: v[key]
-        for key in ("epochs", "batch_size", "lr", "optimizer", "schedule", "device")
-        if key in v
-    }
-    if base is not None and (base.method, base.loss) == (method, loss):
-        cfg = RunConfig.from_dict(base.to_dict())
-        for key, value in {**train, "seed": int(v["seed"])}.items():
-            setattr(cfg.train, key, value)
-    else:
-        cfg = default_config(method, loss, seed=int(v["seed"]), **train)
-    m = cfg.model
-    m.dim = int(v["dim"])
-    if "encoder" in v:
-        m.encoder.kind = v["encoder"]
-    if "width" in v:
-        m.encoder.hidden, m.encoder.depth = v["width"], v["depth"]
-    if method == "joint":
-        if loss == "info_nce":
-            m.temperature = v["temperature"]
-            m.learn_temperature = v.get("learn_temperature", m.learn_temperature)
-        cfg.loss_params = {
-            **cfg.loss_params,
-            **{p: v[p] for p in ("lam", "margin", "mining") if p in v},
-        }
-    if method == "attention":
-        m.heads = v["heads"]
-    if method == "single":
-        m.modality = v["modality"]
-    cfg.name = (v.get("name") or "").strip()
-    return cfg
+def prefill_form(cfg: Any, data: PairedData) -> form.FormValues:
+    """Put a shared link's configuration into the form's widgets, before they are drawn.
 
-
-def prefill_form(cfg: RunConfig, data: PairedData) -> list[str]:
-    """Put a configuration (from a shared link) into the form's widgets, before they are
-    drawn. Returns the settings whose value the form cannot show exactly (snapped to the
-    nearest choice)."""
+    Returns what the form could not take as it was: values snapped to the nearest choice
+    and values refused (not one of the choices; the default stays).
+    """
     state = st.session_state
-    method, loss = cfg.method, cfg.loss
-    state["train_method"] = method
-    if method == "joint":
-        state["train_loss_choice"] = loss
-    k = f"{method}_{loss}"
-    m, tr = cfg.model, cfg.train
-    snapped: list[str] = []
-
-    def put(name: str, value: Any, options: list | None = None) -> None:
-        if options is not None and value not in options:
-            snapped.append(name)
-            value = _nearest(options, value)
-        state[f"tr_{name}_{k}"] = value
-
-    put("dim", m.dim, DIMS)
-    if method != "cca":
-        put("encoder", m.encoder.kind)
-        put("width", m.encoder.hidden, WIDTHS)
-        put("depth", min(max(m.encoder.depth, 0), 4))
-        put("opt", tr.optimizer)
-        put("lr", tr.lr, LEARNING_RATES)
-        put("sched", tr.schedule)
-        put("bs", tr.batch_size, BATCH_SIZES)
-        put("epochs", min(max(tr.epochs, 1), 200))
-        put("device", tr.device)
-    if loss == "info_nce":
-        put("temp", m.temperature, TEMPERATURES)
-        put("learn_temp", m.learn_temperature)
-    lp = cfg.loss_params
-    if loss == "seed_alignment" and "lam" in lp:
-        put("lam", lp["lam"], LAMBDAS)
-    if loss == "triplet":
-        if "margin" in lp:
-            put("margin", lp["margin"])
-        if "mining" in lp:
-            put("mining", lp["mining"])
-    if method == "attention":
-        put("heads", m.heads)
-    if method == "single" and m.modality in data.names:
-        put("modality", m.modality)
-    put("seed", tr.seed)
-    return snapped
+    state["train_method"] = cfg.method
+    if len(registry.METHODS[cfg.method].losses) > 1:
+        state["train_loss_choice"] = cfg.loss
+    filled = form.values_from_config(cfg, data.names)
+    for f in registry.form_fields(cfg.method, cfg.loss):
+        if f.path in filled.values:
+            state[widget_key(f, cfg.method, cfg.loss)] = filled.values[f.path]
+    return filled
 
 
 st.title(t("train.train"))
@@ -452,11 +222,14 @@ if current_job() is not None:
 
 link_config = st.session_state.pop(LINK_CONFIG, None)
 if link_config is not None:  # a shared link's settings go into the form once
-    snapped = prefill_form(link_config, data)
+    filled = prefill_form(link_config, data)
     st.session_state[LINK_BASE] = link_config
     st.info(t("train.link_settings_loaded"), icon=":material/link:")
-    if snapped:
-        st.warning(t("train.link_settings_snapped", names=", ".join(snapped)))
+    if filled.snapped:
+        names = ", ".join(t(k) for k in filled.snapped)
+        st.warning(t("train.link_settings_snapped", names=names))
+    if filled.refused:
+        st.warning(t("train.link_settings_refused", names=", ".join(t(k) for k in filled.refused)))
 
 busy = training_running()
 with st.container(border=True):
@@ -467,7 +240,7 @@ with st.container(border=True):
         values = settings_ui(method, loss, data, busy)
         if values is not None:
             base = st.session_state.get(LINK_BASE)
-            start_training(data, build_config(method, loss, values, base))
+            start_training(data, form.config_from_values(method, loss, values, base))
             st.session_state[SCROLL_TO_PANEL] = True  # the panel sits above the form's button
             st.rerun()
     except FusionError as exc:

@@ -1,0 +1,100 @@
+"""The Train form's values and a run config, both ways, from one field table.
+
+:func:`fusion.registry.form_fields` lists the settings a method and loss have, each a
+:class:`~fusion.registry.Field` with a dotted path into :meth:`RunConfig.to_dict`. The page
+draws one widget per field; this module turns the widgets' values into a config
+(:func:`config_from_values`) and a config from a shared link into widget values
+(:func:`values_from_config`), checking every value against the field's choices or bounds
+on the way. No streamlit, no torch: a form is plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fusion import registry
+from fusion.config import RunConfig, default_config, get_path, set_path
+from fusion.registry import Field
+
+
+@dataclass
+class FormValues:
+    """Widget values by field path, and what a link asked for that the form cannot show.
+
+    ``snapped``: fields whose value was moved to the nearest choice or bound;
+    ``refused``: fields whose value is not one of its choices (the default is kept).
+    Both hold the fields' label keys, for the page to name them.
+    """
+
+    values: dict[str, Any] = field(default_factory=dict)
+    snapped: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def options(f: Field, modalities: Sequence[str] = ()) -> tuple[Any, ...]:
+    """A field's choices: its own, or the data's modality names for a dynamic field."""
+    return tuple(modalities) if f.dynamic == "modalities" else f.options
+
+
+def fit_value(f: Field, value: Any, modalities: Sequence[str] = ()) -> tuple[Any, str]:
+    """``value`` as the field can show it, and "" / "snapped" / "refused" saying what changed.
+
+    Numeric choices snap to the nearest; text choices must match (else "refused", and the
+    value is None); slider and number bounds clamp; checkboxes take booleans only.
+    """
+    choices = options(f, modalities)
+    numeric = choices and all(isinstance(c, (int, float)) for c in choices)
+    if f.widget == "checkbox":
+        return (value, "") if isinstance(value, bool) else (None, "refused")
+    if choices and value in choices and type(value) is not bool:
+        return value, ""
+    if numeric:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None, "refused"
+        return min(choices, key=lambda c: abs(c - value)), "snapped"
+    if choices:
+        return None, "refused"
+    if f.bounds:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None, "refused"
+        lo, hi = f.bounds[0], f.bounds[1]
+        kept = min(max(value, lo), hi)
+        kept = int(kept) if isinstance(lo, int) and float(kept).is_integer() else kept
+        return kept, "" if kept == value else "snapped"
+    return value, ""
+
+
+def values_from_config(cfg: RunConfig, modalities: Sequence[str] = ()) -> FormValues:
+    """The form's widget values for ``cfg`` (a shared link's configuration)."""
+    out = FormValues()
+    d = cfg.to_dict()
+    for f in registry.form_fields(cfg.method, cfg.loss):
+        value = get_path(d, f.path, f.default)
+        if value is None:
+            continue
+        kept, change = fit_value(f, value, modalities)
+        if change == "refused":
+            out.refused.append(f.label)
+            continue
+        if change == "snapped":
+            out.snapped.append(f.label)
+        out.values[f.path] = kept
+    return out
+
+
+def config_from_values(
+    method: str, loss: str, values: dict[str, Any], base: RunConfig | None = None
+) -> RunConfig:
+    """The RunConfig for the form's values (by field path).
+
+    What the form does not show comes from ``base`` (a configuration loaded from a shared
+    link, when its method and loss match) or else from the library's defaults.
+    """
+    same = base is not None and (base.method, base.loss) == (method, loss)
+    d = (base if same else default_config(method, loss)).to_dict()
+    for path, value in values.items():
+        set_path(d, path, value)
+    d["name"] = str(values.get("name") or "").strip()
+    return RunConfig.from_dict(d)

@@ -1,0 +1,589 @@
+"""One entry per loss and per fusion method; every list, form, CLI choice and page derives from it.
+
+A :class:`LossSpec` holds everything about a loss: where its function lives, its parameters
+with defaults and bounds, the default L2 normalisation of the embeddings it trains, flags
+(whether it uses labels, the model's temperature, a CCA step after training), its formula,
+paper and the symbols the Learn page explains, and the Train form's fields for it. A
+:class:`MethodSpec` does the same for a fusion method (its config class, model, losses,
+what it needs from the data, its form fields). :func:`register_loss` and
+:func:`register_method` add entries, so adding a loss means writing the loss, one
+``register_loss`` call and its strings in both catalogues:
+
+- ``common.loss_labels.<name>``: its short name in menus;
+- ``info.loss.<name>``: ``title`` and ``source`` (the citation);
+- ``learn.loss_symbols.<name>.<symbol id>``: each symbol of the formula, in words;
+- a label (and help) key for each of its form fields.
+
+This module imports neither torch nor streamlit: functions, models and config classes are
+named as ``"module:attribute"`` and imported when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# The choices of the configs' text settings (fusion.config validates against them).
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine")  # learning-rate schedule; cosine decays to 0 at the end
+DEVICES = ("auto", "cpu", "cuda", "mps")
+ENCODER_KINDS = ("auto", "linear", "mlp", "cnn")  # auto: a small CNN for images, else an MLP
+ACTIVATIONS = ("relu", "gelu", "tanh", "silu")
+
+
+def resolve(target: str) -> Any:
+    """The object named ``"package.module:attribute"`` (imported on first use)."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting of the Train form: where it lives in a run config and how it is asked for.
+
+    ``path`` is dotted into :meth:`fusion.config.RunConfig.to_dict` ("model.dim",
+    "model.encoder.kind", "loss_params.lam", "train.lr"). ``widget`` is one of
+    "select_slider", "slider", "selectbox", "checkbox", "number", "text". ``options`` are
+    the choices (a hand-edited link's value is snapped to the nearest numeric one and
+    refused if it is not among text ones); "modalities" as ``dynamic`` takes the data's
+    modality names instead. ``bounds`` is (min, max, step) for a slider or number input.
+    ``option_labels`` is a catalogue prefix: option x is shown as ``<prefix>.x``.
+    ``column`` is the form column ("model", "optimisation", "run"); ``advanced`` fields are
+    hidden in presenter mode; ``default`` is used where the config has no value (a loss
+    parameter the user did not set); ``key`` names the widget (default: the path's last part).
+    """
+
+    path: str
+    widget: str
+    label: str
+    help: str = ""
+    options: tuple[Any, ...] = ()
+    bounds: tuple[float, ...] = ()
+    option_labels: str = ""
+    column: str = "model"
+    advanced: bool = False
+    default: Any = None
+    dynamic: str = ""
+    key: str = ""  # the widget's short name (widget key tr_<key>_<method>_<loss>)
+    placeholder: str = ""  # text fields: catalogue key of the hint shown when empty
+
+    @property
+    def name(self) -> str:
+        """The widget's short name: ``key``, else the path's last part."""
+        return self.key or self.path.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A loss parameter: default, bounds and (for text values) the allowed choices."""
+
+    default: Any
+    minimum: float | None = None  # numbers: the smallest allowed value
+    exclusive: bool = False  # the minimum itself is not allowed (eps > 0)
+    choices: tuple[str, ...] = ()  # text parameters: the allowed values
+
+    def bound_text(self) -> str:
+        if self.minimum is None:
+            return ""
+        return f" {'>' if self.exclusive else '>='} {self.minimum:g}"
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Everything about one loss (see the module docstring for its catalogue strings)."""
+
+    name: str
+    function: str  # "module:function", called as function(za, zb, **params) or by its task
+    family: str  # "joint" (pairwise, in JointTask), "classifier" or "cca"
+    formula_latex: str
+    url: str
+    symbols: tuple[tuple[str, str], ...] = ()  # (LaTeX, id): learn.loss_symbols.<name>.<id>
+    params: Mapping[str, Param] = field(default_factory=dict)
+    normalize: bool = False  # default L2 normalisation of the shared space it trains
+    repulsive: bool = False  # has a term pushing non-matching items apart
+    prevents_collapse: bool = False  # something (negatives, whitening) rules out collapse
+    uses_temperature: bool = False  # gets the model's (possibly learnable) temperature
+    uses_labels: bool = False  # gets the batch's labels (pairs of a class count as matches)
+    linear_encoders: bool = False  # its source defines f and g as linear maps
+    cca_step: bool = False  # scored after a linear CCA fitted on training outputs
+    fields: tuple[Field, ...] = ()  # the Train form's fields for it
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        return resolve(self.function)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Everything about one fusion method."""
+
+    name: str
+    config: str  # the name of its config class in fusion.config
+    losses: tuple[str, ...]  # the losses it trains with; the first is the default
+    model: str = ""  # "module:class", built as cls(input_shapes, [n_classes,] cfg); "" = none
+    needs_labels: bool = False
+    min_modalities: int = 1
+    baseline: bool = False  # a classification baseline (config.kind is the method's name)
+    gradient_free: bool = False  # solved in closed form: no optimiser, epochs or device
+    fields: tuple[Field, ...] = ()  # its model settings on the Train form
+
+    @property
+    def config_class(self) -> type:
+        return resolve(f"fusion.config:{self.config}")
+
+
+LOSSES: dict[str, LossSpec] = {}
+METHODS: dict[str, MethodSpec] = {}
+
+
+def register_loss(spec: LossSpec) -> LossSpec:
+    """Add a loss; a second entry under the same name is a programming error."""
+    assert spec.name not in LOSSES, f"loss {spec.name!r} is registered twice"
+    assert spec.family in ("joint", "classifier", "cca"), spec.family
+    LOSSES[spec.name] = spec
+    if spec.family == "joint" and "joint" in METHODS:
+        joint = METHODS["joint"]
+        METHODS["joint"] = _replace(joint, losses=(*joint.losses, spec.name))
+    return spec
+
+
+def unregister_loss(name: str) -> None:
+    """Remove a loss (tests register toy losses and take them away again)."""
+    LOSSES.pop(name)
+    for key, method in list(METHODS.items()):
+        if name in method.losses:
+            METHODS[key] = _replace(method, losses=tuple(x for x in method.losses if x != name))
+
+
+def register_method(spec: MethodSpec) -> MethodSpec:
+    assert spec.name not in METHODS, f"method {spec.name!r} is registered twice"
+    METHODS[spec.name] = spec
+    return spec
+
+
+def _replace(spec: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(spec, **changes)
+
+
+def catalogue_keys(kind: str, name: str) -> list[str]:
+    """The catalogue keys a loss (``kind="loss"``) or method needs in every language."""
+    if kind == "method":
+        spec = METHODS[name]
+        keys = [f"common.method_labels.{name}", f"train.method_help.{name}"]
+        fields: tuple[Field, ...] = spec.fields
+    else:
+        loss = LOSSES[name]
+        keys = [
+            f"common.loss_labels.{name}",
+            f"info.loss.{name}.title",
+            f"info.loss.{name}.source",
+            *(f"learn.loss_symbols.{name}.{sid}" for _, sid in loss.symbols),
+        ]
+        if loss.family != "joint":
+            keys.append(f"learn.other_loss_note.{name}")
+        fields = loss.fields
+    for f in fields:
+        keys += [f.label, *([f.help] if f.help else [])]
+        if f.option_labels:
+            keys += [f"{f.option_labels}.{o}" for o in f.options]
+    return keys
+
+
+def joint_losses() -> tuple[str, ...]:
+    """The names of the joint-embedding losses, in registration order."""
+    return tuple(name for name, spec in LOSSES.items() if spec.family == "joint")
+
+
+def default_loss(method: str) -> str:
+    return METHODS[method].losses[0]
+
+
+# ---------------------------------------------------------------------------------------
+# The Train form's fields shared by methods (the method's and loss's own come first).
+
+TRAIN_FIELDS: tuple[Field, ...] = (
+    Field(
+        "train.optimizer",
+        "selectbox",
+        "train.optimiser",
+        "train.gradient_method_adam_safe",
+        options=OPTIMIZERS,
+        option_labels="train.optimizer_labels",
+        column="optimisation",
+        advanced=True,
+        key="opt",
+    ),
+    Field(
+        "train.lr",
+        "select_slider",
+        "train.learning_rate",
+        "train.step_size_if_loss",
+        options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
+        column="optimisation",
+    ),
+    Field(
+        "train.schedule",
+        "selectbox",
+        "train.lr_schedule",
+        "train.keep_learning_rate_constant",
+        options=SCHEDULES,
+        option_labels="train.schedule_labels",
+        column="optimisation",
+        advanced=True,
+        key="sched",
+    ),
+    Field(
+        "train.batch_size",
+        "select_slider",
+        "train.batch_size",
+        "train.pairs_per_step_contrastive",
+        options=(16, 32, 64, 128, 256, 512, 1024),
+        column="optimisation",
+        advanced=True,
+        key="bs",
+    ),
+    Field(
+        "train.epochs",
+        "slider",
+        "train.epochs",
+        "train.passes_over_training_data",
+        bounds=(1, 200, 1),
+        column="run",
+    ),
+    Field(
+        "train.seed",
+        "number",
+        "train.seed",
+        "train.fixes_split_initial_weights",
+        bounds=(0, 2**31 - 1, 1),
+        column="run",
+    ),
+    Field(
+        "train.device",
+        "selectbox",
+        "train.device",
+        "train.auto_uses_gpu_when",
+        options=DEVICES,
+        option_labels="train.device_labels",
+        column="run",
+        advanced=True,
+    ),
+    Field(
+        "name",
+        "text",
+        "train.run_name_optional",
+        "train.folder_name_saved_run",
+        column="run",
+        advanced=True,
+        placeholder="train.date_method_loss",
+    ),
+)
+GRADIENT_FREE_TRAIN_FIELDS = ("train.seed", "name")
+
+
+def _encoder_fields() -> tuple[Field, ...]:
+    return (
+        Field(
+            "model.encoder.kind",
+            "selectbox",
+            "train.encoder",
+            "train.network_turns_each_modality",
+            options=ENCODER_KINDS,
+            option_labels="train.encoder_labels",
+            key="encoder",
+        ),
+        Field(
+            "model.encoder.hidden",
+            "select_slider",
+            "train.encoder_width",
+            "train.units_per_hidden_layer",
+            options=(16, 32, 64, 128, 256, 512),
+            advanced=True,
+            key="width",
+        ),
+        Field(
+            "model.encoder.depth",
+            "slider",
+            "train.encoder_depth",
+            "train.hidden_layers_mlp_encoder",
+            bounds=(0, 4, 1),
+            advanced=True,
+        ),
+    )
+
+
+_DIMS = (2, 4, 8, 16, 32, 64, 128)
+
+
+def _dim_field(method: str) -> Field:
+    return Field(
+        "model.dim",
+        "select_slider",
+        f"train.dim_labels.{method}.0",
+        f"train.dim_labels.{method}.1",
+        options=_DIMS,
+    )
+
+
+def form_fields(method: str, loss: str) -> list[Field]:
+    """The Train form's fields for a method and loss, in form order."""
+    m = METHODS[method]
+    spec = LOSSES.get(loss)
+    own = [*m.fields, *(spec.fields if spec is not None else ())]
+    train = [f for f in TRAIN_FIELDS if not m.gradient_free or f.path in GRADIENT_FREE_TRAIN_FIELDS]
+    return [*own, *train]
+
+
+# ---------------------------------------------------------------------------------------
+# The entries. Formulas are LaTeX, exactly as the code computes them.
+
+register_method(
+    MethodSpec(
+        "joint",
+        "JointConfig",
+        losses=(),  # filled by register_loss for every "joint" loss
+        model="fusion.models:JointEmbedding",
+        min_modalities=2,
+        fields=(_dim_field("joint"), *_encoder_fields()),
+    )
+)
+register_method(
+    MethodSpec(
+        "attention",
+        "AttentionConfig",
+        losses=("cross_entropy",),
+        model="fusion.models:AttentionFusion",
+        needs_labels=True,
+        fields=(
+            _dim_field("attention"),
+            *_encoder_fields(),
+            Field(
+                "model.heads",
+                "selectbox",
+                "train.attention_heads",
+                "train.self_attention_heads_across",
+                options=(0, 1, 2, 4, 8),
+                option_labels="train.heads_labels",
+            ),
+        ),
+    )
+)
+for _baseline, _model in (
+    ("early", "EarlyFusion"),
+    ("late", "LateFusion"),
+    ("single", "SingleModality"),
+):
+    _extra: tuple[Field, ...] = ()
+    if _baseline == "single":
+        _extra = (
+            Field(
+                "model.modality",
+                "selectbox",
+                "train.modality",
+                "train.one_modality_baseline_sees",
+                dynamic="modalities",
+            ),
+        )
+    register_method(
+        MethodSpec(
+            _baseline,
+            "BaselineConfig",
+            losses=("cross_entropy",),
+            model=f"fusion.models:{_model}",
+            needs_labels=True,
+            baseline=True,
+            fields=(_dim_field(_baseline), *_encoder_fields(), *_extra),
+        )
+    )
+register_method(
+    MethodSpec(
+        "cca",
+        "CCAConfig",
+        losses=("cca",),
+        min_modalities=2,
+        gradient_free=True,
+        fields=(_dim_field("cca"),),
+    )
+)
+
+register_loss(
+    LossSpec(
+        "info_nce",
+        "fusion.losses:info_nce",
+        "joint",
+        formula_latex=(
+            r"\mathcal{L} = -\frac{1}{2B}\sum_{i}\Big["
+            r"\log\frac{e^{a_i\cdot b_i/\tau}}{\sum_j e^{a_i\cdot b_j/\tau}}"
+            r" + \log\frac{e^{a_i\cdot b_i/\tau}}{\sum_j e^{a_j\cdot b_i/\tau}}\Big]"
+        ),
+        url="https://arxiv.org/abs/2103.00020",
+        symbols=(
+            (r"a_i, b_i", "0.1"),
+            (r"a_i\cdot b_j", "1.1"),
+            (r"\tau", "2.1"),
+            (r"\sum_j", "3.1"),
+            (r"B", "4.1"),
+        ),
+        normalize=True,
+        repulsive=True,
+        prevents_collapse=True,
+        uses_temperature=True,
+        fields=(
+            Field(
+                "model.temperature",
+                "select_slider",
+                "train.temperature",
+                "train.infonce_softmax_temperature_lower",
+                options=(0.01, 0.02, 0.05, 0.07, 0.1, 0.2, 0.5, 1.0),
+                key="temp",
+            ),
+            Field(
+                "model.learn_temperature",
+                "checkbox",
+                "train.learn_temperature",
+                "train.train_along_encoders_clip",
+                advanced=True,
+                key="learn_temp",
+            ),
+        ),
+    )
+)
+register_loss(
+    LossSpec(
+        "seed_alignment",
+        "fusion.losses:seed_alignment",
+        "joint",
+        formula_latex=(
+            r"\min_{f,g}\ \frac{1}{B}\Big[\sum_{i,j} s_{ij}\,\lVert f(x_i)-g(y_j)\rVert^2"
+            r" + \lambda \sum_i \big(\lVert f(x_i)\rVert^2 + \lVert g(y_i)\rVert^2\big)\Big]"
+        ),
+        url="https://doi.org/10.1109/CVPR.2006.100",
+        symbols=(
+            (r"f, g", "0.1"),
+            (r"x_i, y_j", "1.1"),
+            (r"s_{ij}", "2.1"),
+            (r"\lVert\cdot\rVert^2", "3.1"),
+            (r"\lambda", "4.1"),
+            (r"B", "5.1"),
+        ),
+        params={"lam": Param(0.1, minimum=0.0)},
+        uses_labels=True,
+        linear_encoders=True,  # the seed article's f and g are linear maps ("简单的线性函数")
+        fields=(
+            Field(
+                "loss_params.lam",
+                "select_slider",
+                "train.seed_l2_weight",
+                "train.weight_l2_term_keeps",
+                options=(0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+                default=0.1,
+            ),
+        ),
+    )
+)
+register_loss(
+    LossSpec(
+        "triplet",
+        "fusion.losses:triplet",
+        "joint",
+        formula_latex=(
+            r"\mathcal{L} = \frac{1}{B}\sum_i \max_{j\ne i}\big[m - s_{ii} + s_{ij}\big]_+"
+            r" + \frac{1}{B}\sum_j \max_{i\ne j}\big[m - s_{jj} + s_{ij}\big]_+"
+        ),
+        url="https://arxiv.org/abs/1707.05612",
+        symbols=(
+            (r"s_{ij}", "0.1"),
+            (r"m", "1.1"),
+            (r"\max_{j\ne i}", "2.1"),
+            (r"[\cdot]_+", "3.1"),
+        ),
+        params={
+            "margin": Param(0.2, minimum=0.0),
+            "mining": Param("hardest", choices=("hardest", "semi-hard", "all")),
+        },
+        normalize=True,
+        repulsive=True,
+        prevents_collapse=True,
+        fields=(
+            Field(
+                "loss_params.margin",
+                "slider",
+                "train.triplet_margin",
+                "train.how_much_closer_true",
+                bounds=(0.05, 1.0, 0.05),
+                default=0.2,
+            ),
+            Field(
+                "loss_params.mining",
+                "selectbox",
+                "train.negative_mining",
+                "train.which_negatives_count_hardest",
+                options=("hardest", "semi-hard", "all"),
+                default="hardest",
+            ),
+        ),
+    )
+)
+register_loss(
+    LossSpec(
+        "dcca",
+        "fusion.losses:dcca",
+        "joint",
+        formula_latex=(
+            r"\mathcal{L} = -\operatorname{tr}\big((T^\top T)^{1/2}\big),\quad "
+            r"T = \Sigma_{aa}^{-1/2}\,\Sigma_{ab}\,\Sigma_{bb}^{-1/2}"
+        ),
+        url="https://proceedings.mlr.press/v28/andrew13.html",
+        symbols=(
+            (r"\Sigma_{aa}, \Sigma_{bb}", "0.1"),
+            (r"\Sigma_{ab}", "1.1"),
+            (r"T", "2.1"),
+            (r"\operatorname{tr}\big((T^\top T)^{1/2}\big)", "3.1"),
+        ),
+        params={"eps": Param(1e-3, minimum=0.0, exclusive=True)},
+        # No negatives, but whitening (unit variance per direction) rules out collapse.
+        prevents_collapse=True,
+        cca_step=True,
+    )
+)
+register_loss(
+    LossSpec(
+        "cross_entropy",
+        "fusion.losses:cross_entropy",
+        "classifier",
+        formula_latex=(
+            r"\mathcal{L} = -\frac{1}{B}\sum_i \log p_\theta\big(y_i \mid "
+            r"x_i^{(1)}, \dots, x_i^{(M)}\big) + \beta\,\frac{1}{B}\sum_i H(w_i),\quad "
+            r"H(w_i) = -\sum_m w_{im} \log w_{im}"
+        ),
+        url="https://www.deeplearningbook.org/contents/mlp.html",
+        symbols=(
+            (r"p_\theta(y_i \mid \cdot)", "p"),
+            (r"x_i^{(m)}", "x"),
+            (r"w_{im}", "w"),
+            (r"\beta", "beta"),
+            (r"B", "b"),
+        ),
+    )
+)
+register_loss(
+    LossSpec(
+        "cca",
+        "fusion.experiment:run_cca",
+        "cca",
+        formula_latex=(
+            r"\max_{u, v}\ \frac{u^\top \Sigma_{ab}\, v}"
+            r"{\sqrt{u^\top \Sigma_{aa} u}\,\sqrt{v^\top \Sigma_{bb} v}}"
+        ),
+        url="https://doi.org/10.1093/biomet/28.3-4.321",
+        symbols=(
+            (r"a, b", "ab"),
+            (r"u, v", "uv"),
+            (r"\Sigma_{aa}, \Sigma_{bb}, \Sigma_{ab}", "sigma"),
+        ),
+    )
+)
