@@ -11,13 +11,17 @@ part (retrieval ranks, class precision) is capped at
 
 The constants were measured on a quiet two-core laptop CPU (``benchmarks/RESULTS.md``:
 about 100,000 samples/s for a joint InfoNCE model on 128 + 64 features; joint metrics
-take about 0.3 s at 2,000 rows); a busy machine is slower, a GPU faster. The estimate
-is for orders of magnitude, not for a stopwatch.
+take about 0.3 s at 2,000 rows); a GPU is faster. A busy machine is slower: the estimate
+is scaled by :func:`busy_factor`, the 1-minute load average per core (measured: a 200k-pair
+epoch estimated at 1.2 s on a quiet machine took 3.7 s at load 3.4 on two cores, and a
+1.2M-pair epoch estimated at 9 s took 162 s at load 4-7.5 with two torch threads per
+job). The estimate is for orders of magnitude, not for a stopwatch.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +33,15 @@ PAIR_SECONDS = 8e-8  # joint metrics per (row x row) per modality pair, with ran
 ROW_SECONDS = 1.5e-5  # linear metrics (alignment, spread, CCA, probe prediction) per row
 PROBE_SECONDS = 1.0  # fitting the final linear probe on at most 5,000 training rows
 CCA_SECONDS_PER_VALUE = 2e-7  # scikit-learn CCA fit, per training value, per component
+
+
+def busy_factor() -> float:
+    """How much slower than quiet this machine runs now: load average per core, at least 1."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return 1.0
+    return max(1.0, load / (os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -71,12 +84,29 @@ def estimate_run(
     config: Any,
     has_labels: bool = False,
     device: str = "cpu",
+    busy: float | None = None,
 ) -> RunEstimate:
     """Seconds a run of ``config`` (a :class:`~fusion.experiment.RunConfig`) would take.
 
     ``n_rows`` paired rows with per-sample ``input_shapes`` (``PairedData.input_shapes()``);
-    ``device`` is "cpu", "cuda" or "mps" (anything but "cpu" counts as a GPU).
+    ``device`` is "cpu", "cuda" or "mps" (anything but "cpu" counts as a GPU). The result
+    is scaled by ``busy`` (default: :func:`busy_factor` now; 1 = a quiet machine).
     """
+    quiet = _estimate_quiet(n_rows, input_shapes, config, has_labels, device)
+    k = busy_factor() if busy is None else busy
+    return RunEstimate(
+        quiet.train_seconds * k, quiet.eval_seconds * k, quiet.n_train, quiet.n_val, quiet.epochs
+    )
+
+
+def _estimate_quiet(
+    n_rows: int,
+    input_shapes: dict[str, tuple[int, ...]],
+    config: Any,
+    has_labels: bool,
+    device: str,
+) -> RunEstimate:
+    """:func:`estimate_run` on a quiet machine."""
     from fusion.metrics import RETRIEVAL_MAX_ROWS
 
     tr = config.train

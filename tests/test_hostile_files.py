@@ -347,17 +347,20 @@ def test_run_time_estimate_grows_with_the_data_and_flags_long_runs():
 
     shapes = {"a": (2,), "b": (2,)}
     cfg = default_config("joint", "info_nce", epochs=20)
-    small = estimate_run(2000, shapes, cfg)
-    big = estimate_run(1_500_000, shapes, cfg)
+    small = estimate_run(2000, shapes, cfg, busy=1.0)
+    big = estimate_run(1_500_000, shapes, cfg, busy=1.0)
     assert not small.long and small.seconds < 5
     assert big.long and big.seconds > LONG_RUN_S and big.n_train == 1_200_000
     assert big.seconds > 100 * small.seconds
-    one = estimate_run(1_500_000, shapes, default_config("joint", "info_nce", epochs=1))
+    one = estimate_run(1_500_000, shapes, default_config("joint", "info_nce", epochs=1), busy=1.0)
     # Evaluation is bounded: it does not grow with the square of 300,000 validation rows.
     assert one.eval_seconds < 60
-    assert estimate_run(1_500_000, shapes, cfg, device="cuda").seconds < big.seconds
-    cca = estimate_run(1_500_000, shapes, default_config("cca"))
+    assert estimate_run(1_500_000, shapes, cfg, device="cuda", busy=1.0).seconds < big.seconds
+    cca = estimate_run(1_500_000, shapes, default_config("cca"), busy=1.0)
     assert cca.seconds > 0 and cca.epochs == 1
+    # A busy machine is slower: the estimate scales with the load per core.
+    busy = estimate_run(2000, shapes, cfg, busy=3.0)
+    assert busy.seconds == pytest.approx(3.0 * small.seconds)
 
 
 @pytest.mark.slow
