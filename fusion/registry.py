@@ -11,7 +11,7 @@ what it needs from the data, its form fields). :func:`register_loss` and
 
 - ``common.loss_labels.<name>``: its short name in menus;
 - ``info.loss.<name>``: ``title`` and ``source`` (the citation);
-- ``learn.loss_symbols.<name>.<symbol id>``: each symbol of the formula, in words;
+- ``learn.loss_symbols.<name>.<i>``: symbol i of the formula, in words;
 - a label (and help) key for each of its form fields.
 
 This module imports neither torch nor streamlit: functions, models and config classes are
@@ -99,7 +99,7 @@ class LossSpec:
     family: str  # "joint" (pairwise, in JointTask), "classifier" or "cca"
     formula_latex: str
     url: str
-    symbols: tuple[tuple[str, str], ...] = ()  # (LaTeX, id): learn.loss_symbols.<name>.<id>
+    symbols: tuple[str, ...] = ()  # LaTeX; symbol i is explained by learn.loss_symbols.<name>.<i>
     params: Mapping[str, Param] = field(default_factory=dict)
     normalize: bool = False  # default L2 normalisation of the shared space it trains
     repulsive: bool = False  # has a term pushing non-matching items apart
@@ -181,7 +181,7 @@ def catalogue_keys(kind: str, name: str) -> list[str]:
             f"common.loss_labels.{name}",
             f"info.loss.{name}.title",
             f"info.loss.{name}.source",
-            *(f"learn.loss_symbols.{name}.{sid}" for _, sid in loss.symbols),
+            *(f"learn.loss_symbols.{name}.{i}" for i in range(len(loss.symbols))),
         ]
         if loss.family != "joint":
             keys.append(f"learn.other_loss_note.{name}")
@@ -421,13 +421,7 @@ register_loss(
             r" + \log\frac{e^{a_i\cdot b_i/\tau}}{\sum_j e^{a_j\cdot b_i/\tau}}\Big]"
         ),
         url="https://arxiv.org/abs/2103.00020",
-        symbols=(
-            (r"a_i, b_i", "0.1"),
-            (r"a_i\cdot b_j", "1.1"),
-            (r"\tau", "2.1"),
-            (r"\sum_j", "3.1"),
-            (r"B", "4.1"),
-        ),
+        symbols=(r"a_i, b_i", r"a_i\cdot b_j", r"\tau", r"\sum_j", r"B"),
         normalize=True,
         repulsive=True,
         prevents_collapse=True,
@@ -462,14 +456,7 @@ register_loss(
             r" + \lambda \sum_i \big(\lVert f(x_i)\rVert^2 + \lVert g(y_i)\rVert^2\big)\Big]"
         ),
         url="https://doi.org/10.1109/CVPR.2006.100",
-        symbols=(
-            (r"f, g", "0.1"),
-            (r"x_i, y_j", "1.1"),
-            (r"s_{ij}", "2.1"),
-            (r"\lVert\cdot\rVert^2", "3.1"),
-            (r"\lambda", "4.1"),
-            (r"B", "5.1"),
-        ),
+        symbols=(r"f, g", r"x_i, y_j", r"s_{ij}", r"\lVert\cdot\rVert^2", r"\lambda", r"B"),
         params={"lam": Param(0.1, minimum=0.0)},
         uses_labels=True,
         linear_encoders=True,  # the seed article's f and g are linear maps ("简单的线性函数")
@@ -495,12 +482,7 @@ register_loss(
             r" + \frac{1}{B}\sum_j \max_{i\ne j}\big[m - s_{jj} + s_{ij}\big]_+"
         ),
         url="https://arxiv.org/abs/1707.05612",
-        symbols=(
-            (r"s_{ij}", "0.1"),
-            (r"m", "1.1"),
-            (r"\max_{j\ne i}", "2.1"),
-            (r"[\cdot]_+", "3.1"),
-        ),
+        symbols=(r"s_{ij}", r"m", r"\max_{j\ne i}", r"[\cdot]_+"),
         params={
             "margin": Param(0.2, minimum=0.0),
             "mining": Param("hardest", choices=("hardest", "semi-hard", "all")),
@@ -539,10 +521,10 @@ register_loss(
         ),
         url="https://proceedings.mlr.press/v28/andrew13.html",
         symbols=(
-            (r"\Sigma_{aa}, \Sigma_{bb}", "0.1"),
-            (r"\Sigma_{ab}", "1.1"),
-            (r"T", "2.1"),
-            (r"\operatorname{tr}\big((T^\top T)^{1/2}\big)", "3.1"),
+            r"\Sigma_{aa}, \Sigma_{bb}",
+            r"\Sigma_{ab}",
+            r"T",
+            r"\operatorname{tr}\big((T^\top T)^{1/2}\big)",
         ),
         params={"eps": Param(1e-3, minimum=0.0, exclusive=True)},
         # No negatives, but whitening (unit variance per direction) rules out collapse.
@@ -561,13 +543,7 @@ register_loss(
             r"H(w_i) = -\sum_m w_{im} \log w_{im}"
         ),
         url="https://www.deeplearningbook.org/contents/mlp.html",
-        symbols=(
-            (r"p_\theta(y_i \mid \cdot)", "p"),
-            (r"x_i^{(m)}", "x"),
-            (r"w_{im}", "w"),
-            (r"\beta", "beta"),
-            (r"B", "b"),
-        ),
+        symbols=(r"p_\theta(y_i \mid \cdot)", r"x_i^{(m)}", r"w_{im}", r"\beta", r"B"),
     )
 )
 register_loss(
@@ -580,10 +556,6 @@ register_loss(
             r"{\sqrt{u^\top \Sigma_{aa} u}\,\sqrt{v^\top \Sigma_{bb} v}}"
         ),
         url="https://doi.org/10.1093/biomet/28.3-4.321",
-        symbols=(
-            (r"a, b", "ab"),
-            (r"u, v", "uv"),
-            (r"\Sigma_{aa}, \Sigma_{bb}, \Sigma_{ab}", "sigma"),
-        ),
+        symbols=(r"a, b", r"u, v", r"\Sigma_{aa}, \Sigma_{bb}, \Sigma_{ab}"),
     )
 )

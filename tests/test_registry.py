@@ -19,7 +19,7 @@ TOY_STRINGS = {
     "common.loss_labels.toy_cosine": ("Toy cosine", "玩具余弦"),
     "info.loss.toy_cosine.title": ("Toy cosine alignment", "玩具余弦对齐"),
     "info.loss.toy_cosine.source": ("This test", "本测试"),
-    "learn.loss_symbols.toy_cosine.cos": ("cosine similarity of a pair", "一对样本的余弦相似度"),
+    "learn.loss_symbols.toy_cosine.0": ("cosine similarity of a pair", "一对样本的余弦相似度"),
     "train.toy_scale": ("Toy scale", "玩具尺度"),
 }
 
@@ -45,7 +45,7 @@ def toy_loss(monkeypatch):
             "joint",
             formula_latex=r"\mathcal{L}_{toy} = 1 - \cos(a_i, b_i)",
             url="https://example.org/toy",
-            symbols=((r"\cos", "cos"),),
+            symbols=(r"\cos",),
             params={"scale": Param(1.0, minimum=0.0)},
             normalize=True,
             fields=(

@@ -14,7 +14,7 @@ import streamlit as st
 from fusion.metrics import METRIC_INFO
 from fusion.registry import LOSSES
 from views._lessons import lessons_tab, lessons_tab_default
-from views._shared import info_text, language, t
+from views._text import info_text, language, t
 
 TAB_INDEX = "learn_tab_index"  # session key: the open tab by position, the same in every language
 
@@ -144,7 +144,7 @@ def losses_tab() -> None:
         with st.container(border=True):
             st.subheader(info_text("loss", key, "title"))
             st.latex(spec.formula_latex)
-            symbols([(latex, f"learn.loss_symbols.{key}.{sid}") for latex, sid in spec.symbols])
+            symbols([(x, f"learn.loss_symbols.{key}.{i}") for i, x in enumerate(spec.symbols)])
             if spec.family != "joint":
                 st.markdown(t(f"learn.other_loss_note.{key}"))
             elif spec.repulsive:
