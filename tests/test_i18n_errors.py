@@ -2,7 +2,8 @@
 
 Every ``DataError``/``ConfigError``/``TrainingError``/``FusionError`` built in ``fusion/``
 names a catalogue key (a string literal) and passes exactly the key's placeholders as
-keyword arguments; every ``errors.*`` and ``messages.*`` key has the same placeholders
+keyword arguments (the one exception, the loaders' error at a place, is checked entry by
+entry from its table of literal keys); every ``errors.*`` and ``messages.*`` key has the same placeholders
 in English and Chinese; and a real bad input gives a Chinese message that still names
 the file and the column at fault.
 """
@@ -52,19 +53,36 @@ def _check_call(node: ast.Call, key_arg: ast.expr | None, where: str) -> list[st
     return []
 
 
+# The one error built from a key that is not a literal at the call: (file, function). Its
+# keys are the literal strings of loaders.messages.PROBLEMS, checked one by one below.
+KEYED_BUILDERS = {("loaders/messages.py", "place_error")}
+
+
 def _calls():
-    for path in sorted(FUSION.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for path in sorted(FUSION.rglob("*.py")):
+        name = path.relative_to(FUSION).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        builders = {
+            id(node)
+            for f in ast.walk(tree)
+            if isinstance(f, ast.FunctionDef) and (name, f.name) in KEYED_BUILDERS
+            for node in ast.walk(f)
+        }
+        for node in ast.walk(tree):
             if isinstance(node, ast.Call):
-                yield f"{path.name}:{node.lineno}", node
+                yield f"{name}:{node.lineno}", node, id(node) in builders
 
 
 def test_every_error_is_built_from_a_catalogue_key_with_its_placeholders():
-    problems, n = [], 0
-    for where, node in _calls():
+    problems, n, keyed = [], 0, 0
+    for where, node, in_builder in _calls():
         if _name(node.func) in ERROR_CLASSES:
             n += 1
+            if in_builder:
+                keyed += 1
+                continue
             problems += _check_call(node, node.args[0] if node.args else None, where)
+    assert keyed == len(KEYED_BUILDERS), "a keyed error builder moved: update KEYED_BUILDERS"
     assert n > 150, f"only {n} error constructions found: is the scan looking in fusion/?"
     assert not problems, "\n".join(problems)
 
@@ -72,13 +90,32 @@ def test_every_error_is_built_from_a_catalogue_key_with_its_placeholders():
 def test_every_keyed_status_message_has_its_placeholders():
     """History.say, Progress.say, loaders._warn and translate(...) with a literal key."""
     problems = []
-    for where, node in _calls():
+    for where, node, _ in _calls():
         index = MESSAGE_CALLS.get(_name(node.func))
         if index is None or len(node.args) <= index:
             continue
         key = node.args[index]
         if isinstance(key, ast.Constant) and str(key.value).startswith(("errors.", "messages.")):
             problems += _check_call(node, key, where)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_error_at_a_place_has_its_key_and_placeholders():
+    """loaders.messages.place_error: every (problem, kind of place) of its table names a key
+    in the catalogue whose placeholders are exactly ``where``, the place's and the problem's."""
+    from fusion.loaders.messages import PLACE_FIELDS, PROBLEMS, Place, place_error
+
+    en, problems, n = catalogue("en"), [], 0
+    for problem, spec in PROBLEMS.items():
+        for kind, key in spec.keys.items():
+            n += 1
+            err = place_error(problem, "'f.csv'", Place(kind), **dict.fromkeys(spec.details, 1))
+            wanted = {"where", *PLACE_FIELDS[kind], *spec.details}
+            if key not in en or err.key != key:
+                problems.append(f"{problem}/{kind}: {key!r} is not in the English catalogue")
+            elif placeholders(en[key]) != wanted or set(err.params) != wanted:
+                problems.append(f"{problem}/{kind}: {key!r} wants {sorted(placeholders(en[key]))}")
+    assert n >= 25, n
     assert not problems, "\n".join(problems)
 
 
