@@ -48,7 +48,3 @@ class DataError(FusionError):
 
 class ConfigError(FusionError):
     """An invalid model or training configuration, refused before any work."""
-
-
-class TrainingError(FusionError):
-    """A fault during training (out of memory on the device, ...)."""
