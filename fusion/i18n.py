@@ -72,6 +72,25 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
         return catalogue(DEFAULT_LANGUAGE).get(key, key).format(**params)
 
 
+def localized_message(info: Any, lang: str, which: str = "message") -> str:
+    """A message of the library in ``lang``: ``info.<which>`` translated through its key.
+
+    ``info`` is anything that carries ``<which>`` (English) and ``<which>_key`` /
+    ``<which>_params``, as attributes or dict items: a :class:`fusion.train.History`, a job's
+    ``Progress`` or the job itself (``which="error"``), a run's ``RunInfo`` (also
+    ``which="problem"``) or a ``run.json`` dict. Without a key (runs saved before
+    keys existed) the English text is returned as it is.
+    """
+    if isinstance(info, dict):
+        text, key, params = (info.get(which), info.get(f"{which}_key"), info.get(f"{which}_params"))
+    else:
+        text = getattr(info, which, "")
+        key, params = getattr(info, f"{which}_key", ""), getattr(info, f"{which}_params", None)
+    if key:
+        return translate(key, lang, **(params or {}))
+    return "" if text is None else str(text)
+
+
 def info_key(kind: str, name: str, field: str) -> str:
     """The catalogue key of a loss's (``kind="loss"``) or a metric pattern's
     (``kind="metric"``, e.g. ``recall_at_{k}_{a}_to_{b}``) title, help or source:

@@ -42,7 +42,11 @@ from torch import nn
 from fusion.config import TrainConfig  # noqa: F401  (importable from here as before)
 from fusion.data import PairedData
 from fusion.errors import ConfigError
-from fusion.i18n import DEFAULT_LANGUAGE, translate
+from fusion.i18n import (
+    DEFAULT_LANGUAGE,
+    localized_message,  # noqa: F401  (torch-free there; importable here as before)
+    translate,
+)
 from fusion.registry import DEVICES
 
 
@@ -161,25 +165,6 @@ class History:
             "completed_epochs": self.completed_epochs,
             "seconds": round(self.seconds, 3),
         }
-
-
-def localized_message(info: Any, lang: str, which: str = "message") -> str:
-    """A message of the library in ``lang``: ``info.<which>`` translated through its key.
-
-    ``info`` is anything that carries ``<which>`` (English) and ``<which>_key`` /
-    ``<which>_params``, as attributes or dict items: a :class:`History`, a job's
-    ``Progress`` or the job itself (``which="error"``), a run's ``RunInfo`` (also
-    ``which="problem"``) or a ``run.json`` dict. Without a key (runs saved before
-    keys existed) the English text is returned as it is.
-    """
-    if isinstance(info, dict):
-        text, key, params = (info.get(which), info.get(f"{which}_key"), info.get(f"{which}_params"))
-    else:
-        text = getattr(info, which, "")
-        key, params = getattr(info, f"{which}_key", ""), getattr(info, f"{which}_params", None)
-    if key:
-        return translate(key, lang, **(params or {}))
-    return "" if text is None else str(text)
 
 
 class Callback:
