@@ -9,7 +9,10 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-from views._shared import sidebar, start_warm_up, sync_url, t, workspace  # noqa: E402  (set_page_config comes first)
+from views._device import start_warm_up  # noqa: E402  (set_page_config comes first)
+from views._links import sync_url, workspace  # noqa: E402
+from views._sidebar import sidebar  # noqa: E402
+from views._text import t  # noqa: E402
 
 PAGES = [
     st.Page(

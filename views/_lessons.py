@@ -2,13 +2,13 @@
 
 The list shows a card per lesson (:data:`fusion.lessons.LESSONS`). "Start lesson" opens it
 and trains its runs in one background :class:`fusion.lessons.LessonJob`, owned by the
-session's training slot (``_shared.job_slot``): it respects the server's cap on concurrent
+session's training slot (started through ``_jobs.start_job``, like every job): it respects the server's cap on concurrent
 trainings, stops when the session ends, and its threads never call ``st.*``. A fragment
 polls its progress; when it ends, the page reruns and shows the lesson's steps, built
 from the runs saved in this session's runs folder (``lesson-<id>-<key>``), so a lesson
 trained once opens at once, also after a reload. ``?lesson=<id>`` opens a lesson.
 
-Presenter mode (``_shared.presenter``) hides the set-up details and the run list, and
+Presenter mode (``_text.presenter``) hides the set-up details and the run list, and
 draws text and figures larger.
 """
 
@@ -19,23 +19,13 @@ from typing import Any
 
 import streamlit as st
 
-from fusion.registry import LOSSES
-from views._shared import (
-    DEMO_KIND,
-    LAST_CONFIG,
-    LESSON_OPEN,
-    current_job,
-    dataset_title,
-    fmt,
-    generate,
-    job_slot,
-    language,
-    presenter,
-    runs_dir,
-    set_active_run,
-    set_dataset,
-    t,
-)
+from fusion.errors import FusionError
+from fusion.i18n import localized_message
+from views._dataset import dataset_title, generate
+from views._jobs import current_job, start_job, training_running
+from views._lesson_content import figure, findings, found_runs, question, runs_list, steps
+from views._state import open_lesson, set_dataset, set_open_lesson
+from views._text import language, presenter, t
 
 TAB_DEFAULT = "lesson_tab_default"  # session key: whether Learn opens on the Lessons tab
 PRESENTER_CSS = """<style>
@@ -71,15 +61,15 @@ def _requested_lesson() -> str | None:
     given = st.query_params.get("lesson")
     if given:
         if given in LESSONS:
-            st.session_state[LESSON_OPEN] = given
+            set_open_lesson(given)
         else:
             st.warning(t("lessons.tab.unknown", lesson=given), icon=":material/help:")
             del st.query_params["lesson"]
-    return st.session_state.get(LESSON_OPEN)
+    return open_lesson()
 
 
 def _open(lesson_id: str | None) -> None:
-    st.session_state[LESSON_OPEN] = lesson_id
+    set_open_lesson(lesson_id)
     if lesson_id:
         st.query_params["lesson"] = lesson_id
     elif "lesson" in st.query_params:
@@ -94,33 +84,22 @@ def _lesson_job(lesson_id: str | None = None) -> Any:
     return job if lesson_id is None or job.lesson.id == lesson_id else None
 
 
-def _busy() -> bool:
-    job = current_job()
-    return job is not None and job.running
-
-
-def _found(lesson: Any) -> dict[str, Path]:
-    from fusion.lessons import find_runs
-
-    return find_runs(lesson, runs_dir())
-
-
 def _start(lesson: Any, specs: list[Any], purpose: str) -> None:
-    """Train ``specs`` in a LessonJob owned by this session's slot; then rerun the page."""
-    from fusion.lessons import LessonJob
+    """Train ``specs`` in a LessonJob, started like every job (``_jobs.start_job``)."""
+    from fusion.lessons import LessonJob  # imports torch
 
-    slot = job_slot()
-    if slot.job is not None and slot.job.running:
+    primary = next((s for s in specs if s.key == lesson.primary), specs[0])
+    # The shared link follows the latest training: the lesson's main run on its data.
+    config = primary.config if purpose == "start" else None
+    try:
+        start_job(
+            lambda root: LessonJob(lesson, specs, root, purpose=purpose), "lesson", config=config
+        )
+    except FusionError:
         return  # the buttons are disabled while busy; a double click lands here
-    slot.job = LessonJob(lesson, specs, runs_dir(), purpose=purpose).start()
-    slot.handled = False
-    st.session_state.pop(DEMO_KIND, None)
     if purpose == "start":
-        primary = next((s for s in specs if s.key == lesson.primary), specs[0])
         params = {k: v for k, v in primary.params.items() if v is not None}
         set_dataset(generate(primary.generator, params), dataset_title(primary.generator, params))
-        # The shared link follows the latest training: the lesson's main run on its data.
-        st.session_state[LAST_CONFIG] = primary.config
 
 
 # ---------------------------------------------------------------------------
@@ -146,7 +125,7 @@ def lessons_tab() -> None:
 def _cards() -> None:
     from fusion.lessons import LESSONS
 
-    busy = _busy()
+    busy = training_running()
     size = _size()
     lessons = list(LESSONS.values())
     for start in range(0, len(lessons), 3):
@@ -163,7 +142,7 @@ def _card(lesson: Any, number: int, busy: bool, size: str) -> None:
     st.markdown(t(f"lessons.{lesson.id}.summary"))
     st.space("stretch")
     base = lesson.base_runs(size)
-    trained = not missing_base(lesson, _found(lesson), size)
+    trained = not missing_base(lesson, found_runs(lesson), size)
     if not presenter():
         st.caption(
             t(
@@ -185,7 +164,7 @@ def _card(lesson: Any, number: int, busy: bool, size: str) -> None:
         width="stretch",
     ):
         _open(lesson.id)
-        if not trained and not _busy():
+        if not trained and not training_running():
             _start(lesson, base, "start")
         st.rerun()
 
@@ -212,7 +191,7 @@ def _lesson_view(lesson: Any) -> None:
             with st.expander(t("lessons.tab.setup"), icon=":material/tune:"):
                 st.markdown("\n".join(f"- {_setup_line(s)}" for s in lesson.base_runs(size)))
         job = _lesson_job(lesson.id)
-        found = _found(lesson)
+        found = found_runs(lesson)
         missing = missing_base(lesson, found, size)
         if job is not None and job.running and job.purpose == "start":
             st.caption(t("lessons.tab.running_note"))
@@ -223,16 +202,16 @@ def _lesson_view(lesson: Any) -> None:
             _not_trained(lesson, job, size)
             return
         _job_outcome(job)
-        _steps(lesson, found, big)
+        steps(lesson, found)
         _try_this(lesson, found, size, big)
-        _question(lesson, found)
+        question(lesson, found)
         if not big:
-            _runs_list(lesson, found)
+            runs_list(lesson, found, _size())
             if st.button(
                 t("lessons.tab.train_again"),
                 key=f"lesson_retrain_{lesson.id}",
                 icon=":material/refresh:",
-                disabled=_busy(),
+                disabled=training_running(),
             ):
                 _start(lesson, lesson.base_runs(size), "start")
                 st.rerun()
@@ -283,7 +262,7 @@ def _not_trained(lesson: Any, job: Any, size: str) -> None:
         key=f"lesson_train_{lesson.id}",
         type="primary",
         icon=":material/play_arrow:",
-        disabled=_busy(),
+        disabled=training_running(),
     ):
         _start(lesson, lesson.base_runs(size), "start")
         st.rerun()
@@ -295,8 +274,6 @@ def _job_outcome(job: Any) -> None:
         return
     p = job.lesson_progress()
     if p.state == "failed":
-        from fusion.train import localized_message
-
         message = localized_message(job, language(), "error")
         st.error(t("lessons.tab.failed", message=message), icon=":material/error:")
     elif p.state == "stopped":
@@ -330,76 +307,6 @@ def _progress(lesson_id: str) -> None:
     )
 
 
-# -- the lesson's content ------------------------------------------------------------------
-
-
-def _signature(path: Path) -> str:
-    """Changes whenever a file of the run folder is written (so cached findings refresh)."""
-    try:
-        return str(max(f.stat().st_mtime_ns for f in path.iterdir() if f.is_file()))
-    except (OSError, ValueError):
-        return "missing"
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _findings_cached(lesson_id: str, lang: str, runs: tuple[tuple[str, str, str], ...]) -> Any:
-    from fusion.i18n import text_for
-    from fusion.lessons import analyse
-
-    return analyse(lesson_id, {key: path for key, path, _ in runs}, text_for(lang))
-
-
-def _findings(lesson: Any, found: dict[str, Path]) -> Any:
-    runs = tuple(sorted((k, str(p), _signature(p)) for k, p in found.items()))
-    return _findings_cached(lesson.id, language(), runs)
-
-
-def _numbers(findings: Any) -> dict[str, str]:
-    out = {}
-    for k, v in findings.numbers.items():
-        if k.endswith("_pct"):
-            out[k] = f"{v:.0%}"
-        elif isinstance(v, int) or (v == v and abs(v) < 1e6 and float(v).is_integer()):
-            out[k] = str(int(v))
-        elif v == v and 0 < abs(v) < 0.01:
-            out[k] = f"{v:.2g}"  # 0.00088, not 0.001: a collapsing spread keeps its digits
-        else:
-            out[k] = fmt(v)
-    return out
-
-
-def _figure(fig: Any, key: str, big: bool) -> None:
-    if fig is None:
-        return
-    if big:
-        import plotly.graph_objects as go
-
-        from fusion.plots import for_projector
-
-        fig = for_projector(go.Figure(fig))  # taller too
-    st.plotly_chart(fig, key=key)
-
-
-def _steps(lesson: Any, found: dict[str, Path], big: bool) -> None:
-    findings = _findings(lesson, found)
-    numbers = _numbers(findings)
-    st.markdown(f"### {t('lessons.tab.look')}")
-    for i, step in enumerate(lesson.steps, start=1):
-        with st.container(border=True):
-            st.markdown(f"**{t('lessons.tab.step', n=i)}**")
-            st.markdown(t(f"lessons.{lesson.id}.steps.{step.name}", **numbers))
-            if step.latex:
-                st.latex(LOSSES[step.latex].formula_latex)
-            figs = [n for n in step.figures if findings.figures.get(n) is not None]
-            if len(figs) == 2 and not big:
-                for col, name in zip(st.columns(2), figs, strict=True):
-                    with col:
-                        _figure(findings.figures[name], f"lesson_{lesson.id}_{name}", big)
-            else:
-                for name in figs:
-                    _figure(findings.figures[name], f"lesson_{lesson.id}_{name}", big)
-
-
 def _try_this(lesson: Any, found: dict[str, Path], size: str, big: bool) -> None:
     var = lesson.variation
     st.markdown(f"### {t('lessons.tab.try_title')}")
@@ -429,7 +336,7 @@ def _try_this(lesson: Any, found: dict[str, Path], size: str, big: bool) -> None
             key=f"lesson_try_{lesson.id}",
             type="primary",
             icon=":material/science:",
-            disabled=_busy(),
+            disabled=training_running(),
             help=t("lessons.tab.try_help"),
         ):
             _start(lesson, todo, "try")
@@ -440,30 +347,5 @@ def _try_this(lesson: Any, found: dict[str, Path], size: str, big: bool) -> None
             key = "lessons.tab.try_trained_step" if in_step else "lessons.tab.try_trained"
             st.caption(t(key, n=in_step))
         if in_step is None:
-            fig = _findings(lesson, found).figures.get(lesson.try_figure)
-            _figure(fig, f"lesson_{lesson.id}_try_{lesson.try_figure}", big)
-
-
-def _question(lesson: Any, found: dict[str, Path]) -> None:
-    numbers = _numbers(_findings(lesson, found))
-    st.markdown(f"### {t('lessons.tab.question')}")
-    with st.container(border=True):
-        st.markdown(t(f"lessons.{lesson.id}.question", **numbers))
-        with st.expander(t("lessons.tab.reveal"), icon=":material/lightbulb:"):
-            st.markdown(t(f"lessons.{lesson.id}.answer", **numbers))
-
-
-def _runs_list(lesson: Any, found: dict[str, Path]) -> None:
-    specs = {s.key: s for s in lesson.all_runs(_size())}
-    with st.expander(t("lessons.tab.runs_title"), icon=":material/folder_open:"):
-        for key, path in found.items():
-            spec = specs.get(key)
-            left, right = st.columns([3, 1], vertical_alignment="center")
-            left.markdown(f"{t(spec.label[0], **spec.label[1]) if spec else key} · `{path.name}`")
-            if right.button(
-                t("lessons.tab.open_explore"),
-                key=f"lesson_explore_{lesson.id}_{key}",
-                icon=":material/explore:",
-            ):
-                set_active_run(path)
-                st.switch_page("views/explore.py")
+            fig = findings(lesson, found).figures.get(lesson.try_figure)
+            figure(fig, f"lesson_{lesson.id}_try_{lesson.try_figure}", big)

@@ -16,11 +16,11 @@ from fusion import plots
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
 from views._shared import (
-    LOSS_LABELS,
-    METHOD_LABELS,
     chart,
     fmt,
     get_active_run,
+    loss_label,
+    method_label,
     status_label,
     t,
 )
@@ -63,10 +63,8 @@ def runs_summary(runs: dict[str, LoadedRun]) -> None:
         rows.append(
             {
                 t("compare.run"): name,
-                t("compare.method"): t(
-                    METHOD_LABELS.get(r.run.get("method", ""), r.run.get("method", ""))
-                ),
-                t("compare.loss"): t(LOSS_LABELS.get(H.loss_key(r.run), H.loss_key(r.run))),
+                t("compare.method"): method_label(r.run.get("method", "")),
+                t("compare.loss"): loss_label(H.loss_key(r.run)),
                 t("compare.data"): H.data_label(data),
                 t("compare.epochs"): r.run.get("completed_epochs"),
                 t("compare.seed"): train.get("seed"),

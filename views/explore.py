@@ -23,13 +23,13 @@ from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
 from views._export_panel import export_panel
 from views._shared import (
-    LOSS_LABELS,
-    METHOD_LABELS,
     chart,
     demo_panel,
     demo_training,
     fmt,
     get_dataset,
+    loss_label,
+    method_label,
     metrics_figure,
     presenter,
     set_active_run,
@@ -46,11 +46,6 @@ MAP_KEY = "explore_map"
 MAP_ROWS_KEY = "explore_map_rows"  # per trace of the map shown, its points' rows
 PLAY_SECONDS = 0.9  # one snapshot per tick while playing
 MAX_QUERIES = 12  # selected points described in detail (the rest are counted)
-COLOR_LABELS = {
-    "modality": "explore.color_labels.modality",
-    "label": "explore.color_labels.label",
-    "reliability": "explore.color_labels.reliability",
-}
 
 
 # ---------------------------------------------------------------------------
@@ -88,8 +83,8 @@ def header(run: LoadedRun) -> None:
     st.caption(
         t(
             "explore.method_loss_data_source",
-            method=t(METHOD_LABELS.get(run.run.get("method", ""), run.run.get("method", ""))),
-            loss=t(LOSS_LABELS.get(H.loss_key(run.run), H.loss_key(run.run))),
+            method=method_label(run.run.get("method", "")),
+            loss=loss_label(H.loss_key(run.run)),
             source=source,
             n=run.run.get("n_val", "?"),
             epochs=run.run.get("completed_epochs", "?"),
@@ -144,7 +139,7 @@ def map_controls(data: H.MapData) -> dict:
         options,
         default="modality",
         required=True,
-        format_func=lambda c: t(COLOR_LABELS[c]),
+        format_func=lambda c: t(f"explore.color_labels.{c}"),
         key="explore_color",
     )
     pairs = c3.toggle(

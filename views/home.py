@@ -1,9 +1,9 @@
 """Home: what multimodal fusion is, and two one-click demos that train live and land on Explore.
 
 Kept light on purpose (no torch or umap at import) so the first page paints fast; the
-demo's training is started through ``_shared.start_demo`` and the click opens Explore at
+demo's training is started through ``_demo.start_demo`` and the click opens Explore at
 once, where the shared live-progress panel shows it until its run is saved. Coming back
-here while it trains shows the same panel (``_shared.demo_panel``).
+here while it trains shows the same panel (``_demo.demo_panel``).
 """
 
 from __future__ import annotations
@@ -11,17 +11,10 @@ from __future__ import annotations
 import streamlit as st
 
 from fusion.errors import FusionError
-from views._shared import (
-    DEMO_KIND,
-    DEMOS,
-    METHOD_LABELS,
-    current_job,
-    demo_panel,
-    show_error,
-    start_demo,
-    t,
-    training_running,
-)
+from views._demo import DEMOS, demo_kind, demo_panel, start_demo
+from views._jobs import current_job, training_running
+from views._text import method_label, t
+from views._widgets import show_error
 
 CARDS = {
     "joint": {
@@ -80,7 +73,7 @@ def demo_cards_ui(busy: bool) -> str | None:
             st.caption(
                 t(
                     "home.method_generator_data_n",
-                    method=t(METHOD_LABELS[spec["method"]]),
+                    method=method_label(spec["method"]),
                     generator=spec["generator"],
                     n=f"{spec['params']['n']:,}",
                     epochs=spec["epochs"],
@@ -122,7 +115,7 @@ if kind is not None:
         # run and switched pages from its end; issue 15 saw Home sit there 60-120 s.)
         st.switch_page("views/explore.py")
 
-if current_job() is not None and st.session_state.get(DEMO_KIND):
+if current_job() is not None and demo_kind() is not None:
     demo_panel("home")
 elif busy:
     st.info(t("home.training_running_follow_train"), icon=":material/model_training:")

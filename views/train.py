@@ -5,7 +5,7 @@ setting sits in one ``st.form``, so nothing trains until "Start training" is pre
 form's fields come from one table (:func:`fusion.registry.form_fields`): each field names
 its dotted path in the run config, its widget and its choices, and :mod:`fusion.form`
 turns the widgets into a config and a shared link's config into widgets, with the same
-fields. The job runs in this session's slot (``_shared.start_training``): the user can
+fields. The job runs in this session's slot (``_jobs.start_training``): the user can
 leave and come back, and the shared live-progress panel re-attaches to it.
 """
 
@@ -19,25 +19,16 @@ from fusion import form, registry
 from fusion.config import default_config
 from fusion.data import PairedData
 from fusion.errors import FusionError
+from fusion.estimate import estimate_run
 from fusion.registry import Field
-from views._shared import (
-    LINK_BASE,
-    LINK_CONFIG,
-    SCROLL_TO_PANEL,
-    current_job,
-    dataset_label,
-    fmt_duration,
-    gpu_available,
-    info_text,
-    language,
-    presenter,
-    require_dataset,
-    show_error,
-    start_training,
-    t,
-    training_panel,
-    training_running,
-)
+from views._dataset import dataset_label
+from views._demo import require_dataset
+from views._device import gpu_available
+from views._job_panel import training_panel
+from views._jobs import current_job, start_training, training_running
+from views._state import link_base, set_link_base, take_link_config
+from views._text import fmt_duration, info_text, language, presenter, t
+from views._widgets import show_error
 
 COLUMNS = ("model", "optimisation", "run")  # the form's columns, left to right
 COLUMN_TITLES = {"model": "train.model", "optimisation": "train.optimisation", "run": "train.run"}
@@ -160,8 +151,6 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
 def estimate_ui(method: str, loss: str, data: PairedData) -> None:
     """The run's estimated time, from the data's size and the form's settings as last applied
     (defaults before the first run); a warning when it is long (fusion.estimate)."""
-    from fusion.estimate import estimate_run
-
     state = st.session_state
     keys = {f.path: widget_key(f, method, loss) for f in registry.form_fields(method, loss)}
     cfg = form.config_from_values(
@@ -220,10 +209,10 @@ if current_job() is not None:
             st.markdown(t("train.last_training"))
         training_panel("train")
 
-link_config = st.session_state.pop(LINK_CONFIG, None)
+link_config = take_link_config()
 if link_config is not None:  # a shared link's settings go into the form once
     filled = prefill_form(link_config, data)
-    st.session_state[LINK_BASE] = link_config
+    set_link_base(link_config)
     st.info(t("train.link_settings_loaded"), icon=":material/link:")
     if filled.snapped:
         names = ", ".join(t(k) for k in filled.snapped)
@@ -239,9 +228,8 @@ with st.container(border=True):
     try:
         values = settings_ui(method, loss, data, busy)
         if values is not None:
-            base = st.session_state.get(LINK_BASE)
-            start_training(data, form.config_from_values(method, loss, values, base))
-            st.session_state[SCROLL_TO_PANEL] = True  # the panel sits above the form's button
+            config = form.config_from_values(method, loss, values, link_base())
+            start_training(data, config, scroll=True)  # the panel sits above the form's button
             st.rerun()
     except FusionError as exc:
         show_error(exc)

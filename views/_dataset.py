@@ -1,0 +1,40 @@
+"""Generated data sets, cached by generator and parameters, and the active data set's name.
+
+Generated data is cheap to share across sessions (it holds no user data), so it sits in
+``st.cache_data``; which data set a session works on is session state (``_state``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from fusion import generators
+from fusion.data import PairedData
+from views._state import get_dataset, stored_dataset_label
+from views._text import t
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def generate_cached(name: str, params_json: str) -> PairedData:
+    """Generated data by (generator, parameters)."""
+    return generators.generate(name, **json.loads(params_json))
+
+
+def generate(name: str, params: dict[str, Any]) -> PairedData:
+    return generate_cached(name, json.dumps(params, sort_keys=True))
+
+
+def dataset_title(name: str, params: dict[str, Any]) -> str:
+    return t("common.dataset_title", name=name, seed=params.get("seed", 0))
+
+
+def dataset_label() -> str:
+    """The active dataset's name: generator and seed (in the session's language), or the
+    uploaded file's name."""
+    data = get_dataset()
+    if data is not None and data.source.get("generator"):
+        return dataset_title(data.source["generator"], data.source.get("params", {}))
+    return stored_dataset_label()

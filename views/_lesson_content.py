@@ -1,0 +1,123 @@
+"""The content of an open lesson, built from its saved runs: its steps (text with the runs'
+numbers, formulas, figures), its question and the list of its runs.
+
+The analyses (:func:`fusion.lessons.analyse`) are cached per lesson, language and run
+files, so a lesson trained once opens at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from fusion.i18n import text_for
+from fusion.registry import LOSSES
+from views._links import runs_dir
+from views._state import set_active_run
+from views._text import fmt, language, presenter, t
+
+
+def found_runs(lesson: Any) -> dict[str, Path]:
+    """The lesson's runs saved in this session's runs folder, by run key."""
+    from fusion.lessons import find_runs  # the package imports torch
+
+    return find_runs(lesson, runs_dir())
+
+
+def _signature(path: Path) -> str:
+    """Changes whenever a file of the run folder is written (so cached findings refresh)."""
+    try:
+        return str(max(f.stat().st_mtime_ns for f in path.iterdir() if f.is_file()))
+    except (OSError, ValueError):
+        return "missing"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _findings_cached(lesson_id: str, lang: str, runs: tuple[tuple[str, str, str], ...]) -> Any:
+    from fusion.lessons import analyse  # the package imports torch
+
+    return analyse(lesson_id, {key: path for key, path, _ in runs}, text_for(lang))
+
+
+def findings(lesson: Any, found: dict[str, Path]) -> Any:
+    """The lesson's analyses of its runs (numbers and figures), cached until a run changes."""
+    runs = tuple(sorted((k, str(p), _signature(p)) for k, p in found.items()))
+    return _findings_cached(lesson.id, language(), runs)
+
+
+def numbers(found_out: Any) -> dict[str, str]:
+    """The findings' numbers as the lesson's text shows them."""
+    out = {}
+    for k, v in found_out.numbers.items():
+        if k.endswith("_pct"):
+            out[k] = f"{v:.0%}"
+        elif isinstance(v, int) or (v == v and abs(v) < 1e6 and float(v).is_integer()):
+            out[k] = str(int(v))
+        elif v == v and 0 < abs(v) < 0.01:
+            out[k] = f"{v:.2g}"  # 0.00088, not 0.001: a collapsing spread keeps its digits
+        else:
+            out[k] = fmt(v)
+    return out
+
+
+def figure(fig: Any, key: str, big: bool) -> None:
+    if fig is None:
+        return
+    if big:
+        import plotly.graph_objects as go
+
+        from fusion.plots import for_projector
+
+        fig = for_projector(go.Figure(fig))  # taller too
+    st.plotly_chart(fig, key=key)
+
+
+def steps(lesson: Any, found: dict[str, Path]) -> None:
+    """The lesson's steps: text with the numbers of its runs, formulas and figures."""
+    big = presenter()
+    found_out = findings(lesson, found)
+    values = numbers(found_out)
+    st.markdown(f"### {t('lessons.tab.look')}")
+    for i, step in enumerate(lesson.steps, start=1):
+        with st.container(border=True):
+            st.markdown(f"**{t('lessons.tab.step', n=i)}**")
+            st.markdown(t(f"lessons.{lesson.id}.steps.{step.name}", **values))
+            if step.latex:
+                st.latex(LOSSES[step.latex].formula_latex)
+            figs = [n for n in step.figures if found_out.figures.get(n) is not None]
+            if len(figs) == 2 and not big:
+                for col, name in zip(st.columns(2), figs, strict=True):
+                    with col:
+                        figure(found_out.figures[name], f"lesson_{lesson.id}_{name}", big)
+            else:
+                for name in figs:
+                    figure(found_out.figures[name], f"lesson_{lesson.id}_{name}", big)
+
+
+def question(lesson: Any, found: dict[str, Path]) -> None:
+    """The lesson's question, with its answer behind a "reveal"."""
+    values = numbers(findings(lesson, found))
+    st.markdown(f"### {t('lessons.tab.question')}")
+    with st.container(border=True):
+        st.markdown(t(f"lessons.{lesson.id}.question", **values))
+        with st.expander(t("lessons.tab.reveal"), icon=":material/lightbulb:"):
+            st.markdown(t(f"lessons.{lesson.id}.answer", **values))
+
+
+def runs_list(lesson: Any, found: dict[str, Path], size: str) -> None:
+    """The lesson's saved runs, each with a way to open it on Explore."""
+    specs = {s.key: s for s in lesson.all_runs(size)}
+    with st.expander(t("lessons.tab.runs_title"), icon=":material/folder_open:"):
+        for key, path in found.items():
+            spec = specs.get(key)
+            left, right = st.columns([3, 1], vertical_alignment="center")
+            left.markdown(f"{t(spec.label[0], **spec.label[1]) if spec else key} · `{path.name}`")
+            if right.button(
+                t("lessons.tab.open_explore"),
+                key=f"lesson_explore_{lesson.id}_{key}",
+                icon=":material/explore:",
+            ):
+                set_active_run(path)
+                st.switch_page("views/explore.py")

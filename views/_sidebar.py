@@ -1,0 +1,122 @@
+"""The sidebar every page shares: language, presenter mode, the share link, the active
+data set and run, the training status and the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from fusion.i18n import LANGUAGES
+from views._dataset import dataset_label
+from views._demo import demo_kind
+from views._device import device_line
+from views._jobs import collect_finished_job, current_job, job_ended_unseen, waiting_for_slot
+from views._links import get_active_run, link_note, share_popover
+from views._state import LANGUAGE_CHOICE, PRESENTER_CHOICE, get_dataset, open_lesson
+from views._text import language, presenter, set_language, set_presenter, t
+
+PRESENTER_CSS = """
+<style>
+/* Presenter mode: Streamlit sizes text in rem, so a larger root font scales the page. */
+html { font-size: 22px; }
+[data-testid="stSidebar"] { font-size: 0.9rem; }
+[data-testid="stMetricValue"] { font-size: 2.4rem; }
+/* Metric labels and values wrap instead of ending in "…" ("Recall@1（平…", "106 / …"). */
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important;
+}
+</style>
+"""
+
+
+def _on_language() -> None:  # the rerun's sync_url puts the choice into the URL
+    set_language(st.session_state[LANGUAGE_CHOICE])
+
+
+def _on_presenter() -> None:
+    set_presenter(st.session_state[PRESENTER_CHOICE])
+
+
+def view_controls(page: str = "") -> None:
+    """Sidebar: language, presenter mode and the share-this-setup link (``page``: the URL
+    path of the page shown)."""
+    st.session_state[LANGUAGE_CHOICE] = language()
+    st.radio(
+        t("common.language"),
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        horizontal=True,
+        key=LANGUAGE_CHOICE,
+        on_change=_on_language,
+    )
+    st.session_state[PRESENTER_CHOICE] = presenter()
+    st.toggle(
+        t("common.presenter_mode"),
+        key=PRESENTER_CHOICE,
+        on_change=_on_presenter,
+        help=t("common.presenter_mode_help"),
+    )
+    share_popover()
+    link_note(page)
+    if presenter():
+        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+
+
+def shows_training_panel(page: str) -> bool:
+    """Whether the page at URL path ``page`` shows this session's live training panel:
+    Train always, Home and Explore while the job is a Home demo, Learn while the job is
+    the open lesson's."""
+    if page == "learn":
+        lesson = getattr(current_job(), "lesson", None)
+        return lesson is not None and open_lesson() == lesson.id
+    return page == "train" or (page in ("home", "explore") and demo_kind() is not None)
+
+
+def sidebar(page: str = "") -> None:
+    """The sidebar every page shares: active dataset, active run, training status, device.
+
+    ``page`` is the URL path of the page being shown (``"train"``, ...).
+    """
+    data = get_dataset()
+    job = current_job()
+    collect_finished_job()  # adopt an ended job's saved run as soon as any page runs
+    with st.sidebar:
+        view_controls(page)
+        st.divider()
+        st.markdown(t("common.active_dataset"))
+        if data is None:
+            st.caption(t("common.none_yet_make_one"))
+        else:
+            st.caption(f"{dataset_label()}  \n{data.describe(lang=language())}")
+        st.markdown(t("common.active_run"))
+        run = get_active_run()
+        st.caption(Path(run).name if run else t("common.none_yet_train_one"))
+        if job is not None and job.running:
+            if shows_training_panel(page):
+                # One progress figure per screen: the panel's, polled twice as often as
+                # this line could be, would run ahead of a second percentage here.
+                st.caption(t("common.training_see_panel"))
+            else:
+                _training_status()
+        st.markdown(t("common.device"))
+        device_line()
+
+
+@st.fragment(run_every=1.0)
+def _training_status() -> None:
+    """The sidebar's training line, kept fresh; a full rerun when the job ends adopts its run."""
+    job = current_job()
+    if job is None or not job.running:
+        if job_ended_unseen():
+            st.rerun(scope="app")
+        return
+    p = job.progress()
+    if waiting_for_slot(p):
+        st.caption(t("common.training_waiting_free_slot"))
+    elif p.state in ("queued", "waiting"):
+        st.caption(t("common.training_preparing"))
+    else:
+        st.caption(t("common.training_pct_done", pct=f"{p.fraction:.0%}"))
