@@ -189,25 +189,27 @@ def cmd_project(args: argparse.Namespace) -> int:
     import numpy as np
 
     from fusion.projection import project
+    from fusion.rundata import snapshot
     from fusion.runs import load_run
 
     run = load_run(args.run)
-    emb = run.embeddings
-    epoch = args.epoch if args.epoch is not None else int(emb["epoch"].max())
-    frame = emb[emb["epoch"] == epoch].reset_index(drop=True)
-    if frame.empty:
+    snap = snapshot(run.embeddings, args.epoch)
+    if snap is None:
         raise FusionError(
-            "errors.cli.no_snapshot", run=run.name, epoch=epoch, epochs=run.snapshot_epochs
+            "errors.cli.no_snapshot",
+            run=run.name,
+            epoch=args.epoch if args.epoch is not None else "?",
+            epochs=run.snapshot_epochs,
         )
-    zcols = [c for c in frame.columns if c.startswith("z")]
+    epoch = snap.epoch
     uv = project(
-        frame[zcols].to_numpy(np.float32),
+        snap.Z.astype(np.float32),
         method=args.method,
         n_neighbors=args.n_neighbors,
         min_dist=args.min_dist,
         seed=args.seed,
     )
-    out = frame.drop(columns=zcols).assign(u=uv[:, 0], v=uv[:, 1])
+    out = snap.meta.assign(u=uv[:, 0], v=uv[:, 1])
     target = run.info.path / f"map_{args.method}_epoch{epoch}.parquet"
     out.to_parquet(target, index=False)
     print(f"Projected {len(out)} points ({args.method}, epoch {epoch}) to {target}")

@@ -35,6 +35,7 @@ import pandas as pd
 
 from fusion.data import PairedData
 from fusion.errors import FusionError
+from fusion.rundata import snapshot, snapshot_epochs
 from fusion.shared_space import FILE as SHARED_SPACE_FILE
 
 
@@ -218,27 +219,20 @@ def projector_files(run_dir: str | os.PathLike, epoch: int | None = None) -> tup
     Rows whose vector is not finite (a diverged run) are left out of both files.
     """
     emb = pd.read_parquet(Path(run_dir) / "embeddings.parquet")
-    epochs = sorted(int(e) for e in emb["epoch"].unique()) if len(emb) else []
+    epochs = snapshot_epochs(emb)
     if not epochs:
         raise FusionError("errors.export.no_embeddings", run=Path(run_dir).name)
-    if epoch is None:
-        epoch = epochs[-1]
-    elif int(epoch) not in epochs:
+    found = snapshot(emb, epoch)
+    if found is None:
         raise FusionError(
             "errors.export.no_snapshot", epoch=epoch, available=", ".join(map(str, epochs))
         )
-    snap = emb[emb["epoch"] == int(epoch)]
-    zcols = sorted(
-        (c for c in snap.columns if c[:1] == "z" and c[1:].isdigit()), key=lambda c: int(c[1:])
-    )
-    z = snap[zcols].to_numpy(dtype=np.float64)
-    z = z[:, ~np.isnan(z).all(axis=0)]  # (n_rows, D): columns of another snapshot's size drop
-    finite = np.isfinite(z).all(axis=1)
-    if not finite.any():
+    found = found.finite()  # (n_rows, D): a diverged run's rows drop
+    if not len(found.meta):
         raise FusionError("errors.export.no_embeddings", run=Path(run_dir).name)
-    if z.shape[1] < 2:
-        raise FusionError("errors.export.projector_dim", dim=z.shape[1])
-    z, snap = z[finite], snap[finite]
+    if found.Z.shape[1] < 2:
+        raise FusionError("errors.export.projector_dim", dim=found.Z.shape[1])
+    z, snap = found.Z, found.meta
 
     vectors = io.StringIO()
     np.savetxt(vectors, z, fmt="%.7g", delimiter="\t")

@@ -95,7 +95,7 @@ MISSING_COLOR = "#999999"
 PAIR_LINE_COLOR = "rgba(128, 128, 128, 0.35)"  # mid grey: visible on light and dark
 RELIABILITY_SCALE = "Cividis"
 
-_TRANSPARENT = "rgba(0,0,0,0)"
+TRANSPARENT = "rgba(0,0,0,0)"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -236,7 +236,7 @@ def _log_axis(fig: go.Figure, values: np.ndarray | Sequence[float]) -> None:
         fig.update_yaxes(type="log")
 
 
-def _rgba(hex_color: str, alpha: float) -> str:
+def rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r}, {g}, {b}, {alpha})"
@@ -246,8 +246,8 @@ def _finish(fig: go.Figure, title: str, x_label: str | None, y_label: str | None
     """Title, axis titles and transparent backgrounds (the host theme does the rest)."""
     fig.update_layout(
         title=dict(text=title),
-        paper_bgcolor=_TRANSPARENT,
-        plot_bgcolor=_TRANSPARENT,
+        paper_bgcolor=TRANSPARENT,
+        plot_bgcolor=TRANSPARENT,
         margin=dict(l=60, r=20, t=60, b=50),
     )
     if x_label is not None:
@@ -836,7 +836,7 @@ def attention_vs_reliability(
                     name=f"{m}: {state_name}",
                     offsetgroup=str(state),  # reliable left, unreliable right of each tick
                     legendgroup=m,
-                    fillcolor=_rgba(color, alpha),
+                    fillcolor=rgba(color, alpha),
                     line=dict(color=color, width=1.5),
                     marker=dict(color=color, size=3),
                     boxpoints="outliers",
@@ -850,6 +850,56 @@ def attention_vs_reliability(
         tr("plots.modality"),
         tr("plots.attention_weight"),
     )
+
+
+def head_attention(
+    head_weights: np.ndarray, modality_names: Sequence[str], t: Translate = None
+) -> go.Figure:
+    """Mean self-attention between modality tokens, one heatmap per head.
+
+    head_weights: (n, H, M, M); entry [h, i, j] is how much token i (query) takes from
+    token j (key) in head h, averaged here over the n samples.
+    """
+    from plotly.subplots import make_subplots
+
+    tr = _tr(t)
+    names = list(modality_names)
+    w = np.asarray(head_weights, dtype=float).mean(axis=0)  # (H, M, M)
+    H = w.shape[0]
+    fig = make_subplots(
+        rows=1,
+        cols=H,
+        subplot_titles=[tr("explore.head_h", h=h + 1) for h in range(H)],
+        horizontal_spacing=0.08,
+    )
+    for h in range(H):
+        fig.add_trace(
+            go.Heatmap(
+                z=w[h],
+                x=names,
+                y=names,
+                zmin=0.0,
+                zmax=1.0,
+                colorscale="Viridis",
+                showscale=h == H - 1,
+                colorbar=dict(title=dict(text=tr("explore.attention"))),
+                texttemplate="%{z:.2f}",
+                hovertemplate=tr("explore.token_y_takes_z") + "<extra></extra>",
+            ),
+            row=1,
+            col=h + 1,
+        )
+        fig.update_xaxes(title_text=tr("explore.attends_key"), row=1, col=h + 1)
+    fig.update_yaxes(title_text=tr("explore.token_query"), row=1, col=1)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        title=dict(text=tr("explore.self_attention_between_modality")),
+        height=320,
+        paper_bgcolor=TRANSPARENT,
+        plot_bgcolor=TRANSPARENT,
+        margin=dict(l=60, r=20, t=80, b=50),
+    )
+    return fig
 
 
 # ----------------------------------------------------------------------------- images

@@ -317,3 +317,13 @@ def test_for_projector_sets_every_text_size_explicitly() -> None:
     assert fig.layout.title.font.size > 20
     assert all(tr.textfont.size == 20 for tr in fig.data)
     assert fig.layout.height > 220 and fig.layout.margin.l >= 60
+
+
+def test_head_attention_draws_one_heatmap_per_head():
+    w = np.random.default_rng(0).dirichlet(np.ones(2), size=(5, 3, 2))  # (n, H, M, M)
+    fig = plots.head_attention(w, ["img", "txt"])
+    assert [tr.type for tr in fig.data] == ["heatmap"] * 3
+    np.testing.assert_allclose(fig.data[1].z, w.mean(axis=0)[1])
+    assert [tr.showscale for tr in fig.data] == [False, False, True]  # one colour bar
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["head 1", "head 2", "head 3"], titles
