@@ -59,19 +59,20 @@ HEADLINE_METRICS = (
     "modality_gap",
     "spread",
 )
-# Short names for the metric cards (the full name is in the help tooltip and the table).
-CARD_TITLES = {
-    "recall_at_1_mean": "explore.card_titles.recall_at_1_mean",
-    "linear_probe_accuracy": "explore.card_titles.linear_probe_accuracy",
-    "accuracy": "explore.card_titles.accuracy",
-    "macro_f1": "explore.card_titles.macro_f1",
-    "attention_on_informative": "explore.card_titles.attention_on_informative",
-    "attention_mask_spearman": "explore.card_titles.attention_mask_spearman",
-    "alignment": "explore.card_titles.alignment",
-    "uniformity": "explore.card_titles.uniformity",
-    "modality_gap": "explore.card_titles.modality_gap",
-    "spread": "explore.card_titles.spread",
-}
+# Metrics with a short card name, explore.card_titles.<key> (the full name is in the help
+# tooltip and the table).
+CARD_TITLES = (
+    "recall_at_1_mean",
+    "linear_probe_accuracy",
+    "accuracy",
+    "macro_f1",
+    "attention_on_informative",
+    "attention_mask_spearman",
+    "alignment",
+    "uniformity",
+    "modality_gap",
+    "spread",
+)
 # Metrics whose chance level is the score of always guessing the most common class: their
 # cards say so, as accuracy's and macro F1's differ for the same guess (0.25 and 0.1).
 MAJORITY_CHANCE = ("accuracy", "macro_f1", "linear_probe_accuracy")
@@ -502,7 +503,7 @@ def metric_cards(metrics: dict[str, float], keys: list[str], per_row: int = 4) -
                     better = info.get("higher_is_better", True)
                     note = t("explore.higher_better") if better else t("explore.lower_better")
                 st.metric(
-                    t(CARD_TITLES[key]) if key in CARD_TITLES else metric_label(key),
+                    t(f"explore.card_titles.{key}") if key in CARD_TITLES else metric_label(key),
                     fmt(metrics[key]),
                     delta=note,
                     delta_color="off",
@@ -605,5 +606,5 @@ def safe_load(info: RunInfo) -> LoadedRun | None:
     try:
         return load(info.path)
     except FusionError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(exc.localized(language()), icon="⚠️")
         return None

@@ -27,6 +27,7 @@ from views._shared import (
     fmt,
     generate,
     get_dataset,
+    label_for,
     language,
     set_dataset,
     show_error,
@@ -55,28 +56,8 @@ GENERATOR_INFO = {
         "data.generator_info.digits_captions.body",
     ),
 }
-PARAM_LABELS = {
-    "n": "data.param_labels.n",
-    "n_classes": "data.param_labels.n_classes",
-    "n_modalities": "data.param_labels.n_modalities",
-    "dims": "data.param_labels.dims",
-    "noise": "data.param_labels.noise",
-    "corrupt_fraction": "data.param_labels.corrupt_fraction",
-    "mismatch_fraction": "data.param_labels.mismatch_fraction",
-    "latent_dim": "data.param_labels.latent_dim",
-    "signal": "data.param_labels.signal",
-    "p_informative": "data.param_labels.p_informative",
-    "max_angle": "data.param_labels.max_angle",
-    "featurizer": "data.param_labels.featurizer",
-    "n_features": "data.param_labels.n_features",
-    "languages": "data.param_labels.languages",
-    "seed": "data.param_labels.seed",
-}
 PER_MODALITY_HELP = "data.per_modality_help"
-NAN_POLICY_LABELS = {
-    "reject": "data.nan_policy_labels.reject",
-    "drop": "data.nan_policy_labels.drop",
-}
+NAN_POLICIES = ("reject", "drop")  # named by data.nan_policy_labels.<policy>
 
 
 # ---------------------------------------------------------------------------
@@ -91,10 +72,10 @@ def _fmt_default(value: Any) -> str:
 
 def parse_per_modality(name: str, text: str, spec: dict[str, Any]) -> float | list[float]:
     """'32' -> 32, '32, 16' -> [32, 16]; a DataError that names the fix otherwise."""
-    label = t(PARAM_LABELS.get(name, name))
+    label = label_for("data.param_labels.", name)
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
     if not parts:
-        raise DataError(t("data.label_enter_number_comma", label=label))
+        raise DataError("data.label_enter_number_comma", label=label)
     cast = int if spec["kind"] == "int" else float
     values = []
     for p in parts:
@@ -102,13 +83,11 @@ def parse_per_modality(name: str, text: str, spec: dict[str, Any]) -> float | li
             values.append(cast(float(p)) if cast is int and float(p).is_integer() else cast(p))
         except ValueError:
             raise DataError(
-                t(
-                    "data.label_value_not_kind",
-                    label=label,
-                    value=p,
-                    kind=t("data.whole_number") if cast is int else t("data.number"),
-                    example=_fmt_default(spec["default"]),
-                )
+                "data.label_value_not_kind",
+                label=label,
+                value=p,
+                kind=t("data.whole_number") if cast is int else t("data.number"),
+                example=_fmt_default(spec["default"]),
             ) from None
     return values[0] if len(values) == 1 else values
 
@@ -241,8 +220,8 @@ def _column_select(label: str, options: list[str], default: str | None, key: str
 def nan_policy_ui(key: str) -> str:
     return st.radio(
         t("data.missing_values"),
-        list(NAN_POLICY_LABELS),
-        format_func=lambda p: t(NAN_POLICY_LABELS[p]),
+        list(NAN_POLICIES),
+        format_func=lambda p: t(f"data.nan_policy_labels.{p}"),
         key=key,
         horizontal=True,
         help=t("data.rows_empty_nan_infinite"),
@@ -264,14 +243,7 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
         )
     )
     st.dataframe(df.head(5), hide_index=True, height=210)
-    how = {
-        "prefix": "Modalities found from the '<modality>__' column prefixes.",
-        "stem": "Modalities guessed from shared column-name stems; check them.",
-        "split": "No naming pattern found: the numeric columns were split in two halves. "
-        "Check this guess.",
-        "none": "No numeric columns found; choose each modality's columns.",
-    }[guess["method"]]
-    st.caption(t(how))
+    st.caption(t(f"data.how_found.{guess['method']}"))
     suggested = list(guess["modalities"].items())
     k = st.number_input(
         t("data.number_modalities"),
@@ -328,10 +300,10 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
             return None
     names = [n for n, _ in mapping]
     if any(not n for n in names) or len(set(names)) != len(names):
-        raise DataError(t("data.give_every_modality_different"))
+        raise DataError("data.give_every_modality_different")
     empty = [n for n, c in mapping if not c]
     if empty:
-        raise DataError(t("data.modality_name_has_no", name=empty[0]))
+        raise DataError("data.modality_name_has_no", name=empty[0])
     return from_table(
         df,
         modalities=dict(mapping),
