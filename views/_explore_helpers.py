@@ -1,21 +1,19 @@
 """What Explore and Compare share: cached run loading and maps, cross-modal neighbours,
 metric labels, run pickers and empty states.
 
-Compute here takes plain values (paths, arrays, DataFrames) and returns plain values or
-Plotly figures; the pages only arrange widgets. Everything expensive is cached with
+The compute lives in the library (:mod:`fusion.rundata`: map data, neighbours, run
+signatures; :mod:`fusion.metric_names`); this module caches it and draws the widgets
+the pages share. Everything expensive is cached with
 ``st.cache_data`` keyed by the run folder's path *and its signature* (latest mtime and
 file count), so a re-trained or deleted run is never served stale, and recolouring or
 scrubbing through epochs never recomputes a projection.
 
 - Map projections: UMAP (McInnes, Healy & Melville 2018) or PCA through
   :mod:`fusion.projection`, aligned across snapshots with ``project_sequence``.
-- Cross-modal neighbours: cosine similarity between stored embeddings of one snapshot,
-  the retrieval protocol behind Recall@K (open_clip's retrieval evaluation).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +23,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from fusion.errors import FusionError
+from fusion.metric_names import headline_keys as _headline_keys
+from fusion.metric_names import metric_help, metric_name
+from fusion.metrics import metric_info
+from fusion.rundata import MapData, build_map_data, run_signature
 from fusion.runs import LoadedRun, RunInfo, list_runs, load_run
 from fusion.train import localized_message
 from views._shared import (
     fmt,
     get_active_run,
-    info_text,
     language,
-    metric_pattern,
     runs_dir,
     status_label,
     t,
@@ -46,19 +46,6 @@ STATUS_ICONS = {
     "out_of_memory": "🧱",
     "running": "⏳",
 }
-# Metric cards shown first, when the run has them (everything else is in the table).
-HEADLINE_METRICS = (
-    "recall_at_1_mean",
-    "linear_probe_accuracy",
-    "accuracy",
-    "macro_f1",
-    "attention_on_informative",
-    "attention_mask_spearman",
-    "alignment",
-    "uniformity",
-    "modality_gap",
-    "spread",
-)
 # Metrics with a short card name, explore.card_titles.<key> (the full name is in the help
 # tooltip and the table).
 CARD_TITLES = (
@@ -76,21 +63,10 @@ CARD_TITLES = (
 # Metrics whose chance level is the score of always guessing the most common class: their
 # cards say so, as accuracy's and macro F1's differ for the same guess (0.25 and 0.1).
 MAJORITY_CHANCE = ("accuracy", "macro_f1", "linear_probe_accuracy")
-NON_EMBEDDING_MODALITIES = ("fused",)  # shown on the map, never a retrieval target
 
 
 # ---------------------------------------------------------------------------
 # Runs on disk
-
-
-def run_signature(path: str | Path) -> str:
-    """Changes whenever a file in the run folder is written, added or removed."""
-    p = Path(path)
-    try:
-        stamps = [p.stat().st_mtime_ns] + [f.stat().st_mtime_ns for f in p.iterdir() if f.is_file()]
-    except OSError:
-        return "missing"
-    return f"{max(stamps)}-{len(stamps)}"
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -196,67 +172,15 @@ def show_status(run: LoadedRun) -> None:
 # Snapshots aligned for maps
 
 
-@dataclass
-class MapData:
-    epochs: list[int]  # snapshot epochs with finite embeddings
-    meta: (
-        pd.DataFrame
-    )  # one row per map point: sample, id, modality, label, label_name, reliability, hover
-    Z: np.ndarray  # (E, n, d) embeddings, rows in the order of ``meta``
-    dropped: list[int]  # snapshot epochs left out (NaN or infinite embeddings, uneven rows)
-
-
-def build_map_data(run: LoadedRun) -> MapData:
-    """Stack the long embeddings table into (E, n, d) with one fixed row order per epoch."""
-    emb = run.embeddings
-    zc = [c for c in emb.columns if c.startswith("z") and c[1:].isdigit()]
-    meta_cols = ["sample", "id", "modality", "label", "label_name", "reliability"]
-    if not len(emb) or not zc:
-        return MapData([], pd.DataFrame(columns=[*meta_cols, "hover"]), np.empty((0, 0, 0)), [])
-    mods = list(dict.fromkeys([*run.modalities, *emb["modality"].astype(str).unique()]))
-    emb = emb.assign(_m=pd.Categorical(emb["modality"].astype(str), categories=mods))
-    emb = emb.sort_values(["epoch", "_m", "sample"], kind="stable")
-    all_epochs = sorted(int(e) for e in emb["epoch"].unique())
-    last = emb[emb["epoch"] == all_epochs[-1]]
-    n = len(last)
-    keys = last[["modality", "sample"]].astype(str).agg("|".join, axis=1).to_numpy()
-    frames, epochs, dropped = [], [], []
-    for e, g in emb.groupby("epoch", sort=True):
-        z = g[zc].to_numpy(dtype=np.float32)
-        same = len(g) == n and np.array_equal(
-            g[["modality", "sample"]].astype(str).agg("|".join, axis=1).to_numpy(), keys
-        )
-        if same and np.isfinite(z).all():
-            frames.append(z)
-            epochs.append(int(e))
-        else:
-            dropped.append(int(e))
-    meta = last[meta_cols].reset_index(drop=True)
-    meta["modality"] = meta["modality"].astype(str)
-    meta["hover"] = _hover_texts(run, meta)
-    Z = np.stack(frames) if frames else np.empty((0, n, len(zc)), dtype=np.float32)
-    return MapData(epochs, meta, Z, dropped)
-
-
-def _hover_texts(run: LoadedRun, meta: pd.DataFrame) -> np.ndarray:
-    out = ("id " + meta["id"].astype(str)).to_numpy(dtype=object)
-    texts = run.samples.texts if run.samples is not None else {}
-    for m, captions in (texts or {}).items():
-        sel = np.flatnonzero(meta["modality"].to_numpy() == m)
-        for i in sel:
-            s = int(meta.at[i, "sample"])
-            if 0 <= s < len(captions):
-                cap = str(captions[s])
-                out[i] = f"{out[i]}<br>“{cap[:60]}{'…' if len(cap) > 60 else ''}”"
-    return out
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def _map_data_cached(path: str, signature: str) -> MapData:
-    return build_map_data(_load_run_cached(path, signature))
+    run = _load_run_cached(path, signature)
+    texts = run.samples.texts if run.samples is not None else None
+    return build_map_data(run.embeddings, run.modalities, texts)
 
 
 def map_data(path: str | Path) -> MapData:
+    """The run's snapshots stacked for maps (:func:`fusion.rundata.build_map_data`), cached."""
     return _map_data_cached(str(path), run_signature(path))
 
 
@@ -301,14 +225,6 @@ def projection(
         with st.spinner(t("explore.projecting_every_snapshot_umap")):
             return _projection_cached(*args)
     return _projection_cached(*args)
-
-
-def points_frame(data: MapData, coords: np.ndarray) -> pd.DataFrame:
-    """The frame :func:`fusion.plots.shared_space` takes: meta plus u, v."""
-    df = data.meta.copy()
-    df["u"] = coords[:, 0]
-    df["v"] = coords[:, 1]
-    return df
 
 
 def mark_selected(fig: go.Figure, rows: set[int]) -> go.Figure:
@@ -381,100 +297,7 @@ def selected_rows(points: list[Any], rows_by_trace: list[list[int] | None]) -> l
 
 
 # ---------------------------------------------------------------------------
-# Cross-modal neighbours
-
-
-def _unit(z: np.ndarray) -> np.ndarray:
-    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
-
-
-def cross_modal_neighbours(
-    Z: np.ndarray, meta: pd.DataFrame, query_rows: list[int], k: int = 5
-) -> pd.DataFrame:
-    """Top-k cosine neighbours of each query point in every other modality, at one epoch.
-
-    Z: (n, d) embeddings in ``meta``'s row order. Returns one row per (query, target
-    modality, rank) with the neighbour's sample, similarity and whether it is the query's
-    true partner (same sample), plus ``partner_rank`` (1-based rank of the true partner
-    among all items of that modality).
-    """
-    U = _unit(Z.astype(np.float64))
-    mods = meta["modality"].to_numpy()
-    samples = meta["sample"].to_numpy()
-    out = []
-    for q in query_rows:
-        m_q = mods[q]
-        for m in dict.fromkeys(mods):
-            if m == m_q or m in NON_EMBEDDING_MODALITIES:
-                continue
-            cand = np.flatnonzero(mods == m)
-            sims = U[cand] @ U[q]  # (n_m,)
-            order = np.argsort(-sims, kind="stable")[:k]
-            partner = np.flatnonzero(samples[cand] == samples[q])
-            p_rank = int((sims > sims[partner[0]]).sum()) + 1 if partner.size else -1
-            for r, j in enumerate(order, start=1):
-                out.append(
-                    {
-                        "query_row": q,
-                        "query_sample": int(samples[q]),
-                        "query_modality": m_q,
-                        "target_modality": m,
-                        "rank": r,
-                        "row": int(cand[j]),
-                        "sample": int(samples[cand[j]]),
-                        "similarity": float(sims[j]),
-                        "is_partner": bool(samples[cand[j]] == samples[q]),
-                        "partner_rank": p_rank,
-                    }
-                )
-    return pd.DataFrame(out)
-
-
-# ---------------------------------------------------------------------------
 # Metrics
-
-
-def metric_label(key: str) -> str:
-    """A person's name for a metric key: 'Recall@1 (image → text)', 'Spread (text)'."""
-    import re
-
-    pattern = metric_pattern(key)
-    title = info_text("metric", pattern, "title") if pattern else key.replace("_", " ")
-    m = re.fullmatch(r"recall_at_(\d+)_(.+)_to_(.+)", key)
-    if m:
-        return t("explore.recall_k_b", k=m[1], a=m[2], b=m[3])
-    m = re.fullmatch(r"class_precision_at_(\d+)_(.+)_to_(.+)", key)
-    if m:
-        return t("explore.class_precision_k_b", k=m[1], a=m[2], b=m[3])
-    m = re.fullmatch(r"median_rank_(.+)_to_(.+)", key)
-    if m:
-        return t("explore.median_rank_b", a=m[1], b=m[2])
-    for prefix in ("spread_", "uniformity_", "linear_probe_accuracy_", "attention_mean_"):
-        if key.startswith(prefix) and not key.endswith("chance"):
-            rest = key[len(prefix) :]
-            if prefix == "attention_mean_":
-                return t("explore.mean_attention_m", m=rest)
-            if rest != "uniform_chance":
-                return f"{title} ({rest})"
-    for prefix in ("alignment_", "modality_gap_", "mean_canonical_correlation_"):
-        if key.startswith(prefix):
-            return f"{title} ({key[len(prefix) :].replace('_', ' · ')})"
-    return title
-
-
-def metric_help(key: str) -> str | None:
-    from fusion.metrics import metric_info
-
-    info = metric_info(key)
-    pattern = metric_pattern(key)
-    if not info or pattern is None:
-        return None
-    arrow = (
-        t("explore.higher_better") if info.get("higher_is_better") else t("explore.lower_better")
-    )
-    help_text = info_text("metric", pattern, "help")
-    source = info_text("metric", pattern, "source")
-    return f"{help_text} ({arrow}.)  \n{t('explore.source')}: [{source}]({info['url']})"
 
 
 def metric_keys(metrics: dict[str, float]) -> list[str]:
@@ -483,13 +306,12 @@ def metric_keys(metrics: dict[str, float]) -> list[str]:
 
 
 def headline_keys(metrics: dict[str, float], limit: int = 8) -> list[str]:
-    return [k for k in HEADLINE_METRICS if k in metrics][:limit]
+    """The run's metric cards (:data:`fusion.metric_names.HEADLINE_METRICS`)."""
+    return _headline_keys(metrics, "card", limit)
 
 
 def metric_cards(metrics: dict[str, float], keys: list[str], per_row: int = 4) -> None:
     """st.metric cards, each with its chance level underneath (or a note that it has none)."""
-    from fusion.metrics import metric_info
-
     for start in range(0, len(keys), per_row):
         cols = st.columns(per_row)
         for col, key in zip(cols, keys[start : start + per_row], strict=False):
@@ -503,12 +325,14 @@ def metric_cards(metrics: dict[str, float], keys: list[str], per_row: int = 4) -
                     better = info.get("higher_is_better", True)
                     note = t("explore.higher_better") if better else t("explore.lower_better")
                 st.metric(
-                    t(f"explore.card_titles.{key}") if key in CARD_TITLES else metric_label(key),
+                    t(f"explore.card_titles.{key}")
+                    if key in CARD_TITLES
+                    else metric_name(key, language()),
                     fmt(metrics[key]),
                     delta=note,
                     delta_color="off",
                     delta_arrow="off",
-                    help=metric_help(key),
+                    help=metric_help(key, language()),
                     border=True,
                 )
 
@@ -520,74 +344,12 @@ def metrics_table(metrics: dict[str, float]) -> pd.DataFrame:
             continue
         rows.append(
             {
-                t("explore.metric"): metric_label(k),
+                t("explore.metric"): metric_name(k, language()),
                 t("explore.value"): fmt(metrics[k]),
                 t("explore.chance"): fmt(metrics.get(f"{k}_chance")),
                 t("explore.key"): k,
             }
         )
-    return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------------
-# Figures the library does not have
-
-
-def head_attention_figure(head_weights: np.ndarray, modality_names: list[str]) -> go.Figure:
-    """Mean self-attention between modality tokens, one heatmap per head.
-
-    head_weights: (n, H, M, M); entry [h, i, j] is how much token i (query) takes from
-    token j (key) in head h, averaged over samples.
-    """
-    from plotly.subplots import make_subplots
-
-    w = np.asarray(head_weights, dtype=float).mean(axis=0)  # (H, M, M)
-    H = w.shape[0]
-    fig = make_subplots(
-        rows=1,
-        cols=H,
-        subplot_titles=[t("explore.head_h", h=h + 1) for h in range(H)],
-        horizontal_spacing=0.08,
-    )
-    for h in range(H):
-        fig.add_trace(
-            go.Heatmap(
-                z=w[h],
-                x=modality_names,
-                y=modality_names,
-                zmin=0.0,
-                zmax=1.0,
-                colorscale="Viridis",
-                showscale=h == H - 1,
-                colorbar=dict(title=dict(text=t("explore.attention"))),
-                texttemplate="%{z:.2f}",
-                hovertemplate=t("explore.token_y_takes_z") + "<extra></extra>",
-            ),
-            row=1,
-            col=h + 1,
-        )
-        fig.update_xaxes(title_text=t("explore.attends_key"), row=1, col=h + 1)
-    fig.update_yaxes(title_text=t("explore.token_query"), row=1, col=1)
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(
-        title=dict(text=t("explore.self_attention_between_modality")),
-        height=320,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        margin=dict(l=60, r=20, t=80, b=50),
-    )
-    return fig
-
-
-def spread_by_epoch(data: MapData, run_name: str) -> pd.DataFrame:
-    """Mean per-dimension std per epoch, averaged over modalities (the library's 'spread')."""
-    from fusion.metrics import spread
-
-    mods = data.meta["modality"].to_numpy()
-    rows = []
-    for e, Z in zip(data.epochs, data.Z, strict=True):
-        per_mod = [spread(Z[mods == m])["spread"] for m in dict.fromkeys(mods)]
-        rows.append({"run": run_name, "epoch": e, "spread": float(np.mean(per_mod))})
     return pd.DataFrame(rows)
 
 

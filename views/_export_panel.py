@@ -15,7 +15,6 @@ never by object identity, since the cache is shared by all sessions.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import weakref
 from pathlib import Path
@@ -25,7 +24,7 @@ import streamlit as st
 
 from fusion import export
 from fusion.data import PairedData
-from views._explore_helpers import run_signature
+from fusion.rundata import data_fingerprint, run_signature
 from views._shared import t
 
 
@@ -55,23 +54,9 @@ def _png_available() -> bool:
     return export.png_available()
 
 
-def _digest(data: PairedData | None) -> str:
-    """A content digest of a dataset (its arrays and ids): equal digests, equal data."""
-    if data is None:
-        return "none"
-    h = hashlib.blake2b(digest_size=16)
-    for name, arr in data.modalities.items():
-        h.update(name.encode())
-        h.update(str(arr.shape).encode())
-        h.update(arr.tobytes())
-    if data.labels is not None:
-        h.update(data.labels.tobytes())
-    h.update("\x00".join(map(str, data.ids)).encode())
-    return h.hexdigest()
-
-
 def _session_digest(data: PairedData, key: str) -> str:
-    """:func:`_digest` of the session's dataset, computed once per dataset object.
+    """:func:`fusion.rundata.data_fingerprint` of the session's dataset, computed once per
+    dataset object.
 
     A weak reference tells whether the dataset is still the same object (an ``id`` alone
     could be reused by a new dataset after the old one is freed).
@@ -79,7 +64,7 @@ def _session_digest(data: PairedData, key: str) -> str:
     slot = f"{key}_data_digest"
     ref, digest = st.session_state.get(slot, (None, None))
     if ref is None or ref() is not data:
-        digest = _digest(data)
+        digest = data_fingerprint(data)
         st.session_state[slot] = (weakref.ref(data), digest)
     return digest
 

@@ -13,12 +13,15 @@ import pandas as pd
 import streamlit as st
 
 from fusion import plots
+from fusion.metric_names import headline_keys, metric_name
+from fusion.rundata import points_frame, spread_by_epoch
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
 from views._shared import (
     chart,
     fmt,
     get_active_run,
+    language,
     loss_label,
     method_label,
     status_label,
@@ -115,11 +118,11 @@ def metric_table(runs: dict[str, LoadedRun]) -> None:
     for r in runs.values():
         keys += [k for k in H.metric_keys(r.metrics) if k not in keys]
     keys = [k for k in keys if not k.endswith("_uniform_chance")]
-    headline = [k for k in H.HEADLINE_METRICS if k in keys]
+    headline = headline_keys(dict.fromkeys(keys), "card")
     keys = headline + [k for k in keys if k not in headline]  # the summaries first
     rows = []
     for k in keys:
-        row = {t("compare.metric"): H.metric_label(k)}
+        row = {t("compare.metric"): metric_name(k, language())}
         for name, r in runs.items():
             row[name] = fmt(r.metrics.get(k))
         chances = [r.metrics.get(f"{k}_chance") for r in runs.values()]
@@ -170,7 +173,7 @@ def maps(infos: list[RunInfo]) -> None:
                 if coords is None:
                     st.info(t("compare.name_no_embedding_snapshots", name=info.name))
                     continue
-                points = H.points_frame(data, coords)
+                points = points_frame(data, coords)
                 name = H.PROJECTION_LABELS[method]
                 fig = plots.shared_space(
                     points,
@@ -190,7 +193,7 @@ def maps(infos: list[RunInfo]) -> None:
 
 
 def spread_chart(infos: list[RunInfo]) -> None:
-    frames = [H.spread_by_epoch(H.map_data(i.path), i.name) for i in infos]
+    frames = [spread_by_epoch(H.map_data(i.path), i.name) for i in infos]
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else pd.DataFrame()
     if df.empty:
         st.info(t("compare.no_embedding_snapshots_measure"))
