@@ -10,13 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from fusion.i18n import text_for
 from fusion.registry import LOSSES
+from fusion.rundata import run_signature
 from views._links import runs_dir
 from views._state import set_active_run
 from views._text import fmt, language, presenter, t
+from views._widgets import chart
 
 
 def found_runs(lesson: Any) -> dict[str, Path]:
@@ -24,14 +27,6 @@ def found_runs(lesson: Any) -> dict[str, Path]:
     from fusion.lessons import find_runs  # the package imports torch
 
     return find_runs(lesson, runs_dir())
-
-
-def _signature(path: Path) -> str:
-    """Changes whenever a file of the run folder is written (so cached findings refresh)."""
-    try:
-        return str(max(f.stat().st_mtime_ns for f in path.iterdir() if f.is_file()))
-    except (OSError, ValueError):
-        return "missing"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -43,7 +38,7 @@ def _findings_cached(lesson_id: str, lang: str, runs: tuple[tuple[str, str, str]
 
 def findings(lesson: Any, found: dict[str, Path]) -> Any:
     """The lesson's analyses of its runs (numbers and figures), cached until a run changes."""
-    runs = tuple(sorted((k, str(p), _signature(p)) for k, p in found.items()))
+    runs = tuple(sorted((k, str(p), run_signature(p)) for k, p in found.items()))
     return _findings_cached(lesson.id, language(), runs)
 
 
@@ -63,15 +58,11 @@ def numbers(found_out: Any) -> dict[str, str]:
 
 
 def figure(fig: Any, key: str, big: bool) -> None:
+    """A lesson's figure; a copy in presenter mode, where :func:`chart` enlarges it in place
+    (the findings holding it are cached)."""
     if fig is None:
         return
-    if big:
-        import plotly.graph_objects as go
-
-        from fusion.plots import for_projector
-
-        fig = for_projector(go.Figure(fig))  # taller too
-    st.plotly_chart(fig, key=key)
+    chart(go.Figure(fig) if big else fig, key=key)
 
 
 def steps(lesson: Any, found: dict[str, Path]) -> None:

@@ -28,10 +28,6 @@ from views._state import open_lesson, set_dataset, set_open_lesson
 from views._text import language, presenter, t
 
 TAB_DEFAULT = "lesson_tab_default"  # session key: whether Learn opens on the Lessons tab
-PRESENTER_CSS = """<style>
-.st-key-lesson_body p, .st-key-lesson_body li { font-size: 1.3rem; line-height: 1.55; }
-.st-key-lesson_body h3 { font-size: 2.1rem; }
-</style>"""
 
 
 def lessons_tab_default(labels: list[str]) -> str | None:
@@ -177,9 +173,7 @@ def _lesson_view(lesson: Any) -> None:
     from fusion.lessons import LESSONS, missing_base
 
     size = _size()
-    big = presenter()
-    if big:
-        st.html(PRESENTER_CSS)
+    big = presenter()  # the sidebar's PRESENTER_CSS enlarges the lesson's text
     if st.button(t("lessons.tab.back"), key="lesson_back", icon=":material/arrow_back:"):
         _open(None)
         st.rerun()

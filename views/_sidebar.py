@@ -28,6 +28,9 @@ html { font-size: 22px; }
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
   height: auto !important;
 }
+/* An open lesson's text (Learn's Lessons tab). */
+.st-key-lesson_body p, .st-key-lesson_body li { font-size: 1.3rem; line-height: 1.55; }
+.st-key-lesson_body h3 { font-size: 2.1rem; }
 </style>
 """
 
