@@ -244,141 +244,170 @@ def fit(
     config.validate(train.n)
     if device is None:
         device, device_reason = resolve_device(config.device)
-    history = History(device=str(device), device_reason=device_reason)
-    stop_event = stop_event or threading.Event()
-    t_start = time.perf_counter()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
-    model.to(device)
-    optimizer = _make_optimizer([p for p in model.parameters() if p.requires_grad], config)
-    train_t = TensorData.from_paired(train, device)
-    scheduler = None
-    rng = np.random.default_rng(config.seed)
-    rows = np.arange(val.n)
-    if val.n > config.snapshot_rows:
-        rows = np.sort(rng.choice(val.n, config.snapshot_rows, replace=False))
-    history.snapshot_rows = rows
-    val_t = TensorData.from_paired(val, device)
-    snap_t = val_t if len(rows) == val.n else TensorData.from_paired(val.subset(rows), device)
-    keep = snapshot_epochs(config.epochs, config.n_snapshots)
-    n, bs = train.n, config.batch_size
-    n_batches = n // bs + (1 if n % bs >= 2 else 0)  # a trailing batch of one row is dropped
-    if config.schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * n_batches)
-    for cb in callbacks:
-        cb.on_train_start(
-            {"epochs": config.epochs, "batches_per_epoch": n_batches, "device": str(device)}
-        )
-
-    def evaluate(epoch: int) -> dict[str, float]:
-        # Per-epoch metrics use the fixed snapshot rows (at most snapshot_rows), so an epoch's
-        # evaluation costs the same on 1k or 100k pairs; the final metrics use all of ``val``.
-        model.eval()
-        with torch.no_grad(), _one_blas_thread():
-            metrics, arrays = task.evaluate(model, snap_t, final=False)
-        if epoch in keep:
-            history.snapshots.append(Snapshot(epoch, arrays))
-        model.train()
-        return metrics
-
-    good_state = copy.deepcopy(model.state_dict())
-    step = 0
+    run = _Fit(model, task, train, val, config, callbacks, stop_event, device, device_reason)
     try:
-        history.epochs.append(
-            {
-                "epoch": 0,
-                "seconds": 0.0,
-                "samples_per_sec": 0.0,
-                **{f"val_{k}": v for k, v in evaluate(0).items()},
-            }
+        run.history.epochs.append(
+            {"epoch": 0, "seconds": 0.0, "samples_per_sec": 0.0, **run.evaluate(0)}
         )
         for epoch in range(1, config.epochs + 1):
-            t0 = time.perf_counter()
-            model.train()
-            perm = torch.randperm(n, generator=gen).to(device)
-            sums: dict[str, float] = {}
-            seen = 0
-            for b in range(n_batches):
-                if stop_event.is_set():
-                    history.status = "stopped"
-                    history.say("messages.train.stopped", epoch=epoch)
-                    break
-                idx = perm[b * bs : (b + 1) * bs]
-                inputs, labels = train_t.batch(idx)
-                parts = task.loss(model, inputs, labels)
-                names = list(parts)
-                values = torch.stack([parts[k].detach() for k in names]).tolist()
-                total = values[names.index("loss")]
-                if not math.isfinite(total):
-                    model.load_state_dict(good_state)
-                    history.status = "diverged"
-                    history.say("messages.train.diverged", epoch=epoch, step=step + 1, value=total)
-                    break
-                optimizer.zero_grad(set_to_none=True)
-                parts["loss"].backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                step += 1
-                rec = {"step": step, "epoch": epoch, **dict(zip(names, values, strict=True))}
-                history.steps.append(rec)
-                for k, v in zip(names, values, strict=True):
-                    sums[k] = sums.get(k, 0.0) + v * len(idx)
-                seen += len(idx)
-                for cb in callbacks:
-                    cb.on_step(rec)
-            if history.status != "running":
+            if not run.epoch(epoch):
                 break
-            seconds = time.perf_counter() - t0
-            row: dict[str, float] = {
-                "epoch": epoch,
-                "seconds": seconds,
-                "samples_per_sec": seen / max(seconds, 1e-9),
-            }
-            row.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
-            row.update({f"val_{k}": v for k, v in evaluate(epoch).items()})
-            history.epochs.append(row)
-            good_state = copy.deepcopy(model.state_dict())
-            for cb in callbacks:
-                cb.on_epoch_end(row, history)
     except RuntimeError as exc:
         if not _is_oom(exc):
             raise
-        model.load_state_dict(good_state)
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        history.status = "out_of_memory"
-        _say_out_of_memory(history, device, history.completed_epochs + 1)
-    if history.status == "running":
-        history.status = "finished"
-        history.say("messages.train.finished", epochs=config.epochs)
-    model.eval()
-    last = history.completed_epochs
-    try:
-        with torch.no_grad():
-            history.final_metrics, _ = task.evaluate(model, val_t, final=True)
-            if not any(s.epoch == last for s in history.snapshots):
-                # A stopped or diverged run still ends on a frame of what was learned.
-                _, arrays = task.evaluate(model, snap_t, final=False)
-                history.snapshots.append(Snapshot(last, arrays))
-    except RuntimeError as exc:
-        if not _is_oom(exc):
-            raise
-        # Out of memory while evaluating: keep the run (history, snapshots so far, weights)
-        # with the last per-epoch metrics, and say what to change.
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        epoch_row = history.epochs[-1] if history.epochs else {}
-        history.final_metrics = {k[4:]: v for k, v in epoch_row.items() if k.startswith("val_")}
-        if history.status != "out_of_memory":
-            history.status = "out_of_memory"
-            _say_out_of_memory(history, device, last + 1)
-    history.seconds = time.perf_counter() - t_start
+        model.load_state_dict(run.good_state)
+        run.out_of_memory(run.history.completed_epochs + 1)
+    if run.history.status == "running":
+        run.history.status = "finished"
+        run.history.say("messages.train.finished", epochs=config.epochs)
+    run.final_evaluation()
+    run.history.seconds = time.perf_counter() - run.t_start
     for cb in callbacks:
-        cb.on_train_end(history)
-    return history
+        cb.on_train_end(run.history)
+    return run.history
+
+
+class _Fit:
+    """The state of one :func:`fit`: data on the device, optimiser, history, snapshots."""
+
+    def __init__(
+        self, model, task, train, val, config, callbacks, stop_event, device, device_reason
+    ) -> None:
+        self.model, self.task, self.config, self.callbacks = model, task, config, callbacks
+        self.device = device
+        self.history = History(device=str(device), device_reason=device_reason)
+        self.stop_event = stop_event or threading.Event()
+        self.t_start = time.perf_counter()
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed)
+        self.gen = torch.Generator().manual_seed(config.seed)
+        model.to(device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = _make_optimizer(params, config)
+        self.train_t = TensorData.from_paired(train, device)
+        rows = np.arange(val.n)
+        if val.n > config.snapshot_rows:
+            rng = np.random.default_rng(config.seed)
+            rows = np.sort(rng.choice(val.n, config.snapshot_rows, replace=False))
+        self.history.snapshot_rows = rows
+        self.val_t = TensorData.from_paired(val, device)
+        self.snap_t = (
+            self.val_t if len(rows) == val.n else TensorData.from_paired(val.subset(rows), device)
+        )
+        self.keep = snapshot_epochs(config.epochs, config.n_snapshots)
+        self.n, self.bs = train.n, config.batch_size
+        # A trailing batch of one row is dropped.
+        self.n_batches = self.n // self.bs + (1 if self.n % self.bs >= 2 else 0)
+        self.scheduler = None
+        if config.schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.optimizer, config.epochs * self.n_batches
+            )
+        self.good_state = copy.deepcopy(model.state_dict())
+        self.step = 0
+        for cb in callbacks:
+            cb.on_train_start(
+                {
+                    "epochs": config.epochs,
+                    "batches_per_epoch": self.n_batches,
+                    "device": str(device),
+                }
+            )
+
+    def evaluate(self, epoch: int) -> dict[str, float]:
+        """Validation metrics (``val_`` keys), and a snapshot when ``epoch`` keeps one.
+
+        Per-epoch metrics use the fixed snapshot rows (at most snapshot_rows), so an epoch's
+        evaluation costs the same on 1k or 100k pairs; the final metrics use all of ``val``.
+        """
+        self.model.eval()
+        with torch.no_grad(), _one_blas_thread():
+            metrics, arrays = self.task.evaluate(self.model, self.snap_t, final=False)
+        if epoch in self.keep:
+            self.history.snapshots.append(Snapshot(epoch, arrays))
+        self.model.train()
+        return {f"val_{k}": v for k, v in metrics.items()}
+
+    def epoch(self, epoch: int) -> bool:
+        """One pass over the training data; False when training must end (stop, divergence)."""
+        model, task, history, optimizer = self.model, self.task, self.history, self.optimizer
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.randperm(self.n, generator=self.gen).to(self.device)
+        sums: dict[str, float] = {}
+        seen = 0
+        for b in range(self.n_batches):
+            if self.stop_event.is_set():
+                history.status = "stopped"
+                history.say("messages.train.stopped", epoch=epoch)
+                return False
+            idx = perm[b * self.bs : (b + 1) * self.bs]
+            inputs, labels = self.train_t.batch(idx)
+            parts = task.loss(model, inputs, labels)
+            names = list(parts)
+            values = torch.stack([parts[k].detach() for k in names]).tolist()
+            total = values[names.index("loss")]
+            if not math.isfinite(total):
+                model.load_state_dict(self.good_state)
+                history.status = "diverged"
+                history.say("messages.train.diverged", epoch=epoch, step=self.step + 1, value=total)
+                return False
+            optimizer.zero_grad(set_to_none=True)
+            parts["loss"].backward()
+            optimizer.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
+            self.step += 1
+            rec = {"step": self.step, "epoch": epoch, **dict(zip(names, values, strict=True))}
+            history.steps.append(rec)
+            for k, v in zip(names, values, strict=True):
+                sums[k] = sums.get(k, 0.0) + v * len(idx)
+            seen += len(idx)
+            for cb in self.callbacks:
+                cb.on_step(rec)
+        seconds = time.perf_counter() - t0
+        row: dict[str, float] = {
+            "epoch": epoch,
+            "seconds": seconds,
+            "samples_per_sec": seen / max(seconds, 1e-9),
+        }
+        row.update({f"train_{k}": v / max(seen, 1) for k, v in sums.items()})
+        row.update(self.evaluate(epoch))
+        history.epochs.append(row)
+        self.good_state = copy.deepcopy(model.state_dict())
+        for cb in self.callbacks:
+            cb.on_epoch_end(row, history)
+        return True
+
+    def out_of_memory(self, epoch: int) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        self.history.status = "out_of_memory"
+        _say_out_of_memory(self.history, self.device, epoch)
+
+    def final_evaluation(self) -> None:
+        """Final metrics on all of ``val``; a stopped or diverged run still ends on a frame."""
+        history = self.history
+        self.model.eval()
+        last = history.completed_epochs
+        try:
+            with torch.no_grad():
+                history.final_metrics, _ = self.task.evaluate(self.model, self.val_t, final=True)
+                if not any(s.epoch == last for s in history.snapshots):
+                    _, arrays = self.task.evaluate(self.model, self.snap_t, final=False)
+                    history.snapshots.append(Snapshot(last, arrays))
+        except RuntimeError as exc:
+            if not _is_oom(exc):
+                raise
+            # Out of memory while evaluating: keep the run (history, snapshots so far,
+            # weights) with the last per-epoch metrics, and say what to change.
+            epoch_row = history.epochs[-1] if history.epochs else {}
+            history.final_metrics = {k[4:]: v for k, v in epoch_row.items() if k.startswith("val_")}
+            if history.status != "out_of_memory":
+                self.out_of_memory(last + 1)
+            elif self.device.type == "cuda":
+                torch.cuda.empty_cache()
 
 
 def _say_out_of_memory(history: History, device: torch.device, epoch: int) -> None:

@@ -46,6 +46,16 @@ def test_pyproject_dependencies_are_requirements_txt():
     }
 
 
+def test_every_package_of_the_library_is_installed():
+    """A subpackage missing from pyproject's explicit list would vanish from `pip install .`."""
+    with (ROOT / "pyproject.toml").open("rb") as fh:
+        listed = set(tomllib.load(fh)["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "fusion").rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)
+
+
 def test_dashboard_passes_the_project_streamlit_config():
     from fusion.dashboard import app_dir, command
 

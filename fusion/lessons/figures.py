@@ -16,9 +16,7 @@ from plotly.subplots import make_subplots
 from fusion.generators import generate
 from fusion.lessons.specs import Translate
 from fusion.lessons.view import RunView, gap_points, map_points
-from fusion.plots import LABEL_COLORS, MODALITY_COLORS, image_grid, shared_space
-
-_TRANSPARENT = "rgba(0,0,0,0)"
+from fusion.plots import LABEL_COLORS, MODALITY_COLORS, TRANSPARENT, image_grid, shared_space
 
 
 def layout(
@@ -27,8 +25,8 @@ def layout(
     """Title, axis titles, height and a transparent background (follows the page's theme)."""
     fig.update_layout(
         title=dict(text=title),
-        paper_bgcolor=_TRANSPARENT,
-        plot_bgcolor=_TRANSPARENT,
+        paper_bgcolor=TRANSPARENT,
+        plot_bgcolor=TRANSPARENT,
         margin=dict(l=60, r=20, t=60, b=50),
         height=height,
         legend=dict(itemsizing="constant"),

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from fusion.errors import ConfigError
 from fusion.lessons.specs import Translate
 from fusion.projection import project
+from fusion.rundata import snapshot, snapshot_epochs
 from fusion.runs import LoadedRun, load_run
 
 
@@ -40,11 +41,12 @@ class RunView:
 
     @property
     def last_epoch(self) -> int:
-        return int(self.embeddings["epoch"].max()) if len(self.embeddings) else 0
+        epochs = self.snapshot_epochs
+        return epochs[-1] if epochs else 0
 
     @property
     def snapshot_epochs(self) -> list[int]:
-        return sorted(int(e) for e in self.embeddings["epoch"].unique())
+        return snapshot_epochs(self.embeddings)
 
 
 def as_view(run: Any) -> RunView:
@@ -104,11 +106,8 @@ def map_points(view: RunView, epoch: int, t: Translate, method: str = "pca") -> 
     (collapse) shows as shrinking; ``"umap"`` (McInnes et al. 2018, seeded) keeps
     neighbourhoods, so clusters show, but its axes and sizes mean nothing.
     """
-    d = view.embeddings[view.embeddings["epoch"] == epoch]
-    zcols = [c for c in d.columns if re.fullmatch(r"z\d+", c)]
-    z = d[zcols].to_numpy(dtype=np.float32)
-    keep = np.isfinite(z).all(axis=1)
-    d, z = d[keep], z[keep]
+    snap = snapshot(view.embeddings, epoch).finite()
+    d, z = snap.meta, snap.Z.astype(np.float32)
     uv = project(z, method=method, seed=0) if method == "umap" else project(z, method="pca")
     return pd.DataFrame(
         {
@@ -128,9 +127,8 @@ def gap_points(view: RunView, epoch: int) -> tuple[pd.DataFrame, dict[str, np.nd
     the gap shows; v: the first principal direction of what is left. Returns the points
     (u, v, modality) and each modality's centre in the same coordinates.
     """
-    d = view.embeddings[view.embeddings["epoch"] == epoch]
-    zcols = [c for c in d.columns if re.fullmatch(r"z\d+", c)]
-    z = d[zcols].to_numpy(dtype=np.float64)
+    snap = snapshot(view.embeddings, epoch)
+    d, z = snap.meta, snap.Z
     z = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
     mods = d["modality"].astype(str).to_numpy()
     names = list(dict.fromkeys(mods))
