@@ -150,6 +150,11 @@ def data_matches_run(run_dir: str | os.PathLike, data: PairedData | None) -> boo
     )
 
 
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Both absent, or both present and equal."""
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+
+
 def data_npz(data: PairedData) -> bytes | None:
     """``data`` as an NPZ archive that :func:`fusion.loaders.load` reads back unchanged.
 
@@ -186,22 +191,7 @@ def data_npz(data: PairedData) -> bytes | None:
             back.names == data.names
             and all(np.array_equal(back.modalities[k], data.modalities[k]) for k in data.names)
             and np.array_equal(back.ids, data.ids)
-            and (
-                (back.groups is None and data.groups is None)
-                or (
-                    back.groups is not None
-                    and data.groups is not None
-                    and np.array_equal(back.groups, data.groups)
-                )
-            )
-            and (
-                (back.labels is None and data.labels is None)
-                or (
-                    back.labels is not None
-                    and data.labels is not None
-                    and np.array_equal(back.labels, data.labels)
-                )
-            )
+            and all(_same(getattr(back, a), getattr(data, a)) for a in ("groups", "labels"))
         )
         if same:
             return raw

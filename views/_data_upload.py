@@ -47,6 +47,26 @@ def _column_select(label: str, options: list[str], default: str | None, key: str
     return None if value == NONE else value
 
 
+def _role_columns(form: str, ident: str, *roles: tuple[str, list[str], str | None, str]) -> tuple:
+    """The label, id and group column pickers and the missing-value policy, side by side.
+
+    Each role is (label key, options, default, help key); widget keys are
+    ``<form>_<label|id|group|nan>_<ident>``. Returns the chosen columns (None for "none")
+    in the roles' order, then the policy.
+    """
+    boxes = st.columns(len(roles) + 1)
+    chosen = []
+    for box, (label, options, default, help_key), role in zip(
+        boxes, roles, ("label", "id", "group"), strict=False
+    ):
+        with box:
+            key = f"{form}_{role}_{ident}"
+            chosen.append(_column_select(t(label), options, default, key, t(help_key)))
+    with boxes[-1]:
+        chosen.append(nan_policy_ui(f"{form}_nan_{ident}"))
+    return tuple(chosen)
+
+
 def nan_policy_ui(key: str) -> str:
     return st.radio(
         t("data.missing_values"),
@@ -99,33 +119,13 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
                 help=t("data.every_chosen_column_must"),
             )
             mapping.append((name.strip(), cols))
-        c1, c2, c3, c4 = st.columns(4)
-        with c1:
-            label_col = _column_select(
-                t("data.label_column"),
-                columns,
-                guess["label_column"],
-                f"map_label_{file.file_id}",
-                t("data.class_each_row_numbers"),
-            )
-        with c2:
-            id_col = _column_select(
-                t("data.id_column"),
-                columns,
-                guess["id_column"],
-                f"map_id_{file.file_id}",
-                t("data.unique_name_per_row"),
-            )
-        with c3:
-            group_col = _column_select(
-                t("data.group_column"),
-                columns,
-                guess["group_column"],
-                f"map_group_{file.file_id}",
-                t("data.group_column_help"),
-            )
-        with c4:
-            policy = nan_policy_ui(f"map_nan_{file.file_id}")
+        label_col, id_col, group_col, policy = _role_columns(
+            "map",
+            file.file_id,
+            ("data.label_column", columns, guess["label_column"], "data.class_each_row_numbers"),
+            ("data.id_column", columns, guess["id_column"], "data.unique_name_per_row"),
+            ("data.group_column", columns, guess["group_column"], "data.group_column_help"),
+        )
         if not st.form_submit_button(t("data.load"), type="primary", icon=":material/upload_file:"):
             return None
     names = [n for n, _ in mapping]
@@ -171,33 +171,13 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
                         help=t("data.rows_rows_cols_columns", rows=len(df), cols=df.shape[1]),
                     ).strip()
                 )
-        c1, c2, c3, c4 = st.columns(4)
-        with c1:
-            label_col = _column_select(
-                t("data.label_column"),
-                anywhere,
-                label0,
-                f"files_label_{key}",
-                t("data.class_each_row_any"),
-            )
-        with c2:
-            id_col = _column_select(
-                t("data.id_column_pairs_files"),
-                sorted(everywhere),
-                id0,
-                f"files_id_{key}",
-                t("data.column_every_file_names"),
-            )
-        with c3:
-            group_col = _column_select(
-                t("data.group_column"),
-                anywhere,
-                group0,
-                f"files_group_{key}",
-                t("data.group_column_help"),
-            )
-        with c4:
-            policy = nan_policy_ui(f"files_nan_{key}")
+        label_col, id_col, group_col, policy = _role_columns(
+            "files",
+            key,
+            ("data.label_column", anywhere, label0, "data.class_each_row_any"),
+            ("data.id_column_pairs_files", sorted(everywhere), id0, "data.column_every_file_names"),
+            ("data.group_column", anywhere, group0, "data.group_column_help"),
+        )
         if not st.form_submit_button(t("data.load"), type="primary", icon=":material/upload_file:"):
             return None
     return from_files(

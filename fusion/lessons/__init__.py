@@ -19,52 +19,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fusion.lessons.analyses import single_view_probe
 from fusion.lessons.catalogue import LESSONS, analyse, find_runs, get_lesson, missing_base
-from fusion.lessons.specs import (
-    RUN_PREFIX,
-    SIZES,
-    THREE_NOISE,
-    Lesson,
-    RunSpec,
-    Step,
-    Translate,
-    Variation,
-    lesson_size,
-    run_key,
-)
-from fusion.lessons.view import Findings, RunView, as_view, gap_points, map_points
+from fusion.lessons.specs import Lesson, lesson_size
 
 if TYPE_CHECKING:
     from fusion.lessons.job import THREAD_NAME, LessonJob, LessonProgress
 
 _FROM_JOB = ("LessonJob", "LessonProgress", "THREAD_NAME")  # torch: loaded on first use
 
+# What pages, the command line and tests use; the parts live in their modules (specs,
+# catalogue, view, analyses, figures, job).
 __all__ = [
     "LESSONS",
-    "RUN_PREFIX",
-    "SIZES",
     "THREAD_NAME",
-    "THREE_NOISE",
-    "Findings",
     "Lesson",
     "LessonJob",
     "LessonProgress",
-    "RunSpec",
-    "RunView",
-    "Step",
-    "Translate",
-    "Variation",
     "analyse",
-    "as_view",
     "find_runs",
-    "gap_points",
     "get_lesson",
     "lesson_size",
-    "map_points",
     "missing_base",
-    "run_key",
-    "single_view_probe",
 ]
 
 

@@ -316,13 +316,11 @@ def from_files(
             files=_describe_sources(displays),
         )
 
+    # The group column, like the label column, may be in any one file (the first is used).
     group_files = [i for i, t in enumerate(tables) if group_column in t.columns]
     if group_column is not None and not group_files:
-        raise DataError(
-            "errors.loaders.group_in_no_file",
-            column=group_column,
-            files=_describe_sources(displays),
-        )
+        files = _describe_sources(displays)
+        raise DataError("errors.loaders.group_in_no_file", column=group_column, files=files)
 
     fmt = sorted({t.attrs.get("format", "table") for t in tables})
     source: dict[str, Any] = {
