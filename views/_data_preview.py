@@ -5,6 +5,8 @@ reliability mask, its first rows, and downloads as CSV or Parquet.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -79,26 +81,21 @@ def preview_ui(data: PairedData) -> None:
     head, dl1, dl2 = st.columns([4, 1, 1], vertical_alignment="bottom")
     head.subheader(t("data.active_dataset_label", label=dataset_label()))
     stem = "fusion-data"
-    dl1.download_button(
-        t("data.csv"),
-        data=lambda: data_to_bytes(data, "csv"),
-        file_name=f"{stem}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-        key="download_csv",
-        help=t("data.download_active_dataset_one"),
+    downloads = (
+        (dl1, "csv", "text/csv", "data.download_active_dataset_one"),
+        (dl2, "parquet", "application/octet-stream", "data.download_active_dataset_parquet"),
     )
-    dl2.download_button(
-        t("data.parquet"),
-        data=lambda: data_to_bytes(data, "parquet"),
-        file_name=f"{stem}.parquet",
-        mime="application/octet-stream",
-        icon=":material/download:",
-        on_click="ignore",
-        key="download_parquet",
-        help=t("data.download_active_dataset_parquet"),
-    )
+    for box, kind, mime, help_key in downloads:
+        box.download_button(
+            t(f"data.{kind}"),
+            data=partial(data_to_bytes, data, kind),  # built only when clicked
+            file_name=f"{stem}.{kind}",
+            mime=mime,
+            icon=":material/download:",
+            on_click="ignore",
+            key=f"download_{kind}",
+            help=t(help_key),
+        )
     c = st.columns(4)
     c[0].metric(t("data.samples"), f"{data.n:,}")
     c[1].metric(t("data.modalities"), data.n_modalities)

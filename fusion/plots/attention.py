@@ -32,6 +32,12 @@ def _weights(weights: np.ndarray, modality_names: Sequence[str]) -> np.ndarray:
     return w
 
 
+def _weights_axis(fig: go.Figure, title: str, x_label: str, y_label: str) -> go.Figure:
+    """Finish a figure whose y axis is an attention weight (0 to 1)."""
+    fig.update_yaxes(range=[0, 1])
+    return _finish(fig, title, x_label, y_label)
+
+
 def attention_heatmap(
     weights: np.ndarray,
     modality_names: Sequence[str],
@@ -148,8 +154,7 @@ def attention_by_class(
     fig.update_layout(barmode="group", legend=dict(title=dict(text=tr("plots.modality"))))
     # Class names such as "0".."9" are names, not numbers: one tick per class.
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_names)
-    fig.update_yaxes(range=[0, 1])
-    return _finish(
+    return _weights_axis(
         fig,
         title or tr("plots.mean_attention_class"),
         tr("plots.class"),
@@ -197,13 +202,8 @@ def attention_vs_reliability(
                 )
             )
     fig.update_layout(boxmode="group")
-    fig.update_yaxes(range=[0, 1])
-    return _finish(
-        fig,
-        title or tr("plots.attention_weight_vs_modality_reliability"),
-        tr("plots.modality"),
-        tr("plots.attention_weight"),
-    )
+    title = title or tr("plots.attention_weight_vs_modality_reliability")
+    return _weights_axis(fig, title, tr("plots.modality"), tr("plots.attention_weight"))
 
 
 def head_attention(
