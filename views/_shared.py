@@ -31,7 +31,7 @@ from views._text import (
     status_label,
     t,
 )
-from views._widgets import chart, metric_pattern, metrics_figure, show_error
+from views._widgets import chart, metrics_figure, show_error
 
 __all__ = [
     "DEMOS",
@@ -50,7 +50,6 @@ __all__ = [
     "language",
     "loss_label",
     "method_label",
-    "metric_pattern",
     "metrics_figure",
     "presenter",
     "require_dataset",

@@ -7,25 +7,13 @@ scikit-learn are heavy, and Home's first paint draws no chart).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from fusion.errors import FusionError
-from views._text import error_text, info_text, presenter, t
-
-# Headline metrics, in order of preference: the first key matching each pattern is shown.
-HEADLINE_PATTERNS = (
-    r"accuracy",
-    r"macro_f1",
-    r"attention_on_informative",
-    r"recall_at_1_mean",
-    r"recall_at_10_.+_to_.+",
-    r"class_precision_at_10_.+_to_.+",
-    r"linear_probe_accuracy",
-)
+from views._text import error_text, language, presenter, t
 
 
 def chart(fig: Any, **kw: Any) -> Any:
@@ -60,43 +48,29 @@ def scroll_into_view(key: str) -> None:
 # Metrics for people
 
 
-def metric_pattern(key: str) -> str | None:
-    """The :data:`~fusion.metrics.METRIC_INFO` pattern a concrete metric key belongs to."""
-    from fusion.metrics import METRIC_INFO, metric_info
-
-    info = metric_info(key)
-    return next((p for p, i in METRIC_INFO.items() if i is info), None)
-
-
-def metric_title(key: str) -> str:
-    """A display name for a metric key: 'Recall@10 (a → b)', 'Accuracy', ..."""
-    pattern = metric_pattern(key)
-    title = info_text("metric", pattern, "title") if pattern else key.replace("_", " ")
-    k = re.search(r"_at_(\d+)", key)
-    if k:
-        title = re.sub(r"@[Kk]\b", "@" + k.group(1), title)
-    pair = re.match(r"(?:recall_at_\d+|class_precision_at_\d+|median_rank)_(.+)_to_(.+)$", key)
-    if pair:
-        title += f" ({pair.group(1)} → {pair.group(2)})"
-    return title
-
-
 def headline_metrics(
     values: dict[str, float], prefix: str = ""
 ) -> list[tuple[str, float, float | None]]:
     """(key, value, chance) of the few metrics worth showing live, from a metrics dict.
 
-    ``prefix`` is stripped from keys (epoch rows store validation metrics as ``val_<key>``).
+    ``prefix`` is stripped from keys (epoch rows store validation metrics as ``val_<key>``);
+    the keys are :func:`fusion.metric_names.headline_keys`' live ones, NaN values left out.
     """
+    from fusion.metric_names import headline_keys  # scikit-learn: not for Home's first paint
+
     flat = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-    out = []
-    for pattern in HEADLINE_PATTERNS:
-        key = next(
-            (k for k in flat if re.fullmatch(pattern, k) and not k.endswith("_chance")), None
-        )
-        if key is not None and flat[key] == flat[key]:
-            out.append((key, float(flat[key]), flat.get(f"{key}_chance")))
-    return out
+    return [
+        (k, float(flat[k]), flat.get(f"{k}_chance"))
+        for k in headline_keys(flat, "live")
+        if flat[k] == flat[k]
+    ]
+
+
+def metric_title(key: str) -> str:
+    """A metric key's name in the session's language (:func:`fusion.metric_names.metric_name`)."""
+    from fusion.metric_names import metric_name  # scikit-learn: not for Home's first paint
+
+    return metric_name(key, language())
 
 
 def metrics_figure(values: dict[str, float], prefix: str = "", title: str | None = None):
