@@ -118,3 +118,43 @@ def test_configs_runs_and_setups_import_without_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_form_table_fills_from_a_link_and_checks_every_value():
+    """A shared link's config goes into the widgets through the same field table that draws
+    them: numeric values snap to the nearest choice, text values must be one of the choices
+    (every device, ``mps`` included), and the widgets' values give the config back."""
+    from fusion import form
+    from fusion.config import default_config
+
+    cfg = default_config("joint", "triplet", device="mps", lr=0.004)
+    cfg.loss_params = {"margin": 0.3, "mining": "semi-hard"}
+    filled = form.values_from_config(cfg, ["a", "b"])
+    assert filled.values["train.device"] == "mps"
+    assert filled.values["train.lr"] == 0.003 and "train.learning_rate" in filled.snapped
+    assert filled.values["loss_params.mining"] == "semi-hard"
+    back = form.config_from_values("joint", "triplet", filled.values)
+    assert back.train.device == "mps" and back.loss_params["margin"] == 0.3
+    assert back.to_dict()["train"]["lr"] == 0.003
+
+    bad = default_config("joint", "info_nce")
+    bad.train.device = "tpu"  # a hand-edited link
+    bad.model.encoder.kind = "transformer"
+    refused = form.values_from_config(bad, ["a", "b"])
+    assert {"train.device", "train.encoder"} <= set(refused.refused)
+    assert "train.device" not in refused.values
+    single = default_config("single")
+    single.model.modality = "c"  # not a modality of this data
+    assert "train.modality" in form.values_from_config(single, ["a", "b"]).refused
+
+
+def test_every_field_of_every_form_has_its_labels_in_both_languages():
+    for method, spec in registry.METHODS.items():
+        for loss in spec.losses:
+            for f in registry.form_fields(method, loss):
+                keys = [f.label, *([f.help] if f.help else [])]
+                keys += [f"{f.option_labels}.{o}" for o in f.options] if f.option_labels else []
+                keys += [f.placeholder] if f.placeholder else []
+                for key in keys:
+                    for lang in i18n.LANGUAGES:
+                        assert key in i18n.catalogue(lang), (method, loss, f.path, lang, key)
