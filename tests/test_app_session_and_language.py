@@ -63,6 +63,19 @@ def test_a_new_session_restores_the_newest_run(runs_dir):
     assert translate("common.none_yet_train_one", "en") not in captions
 
 
+def test_a_new_session_works_on_its_newest_runs_generated_data_again(runs_dir):
+    """After a reload the Train page had "No dataset yet" although the run it shows was
+    trained on generated data that can be made again from its recorded parameters."""
+    make_run(runs_dir, "generated")  # shared_latent, n=200, seed 0
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # a reload: a new session
+    at.switch_page("views/train.py").run()
+    assert not at.exception, at.exception
+    data = at.session_state["dataset"]
+    assert data.n == 200 and data.source["generator"] == "shared_latent"
+    assert not any("No dataset yet" in i.value for i in at.info)
+    assert any(b.label == "Start training" for b in at.button)
+
+
 def _query(at: AppTest) -> dict[str, str]:
     return {
         k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]

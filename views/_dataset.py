@@ -7,13 +7,15 @@ Generated data is cheap to share across sessions (it holds no user data), so it 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from fusion import generators
 from fusion.data import PairedData
-from views._state import get_dataset, stored_dataset_label
+from fusion.errors import FusionError
+from views._state import get_dataset, set_dataset, stored_dataset_label
 from views._text import t
 
 
@@ -38,3 +40,16 @@ def dataset_label() -> str:
     if data is not None and data.source.get("generator"):
         return dataset_title(data.source["generator"], data.source.get("params", {}))
     return stored_dataset_label()
+
+
+def restore_dataset(run: Path) -> None:
+    """Work on ``run``'s data again when it was generated: a reload or a bookmark starts a
+    new session, which finds its newest run but no data set. Uploaded data is not kept
+    (only a run's validation samples are), so for an upload nothing is restored."""
+    try:
+        source = json.loads((run / "config.json").read_text(encoding="utf-8")).get("data") or {}
+        name, params = source["generator"], dict(source.get("params") or {})
+        data = generate(name, params)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, FusionError):
+        return  # an upload, or a damaged or hand-edited config: the page offers data instead
+    set_dataset(data, dataset_title(name, params))

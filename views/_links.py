@@ -22,7 +22,7 @@ from fusion.errors import FusionError
 from fusion.i18n import DEFAULT_LANGUAGE
 from fusion.runs import runs_root
 from fusion.setup import is_setup_key, parse_setup, setup_query
-from views._dataset import dataset_title, generate
+from views._dataset import dataset_title, generate, restore_dataset
 from views._state import (
     URL_CHECKED,
     WORKSPACE,
@@ -75,7 +75,10 @@ def get_active_run() -> str | None:
     """The active run's folder; a session's first look (a reload, a bookmark) takes the
     newest run of its workspace."""
     if not active_run_known():
-        set_active_run(newest_run(runs_dir()))
+        newest = newest_run(runs_dir())
+        set_active_run(newest)
+        if newest is not None and get_dataset() is None:
+            restore_dataset(newest)
     path = stored_active_run()
     return path if path and Path(path).is_dir() else None
 
