@@ -33,6 +33,7 @@ from views._shared import (
     fmt,
     get_active_run,
     language,
+    presenter,
     runs_dir,
     status_label,
     t,
@@ -311,7 +312,11 @@ def headline_keys(metrics: dict[str, float], limit: int = 8) -> list[str]:
 
 
 def metric_cards(metrics: dict[str, float], keys: list[str], per_row: int = 4) -> None:
-    """st.metric cards, each with its chance level underneath (or a note that it has none)."""
+    """st.metric cards, each with its chance level underneath (or a note that it has none).
+
+    Presenter mode's large text needs wider cards: three a row, so no chance note is cut.
+    """
+    per_row = min(per_row, 3) if presenter() else per_row
     for start in range(0, len(keys), per_row):
         cols = st.columns(per_row)
         for col, key in zip(cols, keys[start : start + per_row], strict=False):
