@@ -83,9 +83,10 @@ def sidebar(page: str = "") -> None:
 
     ``page`` is the URL path of the page being shown (``"train"``, ...).
     """
-    data = get_dataset()
     job = current_job()
     collect_finished_job()  # adopt an ended job's saved run as soon as any page runs
+    run = get_active_run()  # a new session's first look restores its newest run and data
+    data = get_dataset()
     with st.sidebar:
         view_controls(page)
         st.divider()
@@ -95,7 +96,6 @@ def sidebar(page: str = "") -> None:
         else:
             st.caption(f"{dataset_label()}  \n{data.describe(lang=language())}")
         st.markdown(t("common.active_run"))
-        run = get_active_run()
         st.caption(Path(run).name if run else t("common.none_yet_train_one"))
         if job is not None and job.running:
             if shows_training_panel(page):
