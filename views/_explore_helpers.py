@@ -324,10 +324,7 @@ def metric_cards(metrics: dict[str, float], keys: list[str], per_row: int = 4) -
                 chance = metrics.get(f"{key}_chance")
                 info = metric_info(key) or {}
                 if chance is not None:
-                    # The projector's large chip has no room for "(majority class)"; the
-                    # card's help still says which chance it is.
-                    majority = key in MAJORITY_CHANCE and not presenter()
-                    kind = "chance_majority_c" if majority else "chance_c"
+                    kind = "chance_majority_c" if key in MAJORITY_CHANCE else "chance_c"
                     note = t(f"explore.{kind}", c=fmt(chance))
                 else:  # same card height, and still a hint how to read it
                     better = info.get("higher_is_better", True)

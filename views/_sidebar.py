@@ -16,6 +16,15 @@ from views._links import get_active_run, link_note, share_popover
 from views._state import LANGUAGE_CHOICE, PRESENTER_CHOICE, get_dataset, open_lesson
 from views._text import language, presenter, set_language, set_presenter, t
 
+# Every page: a metric's chance note wraps instead of ending in "…" ("chance 0.125 (majority …").
+METRIC_CSS = """
+<style>
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important;
+}
+</style>
+"""
 PRESENTER_CSS = """
 <style>
 /* Presenter mode: Streamlit sizes text in rem, so a larger root font scales the page. */
@@ -64,6 +73,7 @@ def view_controls(page: str = "") -> None:
     )
     share_popover()
     link_note(page)
+    st.markdown(METRIC_CSS, unsafe_allow_html=True)
     if presenter():
         st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
 
