@@ -327,3 +327,14 @@ def test_head_attention_draws_one_heatmap_per_head():
     assert [tr.showscale for tr in fig.data] == [False, False, True]  # one colour bar
     titles = [a.text for a in fig.layout.annotations]
     assert titles == ["head 1", "head 2", "head 3"], titles
+
+
+def test_for_projector_breaks_a_long_title_onto_two_lines() -> None:
+    """Plotly never wraps a title; at projector size the map's title ran off the chart."""
+    fig = go.Figure(
+        layout=dict(title=dict(text="Shared space at epoch 15 (UMAP of all modalities)"))
+    )
+    plots.for_projector(fig)
+    assert fig.layout.title.text == "Shared space at epoch 15 (UMAP of<br>all modalities)"
+    short = plots.for_projector(go.Figure(layout=dict(title=dict(text="Loss"))))
+    assert short.layout.title.text == "Loss"

@@ -94,6 +94,9 @@ def label_color_map(names: Sequence[str]) -> dict[str, str]:
     return {n: LABEL_COLORS[i % len(LABEL_COLORS)] for i, n in enumerate(names)}
 
 
+PROJECTOR_TITLE_CHARS = 36  # a longer title is broken onto two lines in presenter mode
+
+
 def for_projector(fig: go.Figure, size: int = 20) -> go.Figure:
     """Every text of ``fig`` at least ``size`` px, for a room watching a projector: the
     title, axis titles and ticks, legend, annotations, colour bars, and text on the marks.
@@ -103,6 +106,12 @@ def for_projector(fig: go.Figure, size: int = 20) -> go.Figure:
     ``fig``, changed in place.
     """
     font = dict(size=size)
+    title = fig.layout.title.text
+    if title and "<br>" not in title and len(title) > PROJECTOR_TITLE_CHARS:
+        # Plotly never wraps a title: at projector size a long one ran off the chart.
+        cut = title.rfind(" ", 0, PROJECTOR_TITLE_CHARS)
+        cut = cut if cut > 0 else PROJECTOR_TITLE_CHARS
+        fig.update_layout(title_text=f"{title[:cut]}<br>{title[cut:].lstrip()}")
     fig.update_layout(
         font=font,
         title_font=dict(size=round(size * 1.3)),
