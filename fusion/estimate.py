@@ -86,7 +86,7 @@ def estimate_run(
     device: str = "cpu",
     busy: float | None = None,
 ) -> RunEstimate:
-    """Seconds a run of ``config`` (a :class:`~fusion.experiment.RunConfig`) would take.
+    """Seconds a run of ``config`` (a :class:`~fusion.config.RunConfig`) would take.
 
     ``n_rows`` paired rows with per-sample ``input_shapes`` (``PairedData.input_shapes()``);
     ``device`` is "cpu", "cuda" or "mps" (anything but "cpu" counts as a GPU). The result

@@ -14,7 +14,7 @@ Runs (a folder written by :func:`fusion.runs.save_run`):
   Embedding Projector (Smilkov et al. 2016, "Embedding Projector: Interactive
   Visualization and Interpretation of Embeddings"), one row per (sample, modality).
 - :func:`reproduce_script`: a standalone script that rebuilds the data and the
-  :class:`~fusion.experiment.RunConfig`, trains again on the CPU and compares metrics.
+  :class:`~fusion.config.RunConfig`, trains again on the CPU and compares metrics.
 - :func:`figure_bytes`: a Plotly figure as self-contained HTML or as PNG (PNG through
   ``kaleido`` and a locally installed Chrome/Chromium; nothing is downloaded).
 """
@@ -304,7 +304,7 @@ def reproduce_script(run_dir: str | os.PathLike) -> str:
 
 def _readme(name: str, members: list[str], data_note: str) -> str:
     described = {
-        "config.json": "the run's configuration (fusion.experiment.RunConfig as JSON) and, "
+        "config.json": "the run's configuration (fusion.config.RunConfig as JSON) and, "
         "under 'data', where its data came from",
         "run.json": "status, device, timings, modality names and the validation size",
         "weights.pt": "the trained model's state_dict (torch.load(path, weights_only=True))",

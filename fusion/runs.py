@@ -2,7 +2,7 @@
 
 A run folder holds:
 
-- ``config.json``   the :class:`~fusion.experiment.RunConfig` and the data source,
+- ``config.json``   the :class:`~fusion.config.RunConfig` and the data source,
 - ``run.json``      status, message, device, timings, modality names, creation time,
 - ``metrics.json``  flat metrics, each with ``<name>_chance`` where it has one,
 - ``epochs.csv``    one row per epoch (seconds, samples/s, train losses, val metrics),

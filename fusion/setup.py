@@ -45,7 +45,7 @@ class Setup:
 
     generator: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    config: Any = None  # fusion.experiment.RunConfig | None
+    config: Any = None  # fusion.config.RunConfig | None
 
 
 def is_setup_key(key: str) -> bool:

@@ -1,4 +1,4 @@
-"""Guided lessons (fusion/lessons.py): each lesson's tiny setup trains and shows its point.
+"""Guided lessons (fusion/lessons/): each lesson's tiny setup trains and shows its point.
 
 Thresholds are honest for seed 0 on the tiny settings (``size="tiny"``), measured with
 ``python -m fusion.lessons tiny``; the digits ordering needs the real size (about 3 s).
