@@ -378,9 +378,7 @@ def _check_loss_param(loss: str, key: str, value: Any, param: registry.Param) ->
 def default_config(method: str = "joint", loss: str | None = None, **train: Any) -> RunConfig:
     """The playground's defaults for a method: small and fast on a laptop CPU."""
     if method not in registry.METHODS:
-        raise ConfigError(
-            "errors.experiment.unknown_method", method=method, choices=method_names()
-        )
+        raise ConfigError("errors.experiment.unknown_method", method=method, choices=method_names())
     spec = registry.METHODS[method]
     model = spec.config_class()
     if spec.baseline:

@@ -350,9 +350,7 @@ def canonical_correlations(za: Any, zb: Any, k: int | None = None, eps: float = 
     return np.clip(rho[:k], 0.0, 1.0)
 
 
-def mean_canonical_correlation(
-    za: Any, zb: Any, k: int | None = None, seed: int = 0
-) -> Metrics:
+def mean_canonical_correlation(za: Any, zb: Any, k: int | None = None, seed: int = 0) -> Metrics:
     """Mean of the top-k canonical correlations (see :func:`canonical_correlations`).
 
     The directions are fitted on the same rows they are scored on, so even independent
@@ -366,9 +364,7 @@ def mean_canonical_correlation(
     shuffled = zb[np.random.default_rng(seed).permutation(zb.shape[0])]
     return {
         "mean_canonical_correlation": float(canonical_correlations(za, zb, k).mean()),
-        "mean_canonical_correlation_chance": float(
-            canonical_correlations(za, shuffled, k).mean()
-        ),
+        "mean_canonical_correlation_chance": float(canonical_correlations(za, shuffled, k).mean()),
     }
 
 

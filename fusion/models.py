@@ -240,4 +240,3 @@ class SingleModality(nn.Module):
     def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:
         fused = self.body(inputs[self.names[0]])
         return FusionOutput(self.head(fused), fused=fused)
-

@@ -270,9 +270,7 @@ def default_n_epochs(n_points: int) -> int:
     return SMALL_MAP_N_EPOCHS if n_points < SMALL_MAP_POINTS else DEFAULT_N_EPOCHS
 
 
-def _start_layout(
-    init: np.ndarray, seed: int | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _start_layout(init: np.ndarray, seed: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A starting layout in umap-learn's frame, and the affine map back: (start, lo, span).
 
     umap-learn rescales any starting layout to [0, 10] per axis, ``10 (Y - min) / (max -
