@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # The choices of the configs' text settings (fusion.config validates against them).
@@ -145,7 +145,7 @@ def register_loss(spec: LossSpec) -> LossSpec:
     LOSSES[spec.name] = spec
     if spec.family == "joint" and "joint" in METHODS:
         joint = METHODS["joint"]
-        METHODS["joint"] = _replace(joint, losses=(*joint.losses, spec.name))
+        METHODS["joint"] = replace(joint, losses=(*joint.losses, spec.name))
     return spec
 
 
@@ -154,19 +154,13 @@ def unregister_loss(name: str) -> None:
     LOSSES.pop(name)
     for key, method in list(METHODS.items()):
         if name in method.losses:
-            METHODS[key] = _replace(method, losses=tuple(x for x in method.losses if x != name))
+            METHODS[key] = replace(method, losses=tuple(x for x in method.losses if x != name))
 
 
 def register_method(spec: MethodSpec) -> MethodSpec:
     assert spec.name not in METHODS, f"method {spec.name!r} is registered twice"
     METHODS[spec.name] = spec
     return spec
-
-
-def _replace(spec: Any, **changes: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(spec, **changes)
 
 
 def catalogue_keys(kind: str, name: str) -> list[str]:
