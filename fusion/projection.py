@@ -137,7 +137,8 @@ def _cache_layout_epoch(umap: Any) -> None:
     umap-learn compiles ``_optimize_layout_euclidean_single_epoch`` without an on-disk
     cache, so every fresh process spends seconds compiling it before the first map. The
     copy wraps the same Python function with the same options (fastmath, not parallel)
-    and adds only ``cache=True``. Skipped quietly if a umap-learn release renames it.
+    and adds only ``cache=True`` and ``nogil=True``. Skipped quietly if a umap-learn release
+    renames it.
     """
     import numba
 
@@ -146,7 +147,9 @@ def _cache_layout_epoch(umap: Any) -> None:
     py_func = getattr(fn, "py_func", None)
     if py_func is None or getattr(fn, "_fusion_cached", False):
         return
-    cached = numba.njit(py_func, fastmath=True, parallel=False, cache=True)
+    # nogil: the live map (fusion.live) runs layouts in a thread beside training, whose
+    # Python loop would otherwise wait for the GIL through every layout epoch.
+    cached = numba.njit(py_func, fastmath=True, parallel=False, cache=True, nogil=True)
     cached._fusion_cached = True
     layouts._nb_optimize_layout_euclidean_single_epoch = cached
 
@@ -474,26 +477,47 @@ def project_sequence(
     for i, a in enumerate(arrays):
         if a.shape[0] != n:
             raise DataError("errors.projection.frame_rows", n=n, i=i, n_i=a.shape[0])
-    if method == "pca":
-        out = [_pca(arrays[0])]
-        for a in arrays[1:]:
-            out.append(_procrustes_align(_pca(a), out[-1], translate=False))
-        return out
-
     out = [project(arrays[0], method=method, **kw)]
     later = {k: v for k, v in kw.items() if k not in ("init", "n_epochs", "alpha")}
     for a in arrays[1:]:
-        Y = project(
-            a,
-            method=method,
-            init=out[-1],
-            n_epochs=n_epochs_next,
-            alpha=WARM_START_ALPHA,
-            keep_init_units=True,
-            **later,
-        )
-        out.append(_procrustes_align(Y, out[-1], translate=True))
+        out.append(next_frame(a, out[-1], method, n_epochs_next=n_epochs_next, **later))
     return out
+
+
+def next_frame(
+    X: np.ndarray,
+    prev: np.ndarray | None,
+    method: Method = "umap",
+    *,
+    n_epochs_next: int = SEQUENCE_N_EPOCHS,
+    **kw: Any,
+) -> np.ndarray:
+    """One frame of an aligned sequence: ``X`` mapped and aligned to the previous frame.
+
+    ``prev`` None: a plain :func:`project`. Otherwise as :func:`project_sequence` does for
+    frame t > 0 (UMAP warm-started from ``prev`` at a gentle learning rate, then Procrustes
+    with translation; PCA rotated/reflected onto ``prev`` about the origin, scale kept).
+    Used by the live map (:mod:`fusion.live`), which gets its frames one at a time.
+    """
+    if prev is None:
+        return project(X, method=method, **kw)
+    _check_params(
+        method, kw.get("n_neighbors", 15), kw.get("min_dist", 0.1), kw.get("metric", "euclidean")
+    )
+    X = _as_data(X)
+    if method == "pca":
+        return _procrustes_align(_pca(X), prev, translate=False)
+    later = {k: v for k, v in kw.items() if k not in ("init", "n_epochs", "alpha")}
+    Y = project(
+        X,
+        method=method,
+        init=prev,
+        n_epochs=n_epochs_next,
+        alpha=WARM_START_ALPHA,
+        keep_init_units=True,
+        **later,
+    )
+    return _procrustes_align(Y, prev, translate=True)
 
 
 def warm_up() -> None:

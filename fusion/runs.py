@@ -12,6 +12,8 @@ A run folder holds:
 - ``attention.parquet``  attention weights at every snapshot epoch (attention runs),
 - ``samples.npz`` / ``texts.json`` the validation samples behind the snapshots, so a
   map's points can show their images, captions and features,
+- ``live_frames.npz`` the live map's frames as drawn while training (:mod:`fusion.live`),
+  so Explore replays the same map,
 - ``shared_space.npz`` Deep CCA runs: the linear CCA projection (fitted on training rows)
   that takes the networks' outputs into the shared space its metrics and maps are in.
 
@@ -169,6 +171,9 @@ def save_run(
     if sub.mask is not None:
         arrays["mask"] = sub.mask
     np.savez_compressed(tmp / "samples.npz", **arrays)
+    from fusion.live import save_frames
+
+    save_frames(tmp, h)  # live_frames.npz: the live map's frames, replayed by Explore
     _write_json(tmp / "texts.json", {"texts": sub.texts, "label_names": sub.label_names})
     tmp.rename(path)
     return path

@@ -144,6 +144,7 @@ class History:
     seconds: float = 0.0
     message_key: str = ""  # catalogue key of ``message`` (see :func:`localized_message`)
     message_params: dict[str, Any] = field(default_factory=dict)
+    live_frames: dict[str, np.ndarray] | None = None  # the live map's frames (fusion.live)
 
     @property
     def completed_epochs(self) -> int:
@@ -175,6 +176,10 @@ class Callback:
     def on_step(self, info: dict[str, float]) -> None: ...
 
     def on_epoch_end(self, info: dict[str, float], history: History) -> None: ...
+
+    def on_evaluate(self, epoch: int, arrays: dict[str, np.ndarray], data: PairedData) -> None:
+        """After each epoch's evaluation (epoch 0 too): the task's outputs (``emb:<modality>``,
+        attention ``weights``, ...) on the fixed validation rows ``data`` (the snapshot rows)."""
 
     def on_train_end(self, history: History) -> None: ...
 
@@ -312,6 +317,7 @@ class _Fit:
                     "epochs": config.epochs,
                     "batches_per_epoch": self.n_batches,
                     "device": str(device),
+                    "n_val": val.n,
                 }
             )
 
@@ -326,6 +332,8 @@ class _Fit:
             metrics, arrays = self.task.evaluate(self.model, self.snap_t, final=False)
         if epoch in self.keep:
             self.history.snapshots.append(Snapshot(epoch, arrays))
+        for cb in self.callbacks:
+            cb.on_evaluate(epoch, arrays, self.snap_t.data)
         self.model.train()
         return {f"val_{k}": v for k, v in metrics.items()}
 

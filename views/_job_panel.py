@@ -20,6 +20,7 @@ from views._jobs import (
     stop_current_job,
     waiting_for_slot,
 )
+from views._live_map import live_view
 from views._state import set_active_run, take_scroll
 from views._text import fmt, fmt_duration, language, loss_label, method_label, presenter, t
 from views._widgets import (
@@ -110,7 +111,9 @@ def _live_progress(key: str) -> None:
     job = current_job()
     if job is None or not job.running:
         st.rerun(scope="app")  # a full rerun of the same page shows the outcome
-    _progress_view(job.progress(), key)
+    p = job.progress()
+    _progress_view(p, key)
+    live_view(p, key)  # the map (and attention) the worker draws while training
     st.button(
         t("common.stop_training"),
         key=f"{key}_stop",

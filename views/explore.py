@@ -28,6 +28,7 @@ from views._explore_sections import (
     metrics_section,
 )
 from views._explore_selection import SELECTION_KEY, neighbours_panel, selection_panel
+from views._live_map import explore_frames
 from views._shared import (
     chart,
     demo_panel,
@@ -226,9 +227,8 @@ def _collapse_warning(data: MapData, factor: float, method: str) -> None:
     )
 
 
-def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
-    epochs = data.epochs
-    path = str(info.path)
+def _advance_play(epochs: list[int]) -> bool:
+    """Keep the slider on a snapshot; while playing, step it on. Returns whether playing."""
     if st.session_state.get(EPOCH_KEY) not in epochs:
         st.session_state[EPOCH_KEY] = epochs[-1]
     playing = bool(st.session_state.get(PLAY_KEY, False))
@@ -239,8 +239,12 @@ def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
         else:
             st.session_state[PLAY_KEY] = False
             st.rerun()  # the whole page, so the fragment stops ticking
+    return playing
 
-    factor = spread_factor(data.Z[0], data.Z[-1]) if len(epochs) > 1 else 1.0
+
+def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
+    path = str(info.path)
+    factor = spread_factor(data.Z[0], data.Z[-1]) if len(data.epochs) > 1 else 1.0
     collapsed = factor >= COLLAPSE_FACTOR
     if METHOD_KEY not in st.session_state or st.session_state.get(METHOD_RUN_KEY, path) != path:
         # Each run opens on its own default: a collapsed run on PCA with fixed axes, where
@@ -248,6 +252,11 @@ def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
         st.session_state[METHOD_KEY] = "pca" if collapsed else "umap"
     st.session_state[METHOD_RUN_KEY] = path
     opts = map_controls(data)
+    # The frames drawn while training, when the run kept them: the same map, not a second.
+    saved = explore_frames(info.path, data, opts["method"])
+    data = data if saved is None else saved[0]
+    epochs = data.epochs
+    playing = _advance_play(epochs)
     if collapsed:
         _collapse_warning(data, factor, opts["method"])
     s1, s2 = st.columns([6, 1], vertical_alignment="bottom")
@@ -267,8 +276,10 @@ def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
         epoch = epochs[0]
         s1.caption(t("explore.one_snapshot_only_epoch", e=epoch))
 
-    coords = H.projection(
-        info.path, opts["method"], opts["n_neighbors"], opts["min_dist"]
+    coords = (
+        saved[1]
+        if saved is not None
+        else H.projection(info.path, opts["method"], opts["n_neighbors"], opts["min_dist"])
     )  # (E, n, 2), cached
     e_idx = epochs.index(epoch)
     points = points_frame(data, coords[e_idx])

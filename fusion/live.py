@@ -1,0 +1,371 @@
+"""The live map and live attention while training: frames made in the training worker.
+
+:func:`live_callbacks` gives the training worker its live views (issue 13). After every
+evaluation (epoch 0 and each epoch's end) :class:`LiveMap` takes the validation
+embeddings the task already computed (``emb:<modality>`` on the fixed snapshot rows,
+:meth:`fusion.train.Callback.on_evaluate`), keeps a deterministic subsample of whole
+samples (at most :data:`LIVE_MAX_POINTS` points), and hands them to its own frame thread,
+which maps them into 2-D and sends each frame to the server through ``emit``:
+
+- ``points`` (once): who the points are (sample, modality, label, reliability), the
+  attention rows' labels and reliability mask, and how many points were left out;
+- ``frame`` (per evaluation): the epoch and float32 coordinates (P, 2) for PCA and, while
+  it keeps up, UMAP, each aligned to the previous frame with
+  :func:`fusion.projection.next_frame` (UMAP warm-started from the last layout, then
+  orthogonal Procrustes; PCA rotated onto the last frame with its scale kept, so a
+  collapsing cloud shrinks on fixed axes), plus the cloud's spread;
+- ``attention`` (attention fusion): the per-sample modality weights (float16, (S, M)).
+
+The frame thread never blocks training: it works on the newest evaluation only (older
+ones waiting are dropped), limits BLAS to one thread while it works, and umap-learn's
+layout runs without the GIL (:mod:`fusion.projection`). When UMAP frames take longer than
+:data:`UMAP_SLOW_SECONDS` several times in a row, UMAP is dropped and PCA carries on
+(``umap_fallback`` in the frames). The last evaluation is never dropped: training waits
+for its frame before it ends. The frames are left on the history (``History.live_frames``)
+and saved with the run as :data:`FRAMES_FILE`, so Explore replays the same frames
+(:func:`load_frames`, :func:`explore_view`).
+
+Torch-free: pages read saved frames without importing torch; the callback is duck-typed
+to :class:`fusion.train.Callback`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fusion.metrics import spread
+
+if TYPE_CHECKING:
+    from fusion.config import RunConfig
+    from fusion.data import PairedData
+    from fusion.rundata import MapData
+
+Emit = Callable[[str, Any], None]
+LIVE_MAX_POINTS = 5000  # points drawn live (all modalities), whole samples kept
+UMAP_SLOW_SECONDS = 1.0  # a UMAP frame slower than this cannot give a frame a second...
+FALLBACK_AFTER = 3  # ...this many times in a row: the live map carries on with PCA only
+FRAMES_FILE = "live_frames.npz"
+POINTS, FRAME, ATTENTION = "points", "frame", "attention"  # event kinds
+ENV_SWITCH = "FUSION_LIVE_MAP"  # "0" turns the live views off (benchmarks compare both)
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_SWITCH, "1") != "0"
+
+
+def live_callbacks(config: RunConfig, emit: Emit) -> list[Any]:
+    """The training callbacks of the live views for ``config`` ([] when turned off)."""
+    if not enabled():
+        return []
+    return [LiveMap(emit, seed=config.train.seed)]
+
+
+def live_rows(n_samples: int, n_modalities: int, max_points: int, seed: int) -> np.ndarray:
+    """Sorted sample indices kept for the live view: all, or a seeded subset of whole samples."""
+    keep = max(1, max_points // max(n_modalities, 1))
+    if n_samples <= keep:
+        return np.arange(n_samples)
+    return np.sort(np.random.default_rng(seed).choice(n_samples, keep, replace=False))
+
+
+class LiveMap:
+    """Training callback: live map frames and attention weights, sent through ``emit``."""
+
+    def __init__(self, emit: Emit, seed: int = 0, max_points: int = LIVE_MAX_POINTS):
+        self.emit, self.seed, self.max_points = emit, int(seed), int(max_points)
+        self.rows: np.ndarray | None = None  # kept samples (indices into the snapshot rows)
+        self.names: list[str] = []  # the modalities on the map, in row-block order
+        self.n_val = 0
+        self.use_umap = True
+        self.slow = 0  # UMAP frames in a row slower than UMAP_SLOW_SECONDS
+        self.epochs: list[int] = []
+        self.coords: dict[str, list[np.ndarray]] = {"pca": [], "umap": []}
+        self.umap_complete = True  # every kept frame has UMAP coordinates
+        self.spread0: float | None = None
+        self._prev: dict[str, np.ndarray | None] = {"pca": None, "umap": None}
+        self._cond = threading.Condition()
+        self._pending: tuple[int, np.ndarray, float] | None = None
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    # -- fusion.train.Callback
+
+    def on_train_start(self, info: dict[str, Any]) -> None:
+        self.n_val = int(info.get("n_val", 0))
+        self._thread = threading.Thread(target=self._loop, name="fusion-live-map", daemon=True)
+        self._thread.start()
+
+    def on_step(self, info: dict[str, float]) -> None: ...
+
+    def on_epoch_end(self, info: dict[str, float], history: Any) -> None: ...
+
+    def on_evaluate(self, epoch: int, arrays: dict[str, np.ndarray], data: PairedData) -> None:
+        embs = {k[4:]: v for k, v in arrays.items() if k.startswith("emb:")}
+        if not embs:
+            return
+        if self.rows is None:
+            self.names = list(embs)
+            self.rows = live_rows(data.n, len(embs), self.max_points, self.seed)
+            self.emit(POINTS, self._points(data))
+        X = np.concatenate([np.asarray(embs[m], dtype=np.float32)[self.rows] for m in self.names])
+        with self._cond:  # the newest evaluation replaces one still waiting (dropped)
+            self._pending = (int(epoch), X, time.perf_counter())
+            self._cond.notify()
+        if "weights" in arrays:
+            w = np.asarray(arrays["weights"])[self.rows].astype(np.float16)
+            self.emit(ATTENTION, {"epoch": int(epoch), "weights": w})
+
+    def on_train_end(self, history: Any) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+        if self.epochs:
+            history.live_frames = self.saved()
+
+    # -- the frame thread
+
+    def _points(self, data: PairedData) -> dict[str, Any]:
+        rows, M = self.rows, len(self.names)
+        assert rows is not None
+        S = len(rows)
+        labels = None if data.labels is None else np.asarray(data.labels)[rows].astype(np.int32)
+        mask = None if data.mask is None else np.asarray(data.mask)[rows].astype(np.float16)
+        rel = np.full(S * M, np.nan, dtype=np.float16)
+        if mask is not None:
+            for j, m in enumerate(self.names):
+                if m in data.names:
+                    rel[j * S : (j + 1) * S] = mask[:, data.names.index(m)]
+        return {
+            "sample": np.tile(rows.astype(np.int32), M),
+            "modality": np.repeat(np.arange(M, dtype=np.int8), S),
+            "modalities": list(self.names),
+            "labels": labels,
+            "label_names": list(data.label_names or []),
+            "reliability": rel,
+            "mask": mask,  # (S, data modalities): the attention rows' reliability
+            "mask_names": list(data.names),
+            "n_rows": int(data.n),  # validation rows evaluated (the snapshot rows)
+            "n_val": self.n_val or int(data.n),  # validation rows in all
+        }
+
+    def _loop(self) -> None:
+        from fusion.projection import warm_up
+        from fusion.train import _one_blas_thread  # the worker has torch loaded already
+
+        with contextlib.suppress(Exception), _one_blas_thread():
+            warm_up()  # umap-learn's import and compilation (seconds) while epoch 0 runs
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closing:
+                    self._cond.wait()
+                item, self._pending = self._pending, None
+            if item is None:
+                return
+            try:
+                with _one_blas_thread():
+                    self._frame(*item)
+            except Exception as exc:  # the map must never end a training
+                self.emit(FRAME + "_error", {"epoch": item[0], "error": str(exc)[:200]})
+
+    def _frame(self, epoch: int, X: np.ndarray, t_eval: float) -> None:
+        from fusion.projection import next_frame
+
+        t0 = time.perf_counter()
+        if not np.isfinite(X).all():  # a diverging model: no frame, the last one stays
+            return
+        s = spread(X)["spread"]
+        self.spread0 = s if self.spread0 is None else self.spread0
+        frame: dict[str, Any] = {"epoch": epoch, "spread": s, "spread0": self.spread0}
+        frame["pca"] = self._prev["pca"] = next_frame(X, self._prev["pca"], "pca")
+        umap = None
+        if self.use_umap:
+            t1 = time.perf_counter()
+            umap = next_frame(X, self._prev["umap"], "umap", seed=self.seed)
+            self._prev["umap"] = umap
+            self.slow = self.slow + 1 if time.perf_counter() - t1 > UMAP_SLOW_SECONDS else 0
+            self.use_umap = self.slow < FALLBACK_AFTER
+        frame["umap"], frame["umap_fallback"] = umap, not self.use_umap
+        self.umap_complete &= umap is not None
+        self.epochs.append(epoch)
+        self.coords["pca"].append(frame["pca"])
+        if umap is not None:
+            self.coords["umap"].append(umap)
+        now = time.perf_counter()
+        frame["seconds"], frame["lag"], frame["sent"] = now - t0, now - t_eval, time.time()
+        self.emit(FRAME, frame)
+
+    def saved(self) -> dict[str, np.ndarray]:
+        """The frames as arrays for :data:`FRAMES_FILE` (UMAP only when every frame has it)."""
+        assert self.rows is not None
+        S = len(self.rows)
+        out = {
+            "epochs": np.asarray(self.epochs, dtype=np.int32),
+            "pca": np.stack(self.coords["pca"]).astype(np.float32),
+            "sample": np.tile(self.rows.astype(np.int32), len(self.names)),
+            "modality": np.repeat(np.asarray(self.names, dtype=str), S),
+        }
+        if self.umap_complete and self.coords["umap"]:
+            out["umap"] = np.stack(self.coords["umap"]).astype(np.float32)
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Drawing the events (pages call these with what the worker sent)
+
+
+def points_frame(points: dict[str, Any], coords: np.ndarray) -> Any:
+    """The table :func:`fusion.plots.shared_space` takes, from a ``points`` event and a
+    frame's (P, 2) coordinates: u, v, sample, modality, label, label_name, reliability."""
+    import pandas as pd
+
+    names = np.asarray(points["modalities"], dtype=object)
+    M = len(names)
+    df = pd.DataFrame(
+        {
+            "u": coords[:, 0].astype(float),
+            "v": coords[:, 1].astype(float),
+            "sample": points["sample"],
+            "modality": names[points["modality"]],
+        }
+    )
+    labels = points.get("labels")
+    if labels is not None:
+        lab = np.tile(labels, M)
+        names_l = np.asarray(points.get("label_names") or [], dtype=object)
+        df["label"] = lab
+        df["label_name"] = names_l[lab] if len(names_l) > lab.max(initial=0) else lab.astype(str)
+    df["reliability"] = np.asarray(points["reliability"], dtype=float)
+    return df
+
+
+def axis_ranges(frames: list[np.ndarray], method: str) -> tuple[tuple[float, float], ...]:
+    """Fixed axis ranges for the newest of ``frames`` ((P, 2) each).
+
+    PCA: every frame so far, so the axes keep the first frame's scale and a collapsing
+    cloud shrinks on them. UMAP (one size every frame): the last three frames, so the view
+    follows the map without jumping when one frame reaches a little further.
+    """
+    recent = frames if method == "pca" else frames[-3:]
+    pts = np.concatenate([np.asarray(f, dtype=np.float64) for f in recent])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    span = hi - lo
+    pad = np.where(span > 1e-12, 0.05 * span, 1.0)
+    return tuple((float(a - p), float(b + p)) for a, b, p in zip(lo, hi, pad, strict=True))
+
+
+def attention_summary(
+    events: list[dict[str, Any]], mask: np.ndarray | None
+) -> tuple[list[int], np.ndarray, np.ndarray | None]:
+    """(epochs, mean weight (E, M), mean weight where the mask is 0 (E, M) or None)."""
+    epochs = [int(e["epoch"]) for e in events]
+    W = [np.asarray(e["weights"], dtype=np.float64) for e in events]
+    means = np.stack([w.mean(axis=0) for w in W])
+    if mask is None:
+        return epochs, means, None
+    off = np.asarray(mask, dtype=float) == 0
+    unrel = np.array(
+        [
+            [w[off[:, j], j].mean() if off[:, j].any() else np.nan for j in range(w.shape[1])]
+            for w in W
+        ]
+    )
+    return epochs, means, unrel
+
+
+def collapse_factor(frame: dict[str, Any]) -> float:
+    """How many times smaller the cloud is than in the first frame (see fusion.metrics)."""
+    first, now = float(frame.get("spread0") or 0.0), float(frame.get("spread") or 0.0)
+    if now <= 0.0:
+        return float("inf") if first > 0.0 else 1.0
+    return first / now
+
+
+# ---------------------------------------------------------------------------
+# Saved frames: the run's folder, and Explore
+
+
+@dataclass
+class SavedFrames:
+    epochs: np.ndarray  # (E,) evaluation epochs with a frame
+    coords: dict[str, np.ndarray]  # "pca" / "umap" -> (E, P, 2) float32
+    sample: np.ndarray  # (P,) the point's row in the run's snapshots
+    modality: np.ndarray  # (P,) its modality
+
+
+def save_frames(folder: str | os.PathLike, history: Any) -> None:
+    """Write ``history.live_frames`` to ``folder/FRAMES_FILE`` when training kept any."""
+    frames = getattr(history, "live_frames", None)
+    if frames:
+        np.savez_compressed(Path(folder) / FRAMES_FILE, **frames)
+
+
+def load_frames(folder: str | os.PathLike) -> SavedFrames | None:
+    """A run's live frames, or None (runs before the live map, or an unreadable file)."""
+    path = Path(folder) / FRAMES_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            coords = {m: z[m].astype(np.float32) for m in ("pca", "umap") if m in z.files}
+            frames = SavedFrames(z["epochs"], coords, z["sample"], z["modality"].astype(str))
+    except (OSError, ValueError, KeyError):
+        return None
+    E, P = len(frames.epochs), len(frames.sample)
+    ok = all(c.shape == (E, P, 2) and np.isfinite(c).all() for c in coords.values())
+    return frames if ok and E and len(frames.modality) == P else None
+
+
+def explore_view(
+    frames: SavedFrames, data: MapData, method: str
+) -> tuple[MapData, np.ndarray] | None:
+    """The run's map data on the live frames' points and epochs, and their coordinates.
+
+    Explore shows these instead of projecting the snapshots again, so its map is the one
+    seen while training. Each live epoch's embeddings (for neighbours) are those of the
+    latest snapshot at or before it. None when the frames lack ``method`` or do not match
+    the run's snapshots (then Explore projects the snapshots as before).
+    """
+    from fusion.rundata import MapData
+
+    if method not in frames.coords or not data.epochs:
+        return None
+    index = {
+        (str(m), int(s)): i
+        for i, (m, s) in enumerate(zip(data.meta["modality"], data.meta["sample"], strict=True))
+    }
+    rows = [
+        index.get((str(m), int(s)), -1) for m, s in zip(frames.modality, frames.sample, strict=True)
+    ]
+    if min(rows) < 0:
+        return None
+    snap_epochs = np.asarray(data.epochs)
+    snap_idx = np.maximum(np.searchsorted(snap_epochs, frames.epochs, side="right") - 1, 0)
+    Z = data.Z[:, rows][snap_idx]  # (E_live, P, d)
+    meta = data.meta.iloc[rows].reset_index(drop=True)
+    epochs = [int(e) for e in frames.epochs]
+    return MapData(epochs, meta, Z, data.dropped), frames.coords[method]
+
+
+@contextlib.contextmanager
+def switched(on: bool):
+    """Turn the live views on or off for the ``with`` block (benchmarks, tests)."""
+    old = os.environ.get(ENV_SWITCH)
+    os.environ[ENV_SWITCH] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ENV_SWITCH, None)
+        else:
+            os.environ[ENV_SWITCH] = old

@@ -1,0 +1,219 @@
+"""The live map and live attention (fusion.live): frames made beside training, aligned,
+compact, never dropping the last evaluation, saved with the run and replayed by Explore."""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import numpy as np
+import pytest
+
+from fusion import live
+from fusion.config import default_config
+from fusion.data import PairedData
+
+
+class Sink:
+    """An ``emit`` that keeps the events, as the server's Progress.live does."""
+
+    def __init__(self):
+        self.events: dict[str, list] = {}
+
+    def __call__(self, kind, payload):
+        pickle.dumps(payload)  # every event crosses a process boundary
+        self.events.setdefault(kind, []).append(payload)
+
+
+def _train(data, method="joint", loss="info_nce", epochs=6, **train):
+    from fusion.experiment import run_experiment
+
+    cfg = default_config(method, loss, epochs=epochs)
+    for k, v in train.items():
+        setattr(cfg.train, k, v)
+    sink = Sink()
+    result = run_experiment(data, cfg, live.live_callbacks(cfg, sink))
+    return result, sink
+
+
+def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, monkeypatch=None, **kw):
+    """Feed a LiveMap evaluations by hand: X_by_epoch[e] is {modality: (n, d)}."""
+    sink = Sink()
+    lm = live.LiveMap(sink, seed=0, **kw)
+    n = next(iter(X_by_epoch[0].values())).shape[0]
+    data = PairedData({m: np.zeros((n, 1), np.float32) for m in names}, labels=np.arange(n) % 3)
+    lm.on_train_start({"n_val": n})
+    for e, embs in enumerate(X_by_epoch):
+        lm.on_evaluate(e, {f"emb:{m}": z for m, z in embs.items()}, data)
+        time.sleep(sleep)
+
+    class H:
+        live_frames = None
+
+    h = H()
+    lm.on_train_end(h)
+    return lm, sink, h
+
+
+def test_joint_run_streams_aligned_frames_and_saves_them(small_latent, tmp_path):
+    from fusion.rundata import build_map_data
+    from fusion.runs import load_run, save_run
+
+    result, sink = _train(small_latent, epochs=6)
+    points = sink.events[live.POINTS]
+    frames = sink.events[live.FRAME]
+    assert len(points) == 1 and frames, sink.events.keys()
+    n_pts = len(points[0]["sample"])
+    assert n_pts == 2 * result.history.snapshot_rows.size
+    for f in frames:
+        for m in ("pca", "umap"):
+            assert f[m].dtype == np.float32 and f[m].shape == (n_pts, 2)
+            assert np.isfinite(f[m]).all()
+    assert frames[-1]["epoch"] == 6  # the last evaluation is never dropped
+    assert [f["epoch"] for f in frames] == sorted({f["epoch"] for f in frames})
+    # Aligned: consecutive late frames (little left to learn) move points far less than
+    # the map's own size, and the frames really change over training.
+    a, b = frames[-2]["umap"], frames[-1]["umap"]
+    size = np.ptp(b, axis=0).max()
+    assert np.median(np.linalg.norm(a - b, axis=1)) < 0.2 * size
+    assert not np.allclose(frames[0]["pca"], frames[-1]["pca"])
+    saved = result.history.live_frames
+    assert list(saved["epochs"]) == [f["epoch"] for f in frames]
+    assert np.array_equal(saved["umap"][-1], frames[-1]["umap"])
+
+    path = save_run(result, root=tmp_path, name="live")
+    frames_on_disk = live.load_frames(path)
+    assert frames_on_disk is not None
+    run = load_run(path)
+    data = build_map_data(run.embeddings, run.modalities)
+    view = live.explore_view(frames_on_disk, data, "umap")
+    assert view is not None
+    mdata, coords = view
+    assert mdata.epochs == [f["epoch"] for f in frames]
+    assert np.array_equal(coords[-1], frames[-1]["umap"])  # Explore opens on the last frame
+    # Each point keeps its identity: the live points' (modality, sample) are Explore's rows.
+    names = np.asarray(points[0]["modalities"])[points[0]["modality"]]
+    assert list(mdata.meta["modality"]) == list(names)
+    assert list(mdata.meta["sample"]) == list(points[0]["sample"])
+    assert mdata.Z.shape[:2] == (len(frames), n_pts)
+
+
+def test_large_validation_sets_are_subsampled_deterministically():
+    rows = live.live_rows(10_000, 2, 5000, seed=3)
+    assert len(rows) == 2500 and np.array_equal(rows, live.live_rows(10_000, 2, 5000, seed=3))
+    assert np.all(np.diff(rows) > 0)
+    assert np.array_equal(live.live_rows(100, 2, 5000, seed=3), np.arange(100))
+    rng = np.random.default_rng(0)
+    X = [{m: rng.normal(size=(400, 8)).astype(np.float32) for m in "ab"} for _ in range(2)]
+    lm, sink, h = _drive(X, max_points=300)
+    p = sink.events[live.POINTS][0]
+    assert len(p["sample"]) == 300 and set(np.bincount(p["modality"])) == {150}
+    assert p["n_val"] == 400 and sink.events[live.FRAME][-1]["pca"].shape == (300, 2)
+
+
+def test_collapse_shrinks_on_fixed_axes_without_nan():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(120, 8)).astype(np.float32)
+    scales = [1.0, 0.3, 1e-2, 1e-4, 0.0]  # the last: every point the same
+    X = [{"a": base * s + 5.0, "b": base * s + 5.0} for s in scales]
+    lm, sink, h = _drive(X, sleep=0.0)
+    frames = sink.events[live.FRAME]
+    assert frames[-1]["epoch"] == len(scales) - 1
+    for f in frames:
+        assert np.isfinite(f["pca"]).all() and np.isfinite(f["umap"]).all()
+    assert np.isinf(live.collapse_factor(frames[-1])) or live.collapse_factor(frames[-1]) > 100
+    pcas = [f["pca"] for f in frames]
+    ranges = live.axis_ranges(pcas, "pca")
+    assert all(np.isfinite(r).all() for r in ranges)
+    first_span = np.ptp(pcas[0], axis=0).max()
+    assert ranges[0][1] - ranges[0][0] >= first_span  # the axes keep the first frame's scale
+    assert np.ptp(pcas[-1], axis=0).max() < 1e-3 * first_span  # ...and the cloud is a point
+
+
+def test_slow_frames_drop_waiting_evaluations_but_never_the_last(monkeypatch):
+    import fusion.projection as P
+
+    real = P.next_frame
+
+    def slow(*a, **kw):
+        time.sleep(0.3)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(P, "next_frame", slow)
+    rng = np.random.default_rng(0)
+    X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(8)]
+    lm, sink, h = _drive(X)
+    epochs = [f["epoch"] for f in sink.events[live.FRAME]]
+    assert epochs[-1] == 7 and len(epochs) < 8, epochs  # some dropped, the last kept
+    assert list(h.live_frames["epochs"]) == epochs
+
+
+def test_umap_falls_back_to_pca_when_it_cannot_keep_up(monkeypatch):
+    monkeypatch.setattr(live, "UMAP_SLOW_SECONDS", 0.0)
+    rng = np.random.default_rng(0)
+    X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(6)]
+    lm, sink, h = _drive(X, sleep=0.5)
+    frames = sink.events[live.FRAME]
+    assert [f["umap"] is None for f in frames] == [False] * 3 + [True] * (len(frames) - 3)
+    assert frames[-1]["umap_fallback"] and frames[-1]["pca"] is not None
+    assert "umap" not in h.live_frames  # Explore then projects the snapshots itself
+
+
+def test_attention_run_streams_weights_with_labels_and_mask(small_gated):
+    result, sink = _train(small_gated, method="attention", loss="cross_entropy", epochs=3)
+    p = sink.events[live.POINTS][0]
+    att = sink.events[live.ATTENTION]
+    assert [a["epoch"] for a in att] == [0, 1, 2, 3]
+    S = len(p["sample"]) // len(p["modalities"])
+    w = att[-1]["weights"]
+    assert w.dtype == np.float16 and w.shape == (S, len(p["mask_names"]))
+    assert np.allclose(w.astype(float).sum(axis=1), 1.0, atol=1e-2)
+    assert p["mask"].shape == w.shape and p["labels"].shape == (S,)
+    epochs, means, unrel = live.attention_summary(att, p["mask"])
+    assert epochs == [0, 1, 2, 3] and means.shape == (4, w.shape[1])
+    assert unrel is not None and unrel.shape == means.shape
+
+
+def test_frames_are_compact():
+    """100 frames of 5,000 points, both maps: well under 50 MB, and small events."""
+    rng = np.random.default_rng(0)
+    lm = live.LiveMap(lambda k, p: None)
+    lm.rows, lm.names = np.arange(2500), ["a", "b"]
+    for e in range(100):
+        lm.epochs.append(e)
+        for m in ("pca", "umap"):
+            lm.coords[m].append(rng.normal(size=(5000, 2)).astype(np.float32))
+    saved = lm.saved()
+    total = sum(a.nbytes for a in saved.values())
+    assert total < 50e6, total
+    frame = {"epoch": 1, "pca": saved["pca"][0], "umap": saved["umap"][0], "spread": 1.0}
+    assert len(pickle.dumps(frame)) < 100_000
+
+
+def test_old_runs_without_frames_open_as_before(tmp_path):
+    assert live.load_frames(tmp_path) is None
+    (tmp_path / live.FRAMES_FILE).write_bytes(b"not an npz")
+    assert live.load_frames(tmp_path) is None
+
+
+def test_switched_off_gives_no_callbacks():
+    cfg = default_config("joint", "info_nce", epochs=1)
+    with live.switched(False):
+        assert live.live_callbacks(cfg, lambda k, p: None) == []
+    assert len(live.live_callbacks(cfg, lambda k, p: None)) == 1
+
+
+@pytest.mark.parametrize("method", ["pca", "umap"])
+def test_points_frame_feeds_the_map(method):
+    from fusion import plots
+    from fusion.plots.live import live_map
+
+    rng = np.random.default_rng(0)
+    X = [{m: rng.normal(size=(50, 4)).astype(np.float32) for m in "ab"} for _ in range(2)]
+    lm, sink, h = _drive(X)
+    p, f = sink.events[live.POINTS][0], sink.events[live.FRAME][-1]
+    df = live.points_frame(p, f[method])
+    assert len(df) == 100 and set(df["modality"]) == {"a", "b"}
+    fig = live_map(df, live.axis_ranges([f[method]], method), color_by="label", show_pairs=True)
+    assert fig.layout.transition.duration > 0 and fig.layout.xaxis.autorange is False
+    assert isinstance(fig, type(plots.shared_space(df)))
