@@ -96,7 +96,7 @@ class LossSpec:
 
     name: str
     function: str  # "module:function", called as function(za, zb, **params) or by its task
-    family: str  # "joint" (pairwise, in JointTask), "classifier" or "cca"
+    family: str  # "joint" (pairwise, in JointTask), "classifier", "cca" or "none" (no training)
     formula_latex: str
     url: str
     symbols: tuple[str, ...] = ()  # LaTeX; symbol i is explained by learn.loss_symbols.<name>.<i>
@@ -120,7 +120,7 @@ class MethodSpec:
     """Everything about one fusion method."""
 
     name: str
-    config: str  # the name of its config class in fusion.config
+    config: str  # its config class: a name in fusion.config, or "module:Class"
     losses: tuple[str, ...]  # the losses it trains with; the first is the default
     model: str = ""  # "module:class", built as cls(input_shapes, [n_classes,] cfg); "" = none
     needs_labels: bool = False
@@ -131,7 +131,8 @@ class MethodSpec:
 
     @property
     def config_class(self) -> type:
-        return resolve(f"fusion.config:{self.config}")
+        """``config`` names a class of fusion.config, or is a full ``"module:Class"``."""
+        return resolve(self.config if ":" in self.config else f"fusion.config:{self.config}")
 
 
 LOSSES: dict[str, LossSpec] = {}
@@ -141,7 +142,7 @@ METHODS: dict[str, MethodSpec] = {}
 def register_loss(spec: LossSpec) -> LossSpec:
     """Add a loss; a second entry under the same name is a programming error."""
     assert spec.name not in LOSSES, f"loss {spec.name!r} is registered twice"
-    assert spec.family in ("joint", "classifier", "cca"), spec.family
+    assert spec.family in ("joint", "classifier", "cca", "none"), spec.family
     LOSSES[spec.name] = spec
     if spec.family == "joint" and "joint" in METHODS:
         joint = METHODS["joint"]
@@ -551,5 +552,35 @@ register_loss(
         ),
         url="https://doi.org/10.1093/biomet/28.3-4.321",
         symbols=(r"a, b", r"u, v", r"\Sigma_{aa}, \Sigma_{bb}, \Sigma_{ab}"),
+    )
+)
+
+# Pretrained embeddings explored as they are: no model, no training (fusion/pretrained.py).
+register_method(
+    MethodSpec(
+        "asis",
+        "fusion.pretrained:AsIsConfig",
+        losses=("as_is",),
+        min_modalities=2,
+        gradient_free=True,
+        fields=(
+            Field(
+                "model.normalize",
+                "checkbox",
+                "train.asis_normalize",
+                "train.asis_normalize_help",
+                key="asis_norm",
+            ),
+        ),
+    )
+)
+register_loss(
+    LossSpec(
+        "as_is",
+        "fusion.pretrained:run_asis",
+        "none",
+        formula_latex=r"z_i^{(m)} = \frac{x_i^{(m)}}{\lVert x_i^{(m)}\rVert}",
+        url="https://arxiv.org/abs/2203.02053",
+        symbols=(r"x_i^{(m)}", r"z_i^{(m)}"),
     )
 )

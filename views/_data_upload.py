@@ -1,5 +1,6 @@
-"""Data page, upload: read the files a person drops (CSV, TSV, Parquet, NPZ) and map their
-columns to modalities, a label, ids and groups.
+"""Data page, upload: read the files a person drops (CSV, TSV, Parquet, NPZ, .npy) and map
+their columns to modalities, a label, ids and groups (``.npy`` files and vector columns:
+``views/_data_arrays.py``).
 
 Widgets return plain values; :mod:`fusion.loaders` sniffs, parses and checks, raising
 :class:`~fusion.errors.DataError` with the fix (the page shows it).
@@ -192,7 +193,7 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
 
 def upload_ui() -> tuple[PairedData, str] | None:
     """File upload plus the mapping step; (data, label) once loaded."""
-    from fusion.loaders import detect_format, load
+    from fusion.loaders import detect_format, is_npy, list_columns, load
 
     files = st.file_uploader(
         t("data.data_files_csv_tsv"),
@@ -204,6 +205,11 @@ def upload_ui() -> tuple[PairedData, str] | None:
         st.caption(t("data.tip_name_table_columns"))
         return None
     label = ", ".join(f.name for f in files)
+    from views._data_arrays import npy_files_ui, vector_table_ui
+
+    if len(files) > 1 and any(is_npy(f.getvalue()) for f in files):
+        data = npy_files_ui(files)  # one .npy per modality (a mix gets the loader's message)
+        return (data, label) if data is not None else None
     if len(files) == 1:
         f = files[0]
         if detect_format((f.name, f.getvalue())) == "npz":
@@ -215,7 +221,9 @@ def upload_ui() -> tuple[PairedData, str] | None:
                 ):
                     return None
             return load((f.name, f.getvalue()), nan_policy=policy), label
-        data = table_mapping_ui(f, _read_tables([f])[0])
+        df = _read_tables([f])[0]
+        vectors = list_columns(df)  # one vector column per modality: embeddings as kept
+        data = vector_table_ui(f, df, vectors) if vectors else table_mapping_ui(f, df)
     else:
         data = files_mapping_ui(files, _read_tables(files))
     return (data, label) if data is not None else None

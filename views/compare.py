@@ -17,6 +17,7 @@ from fusion.metric_names import headline_keys, metric_name
 from fusion.rundata import points_frame, spread_by_epoch
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
+from views._compare_adapter import before_after
 from views._shared import (
     chart,
     fmt,
@@ -229,6 +230,7 @@ def main() -> None:
     if len(loaded) < 2:
         st.stop()
     runs_summary(loaded)
+    before_after(loaded)  # pretrained vectors as they are beside an adapter on them
     st.subheader(t("compare.training_loss"))
     losses_chart(loaded)
     st.subheader(t("compare.metrics"))

@@ -17,6 +17,7 @@ import streamlit as st
 from fusion.data import PairedData
 from fusion.errors import DataError, FusionError
 from fusion.generators import GENERATOR_PARAMS, GENERATORS
+from views._data_pretrained import explore_as_is_ui
 from views._data_preview import preview_ui
 from views._data_upload import upload_ui
 from views._shared import (
@@ -237,4 +238,5 @@ if current is None:
         icon=":material/database:",
     )
 else:
+    explore_as_is_ui(current)  # vectors of one width: explore them as they are
     preview_ui(current)

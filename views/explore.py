@@ -20,6 +20,7 @@ from fusion.metrics import COLLAPSE_FACTOR, spread, spread_factor
 from fusion.rundata import MapData, points_frame
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
+from views._explore_asis import pretrained_section
 from views._explore_sections import (
     all_metrics_section,
     attention_section,
@@ -357,11 +358,14 @@ def main() -> None:
     has_attention = run.attention is not None and len(run.attention) > 0
     if has_attention:
         names.insert(1, t("explore.attention_2"))
+    if run.run.get("method") == "asis":  # pretrained vectors as they are: gap shift, adapter
+        names.insert(1, t("pretrained.tab"))
     # Lazy tabs: only the open tab's content runs (the map's play timer included).
     tabs = dict(zip(names, st.tabs(names, key="explore_tab", on_change="rerun"), strict=True))
     sections = {
         names[0]: lambda: map_section(info, run),
         t("explore.attention_2"): lambda: attention_section(run),
+        t("pretrained.tab"): lambda: pretrained_section(info, run),
         t("explore.training"): lambda: losses_section(run),
         t("explore.all_metrics"): lambda: all_metrics_section(run),
         t("explore.export"): lambda: export_section(info, run),

@@ -1,10 +1,11 @@
 """Read a user's files into :class:`~fusion.data.PairedData`.
 
-Accepted formats: CSV, TSV, Parquet and NPZ. Tables either hold every modality
+Accepted formats: CSV, TSV, Parquet, NPZ and ``.npy``. Tables either hold every modality
 in one file, with columns named ``<modality>__<column>`` (or an explicit
-mapping), or come one file per modality, paired by row order or by an id
-column. An NPZ archive holds one array per modality, (N, d) features or
-(N, H, W) images, plus optional ``label(s)`` and ``id(s)`` arrays.
+mapping) or one vector (list) column per modality, or come one file per modality, paired
+by row order or by an id column. An NPZ archive holds one array per modality, (N, d)
+features or (N, H, W) images, plus optional ``label(s)`` and ``id(s)`` arrays; several
+``.npy`` files hold one array each (``arrays``: vector columns and ``.npy`` files).
 
 Files are read as bytes first and their content is sniffed, so a mislabelled
 file (an Excel workbook named ``.csv``, Parquet named ``.csv``, binary data)
@@ -21,7 +22,7 @@ columns, classes with one sample, ids without a partner) are collected in
 ``source["warnings"]`` (English) and ``source["warning_messages"]`` (catalogue keys
 and parameters); :func:`localized_warnings` gives them in a page's language.
 
-Public API: :func:`load`, :func:`load_table`, :func:`load_npz`,
+Public API: :func:`load`, :func:`load_table`, :func:`load_npz`, :func:`from_npy_files`,
 :func:`from_table`, :func:`from_files`, :func:`suggest_mapping`,
 :func:`detect_format`, :func:`localized_warnings`. The modules: ``formats`` (bytes and
 sniffing), ``tables`` (CSV/TSV/Parquet into DataFrames), ``mapping`` (tables into paired
@@ -36,6 +37,7 @@ from collections.abc import Sequence
 from fusion import budget
 from fusion.data import PairedData
 from fusion.errors import DataError
+from fusion.loaders.arrays import from_npy_files, is_npy, list_columns
 from fusion.loaders.assemble import MAX_TOTAL_COLUMNS, NAN_POLICIES
 from fusion.loaders.formats import (
     MAX_FILE_BYTES,
@@ -69,6 +71,9 @@ __all__ = [
     "Source",
     "detect_format",
     "from_files",
+    "from_npy_files",
+    "is_npy",
+    "list_columns",
     "from_table",
     "load",
     "load_npz",
@@ -102,6 +107,7 @@ def load(
     ``label_column``/``id_column``/``group_column`` = "auto" take the ones
     :func:`suggest_mapping` finds (a column named label/class/y/target, id/sample_id,
     group/subject); None means none. An NPZ names its groups in a ``groups`` array.
+    Several ``.npy`` files: one array per modality (see :func:`from_npy_files`).
     Each item may be a path, bytes, a binary buffer, or a (file name, data) pair.
     """
     items = (
@@ -111,6 +117,13 @@ def load(
         raise DataError("errors.loaders.no_files")
     # Read every file once up front: an uploaded buffer may not be readable twice.
     items = [(display, data) for data, display in (_read_source(p) for p in items)]
+
+    npy = [is_npy(data) for _, data in items]
+    if len(items) > 1 and any(npy):
+        if not all(npy):
+            shown = ", ".join(f"'{d}'" for (d, _), k in zip(items, npy, strict=True) if not k)
+            raise DataError("errors.loaders.npy_mixed", files=shown)
+        return from_npy_files(items, names=names, nan_policy=nan_policy)
 
     if len(items) == 1:
         display, data = items[0]

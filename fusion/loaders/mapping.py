@@ -20,6 +20,7 @@ import pandas as pd
 from fusion import budget
 from fusion.data import MIN_ROWS, PairedData
 from fusion.errors import DataError
+from fusion.loaders.arrays import array_place, list_column_arrays, list_columns
 from fusion.loaders.assemble import (
     _assemble,
     _check_policy,
@@ -123,17 +124,12 @@ def from_table(
     }
     if "encoding" in df.attrs:
         source["encoding"] = df.attrs["encoding"]
-    modalities = _table_modalities(df, columns, modalities, reserved, where, source)
-    if not modalities:
-        raise DataError("errors.loaders.no_modalities", where=where)
-    if len(modalities) < 2:
-        raise DataError(
-            "errors.loaders.one_modality",
-            where=where,
-            n=len(modalities),
-            names=", ".join(modalities),
-        )
-    _check_total_columns({m: len(c) for m, c in modalities.items()}, where)
+    vectors = list_columns(df, reserved) if modalities is None else []
+    if not vectors:
+        modalities = _table_modalities(df, columns, modalities, reserved, where, source)
+        _check_modality_count(modalities, where)
+    elif len(vectors) < 2:
+        raise DataError("errors.loaders.list_one_column", where=where, column=vectors[0])
 
     ids = None
     if id_column is not None:
@@ -144,12 +140,22 @@ def from_table(
     if group_column is not None:
         groups = _group_strings(df[group_column], group_column, where)
 
-    arrays = {mod: _columns(df, cols, source_name, ids) for mod, cols in modalities.items()}
+    if vectors:  # one vector column per modality (embeddings as researchers keep them)
+        _warn_ignored(columns, set(vectors) | reserved, source)
+        arrays = list_column_arrays(df, vectors, source_name)
+        column_name = array_place
+    else:
+        assert modalities is not None
+        arrays = {mod: _columns(df, cols, source_name, ids) for mod, cols in modalities.items()}
+        names = {mod: list(cols) for mod, cols in modalities.items()}
+
+        def column_name(mod: str, j: int) -> Place:
+            return Place("column", column=names[mod][j])
+
     arrays = _reshape_images(arrays, image_shapes, where)
-    names = {mod: list(cols) for mod, cols in modalities.items()}
     return _assemble(
         arrays,
-        lambda mod, j: Place("column", column=names[mod][j]),
+        column_name,
         labels_raw=None if label_column is None else df[label_column].to_numpy(),
         labels_as=Place("column", column=label_column or ""),
         ids=ids,
@@ -178,16 +184,7 @@ def _table_modalities(
                     "errors.loaders.no_prefixes_guess", where=where, guess=_mapping_text(guess)
                 )
             raise DataError("errors.loaders.no_prefixes", where=where)
-        used = {c for cols in modalities.values() for c in cols} | reserved
-        ignored = [c for c in columns if c not in used]
-        if ignored:
-            _warn(
-                source,
-                "messages.loaders.ignored_columns",
-                n=len(ignored),
-                columns=_names(ignored[:5]),
-                more=", ..." if len(ignored) > 5 else "",
-            )
+        _warn_ignored(columns, {c for cols in modalities.values() for c in cols} | reserved, source)
     else:
         owner: dict[str, str] = {}
         for mod, cols in modalities.items():
@@ -205,6 +202,33 @@ def _table_modalities(
                     )
                 owner[c] = mod
     return modalities
+
+
+def _warn_ignored(columns: list[str], used: set[str], source: dict[str, Any]) -> None:
+    """A warning naming the columns no modality, label, id or group takes."""
+    ignored = [c for c in columns if c not in used]
+    if ignored:
+        _warn(
+            source,
+            "messages.loaders.ignored_columns",
+            n=len(ignored),
+            columns=_names(ignored[:5]),
+            more=", ..." if len(ignored) > 5 else "",
+        )
+
+
+def _check_modality_count(modalities: dict[str, list[str]], where: str) -> None:
+    """At least two modalities, at most MAX_TOTAL_COLUMNS features in all."""
+    if not modalities:
+        raise DataError("errors.loaders.no_modalities", where=where)
+    if len(modalities) < 2:
+        raise DataError(
+            "errors.loaders.one_modality",
+            where=where,
+            n=len(modalities),
+            names=", ".join(modalities),
+        )
+    _check_total_columns({m: len(c) for m, c in modalities.items()}, where)
 
 
 def _mapping_text(mapping: dict[str, list[str]]) -> str:

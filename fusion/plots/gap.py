@@ -1,0 +1,74 @@
+"""The modality-gap shift figure: Recall@1 and the gap as both modalities move along the gap.
+
+Liang et al. 2022 ("Mind the Gap", https://arxiv.org/abs/2203.02053) shift the embeddings
+of each modality along the gap vector and re-normalise, to ask whether the gap itself
+decides retrieval; :func:`fusion.pretrained.gap_shift_table` computes the rows drawn here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from fusion.plots.style import LABEL_COLORS, MISSING_COLOR, Translate, _check_columns, _finish, _tr
+
+
+def gap_shift(table: pd.DataFrame, current: float | None = None, t: Translate = None) -> go.Figure:
+    """Recall@1 (mean of both directions, with chance) and the modality gap against shift λ.
+
+    ``table`` has the columns of :func:`fusion.pretrained.gap_shift_table`; ``current``
+    marks the slider's λ with a vertical line. The gap is on a second y axis.
+    """
+    tr = _tr(t)
+    _check_columns(
+        table, ["shift", "modality_gap", "recall_at_1_mean", "recall_at_1_chance"], "gap_shift"
+    )
+    d = table.sort_values("shift")
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=d["shift"],
+            y=d["recall_at_1_mean"],
+            mode="lines+markers",
+            name=tr("plots.gap_shift.recall"),
+            line=dict(color=LABEL_COLORS[0], width=2),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=d["shift"],
+            y=d["recall_at_1_chance"],
+            mode="lines",
+            name=tr("plots.gap_shift.chance"),
+            line=dict(color=MISSING_COLOR, dash="dot"),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=d["shift"],
+            y=d["modality_gap"],
+            mode="lines+markers",
+            name=tr("plots.gap_shift.gap"),
+            line=dict(color=LABEL_COLORS[1], width=2, dash="dash"),
+            yaxis="y2",
+        )
+    )
+    if current is not None:
+        fig.add_vline(x=float(current), line=dict(color=MISSING_COLOR, width=1))
+    fig.update_layout(
+        yaxis=dict(rangemode="tozero"),
+        yaxis2=dict(
+            title=dict(text=tr("plots.gap_shift.gap")),
+            overlaying="y",
+            side="right",
+            rangemode="tozero",
+            showgrid=False,
+        ),
+        legend=dict(orientation="h", y=-0.25),
+        height=380,
+    )
+    fig = _finish(
+        fig, tr("plots.gap_shift.title"), tr("plots.gap_shift.shift"), tr("plots.gap_shift.recall")
+    )
+    fig.update_layout(margin=dict(l=60, r=60, t=60, b=50))
+    return fig
