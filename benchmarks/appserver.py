@@ -123,10 +123,27 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux: read through /proc), e.g. a server and its workers."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, []))
+    return tree
+
+
 def training_threads(pid: int) -> int:
-    """Training threads alive in process ``pid`` (Linux: by OS thread name)."""
+    """Trainings running under process ``pid``: OS threads named ``fusion-training`` in it
+    and in its worker processes (Linux: by OS thread name)."""
     n = 0
-    for comm in Path(f"/proc/{pid}/task").glob("*/comm"):
-        with contextlib.suppress(OSError):
-            n += comm.read_text().strip() == TRAINING_THREAD
+    for proc in process_tree(pid):
+        for comm in Path(f"/proc/{proc}/task").glob("*/comm"):
+            with contextlib.suppress(OSError):
+                n += comm.read_text().strip() == TRAINING_THREAD
     return n

@@ -6,6 +6,7 @@ prints the project's clear message and exits with status 2, never a traceback.
     python -m fusion generate shared_latent --n 2000 --seed 0 --out data.parquet
     python -m fusion train --data shared_latent --method joint --loss info_nce --epochs 20 --out runs/demo
     python -m fusion train --data data.parquet --method attention --label-column label --out runs/att
+    python -m fusion train --data shared_latent --method joint --executor ray --out runs/on-ray
     python -m fusion train --data view_a.csv --data view_b.csv --id-column id --method joint --loss triplet --out runs/mine
     python -m fusion project runs/demo --method umap
     python -m fusion runs
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,38 +52,29 @@ class Progress:
     """
 
     def __init__(self, stream=None, quiet: bool = False):
-        from tqdm import tqdm
-
-        from fusion.train import Callback
-
         self.stream = sys.stderr if stream is None else stream
         self.quiet = quiet
         self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
         self.bar = None
-        progress = self
+        self.epochs = 0
 
-        class _CB(Callback):
-            def on_train_start(cb, info):
-                progress.epochs = info["epochs"]
-                if progress.interactive and not progress.quiet:
-                    total = info["epochs"] * max(info["batches_per_epoch"], 1)
-                    progress.bar = tqdm(
-                        total=total, file=progress.stream, unit="step", dynamic_ncols=True
-                    )
+    def start(self, epochs: int, batches_per_epoch: int) -> None:
+        self.epochs = epochs
+        if self.interactive and not self.quiet:
+            from tqdm import tqdm
 
-            def on_step(cb, info):
-                if progress.bar is not None:
-                    progress.bar.set_postfix(loss=f"{info['loss']:.4f}", refresh=False)
-                    progress.bar.update(1)
+            total = epochs * max(batches_per_epoch, 1)
+            self.bar = tqdm(total=total, file=self.stream, unit="step", dynamic_ncols=True)
 
-            def on_epoch_end(cb, info, history):
-                progress.epoch_done(info)
+    def steps(self, n: int, last: dict | None) -> None:
+        if self.bar is not None and n > 0:
+            if last is not None:
+                self.bar.set_postfix(loss=f"{last['loss']:.4f}", refresh=False)
+            self.bar.update(n)
 
-            def on_train_end(cb, history):
-                if progress.bar is not None:
-                    progress.bar.close()
-
-        self.callback = _CB()
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
     def epoch_done(self, info: dict) -> None:
         keys = [k for k in info if k.startswith("val_recall_at_1_mean") or k == "val_accuracy"]
@@ -142,8 +135,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from fusion.experiment import default_config, run_experiment
-    from fusion.runs import save_run
+    from fusion.config import default_config
+    from fusion.jobs import TrainingJob
+    from fusion.runs import runs_root
 
     data = load_data(args.data, args)
     cfg = default_config(args.method, args.loss)
@@ -170,19 +164,46 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = Progress(quiet=args.quiet)
     if not args.quiet:
         print(f"Data: {data.describe()}", file=sys.stderr)
-    result = run_experiment(data, cfg, callbacks=[progress.callback])
-    path = save_run(
-        result, root=out.parent if out else None, name=cfg.name or None, overwrite=bool(out)
-    )
-    h = result.history
+    root = out.parent if out else runs_root()
+    if out and out.is_dir():  # --out names the folder: a new run replaces the old one
+        shutil.rmtree(out)
+    job = TrainingJob(data, cfg, root=root, name=cfg.name or None, executor=args.executor)
+    follow(job.start(), progress)
+    if job.result is None:
+        print(f"failed: {job.error}", file=sys.stderr)
+        return 1
+    h = job.result.history
     print(f"{h.status}: {h.message} ({h.seconds:.1f} s on {h.device}; {h.device_reason})")
-    for k, v in sorted(result.metrics.items()):
+    for k, v in sorted(job.result.metrics.items()):
         if not k.endswith("_chance"):
-            chance = result.metrics.get(f"{k}_chance")
+            chance = job.result.metrics.get(f"{k}_chance")
             extra = f"  (chance {chance:.3f})" if chance is not None else ""
             print(f"  {k:40s} {v:10.4f}{extra}")
-    print(f"Saved run to {path}")
+    print(f"Saved run to {job.saved_path}")
     return 0 if h.status in ("finished", "stopped") else 1
+
+
+def follow(job: Any, progress: Progress, poll: float = 0.2) -> None:
+    """Show ``job``'s progress on ``progress`` until it ends; Ctrl-C stops it (work kept)."""
+    seen_steps = seen_epochs = 0
+    started = False
+    try:
+        while job.running or not started:
+            job.join(poll)
+            p = job.progress()
+            if not started and p.state in ("running", "done", "failed"):
+                started = True
+                if p.total_steps:
+                    progress.start(p.epochs, p.total_steps // max(p.epochs, 1))
+            progress.steps(p.step - seen_steps, p.steps[-1] if p.steps else None)
+            seen_steps = p.step
+            for row in p.epoch_rows[seen_epochs:]:
+                progress.epoch_done(row)
+            seen_epochs = len(p.epoch_rows)
+    except KeyboardInterrupt:
+        job.stop()
+        job.join()
+    progress.close()
 
 
 def cmd_project(args: argparse.Namespace) -> int:
@@ -303,6 +324,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=list(registry.DEVICES))
     t.add_argument("--quiet", action="store_true", help="no progress output, only the results")
+    t.add_argument(
+        "--executor",
+        choices=["thread", "local", "ray"],
+        default="thread",
+        help="where to train: in this process (thread, the default), a worker process "
+        "(local), or a Ray cluster (ray; RAY_ADDRESS says which)",
+    )
     t.add_argument(
         "--out", help="run folder (default: a new folder under $FUSION_RUNS_DIR or ./runs)"
     )

@@ -1,77 +1,145 @@
-"""Background training jobs: one thread per job, a server-wide cap, thread-safe progress.
+"""Training jobs: one API for the pages, the lessons, the command line and the benchmarks.
 
-The dashboard starts a :class:`TrainingJob` per browser session and polls
-:meth:`TrainingJob.progress` from the page; the job's thread never touches the
-UI. A :class:`threading.BoundedSemaphore` caps how many trainings run at once
-on the server (default: the number of CPU cores); a job waiting for a slot says
-so in its progress. :meth:`TrainingJob.stop` sets the stop event, which ends
-training within one batch and keeps what was learned.
+A :class:`TrainingJob` is the server's handle on one training. The training itself runs
+elsewhere, on an *executor* chosen by ``FUSION_EXECUTOR`` (:func:`get_executor`):
 
-Measured on a 2-core CPU (benchmarks/): a training loop in a non-main thread
-with torch's default intra-op threads runs far slower than in the main thread
-(OpenMP workers waking for tiny ops), so a job runs with a small, fixed number
-of torch threads (``JOB_THREADS``).
+- ``local`` (the app's default): a pool of worker processes on this machine, started with
+  ``spawn`` (:class:`fusion.executors.LocalExecutor`); the web server never imports torch.
+- ``thread``: a thread in this process (:class:`fusion.executors.ThreadExecutor`), for
+  notebooks and as the benchmarks' baseline; ``job.run_result`` then holds the whole
+  :class:`~fusion.experiment.RunResult`.
+- ``ray``: a Ray cluster (:class:`fusion.ray_executor.RayExecutor`); ``RAY_ADDRESS``
+  says which, as in every Ray program.
 
-Each job's thread is named ``fusion-training`` for the operating system too (Linux,
-:func:`_name_os_thread`), so the number of training threads of a running server can be
-counted from outside it (``/proc/<pid>/task/*/comm``), as the browser and load tests do.
+The worker (:func:`fusion.worker.run_task`) streams events that :meth:`Progress.apply`
+folds into the same :class:`Progress` the pages poll, and ends with an :class:`Outcome`:
+a :class:`RunSummary` and the run's files, which :meth:`TrainingJob._finish` writes into
+the job's runs folder (:func:`fusion.runs.place_run`). :meth:`TrainingJob.stop` ends the
+training within one batch and keeps what was learned. A worker that dies (killed, out of
+memory) fails only its own job, with ``messages.jobs.worker_died``; the curves streamed
+so far stay.
+
+Caps: at most ``FUSION_MAX_TRAININGS`` trainings at once (default: one per core); a job
+waiting for a slot says so. This module imports neither torch nor streamlit.
 
 Messages are English (``Progress.message``, ``TrainingJob.error``) with a catalogue key
-and parameters beside them (``message_key``/``message_params``, ``error_key``/
-``error_params``); ``fusion.train.localized_message(progress, lang)`` and
-``localized_message(job, lang, "error")`` show them in a page's language.
+and parameters beside them; :func:`fusion.i18n.localized_message` shows them in a page's
+language.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from fusion.config import RunConfig
 from fusion.data import PairedData
-from fusion.errors import FusionError
-from fusion.experiment import RunConfig, RunResult, run_experiment
+from fusion.errors import ConfigError
 from fusion.i18n import DEFAULT_LANGUAGE, translate
-from fusion.train import Callback, History, _is_oom
 
 MAX_CONCURRENT = max(1, int(os.environ.get("FUSION_MAX_TRAININGS", os.cpu_count() or 1)))
-JOB_THREADS = max(1, int(os.environ.get("FUSION_JOB_THREADS", "1")))
-_slots = threading.BoundedSemaphore(MAX_CONCURRENT)
-_active_lock = threading.Lock()
-_active: set[TrainingJob] = set()
+JOB_THREADS = max(1, int(os.environ.get("FUSION_JOB_THREADS", "1")))  # thread executor
+EXECUTORS = ("local", "thread", "ray")
+DEFAULT_EXECUTOR = "local"
 MAX_LIVE_STEPS = 4000  # the live curve keeps at most this many step points (older ones thinned)
-# When the device runs out of memory where ``fit`` cannot catch it (e.g. again in the final
-# evaluation after an out-of-memory step), the run is lost; the advice is the same.
 OOM_FAILED_KEY = "messages.jobs.out_of_memory"
+WORKER_DIED_KEY = "messages.jobs.worker_died"
 THREAD_NAME = "fusion-training"  # at most 15 bytes: Linux truncates longer OS thread names
 
-
-def _name_os_thread(name: str) -> None:
-    """Give the calling thread ``name`` at the OS level (Linux; elsewhere a no-op).
-
-    Python 3.11's ``threading.Thread(name=...)`` is only known inside Python; the OS name
-    is what ``/proc/<pid>/task/*/comm``, ``top -H`` and ``ps -L`` show. Best effort: a
-    failure only leaves the thread with its inherited name.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # 15 = PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT)  # the thread executor's training slots
+_active_lock = threading.Lock()
+_active: set[TrainingJob] = set()
 
 
 def active_jobs() -> int:
-    """How many job threads are alive in this process (for tests and the load test)."""
+    """How many jobs started in this process have not ended (any executor)."""
     with _active_lock:
-        return sum(1 for j in _active if j.thread is not None and j.thread.is_alive())
+        return sum(1 for j in _active if j.running)
+
+
+# ---------------------------------------------------------------------------
+# What travels between the server and a worker
+
+
+@dataclass
+class TrainTask:
+    """One training, as sent to a worker: the config and the data (or how to make it)."""
+
+    config: RunConfig
+    data: PairedData | None = None
+    generator: str = ""  # with ``params``: generate the data in the worker instead
+    params: dict[str, Any] = field(default_factory=dict)
+    run_name: str | None = None  # the run folder's name (default: from the config)
+    save: bool = True  # send the run's files back to be saved
+    keep_result: bool = False  # thread executor: keep the whole RunResult (notebooks)
+
+    def dataset(self) -> PairedData:
+        if self.data is not None:
+            return self.data
+        from fusion.generators import generate
+
+        return generate(self.generator, **self.params)
+
+
+@dataclass
+class HistorySummary:
+    """The parts of :class:`fusion.train.History` a page shows once a job has ended."""
+
+    status: str = "failed"
+    message: str = ""
+    message_key: str = ""
+    message_params: dict[str, Any] = field(default_factory=dict)
+    completed_epochs: int = 0
+    seconds: float = 0.0
+    device: str = ""
+    device_reason: str = ""
+    epochs: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class RunSummary:
+    """A finished job's result without torch: config, history summary and metrics."""
+
+    config: RunConfig
+    history: HistorySummary
+    metrics: dict[str, float]
+
+
+def summary_of(result: Any) -> RunSummary:
+    """The :class:`RunSummary` of a :class:`fusion.experiment.RunResult`."""
+    h = result.history
+    return RunSummary(
+        result.config,
+        HistorySummary(
+            h.status,
+            h.message,
+            h.message_key,
+            dict(h.message_params),
+            h.completed_epochs,
+            float(h.seconds),
+            h.device,
+            h.device_reason,
+            [dict(r) for r in h.epochs],
+        ),
+        dict(result.metrics),
+    )
+
+
+@dataclass
+class Outcome:
+    """What a worker returns: a summary and the run's files, or an error's catalogue key."""
+
+    summary: RunSummary | None = None
+    name: str = ""
+    files: dict[str, bytes] | None = None
+    error_key: str = ""
+    error_params: dict[str, Any] = field(default_factory=dict)
+    run_result: Any = None  # thread executor with TrainTask.keep_result only
 
 
 @dataclass
@@ -87,8 +155,10 @@ class Progress:
     eta: float | None = None
     steps: list[dict[str, float]] = field(default_factory=list)
     epoch_rows: list[dict[str, float]] = field(default_factory=list)
-    message_key: str = ""  # catalogue key of ``message`` (see fusion.train.localized_message)
+    message_key: str = ""  # catalogue key of ``message`` (see fusion.i18n.localized_message)
     message_params: dict[str, Any] = field(default_factory=dict)
+    worker: dict[str, Any] = field(default_factory=dict)  # pid, host, threads of the worker
+    live: dict[str, list] = field(default_factory=dict)  # live views' events, by kind
 
     @property
     def fraction(self) -> float:
@@ -99,147 +169,240 @@ class Progress:
         self.message = translate(key, DEFAULT_LANGUAGE, **params)
         self.message_key, self.message_params = key, params
 
+    def apply(self, kind: str, payload: Any) -> None:
+        """Fold one worker event into the progress (see :mod:`fusion.worker`)."""
+        if kind == "steps":
+            for info in payload:
+                self.step, self.epoch = int(info["step"]), int(info["epoch"])
+                self.steps.append(info)
+            if len(self.steps) > MAX_LIVE_STEPS:
+                self.steps = self.steps[::2]
+            self.elapsed = time.perf_counter() - self.started
+            if self.step:
+                self.eta = self.elapsed / self.step * max(self.total_steps - self.step, 0)
+        elif kind == "epoch":
+            self.epoch_rows.append(payload)
+        elif kind == "start":
+            self.state, self.epochs = "running", int(payload["epochs"])
+            self.total_steps = int(payload["epochs"]) * int(payload["batches_per_epoch"])
+            self.started = time.perf_counter()
+            self.say("messages.jobs.training_on", device=payload["device"])
+        elif kind == "worker":
+            self.worker = dict(payload)
+        else:
+            self.live.setdefault(kind, []).append(payload)
 
-class _Recorder(Callback):
-    def __init__(self, job: TrainingJob):
-        self.job = job
+    def copy(self) -> Progress:
+        running = self.state == "running"
+        return Progress(
+            **{
+                **self.__dict__,
+                "elapsed": time.perf_counter() - self.started if running else self.elapsed,
+                "steps": list(self.steps),
+                "epoch_rows": list(self.epoch_rows),
+                "message_params": dict(self.message_params),
+                "worker": dict(self.worker),
+                "live": {k: list(v) for k, v in self.live.items()},
+            }
+        )
 
-    def on_train_start(self, info):
-        with self.job._lock:
-            p = self.job._progress
-            p.state, p.epochs = "running", info["epochs"]
-            p.total_steps = info["epochs"] * info["batches_per_epoch"]
-            p.started = time.perf_counter()
-            p.say("messages.jobs.training_on", device=info["device"])
 
-    def on_step(self, info):
-        with self.job._lock:
-            p = self.job._progress
-            p.step = int(info["step"])
-            p.epoch = int(info["epoch"])
-            p.steps.append(info)
-            if len(p.steps) > MAX_LIVE_STEPS:
-                p.steps = p.steps[::2]
-            p.elapsed = time.perf_counter() - p.started
-            if p.step:
-                p.eta = p.elapsed / p.step * max(p.total_steps - p.step, 0)
-
-    def on_epoch_end(self, info, history):
-        with self.job._lock:
-            self.job._progress.epoch_rows.append(dict(info))
+# ---------------------------------------------------------------------------
+# The server's handle on a training
 
 
 class TrainingJob:
-    """Train ``config`` on ``data`` in a background thread; poll :meth:`progress`."""
+    """Train ``config`` on ``data`` on an executor; poll :meth:`progress`; :meth:`stop` it.
+
+    ``root``: the runs folder the finished run is written to (none: not saved); ``name``:
+    the run's folder name. ``executor``: an executor or its name (default:
+    ``FUSION_EXECUTOR``, else ``local``). ``task`` replaces ``data``/``config`` when the
+    data is to be generated in the worker (lessons).
+    """
 
     def __init__(
         self,
-        data: PairedData,
-        config: RunConfig,
-        on_done: Callable[[RunResult], Any] | None = None,
-        threads: int | None = None,
+        data: PairedData | None = None,
+        config: RunConfig | None = None,
+        *,
+        root: str | os.PathLike | None = None,
+        name: str | None = None,
+        executor: Any = None,
+        task: TrainTask | None = None,
+        keep_result: bool = False,
     ):
-        self.data, self.config, self.on_done = data, config, on_done
-        self.threads = threads or JOB_THREADS
+        if task is None:
+            if config is None:
+                raise ConfigError("errors.jobs.no_config")
+            task = TrainTask(config, data, run_name=name, save=root is not None)
+        task.keep_result = task.keep_result or keep_result
+        self.task, self.config, self.data = task, task.config, task.data
+        self.root = Path(root) if root is not None else None
+        self.executor = executor
+        self.id = uuid.uuid4().hex[:12]
         self.stop_event = threading.Event()
-        self.thread: threading.Thread | None = None
-        self.result: RunResult | None = None
+        self.result: RunSummary | None = None
+        self.run_result: Any = None  # the whole RunResult (thread executor, keep_result)
         self.error: str | None = None  # English; error_key/error_params for other languages
         self.error_key: str = ""
         self.error_params: dict[str, Any] = {}
-        self.saved_path: Any = None
+        self.saved_path: Path | None = None
+        self.started = False
+        self._queued = True
         self._lock = threading.Lock()
-        self._progress = Progress(epochs=config.train.epochs)
+        self._ended = threading.Event()
+        self._progress = Progress(epochs=task.config.train.epochs)
+
+    # -- the page's side ----------------------------------------------------------
 
     def start(self) -> TrainingJob:
-        self.config.validate(self.data)  # refuse a bad config here, in the caller's thread
-        self.thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        """Validate the config here (a bad one raises ConfigError) and hand the job over."""
+        if self.task.data is not None:
+            self.config.validate(self.task.data)
+        else:
+            self.config.validate()
+        self.executor = get_executor(self.executor)
+        with self._lock:
+            self._progress.state = "waiting"
+            self._progress.say("messages.jobs.waiting")
+        self.started = True
         with _active_lock:
             _active.add(self)
-        self.thread.start()
+        self.executor.submit(self)
         return self
-
-    def _run(self) -> None:
-        import torch
-
-        _name_os_thread(THREAD_NAME)
-        try:
-            with self._lock:
-                self._progress.state = "waiting"
-                self._progress.say("messages.jobs.waiting")
-            while not _slots.acquire(timeout=0.2):
-                if self.stop_event.is_set():
-                    with self._lock:
-                        self._progress.state = "failed"
-                        self._progress.say("messages.jobs.cancelled")
-                    return
-            try:
-                torch.set_num_threads(self.threads)
-                self.result = run_experiment(
-                    self.data, self.config, [_Recorder(self)], self.stop_event
-                )
-                if self.on_done is not None:
-                    self.saved_path = self.on_done(self.result)
-                h: History = self.result.history
-                with self._lock:
-                    self._progress.state = "done"
-                    if h.message_key:
-                        self._progress.say(h.message_key, **h.message_params)
-                    else:
-                        self._progress.message = h.message
-            finally:
-                _slots.release()
-        except FusionError as exc:
-            self._fail(exc.key, exc.params)
-        except Exception as exc:
-            if _is_oom(exc):  # the user's choice of size, not a bug: say what to change
-                self._fail(OOM_FAILED_KEY, {})
-            else:  # a bug: keep the server alive, show a short message
-                self._fail(
-                    "messages.jobs.failed_unexpectedly",
-                    {"error_type": exc.__class__.__name__, "error": str(exc)},
-                )
-                traceback.print_exc()
-        finally:
-            if self.error:
-                with self._lock:
-                    self._progress.state = "failed"
-                    self._progress.say(self.error_key, **self.error_params)
-            with _active_lock:
-                _active.discard(self)
-
-    def _fail(self, key: str, params: dict[str, Any]) -> None:
-        self.error = translate(key, DEFAULT_LANGUAGE, **params)
-        self.error_key, self.error_params = key, dict(params)
 
     def stop(self) -> None:
         """Ask the job to stop within one batch; what was learned is kept."""
         self.stop_event.set()
+        if self.started and not self._ended.is_set():
+            self.executor.cancel(self)
 
-    def join(self, timeout: float | None = None) -> None:
-        if self.thread is not None:
-            self.thread.join(timeout)
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the job to end; True when it has."""
+        return self._ended.wait(timeout)
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        return self.started and not self._ended.is_set()
+
+    @property
+    def waiting(self) -> bool:
+        """Queued for a free training slot (not yet handed to a worker)."""
+        return self.running and self._queued
 
     def progress(self) -> Progress:
         """A consistent copy of the progress, safe to read from any thread."""
         with self._lock:
-            p = self._progress
-            return Progress(
-                p.state,
-                p.message,
-                p.epoch,
-                p.epochs,
-                p.step,
-                p.total_steps,
-                p.started,
-                time.perf_counter() - p.started if p.state == "running" else p.elapsed,
-                p.eta,
-                list(p.steps),
-                list(p.epoch_rows),
-                p.message_key,
-                dict(p.message_params),
-            )
+            return self._progress.copy()
+
+    # -- the executor's side ------------------------------------------------------
+
+    def _events(self, events: list[tuple[str, Any]]) -> None:
+        with self._lock:
+            for kind, payload in events:
+                self._progress.apply(kind, payload)
+
+    def _dispatched(self, key: str = "messages.jobs.starting") -> None:
+        """A worker has taken the job (it prepares its data and model, then trains)."""
+        self._queued = False
+        with self._lock:
+            if self._progress.state in ("queued", "waiting"):
+                self._progress.say(key)
+
+    def _finish(self, outcome: Outcome) -> None:
+        """The worker's outcome: write the run into ``root``, then end the job."""
+        try:
+            if outcome.error_key:
+                self._fail(outcome.error_key, outcome.error_params)
+                return
+            self.result, self.run_result = outcome.summary, outcome.run_result
+            if outcome.files and self.root is not None:
+                from fusion.runs import place_run
+
+                self.saved_path = place_run(self.root, outcome.name, outcome.files)
+            h = outcome.summary.history
+            with self._lock:
+                self._progress.state = "done"
+                if h.message_key:
+                    self._progress.say(h.message_key, **h.message_params)
+                else:
+                    self._progress.message = h.message
+        except OSError as exc:  # the workspace's disk: say so, keep the server up
+            self._fail("errors.runs.write_failed", {"error": str(exc)[:200]})
+        finally:
+            self._end()
+
+    def _cancelled(self) -> None:
+        """Stopped while still queued: nothing was trained."""
+        with self._lock:
+            self._progress.state = "failed"
+            self._progress.say("messages.jobs.cancelled")
+        self._end()
+
+    def _crashed(self, exitcode: Any) -> None:
+        """The worker process died under this job (killed, out of memory, crashed)."""
+        self._fail(WORKER_DIED_KEY, {"code": exitcode})
+        self._end()
+
+    def _fail(self, key: str, params: dict[str, Any] | None = None) -> None:
+        params = dict(params or {})
+        self.error = translate(key, DEFAULT_LANGUAGE, **params)
+        self.error_key, self.error_params = key, params
+        with self._lock:
+            self._progress.state = "failed"
+            self._progress.say(key, **params)
+
+    def _end(self) -> None:
+        self._ended.set()
+        with _active_lock:
+            _active.discard(self)
+
+
+# ---------------------------------------------------------------------------
+# Executors
+
+
+_executors: dict[str, Any] = {}
+_executors_lock = threading.Lock()
+
+
+def executor_name(name: str | None = None) -> str:
+    """The executor to use: ``name``, else ``$FUSION_EXECUTOR``, else ``local``."""
+    chosen = (name or os.environ.get("FUSION_EXECUTOR") or DEFAULT_EXECUTOR).strip().lower()
+    if chosen not in EXECUTORS:
+        raise ConfigError("errors.jobs.unknown_executor", name=chosen, choices=", ".join(EXECUTORS))
+    return chosen
+
+
+def get_executor(executor: Any = None) -> Any:
+    """This process's executor of that name (made once), or ``executor`` itself."""
+    if executor is not None and not isinstance(executor, str):
+        return executor
+    name = executor_name(executor)
+    with _executors_lock:
+        if name not in _executors:
+            if name == "ray":
+                from fusion.ray_executor import RayExecutor
+
+                _executors[name] = RayExecutor()
+            else:
+                from fusion.executors import LocalExecutor, ThreadExecutor
+
+                _executors[name] = LocalExecutor() if name == "local" else ThreadExecutor()
+        return _executors[name]
+
+
+def shutdown_executors(wait: float = 10.0) -> None:
+    """Stop every job, let stopped runs be saved (up to ``wait`` s), end the workers."""
+    with _executors_lock:
+        made = list(_executors.values())
+        _executors.clear()
+    with _active_lock:
+        running = list(_active)
+    for job in running:
+        job.stop()
+    end = time.monotonic() + wait
+    for job in running:
+        job.join(max(0.0, end - time.monotonic()))
+    for ex in made:
+        ex.shutdown()

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,19 +112,9 @@ def save_run(
     import torch
 
     root = runs_root(root)
-    root.mkdir(parents=True, exist_ok=True)
     cfg = result.config
     base = safe_name(name or cfg.name or default_run_name(cfg, result.data_source))
-    path = _inside(root, base)
-    if overwrite and path.is_dir():
-        shutil.rmtree(path)
-    k = 2
-    while path.exists():
-        path = _inside(root, f"{base}-{k}")
-        k += 1
-    tmp = root / f".tmp-{path.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    path, tmp = _new_folder(root, base, overwrite)
     h = result.history
     _write_json(
         tmp / "config.json", {**cfg.to_dict(), "name": path.name, "data": result.data_source}
@@ -176,6 +167,50 @@ def save_run(
     save_frames(tmp, h)  # live_frames.npz: the live map's frames, replayed by Explore
     _write_json(tmp / "texts.json", {"texts": sub.texts, "label_names": sub.label_names})
     tmp.rename(path)
+    return path
+
+
+def _new_folder(root: Path, base: str, overwrite: bool = False) -> tuple[Path, Path]:
+    """(a free run folder path named ``base`` or ``base-2``..., an empty temporary folder)."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = _inside(root, base)
+    if overwrite and path.is_dir():
+        shutil.rmtree(path)
+    k = 2
+    while path.exists():
+        path = _inside(root, f"{base}-{k}")
+        k += 1
+    tmp = root / f".tmp-{path.name}-{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    return path, tmp
+
+
+def place_run(root: str | os.PathLike, name: str, files: dict[str, bytes]) -> Path:
+    """Write a run's files (as a worker sent them) into a new folder under ``root``.
+
+    The server side of a job: the worker saved the run with :func:`save_run` in its own
+    temporary folder and sent the bytes, so it needs no shared disk. The folder gets
+    ``name`` (or ``name-2``...); the names inside ``config.json`` and ``run.json`` follow.
+    Written under a temporary name and renamed at the end, as :func:`save_run` does.
+    """
+    path, tmp = _new_folder(runs_root(root), safe_name(name))
+    try:
+        for rel, blob in files.items():
+            target = (tmp / rel).resolve()
+            if tmp.resolve() not in target.parents:  # a file name that would leave the run
+                raise DataError("errors.runs.unsafe_name", name=rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blob)
+        for meta in ("config.json", "run.json"):
+            if (tmp / meta).is_file():
+                obj = json.loads((tmp / meta).read_text(encoding="utf-8"))
+                obj["name"] = path.name
+                _write_json(tmp / meta, obj)
+        tmp.rename(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return path
 
 

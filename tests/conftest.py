@@ -7,6 +7,10 @@ import os
 import pytest
 
 os.environ.setdefault("FUSION_MAX_TRAININGS", "2")
+# In-process tests (AppTest, the library) train on the thread executor: quick, and the
+# job's objects are at hand. The worker pool and Ray have their own tests
+# (test_executors.py, test_ray.py); the browser tests' servers use the app's default.
+os.environ.setdefault("FUSION_EXECUTOR", "thread")
 
 
 @pytest.fixture

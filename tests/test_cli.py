@@ -148,12 +148,10 @@ def test_progress_on_a_terminal_is_a_tqdm_bar():
 
     stream = Terminal()
     progress = Progress(stream=stream)
-    cb = progress.callback
-    cb.on_train_start({"epochs": 2, "batches_per_epoch": 3, "device": "cpu"})
+    progress.start(epochs=2, batches_per_epoch=3)
     for epoch in (1, 2):
-        for step in range(3):
-            cb.on_step({"epoch": epoch, "step": step, "loss": 0.5})
-        cb.on_epoch_end({"epoch": epoch, "seconds": 0.1, "val_recall_at_1_mean": 0.2}, None)
-    cb.on_train_end(None)
+        progress.steps(3, {"epoch": epoch, "step": 3 * epoch, "loss": 0.5})
+        progress.epoch_done({"epoch": epoch, "seconds": 0.1, "val_recall_at_1_mean": 0.2})
+    progress.close()
     text = stream.getvalue()
     assert "6/6" in text and "epoch 2/2" in text and "step" in text

@@ -1,61 +1,74 @@
 """The server's background warm-up and the device training runs on.
 
-torch and UMAP's compiled code take seconds to load: both load once per server in daemon
-threads, so the first page paints without them; the sidebar says "detecting…" until
-torch is there.
+UMAP's compiled code takes seconds to load: it loads once per server in a daemon thread,
+so the first page paints without it. The training workers start with the server too
+(:func:`views._jobs.executor`); the device they train on is what a worker reports once it
+has loaded torch, in its own process: this one never imports torch. The sidebar says
+"detecting…" until a worker has said.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import streamlit as st
 
 from fusion.projection import warm_up
+from views._jobs import executor
 from views._text import t
 
 
 @st.cache_resource(show_spinner=False)
 def start_warm_up() -> threading.Thread:
-    """Compile UMAP's numba code once per server, off the critical path (a daemon thread)."""
+    """Compile UMAP's numba code once per server and start the training workers."""
     thread = threading.Thread(target=warm_up, name="umap-warm-up", daemon=True)
     thread.start()
+    executor()
     return thread
 
 
+class _DeviceProbe:
+    """Asks the executor, in a daemon thread, which device its workers train on."""
+
+    def __init__(self) -> None:
+        self.info: dict[str, Any] | None = None
+        self.done = threading.Event()
+        threading.Thread(target=self._ask, name="fusion-device", daemon=True).start()
+
+    def _ask(self) -> None:
+        try:
+            ex = executor()
+            info = ex.device_info(timeout=600) if ex.name != "thread" else ex.device_info()
+            self.info = info
+        except Exception:  # an unreachable cluster: the sidebar keeps saying "detecting"
+            self.info = None
+        self.done.set()
+
+
 @st.cache_resource(show_spinner=False)
-def _torch_imported() -> threading.Event:
-    """Import torch once per server in a daemon thread, so the first page paints without it."""
-    done = threading.Event()
-
-    def work():
-        import fusion.train  # noqa: F401  (imports torch: off the page's thread)
-
-        done.set()
-
-    threading.Thread(target=work, name="torch-import", daemon=True).start()
-    return done
+def _probe() -> _DeviceProbe:
+    return _DeviceProbe()
 
 
-@st.cache_resource(show_spinner=False)
 def device_name() -> str:
-    from fusion.train import device_label  # imports torch: only once it is loaded
-
-    return device_label()
+    info = _probe().info
+    return info["label"] if info else t("common.detecting")
 
 
 def gpu_available() -> tuple[bool, str]:
     """(whether CUDA can train here, the GPU's name or the catalogue key of why not)."""
-    import torch  # Train's page only; the first page never asks
-
-    if torch.cuda.is_available():
-        return True, torch.cuda.get_device_name(0)
+    probe = _probe()
+    probe.done.wait(30)  # Train's page only: the first worker reports within seconds
+    info = probe.info
+    if info and info.get("cuda"):
+        return True, info.get("gpu") or "CUDA"
     return False, "common.no_gpu"
 
 
 def device_line() -> None:
-    """The sidebar's device caption: the device once torch is loaded, else a polling line."""
-    if _torch_imported().is_set():
+    """The sidebar's device caption: the device once a worker has said, else a polling line."""
+    if _probe().done.is_set():
         st.caption(device_name())
     else:
         _device_pending()
@@ -63,8 +76,8 @@ def device_line() -> None:
 
 @st.fragment(run_every=1.0)
 def _device_pending() -> None:
-    """The sidebar's device line while torch is still importing (only on a server's first paint)."""
-    if _torch_imported().is_set():
+    """The sidebar's device line while the first worker is still starting."""
+    if _probe().done.is_set():
         st.caption(device_name())
     else:
         st.caption(t("common.detecting"))

@@ -23,12 +23,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from fusion.errors import FusionError
+from fusion.i18n import localized_message
 from fusion.metric_names import headline_keys as _headline_keys
 from fusion.metric_names import metric_help, metric_name
 from fusion.metrics import metric_info
 from fusion.rundata import MapData, build_map_data, run_signature
 from fusion.runs import LoadedRun, RunInfo, list_runs, load_run
-from fusion.train import localized_message
 from views._shared import (
     fmt,
     get_active_run,

@@ -1,30 +1,39 @@
-"""The session's training job: the one place a job starts, and its lifecycle.
+"""The workspace's training job: the one place a job starts, and its lifecycle.
 
-A session's job lives in a session-scoped resource (:func:`job_slot`); when the session
-ends (tab closed, page reloaded) Streamlit releases it and the job is stopped, so nothing
-keeps running for a user who is gone. The job's threads never call ``st.*``.
+A job belongs to the visitor's *workspace* (``?ws=``), not to the browser's websocket:
+closing the tab, a dropped connection, a reload or the workspace's link opened in another
+browser does not stop it, and coming back re-attaches to its live progress
+(:func:`attach`). The server keeps one :class:`JobSlot` per workspace in a
+:class:`JobBoard`; a job stops only when its user stops it, when it ends, or when its
+workspace has had no visitor (no open session) for ``FUSION_ABANDON_MINUTES`` (default
+30): a reaper thread stops it then, keeping what it learned.
 
 Every job starts through :func:`start_job` (Train's form, a Home demo, a lesson), which
 moves the session's :class:`~views._state.JobState` to ``training``; adopting the ended
-job's saved run (:func:`collect_finished_job`) moves it to ``done``.
-
-:mod:`fusion.jobs` imports torch, so it is imported when a job starts or is looked at,
-never when a page first paints.
+job's saved run (:func:`collect_finished_job`) moves it to ``done``. Training runs on
+:func:`fusion.jobs.get_executor` (worker processes by default), so this process never
+imports torch; the pool is started with the server (:func:`executor`), and a clean
+shutdown stops the jobs, saves what they learned and ends the workers.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from fusion import jobs
 from fusion.data import PairedData
 from fusion.errors import FusionError
-from fusion.runs import save_run
-from views._links import runs_dir
+from views._links import runs_dir, workspace
 from views._state import (
     JobState,
     job_state,
@@ -33,25 +42,136 @@ from views._state import (
     set_last_config,
 )
 
+ABANDON_MINUTES = float(os.environ.get("FUSION_ABANDON_MINUTES", "30"))
+REAP_EVERY_S = 10.0
+
 
 @dataclass
 class JobSlot:
-    """Holds this session's training job; releasing the slot stops the job."""
+    """A workspace's training job, who started it, and which sessions are looking."""
 
     job: Any = None  # fusion.jobs.TrainingJob | fusion.lessons.LessonJob | None
+    origin: str = ""  # "train", "demo" or "lesson"
+    demo: str = ""
+    sessions: set[str] = field(default_factory=set)  # open sessions of this workspace
+    left_at: float | None = None  # monotonic time the last session left (None: someone is here)
 
     def stop(self) -> None:
         if self.job is not None:
             self.job.stop()
 
 
-def _release_slot(slot: JobSlot) -> None:
-    slot.stop()
+class JobBoard:
+    """The server's slots, one per workspace, and the reaper of abandoned jobs."""
+
+    def __init__(self, abandon_s: float):
+        self.abandon_s = abandon_s
+        self.lock = threading.Lock()
+        self.slots: dict[str, JobSlot] = {}
+        threading.Thread(target=self._reap_forever, name="fusion-reaper", daemon=True).start()
+
+    def slot(self, ws: str) -> JobSlot:
+        with self.lock:
+            return self.slots.setdefault(ws, JobSlot())
+
+    def visit(self, ws: str, session: str) -> None:
+        with self.lock:
+            slot = self.slots.setdefault(ws, JobSlot())
+            slot.sessions.add(session)
+            slot.left_at = None
+
+    def leave(self, ws: str, session: str) -> None:
+        with self.lock:
+            slot = self.slots.get(ws)
+            if slot is not None:
+                slot.sessions.discard(session)
+                if not slot.sessions:
+                    slot.left_at = time.monotonic()
+
+    def reap(self) -> list[str]:
+        """Stop the jobs of workspaces nobody has visited for ``abandon_s``; their names."""
+        now = time.monotonic()
+        with self.lock:
+            gone = [
+                (ws, s)
+                for ws, s in self.slots.items()
+                if s.left_at is not None and now - s.left_at >= self.abandon_s
+            ]
+        for ws, slot in gone:
+            slot.stop()
+            if slot.job is None or not slot.job.running:
+                with self.lock:
+                    if self.slots.get(ws) is slot and slot.left_at is not None:
+                        del self.slots[ws]
+        return [ws for ws, _ in gone]
+
+    def _reap_forever(self) -> None:
+        while True:
+            time.sleep(min(REAP_EVERY_S, max(self.abandon_s / 4, 0.5)))
+            self.reap()
 
 
-@st.cache_resource(scope="session", on_release=_release_slot, show_spinner=False)
+@st.cache_resource(show_spinner=False)
+def job_board() -> JobBoard:
+    return JobBoard(ABANDON_MINUTES * 60)
+
+
+@st.cache_resource(show_spinner=False)
+def executor() -> Any:
+    """This server's executor, its workers started now (``FUSION_EXECUTOR``; default local).
+
+    Called when the app starts, so the first demo finds a warm worker. A clean shutdown
+    (SIGTERM, Ctrl-C) stops every job, saves what they learned and ends the workers.
+    """
+    ex = jobs.get_executor()
+    threading.Thread(target=ex.warm, name="fusion-warm", daemon=True).start()
+    atexit.register(jobs.shutdown_executors)
+    return ex
+
+
+def _workspace_key() -> str:
+    """This session's workspace (its token), or the session itself when it has none."""
+    ws = workspace()
+    if ws:
+        return ws
+    ctx = get_script_run_ctx()
+    return f"session:{ctx.session_id}" if ctx else "session:?"
+
+
+@dataclass
+class _Visit:
+    ws: str
+    session: str
+
+
+def _leave(visit: _Visit) -> None:
+    job_board().leave(visit.ws, visit.session)
+
+
+@st.cache_resource(scope="session", on_release=_leave, show_spinner=False)
+def _visit(ws: str) -> _Visit:
+    """This session's visit to ``ws``: while the session is open, the workspace is visited."""
+    ctx = get_script_run_ctx()
+    visit = _Visit(ws, ctx.session_id if ctx else "?")
+    job_board().visit(ws, visit.session)
+    return visit
+
+
 def job_slot() -> JobSlot:
-    return JobSlot()
+    """This workspace's slot (the session is counted as a visitor of it)."""
+    ws = _workspace_key()
+    _visit(ws)
+    return job_board().slot(ws)
+
+
+def attach() -> None:
+    """Re-attach this session to its workspace's job (a reload, another browser, a new tab).
+
+    A job still running, or ended but not yet adopted, shows its live panel again.
+    """
+    slot = job_slot()
+    if slot.job is not None and job_state().phase == "idle" and slot.job.running:
+        set_job_state(JobState("training", slot.origin, slot.demo, False))
 
 
 def start_job(
@@ -72,7 +192,9 @@ def start_job(
     if slot.job is not None and slot.job.running:
         raise FusionError("common.already_training")
     root = runs_dir()  # read here: the job's threads must not touch st.*
+    executor()
     slot.job = make(root).start()
+    slot.origin, slot.demo = origin, demo
     set_job_state(JobState("training", origin, demo, scroll))
     if config is not None:
         set_last_config(config)  # the shareable setup follows the latest training
@@ -86,14 +208,9 @@ def start_training(
 
     Raises FusionError (an invalid config, another job running) before anything starts.
     """
-    from fusion.jobs import TrainingJob  # imports torch
 
     def make(root: Path) -> Any:
-        def on_done(result):
-            keep = result.history.steps or result.config.method == "cca"
-            return save_run(result, root=root) if keep else None
-
-        return TrainingJob(data, config, on_done=on_done)
+        return jobs.TrainingJob(data, config, root=root)
 
     return start_job(make, origin, config=config, demo=demo, scroll=scroll)
 
@@ -132,11 +249,6 @@ def collect_finished_job() -> str | None:
 
 
 def waiting_for_slot(p: Any) -> bool:
-    """True when the job really waits for a server slot (not just preparing its data/model).
-
-    Before training starts a job reports "waiting" even while it holds a slot and builds
-    its model; it is queued only when more job threads are alive than there are slots.
-    """
-    from fusion.jobs import MAX_CONCURRENT, active_jobs  # imports torch (a job exists)
-
-    return p.state in ("queued", "waiting") and active_jobs() > MAX_CONCURRENT
+    """True when the job really waits for a free training slot (queued, not yet training)."""
+    job = current_job()
+    return p.state in ("queued", "waiting") and job is not None and getattr(job, "waiting", False)

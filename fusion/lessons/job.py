@@ -2,20 +2,19 @@
 
 :class:`LessonJob` trains a list of runs one after another in one background thread and
 saves each under ``lesson-<lesson>-<key>`` in a runs folder. It reuses
-:class:`fusion.jobs.TrainingJob` for every run, so the server-wide cap on concurrent
-trainings, the torch thread settings, the thread names and the fault handling are those
-of every other training; :meth:`LessonJob.stop` ends the current run within one batch and
+:class:`fusion.jobs.TrainingJob` for every run, so the cap on concurrent trainings, the
+executor (worker processes, a thread or Ray) and the fault handling are those of every
+other training; :meth:`LessonJob.stop` ends the current run within one batch and
 skips the rest. It offers the interface of a ``TrainingJob`` (``running``, ``progress``,
 ``stop``, ``result``, ``config``, ``saved_path``, ``error``), so a page's training slot can
 own it and the shared sidebar can show it. Its threads never touch the UI.
 
-This module imports torch (through :mod:`fusion.jobs`); ``fusion.lessons`` loads it only
-when ``LessonJob`` or ``LessonProgress`` is first asked for.
+Each run trains on the job's executor (worker processes by default; the data is generated
+in the worker from the spec), so this module does not import torch.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -28,10 +27,7 @@ from typing import Any
 from fusion import jobs
 from fusion.config import RunConfig
 from fusion.errors import ConfigError, FusionError
-from fusion.generators import generate
 from fusion.lessons.specs import Lesson, RunSpec
-from fusion.runs import save_run
-from fusion.train import _one_blas_thread
 
 THREAD_NAME = "fusion-lesson"  # the coordinator thread; each run trains in a TrainingJob
 
@@ -62,18 +58,6 @@ def _steps_of(spec: RunSpec) -> int:
     return max(1, cfg.train.epochs * (n_train // bs + (1 if n_train % bs >= 2 else 0)))
 
 
-def _blas_limit(spec: RunSpec) -> contextlib.AbstractContextManager:
-    """One BLAS thread while a CCA run fits (scikit-learn's iterative CCA on small matrices).
-
-    Measured on a busy 2-core machine: the digits lesson's CCA took 7.8 s with OpenBLAS's
-    two threads and 0.1 s with one (idle workers spin and fight the training threads for
-    the cores; the same reason :mod:`fusion.train` evaluates on one BLAS thread).
-    """
-    if spec.config.method != "cca":
-        return contextlib.nullcontext()
-    return _one_blas_thread()
-
-
 class LessonJob:
     """Train a lesson's runs one after another in one background thread; poll progress.
 
@@ -91,6 +75,7 @@ class LessonJob:
         root: str | os.PathLike,
         on_run_saved: Callable[[str, Path], None] | None = None,
         purpose: str = "start",
+        executor: Any = None,
     ):
         if not specs:
             raise ConfigError("lessons.errors.nothing_to_train")
@@ -99,6 +84,7 @@ class LessonJob:
         self.root = Path(root)
         self.on_run_saved = on_run_saved
         self.purpose = purpose  # "start" (the lesson's base runs) or "try" (a variation)
+        self.executor = executor  # where its runs train (default: fusion.jobs.get_executor)
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.saved: dict[str, Path] = {}  # run key -> folder, as runs are saved
@@ -150,23 +136,19 @@ class LessonJob:
             for i, spec in enumerate(self.specs):
                 if self.stop_event.is_set():
                     break
-                data = generate(spec.generator, **spec.params)
-                name = spec.run_name(self.lesson.id)
-                root = self.root
-
-                def on_done(result, name=name, root=root):
-                    keep = result.history.steps or result.config.method == "cca"
-                    return save_run(result, root=root, name=name) if keep else None
-
-                job = jobs.TrainingJob(data, spec.train_config(), on_done=on_done)
+                task = jobs.TrainTask(
+                    spec.train_config(),
+                    generator=spec.generator,
+                    params=dict(spec.params),
+                    run_name=spec.run_name(self.lesson.id),
+                )
+                job = jobs.TrainingJob(task=task, root=self.root, executor=self.executor)
                 with self._lock:
                     self._index, self._current = i, job
-                with _blas_limit(spec):
-                    job.start()
-                    if self.stop_event.is_set():
-                        job.stop()
-                    while job.running:
-                        job.join(0.2)
+                job.start()
+                if self.stop_event.is_set():
+                    job.stop()
+                job.join()
                 with self._lock:
                     self._current = None
                     self._done_steps += self._totals[i]
@@ -224,7 +206,7 @@ class LessonJob:
             epoch, epochs = p.epoch, p.epochs
             done += min(p.step, self._totals[index])
             state = "running" if p.state == "running" else "waiting"
-            waiting = p.state in ("queued", "waiting") and jobs.active_jobs() > jobs.MAX_CONCURRENT
+            waiting = job.waiting
         label = self.specs[index].label if index < len(self.specs) else None
         return LessonProgress(
             state=state,

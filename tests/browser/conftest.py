@@ -112,7 +112,7 @@ def app_server(tmp_path_factory):
         try:
             server = streamlit_server(
                 log,
-                env={"FUSION_RUNS_DIR": str(tmp / "runs")},
+                env={"FUSION_RUNS_DIR": str(tmp / "runs"), "FUSION_EXECUTOR": "local"},
                 extra_args=extra,
                 start_s=SERVER_START_S,
                 poll_s=0.3,

@@ -1,0 +1,279 @@
+"""Where jobs train on one machine: a pool of worker processes, or a thread in this process.
+
+:class:`LocalExecutor` (the app's default) keeps ``FUSION_MAX_TRAININGS`` worker
+processes (default: one per core), each a fresh ``python -m fusion.worker`` — never a
+``fork`` of the server: it has threads, and a forked copy of a locked mutex never unlocks. Workers are started ahead of
+the first job (:meth:`LocalExecutor.warm`), so a demo does not wait for torch to load.
+Each worker trains one job at a time (:func:`fusion.worker.worker_main`) and streams its
+events through a pipe; a reader thread per worker folds them into the job. A worker that
+dies fails its job with a clear message and is replaced; a worker whose server dies ends
+itself (its pipe closes; on Linux it also gets SIGKILL from ``PR_SET_PDEATHSIG``).
+
+A worker gets ``cores // busy workers`` torch threads (at least one) when its job starts,
+so a lone training on a 4-core machine with a 2-training cap uses two threads.
+
+:class:`ThreadExecutor` trains in a thread of this process with ``FUSION_JOB_THREADS``
+torch threads, under a semaphore of ``FUSION_MAX_TRAININGS`` slots: for notebooks, tests
+and as the benchmarks' baseline. It imports torch into this process; the local pool
+does not.
+
+Neither imports torch at import time.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import socket
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from fusion import jobs
+
+THREAD_READER = "fusion-reader"
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class ThreadExecutor:
+    """Train each job in a thread of this process (torch is imported here)."""
+
+    name = "thread"
+
+    def __init__(self, slots: threading.BoundedSemaphore | None = None, threads: int | None = None):
+        self._slots = slots  # default: this process's fusion.jobs._slots
+        self.threads = threads or jobs.JOB_THREADS
+        self._device: dict[str, Any] | None = None
+
+    def submit(self, job: jobs.TrainingJob) -> None:
+        threading.Thread(target=self._run, args=(job,), name=jobs.THREAD_NAME, daemon=True).start()
+
+    def _run(self, job: jobs.TrainingJob) -> None:
+        from fusion.worker import run_task
+
+        slots = self._slots or jobs._slots
+        while not slots.acquire(timeout=0.2):
+            if job.stop_event.is_set():
+                job._cancelled()
+                return
+        job._dispatched()
+        try:
+            outcome = run_task(
+                job.task, lambda k, p: job._events([(k, p)]), job.stop_event, self.threads
+            )
+        except BaseException as exc:  # never leave a job running forever
+            outcome = jobs.Outcome(
+                error_key="messages.jobs.failed_unexpectedly",
+                error_params={"error_type": exc.__class__.__name__, "error": str(exc)[:300]},
+            )
+        finally:
+            slots.release()
+        job._finish(outcome)
+
+    def cancel(self, job: jobs.TrainingJob) -> None:
+        pass  # the stop event is shared with the training thread
+
+    def device_info(self) -> dict[str, Any]:
+        if self._device is None:
+            from fusion.worker import device_info
+
+            self._device = device_info()
+        return self._device
+
+    def warm(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+
+class _Worker:
+    """One worker process, its pipe, and the job it trains (the pool's bookkeeping).
+
+    The process is ``python -m fusion.worker`` started with :class:`subprocess.Popen`
+    (exec'd at once, never a fork of this threaded server, and without re-running the
+    server's main module as multiprocessing's spawn would); it talks over one end of a
+    socket pair passed as a file descriptor, wrapped in a multiprocessing
+    :class:`~multiprocessing.connection.Connection`.
+    """
+
+    def __init__(self, pool: LocalExecutor):
+        mine, theirs = socket.socketpair()
+        self.conn = Connection(mine.detach())
+        fd = theirs.fileno()
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parent.parent)  # where the fusion package is
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fusion.worker", str(fd), str(os.getpid())],
+            pass_fds=(fd,),
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.pool = pool
+        self.ready = False
+        self.job: jobs.TrainingJob | None = None
+        self.send_lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, name=THREAD_READER, daemon=True)
+        self.reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, msg: tuple) -> bool:
+        try:
+            with self.send_lock:
+                self.conn.send(msg)
+            return True
+        except (OSError, ValueError):  # the worker is gone; the reader says so
+            return False
+
+    def _read(self) -> None:
+        while True:
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                break
+            if msg[0] == "events" and self.job is not None:
+                self.job._events(msg[2])
+            elif msg[0] == "done" and self.job is not None and self.job.id == msg[1]:
+                job, self.job = self.job, None
+                job._finish(msg[2])
+                self.pool._idle(self)
+            elif msg[0] == "ready":
+                self.ready = True
+                self.pool._ready(self, msg[1])
+        self.end(5)
+        self.pool._died(self, self.process.returncode)
+
+    def end(self, wait: float) -> None:
+        """Wait up to ``wait`` s for the process to exit, then kill it; always reaped."""
+        try:
+            self.process.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class LocalExecutor:
+    """A pool of spawned worker processes on this machine, one job each at a time."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None):
+        self.size = workers or jobs.MAX_CONCURRENT
+        self._lock = threading.RLock()
+        self._workers: list[_Worker] = []
+        self._queue: collections.deque[jobs.TrainingJob] = collections.deque()
+        self._device: dict[str, Any] | None = None
+        self._device_ready = threading.Event()
+        self._closed = False
+
+    # -- pool -----------------------------------------------------------------------
+
+    def warm(self) -> None:
+        """Start the workers now, so the first job need not wait for torch to load."""
+        with self._lock:
+            while not self._closed and len(self._workers) < self.size:
+                self._workers.append(_Worker(self))
+
+    def workers(self) -> list[int]:
+        """The pids of the pool's live worker processes."""
+        with self._lock:
+            return [w.process.pid for w in self._workers if w.alive]
+
+    def _ready(self, worker: _Worker, info: dict[str, Any]) -> None:
+        self._device = {k: info[k] for k in ("label", "cuda", "gpu")}
+        self._device_ready.set()
+        self._dispatch()
+
+    def _idle(self, worker: _Worker) -> None:
+        self._dispatch()
+
+    def _died(self, worker: _Worker, exitcode: Any) -> None:
+        with self._lock:
+            if worker in self._workers:
+                self._workers.remove(worker)
+            job, worker.job = worker.job, None
+        if job is not None:
+            job._crashed(exitcode)
+        with self._lock:
+            if not self._closed:
+                self.warm()  # replace it: the pool keeps its size
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Give queued jobs to idle, ready workers."""
+        with self._lock:
+            if self._closed:
+                return
+            idle = [w for w in self._workers if w.ready and w.job is None]
+            while self._queue and idle:
+                job = self._queue.popleft()
+                if job.stop_event.is_set():
+                    job._cancelled()
+                    continue
+                worker = idle.pop(0)
+                worker.job = job
+                busy = sum(1 for w in self._workers if w.job is not None)
+                threads = max(1, _cores() // max(1, busy))
+                job._dispatched()
+                if not worker.send(("run", job.id, job.task, threads)):
+                    worker.job = None
+                    self._queue.appendleft(job)
+
+    # -- the executor API -----------------------------------------------------------
+
+    def submit(self, job: jobs.TrainingJob) -> None:
+        with self._lock:
+            self._queue.append(job)
+        self.warm()
+        self._dispatch()
+
+    def cancel(self, job: jobs.TrainingJob) -> None:
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+                queued = True
+            else:
+                queued = False
+                worker = next((w for w in self._workers if w.job is job), None)
+        if queued:
+            job._cancelled()
+        elif worker is not None:
+            worker.send(("stop", job.id))
+
+    def queued(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def device_info(self, timeout: float = 0.0) -> dict[str, Any] | None:
+        """The device a worker trains on, once one has started (None before)."""
+        self.warm()
+        self._device_ready.wait(timeout)
+        return self._device
+
+    def shutdown(self) -> None:
+        """End every worker: stop their jobs' training, close pipes, reap processes."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers = list(self._workers), []
+            queued, self._queue = list(self._queue), collections.deque()
+        for job in queued:
+            job._cancelled()
+        for w in workers:
+            w.send(("exit",))
+        for w in workers:
+            w.end(3)
+            w.conn.close()

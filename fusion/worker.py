@@ -1,0 +1,253 @@
+"""The training side of a job: what runs in a worker process, a thread or a Ray actor.
+
+:func:`run_task` is the one function every executor runs (:mod:`fusion.executors`,
+:mod:`fusion.ray_executor`). It takes a :class:`~fusion.jobs.TrainTask`, trains it with
+:func:`fusion.experiment.run_experiment`, reports progress as events through ``emit`` and
+returns a :class:`~fusion.jobs.Outcome`: a small summary of the run and, when the task
+asks for it, the run's files as bytes. The server writes those files into the workspace
+(:func:`fusion.runs.place_run`), so a worker needs no shared disk with the server.
+
+Events are ``(kind, payload)`` pairs (see :meth:`fusion.jobs.Progress.apply`): ``worker``
+(pid, host, device), ``start``, ``step``, ``epoch``, ``say``, and any kind a live view adds
+(:func:`fusion.live.live_callbacks`).
+
+:func:`worker_main` is the body of a local pool's worker process (``python -m
+fusion.worker``, never a ``fork`` of the server): it loads torch once, says it is ready, then trains the tasks the server
+sends one at a time, and ends when the server's end of the pipe closes, so no worker
+outlives its server (on Linux it also asks for SIGKILL when its parent dies).
+
+This module imports torch; the web server never imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import queue
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from fusion.errors import FusionError
+from fusion.jobs import THREAD_NAME, Outcome, TrainTask, summary_of
+
+Emit = Callable[[str, Any], None]
+IDLE_NAME = "fusion-idle"  # a worker's thread between trainings
+FLUSH_SECONDS = 0.05  # step events are sent in batches at most this often
+
+
+def _live_callbacks(config: Any, emit: Emit) -> list:
+    """The live views' training callbacks (issue 13's map), when that module is present."""
+    try:
+        from fusion.live import live_callbacks
+    except ImportError:
+        return []
+    return list(live_callbacks(config, emit))
+
+
+def device_info() -> dict[str, Any]:
+    """What this process would train on: {"label", "cuda", "gpu"} (imports torch)."""
+    import torch
+
+    from fusion.train import device_label
+
+    cuda = bool(torch.cuda.is_available())
+    return {
+        "label": device_label(),
+        "cuda": cuda,
+        "gpu": torch.cuda.get_device_name(0) if cuda else "",
+    }
+
+
+def _recorder(emit: Emit):
+    from fusion.train import Callback
+
+    class Recorder(Callback):
+        """Turns fit's callbacks into events (steps batched, everything else at once)."""
+
+        def __init__(self):
+            self.pending: list[dict] = []
+            self.last = time.perf_counter()
+
+        def flush(self):
+            if self.pending:
+                emit("steps", self.pending)
+                self.pending = []
+            self.last = time.perf_counter()
+
+        def on_train_start(self, info):
+            emit("start", dict(info))
+
+        def on_step(self, info):
+            self.pending.append(dict(info))
+            if time.perf_counter() - self.last >= FLUSH_SECONDS:
+                self.flush()
+
+        def on_epoch_end(self, info, history):
+            self.flush()
+            emit("epoch", dict(info))
+
+        def on_train_end(self, history):
+            self.flush()
+
+    return Recorder()
+
+
+def name_os_thread(name: str) -> None:
+    """Give the calling thread ``name`` at the OS level (Linux; elsewhere a no-op).
+
+    The OS name is what ``/proc/<pid>/task/*/comm``, ``top -H`` and ``ps -L`` show: a
+    thread or worker process that trains is named ``fusion-training`` while it does, so
+    tests and the load benchmark count running trainings from outside.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # 15 = PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
+def _one_blas_thread_for(config: Any) -> contextlib.AbstractContextManager:
+    """Linear CCA fits on one BLAS thread (idle OpenBLAS workers fight training threads)."""
+    if config.method != "cca":
+        return contextlib.nullcontext()
+    from fusion.train import _one_blas_thread
+
+    return _one_blas_thread()
+
+
+def run_task(
+    task: TrainTask, emit: Emit, stop_event: threading.Event, threads: int | None = None
+) -> Outcome:
+    """Train ``task`` here; report through ``emit``; return its :class:`Outcome`.
+
+    Configuration and data errors come back as an outcome with ``error_key`` (a message
+    for the user), never as an exception; a device out-of-memory error too.
+    """
+    import torch
+
+    from fusion import registry
+    from fusion.experiment import run_experiment
+    from fusion.train import _is_oom
+
+    if threads:
+        torch.set_num_threads(threads)
+    name_os_thread(THREAD_NAME)
+    emit("worker", {"pid": os.getpid(), "host": socket.gethostname(), "threads": threads or 0})
+    try:
+        data = task.dataset()
+        recorder = _recorder(emit)
+        callbacks = [recorder, *_live_callbacks(task.config, emit)]
+        with _one_blas_thread_for(task.config):
+            result = run_experiment(data, task.config, callbacks, stop_event)
+        recorder.flush()
+        outcome = Outcome(summary=summary_of(result))
+        gradient_free = registry.METHODS[result.config.method].gradient_free  # cca, asis
+        if task.save and (result.history.steps or gradient_free):
+            outcome.name, outcome.files = _run_files(result, task.run_name)
+        outcome.run_result = result if task.keep_result else None
+        return outcome
+    except FusionError as exc:
+        return Outcome(error_key=exc.key, error_params=dict(exc.params))
+    except Exception as exc:
+        if _is_oom(exc):  # the user's choice of size, not a bug: say what to change
+            return Outcome(error_key="messages.jobs.out_of_memory")
+        traceback.print_exc()
+        return Outcome(
+            error_key="messages.jobs.failed_unexpectedly",
+            error_params={"error_type": exc.__class__.__name__, "error": str(exc)[:300]},
+        )
+    finally:
+        name_os_thread(IDLE_NAME)
+
+
+def _run_files(result: Any, name: str | None) -> tuple[str, dict[str, bytes]]:
+    """Save ``result`` as a run in a temporary folder and return (its name, its files)."""
+    from fusion.runs import save_run
+
+    with tempfile.TemporaryDirectory(prefix="fusion-run-") as tmp:
+        path = save_run(result, root=tmp, name=name)
+        files = {
+            str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()
+        }
+        return path.name, files
+
+
+# ---------------------------------------------------------------------------
+# A local pool's worker process
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when the server that spawned it dies (best effort)."""
+    try:
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        name_os_thread(IDLE_NAME)
+    except (OSError, AttributeError):
+        pass
+
+
+def worker_main(conn: Any, parent_pid: int) -> None:
+    """A local worker process: load torch, say ready, train tasks until the pipe closes.
+
+    Messages from the server: ``("run", job_id, task, threads)``, ``("stop", job_id)``,
+    ``("exit",)``. To the server: ``("ready", info)``, ``("events", job_id, [(kind,
+    payload), ...])``, ``("done", job_id, outcome)``.
+    """
+    _die_with_parent()
+    if os.getppid() != parent_pid:  # the server died while this process was starting
+        os._exit(0)
+    send_lock = threading.Lock()
+
+    def send(msg: tuple) -> None:
+        with send_lock:
+            conn.send(msg)
+
+    send(("ready", {"pid": os.getpid(), **device_info()}))
+    import fusion.experiment  # noqa: F401  (warm: the first task starts at once)
+
+    tasks: queue.Queue = queue.Queue()
+    stops: dict[str, threading.Event] = {}
+
+    def listen() -> None:
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):  # the server is gone: nothing left to train for
+                os._exit(0)
+            if msg[0] == "run":
+                stops.setdefault(msg[1], threading.Event())
+                tasks.put(msg[1:])
+            elif msg[0] == "stop":
+                stops.setdefault(msg[1], threading.Event()).set()
+            elif msg[0] == "exit":
+                tasks.put(None)
+                return
+
+    threading.Thread(target=listen, name="fusion-listen", daemon=True).start()
+    while (item := tasks.get()) is not None:
+        job_id, task, threads = item
+
+        def emit(kind: str, payload: Any, job_id: str = job_id) -> None:
+            send(("events", job_id, [(kind, payload)]))
+
+        outcome = run_task(task, emit, stops[job_id], threads)
+        send(("done", job_id, outcome))
+        stops.pop(job_id, None)
+    conn.close()
+
+
+if __name__ == "__main__":  # python -m fusion.worker <socket fd> <server pid>
+    from multiprocessing.connection import Connection
+
+    worker_main(Connection(int(sys.argv[1])), int(sys.argv[2]))
