@@ -117,6 +117,8 @@ class LiveMap:
             self.rows = live_rows(data.n, len(embs), self.max_points, self.seed)
             self.emit(POINTS, self._points(data))
         X = np.concatenate([np.asarray(embs[m], dtype=np.float32)[self.rows] for m in self.names])
+        if self.spread0 is None and np.isfinite(X).all():  # the first evaluation, even when
+            self.spread0 = spread(X)["spread"]  # its frame is dropped: collapse is "since epoch 0"
         with self._cond:  # the newest evaluation replaces one still waiting (dropped)
             self._pending = (int(epoch), X, time.perf_counter())
             self._cond.notify()
@@ -185,8 +187,7 @@ class LiveMap:
         if not np.isfinite(X).all():  # a diverging model: no frame, the last one stays
             return
         s = spread(X)["spread"]
-        self.spread0 = s if self.spread0 is None else self.spread0
-        frame: dict[str, Any] = {"epoch": epoch, "spread": s, "spread0": self.spread0}
+        frame: dict[str, Any] = {"epoch": epoch, "spread": s, "spread0": self.spread0 or s}
         frame["pca"] = self._prev["pca"] = next_frame(X, self._prev["pca"], "pca")
         umap = None
         if self.use_umap:

@@ -36,8 +36,9 @@ def _train(data, method="joint", loss="info_nce", epochs=6, **train):
     return result, sink
 
 
-def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, monkeypatch=None, **kw):
-    """Feed a LiveMap evaluations by hand: X_by_epoch[e] is {modality: (n, d)}."""
+def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, wait=False, **kw):
+    """Feed a LiveMap evaluations by hand: X_by_epoch[e] is {modality: (n, d)}; ``wait``
+    for each frame before the next evaluation (none dropped)."""
     sink = Sink()
     lm = live.LiveMap(sink, seed=0, **kw)
     n = next(iter(X_by_epoch[0].values())).shape[0]
@@ -46,6 +47,9 @@ def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, monkeypatch=None, **kw):
     for e, embs in enumerate(X_by_epoch):
         lm.on_evaluate(e, {f"emb:{m}": z for m, z in embs.items()}, data)
         time.sleep(sleep)
+        end = time.monotonic() + 60
+        while wait and len(sink.events.get(live.FRAME, [])) <= e and time.monotonic() < end:
+            time.sleep(0.01)
 
     class H:
         live_frames = None
@@ -116,9 +120,9 @@ def test_collapse_shrinks_on_fixed_axes_without_nan():
     base = rng.normal(size=(120, 8)).astype(np.float32)
     scales = [1.0, 0.3, 1e-2, 1e-4, 0.0]  # the last: every point the same
     X = [{"a": base * s + 5.0, "b": base * s + 5.0} for s in scales]
-    lm, sink, h = _drive(X, sleep=0.0)
+    lm, sink, h = _drive(X, wait=True)
     frames = sink.events[live.FRAME]
-    assert frames[-1]["epoch"] == len(scales) - 1
+    assert [f["epoch"] for f in frames] == list(range(len(scales)))
     for f in frames:
         assert np.isfinite(f["pca"]).all() and np.isfinite(f["umap"]).all()
     assert np.isinf(live.collapse_factor(frames[-1])) or live.collapse_factor(frames[-1]) > 100

@@ -24,6 +24,7 @@ from fusion.i18n import localized_message
 from views._dataset import dataset_title, generate
 from views._jobs import current_job, start_job, training_running
 from views._lesson_content import figure, findings, found_runs, question, runs_list, steps
+from views._live_map import live_view
 from views._state import open_lesson, set_dataset, set_open_lesson
 from views._text import language, presenter, t
 
@@ -292,6 +293,8 @@ def _progress(lesson_id: str) -> None:
     elif not p.waiting_for_slot:
         text += " · " + t("lessons.tab.preparing")
     st.progress(p.fraction, text=text)
+    # The run being trained, live: the collapse lesson on PCA, where the cloud shrinks.
+    live_view(job.progress(), f"lesson_{lesson_id}", "pca" if lesson_id == "collapse" else "umap")
     st.button(
         t("lessons.tab.stop"),
         key=f"lesson_stop_{lesson_id}",
