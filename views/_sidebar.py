@@ -11,7 +11,13 @@ from fusion.i18n import LANGUAGES
 from views._dataset import dataset_label
 from views._demo import demo_kind
 from views._device import device_line
-from views._jobs import collect_finished_job, current_job, job_ended_unseen, waiting_for_slot
+from views._jobs import (
+    attach,
+    collect_finished_job,
+    current_job,
+    job_ended_unseen,
+    waiting_for_slot,
+)
 from views._links import get_active_run, link_note, share_popover
 from views._state import LANGUAGE_CHOICE, PRESENTER_CHOICE, get_dataset, open_lesson
 from views._text import language, presenter, set_language, set_presenter, t
@@ -93,6 +99,7 @@ def sidebar(page: str = "") -> None:
 
     ``page`` is the URL path of the page being shown (``"train"``, ...).
     """
+    attach()  # a reload, a new tab or another browser of this workspace finds its job again
     job = current_job()
     collect_finished_job()  # adopt an ended job's saved run as soon as any page runs
     run = get_active_run()  # a new session's first look restores its newest run and data
