@@ -70,13 +70,13 @@ def gap_shift_ui(info: RunInfo, run: LoadedRun) -> None:
     base = table.loc[np.isclose(table["shift"], 0.0)].iloc[0]
     c1, c2, c3 = st.columns(3)
     c1.metric(
-        t("pretrained.gap"),
+        t("pretrained.gap_at", shift=fmt(amount)),
         fmt(now["modality_gap"]),
         delta=fmt(now["modality_gap"] - base["modality_gap"]),
         delta_color="off",
     )
     c2.metric(
-        t("pretrained.recall"),
+        t("pretrained.recall_at", shift=fmt(amount)),
         fmt(now["recall_at_1_mean"]),
         delta=fmt(now["recall_at_1_mean"] - base["recall_at_1_mean"]),
     )
