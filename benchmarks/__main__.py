@@ -10,7 +10,7 @@ import traceback
 
 from benchmarks.common import Entry, machine, table, write_json, write_results_md
 
-AREAS = ("training", "seed", "demo", "maps", "app", "lessons", "scale", "gpu", "load")
+AREAS = ("training", "seed", "demo", "maps", "app", "lessons", "scale", "gpu", "load", "live")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,106 @@
+"""The live map in Chromium (issue 13): it moves while the progress bar is below 100 %,
+and Explore opens on the same last frame when training ends.
+
+The coordinates are read from the Plotly chart in the page (what the browser drew), twice,
+more than a second apart; after Stop, Explore's map is compared with the last frame saved
+with the run (``live_frames.npz``), point for point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.browser.test_journeys import keyed, set_epochs, wait_for_text
+
+pytestmark = pytest.mark.browser
+
+POINTS_JS = """(key) => {
+  // Marker coordinates and title of the Plotly chart made with key=...
+  const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+  if (!gd || !gd.data) return null;
+  const x = [], y = [];
+  for (const tr of gd.data) {
+    if (!tr.mode || !tr.mode.includes('markers') || !tr.x) continue;
+    for (let i = 0; i < tr.x.length; i++) {
+      if (tr.x[i] === null || tr.x[i] === undefined) continue;
+      x.push(Number(tr.x[i])); y.push(Number(tr.y[i]));
+    }
+  }
+  return {x, y, title: (gd.layout.title || {}).text || ''};
+}"""
+
+PROGRESS_JS = """() => {
+  const bar = document.querySelector('[data-testid="stProgress"] [role="progressbar"]');
+  return bar ? Number(bar.getAttribute('aria-valuenow')) : null;
+}"""
+
+
+def _read(app, key: str) -> dict | None:
+    return app.page.evaluate(POINTS_JS, key)
+
+
+def _wait_points(app, key: str, n: int, timeout_ms: int = 90_000) -> dict:
+    waited = 0
+    while waited < timeout_ms:
+        got = _read(app, key)
+        if got and len(got["x"]) >= n:
+            return got
+        app.assert_no_exception()
+        app.page.wait_for_timeout(250)
+        waited += 250
+    raise AssertionError(
+        f"the chart {key!r} never held {n} points; the page says:\n"
+        f"{app.page.get_by_test_id('stMain').inner_text()[:2000]}"
+    )
+
+
+def _sorted_points(d: dict) -> np.ndarray:
+    pts = np.column_stack([d["x"], d["y"]]).astype(np.float32)
+    return pts[np.lexsort((pts[:, 1], pts[:, 0]))]
+
+
+def test_live_map_moves_while_training_and_explore_shows_the_last_frame(app):
+    from fusion import live
+
+    app.nav("Train")
+    keyed(app, "empty_make_data").get_by_role("button").click()
+    wait_for_text(app, "shared_latent", 30, where="stSidebar")
+    app.wait()
+    assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) >= 20
+    app.page.get_by_role("button", name="Start training").click()
+    first = _wait_points(app, "train_live_map_chart", 100)
+    p1 = app.page.evaluate(PROGRESS_JS)
+    app.page.wait_for_timeout(1100)
+    second = first
+    for _ in range(40):  # a new frame comes every epoch; wait for one beyond 1 s
+        second = _read(app, "train_live_map_chart")
+        if second and second["title"] != first["title"]:
+            break
+        app.page.wait_for_timeout(250)
+    p2 = app.page.evaluate(PROGRESS_JS)
+    assert p1 is not None and p2 is not None and p2 < 100, (p1, p2)
+    assert len(second["x"]) == len(first["x"]) >= 100
+    moved = np.hypot(np.subtract(first["x"], second["x"]), np.subtract(first["y"], second["y"]))
+    assert second["title"] != first["title"] and moved.max() > 0, (first["title"], second["title"])
+    shown = app.page.get_by_test_id("stMain").inner_text()
+    assert "validation points shown" in shown, shown[:1500]
+    app.shot("train-live-map")
+
+    keyed(app, "train_stop").get_by_role("button").click()
+    wait_for_text(app, "Training stopped", 60)
+    app.wait()
+    runs = [p for p in app.runs_dir.rglob(live.FRAMES_FILE)]
+    assert len(runs) == 1, runs
+    saved = live.load_frames(runs[0].parent)
+    assert saved is not None and "umap" in saved.coords
+    keyed(app, "train_open_explore").get_by_role("button").click()
+    app.wait()
+    explore = _wait_points(app, "explore_map", 100)
+    last = int(saved.epochs[-1])
+    assert f"epoch {last}" in explore["title"], (explore["title"], last)
+    want = saved.coords["umap"][-1]
+    got = _sorted_points(explore)
+    assert got.shape == want.shape
+    assert np.allclose(got, _sorted_points({"x": want[:, 0], "y": want[:, 1]}), atol=1e-4)
+    app.shot("explore-last-live-frame")
