@@ -195,6 +195,8 @@ def test_gap_shift_figure_has_recall_chance_and_gap(clip_data):
         "modality gap",
     ]
     assert fig.data[2].yaxis == "y2"
+    assert fig.layout.yaxis2.title.text == "modality gap"
+    assert fig.layout.yaxis.title.text == "Recall@1 (mean of both directions)"
 
 
 def test_adapter_recovers_pairs_the_raw_vectors_miss():

@@ -58,7 +58,6 @@ def gap_shift(table: pd.DataFrame, current: float | None = None, t: Translate = 
     fig.update_layout(
         yaxis=dict(rangemode="tozero"),
         yaxis2=dict(
-            title=dict(text=tr("plots.gap_shift.gap")),
             overlaying="y",
             side="right",
             rangemode="tozero",
@@ -70,5 +69,9 @@ def gap_shift(table: pd.DataFrame, current: float | None = None, t: Translate = 
     fig = _finish(
         fig, tr("plots.gap_shift.title"), tr("plots.gap_shift.shift"), tr("plots.gap_shift.recall")
     )
-    fig.update_layout(margin=dict(l=60, r=60, t=60, b=50))
+    # _finish titles every y axis; the second one is the gap's.
+    fig.update_layout(
+        margin=dict(l=60, r=60, t=60, b=50),
+        yaxis2=dict(title=dict(text=tr("plots.gap_shift.gap"))),
+    )
     return fig
