@@ -302,6 +302,10 @@ class TrainingJob:
             for kind, payload in events:
                 self._progress.apply(kind, payload)
 
+    def _say(self, key: str, **params: Any) -> None:
+        with self._lock:
+            self._progress.say(key, **params)
+
     def _dispatched(self, key: str = "messages.jobs.starting") -> None:
         """A worker has taken the job (it prepares its data and model, then trains)."""
         self._queued = False

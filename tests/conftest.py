@@ -36,3 +36,12 @@ def small_gated():
     from fusion.generators import gated_reliability
 
     return gated_reliability(n=400, seed=0)
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """A real local Ray head on 127.0.0.1 (``ray start --head``), stopped after the session."""
+    from tests.ray_head import ray_head
+
+    with ray_head() as address:
+        yield address

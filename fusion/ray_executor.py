@@ -1,0 +1,167 @@
+"""Jobs on a Ray cluster: ``FUSION_EXECUTOR=ray`` (or ``python -m fusion train --executor ray``).
+
+Which cluster is Ray's own business: ``RAY_ADDRESS`` (as in every Ray program), e.g.
+``127.0.0.1:6379`` for a head started with ``ray start --head``; without it ``ray.init()``
+starts a private one on this machine. The ``fusion`` package travels with the jobs
+(``runtime_env={"py_modules": [fusion]}``), so nodes need the project's requirements
+installed but not its source, and no disk shared with the server.
+
+Each job is one Ray actor (:func:`_trainer_class`) that asks for ``num_cpus``
+(``FUSION_RAY_CPUS``, default 1: its torch threads) and ``num_gpus=1`` when the config
+asks for CUDA, so GPU jobs land on GPU nodes and Ray queues what does not fit. The actor
+runs :func:`fusion.worker.run_task` in one of its threads; the server polls its events
+(:meth:`drain`) a few times a second from a thread of its own, and gets back the
+:class:`~fusion.jobs.Outcome` with the run's files, which the server writes into the
+workspace. Stopping sets the actor's stop event (training ends within one batch; a job
+not yet placed is cancelled). An actor whose process dies (killed, out of memory, a lost
+node) fails its job with the same message as a local worker's death.
+
+Ray is optional (``requirements-ray.txt``): without it, this executor raises a
+:class:`~fusion.errors.ConfigError` that names the install command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from typing import Any
+
+from fusion import jobs
+from fusion.errors import ConfigError
+
+POLL_S = 0.25
+CPUS_PER_JOB = max(1, int(os.environ.get("FUSION_RAY_CPUS", "1")))
+
+
+def _trainer_class(ray: Any) -> Any:
+    """The actor class: one training, its events buffered until the server drains them."""
+
+    @ray.remote(max_concurrency=4)  # run, drain and stop at the same time
+    class FusionTrainer:
+        def __init__(self) -> None:
+            self.events: list[tuple[str, Any]] = []
+            self.lock = threading.Lock()
+            self.stop_event = threading.Event()
+
+        def _emit(self, kind: str, payload: Any) -> None:
+            with self.lock:
+                self.events.append((kind, payload))
+
+        def run(self, task: Any, threads: int) -> Any:
+            from fusion.worker import run_task
+
+            return run_task(task, self._emit, self.stop_event, threads)
+
+        def drain(self) -> list[tuple[str, Any]]:
+            with self.lock:
+                out, self.events = self.events, []
+            return out
+
+        def stop(self) -> None:
+            self.stop_event.set()
+
+    return FusionTrainer
+
+
+class RayExecutor:
+    """Send each job to a Ray cluster as an actor (see the module's docstring)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None):
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("errors.jobs.ray_missing") from None
+        import fusion
+
+        self.ray = ray
+        if not ray.is_initialized():
+            try:
+                ray.init(
+                    address=address,  # None: RAY_ADDRESS, else a private local instance
+                    runtime_env={"py_modules": [fusion]},
+                    namespace="fusion-playground",
+                    ignore_reinit_error=True,
+                    include_dashboard=False,
+                    logging_level="WARNING",
+                )
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise ConfigError("errors.jobs.ray_unreachable", error=str(exc)[:200]) from None
+        self.trainer = _trainer_class(ray)
+        self._lock = threading.Lock()
+        self._stopping: set[str] = set()
+
+    def warm(self) -> None:
+        pass  # Ray keeps its own worker pool
+
+    def submit(self, job: jobs.TrainingJob) -> None:
+        gpus = 1 if job.config.train.device == "cuda" else 0
+        actor = self.trainer.options(num_cpus=CPUS_PER_JOB, num_gpus=gpus).remote()
+        ref = actor.run.remote(job.task, CPUS_PER_JOB)
+        job._say("messages.jobs.ray_waiting")
+        threading.Thread(
+            target=self._follow, args=(job, actor, ref), name="fusion-ray-follow", daemon=True
+        ).start()
+
+    def _follow(self, job: jobs.TrainingJob, actor: Any, ref: Any) -> None:
+        """Poll the actor's events until its run returns; then finish (or fail) the job."""
+        ray = self.ray
+        drain = None
+        stop_sent = False
+        try:
+            while True:
+                done, _ = ray.wait([ref], timeout=POLL_S)
+                if drain is None:
+                    drain = actor.drain.remote()
+                ready, _ = ray.wait([drain], timeout=0 if done else POLL_S)
+                if ready:
+                    events, drain = ray.get(drain), None
+                    if events:
+                        if job.waiting:
+                            job._dispatched()
+                        job._events(events)
+                if job.stop_event.is_set() and not stop_sent:
+                    stop_sent = True
+                    if job.waiting:  # not placed on a node yet: nothing to keep
+                        ray.kill(actor)
+                        job._cancelled()
+                        return
+                    actor.stop.remote()
+                if done:
+                    break
+            job._events(ray.get(actor.drain.remote(), timeout=30))
+            job._finish(ray.get(ref))
+        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
+            job._crashed(exc.__class__.__name__)  # Ray does not say the exit code
+        except ray.exceptions.RayError as exc:
+            job._finish(
+                jobs.Outcome(
+                    error_key="messages.jobs.failed_unexpectedly",
+                    error_params={"error_type": exc.__class__.__name__, "error": str(exc)[:300]},
+                )
+            )
+        finally:
+            with contextlib.suppress(Exception):  # already gone
+                ray.kill(actor)
+
+    def cancel(self, job: jobs.TrainingJob) -> None:
+        pass  # the follower thread sees the stop event within one poll
+
+    def device_info(self, timeout: float = 0.0) -> dict[str, Any]:
+        res = self.ray.cluster_resources()
+        cpus, gpus = int(res.get("CPU", 0)), int(res.get("GPU", 0))
+        return {
+            "label": f"Ray cluster: {cpus} CPU, {gpus} GPU",
+            "cuda": gpus > 0,
+            "gpu": f"{gpus} GPU(s) in the Ray cluster" if gpus else "",
+        }
+
+    def shutdown(self, wait: float = 5.0) -> None:
+        """Leave the cluster (jobs were stopped by :func:`fusion.jobs.shutdown_executors`)."""
+        end = time.monotonic() + wait
+        while jobs.active_jobs() and time.monotonic() < end:
+            time.sleep(0.1)
+        self.ray.shutdown()
