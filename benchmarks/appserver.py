@@ -139,11 +139,14 @@ def process_tree(pid: int) -> list[int]:
 
 
 def training_threads(pid: int) -> int:
-    """Trainings running under process ``pid``: OS threads named ``fusion-training`` in it
-    and in its worker processes (Linux: by OS thread name)."""
+    """Trainings running under server ``pid`` (Linux, by OS thread name ``fusion-training``):
+    its threads so named (the thread executor) and its worker processes whose main thread
+    is so named while it trains (threads a training starts inherit the name, so only the
+    worker's main thread counts)."""
     n = 0
     for proc in process_tree(pid):
-        for comm in Path(f"/proc/{proc}/task").glob("*/comm"):
+        names = [f"/proc/{proc}/comm"] if proc != pid else Path(f"/proc/{pid}/task").glob("*/comm")
+        for comm in names:
             with contextlib.suppress(OSError):
-                n += comm.read_text().strip() == TRAINING_THREAD
+                n += Path(comm).read_text().strip() == TRAINING_THREAD
     return n
