@@ -16,14 +16,19 @@ which maps them into 2-D and sends each frame to the server through ``emit``:
   collapsing cloud shrinks on fixed axes), plus the cloud's spread;
 - ``attention`` (attention fusion): the per-sample modality weights (float16, (S, M)).
 
-The frame thread never blocks training: it works on the newest evaluation only (older
-ones waiting are dropped), limits BLAS to one thread while it works, and umap-learn's
-layout runs without the GIL (:mod:`fusion.projection`). When UMAP frames take longer than
+The frame thread stays out of training's way: it works on the newest evaluation only
+(older ones waiting are dropped), on one BLAS and one numba thread, umap-learn's layout
+runs without the GIL (:mod:`fusion.projection`), and it keeps a budget
+(:data:`FRAME_SHARES`): after a frame that took c seconds, the next one of that map waits
+c * (1/share - 1), so PCA frames take at most 5 % and UMAP frames 15 % of the wall time.
+Every frame has PCA; UMAP only those the budget allows (``umap`` None otherwise; the
+page keeps the newest UMAP frame). When UMAP frames take longer than
 :data:`UMAP_SLOW_SECONDS` several times in a row, UMAP is dropped and PCA carries on
 (``umap_fallback`` in the frames). The last evaluation is never dropped: training waits
-for its frame before it ends. The frames are left on the history (``History.live_frames``)
-and saved with the run as :data:`FRAMES_FILE`, so Explore replays the same frames
-(:func:`load_frames`, :func:`explore_view`).
+for its frame before it ends, and when that frame had no UMAP, one more frame of the same
+epoch brings it. The frames are left on the history (``History.live_frames``) and saved
+with the run as :data:`FRAMES_FILE` (UMAP with its own epochs), so Explore replays the
+same frames (:func:`load_frames`, :func:`explore_view`).
 
 Torch-free: pages read saved frames without importing torch; the callback is duck-typed
 to :class:`fusion.train.Callback`.
@@ -36,7 +41,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +59,9 @@ LIVE_MAX_POINTS = 5000  # points drawn live (all modalities), whole samples kept
 UMAP_SLOW_SECONDS = 1.0  # a UMAP frame slower than this cannot give a frame a second...
 FALLBACK_AFTER = 3  # ...this many times in a row: the live map carries on with PCA only
 FRAMES_FILE = "live_frames.npz"
+# The frame thread's budget: each map's frames take at most this share of the wall time
+# (UMAP ~0.85 s at 5k points on a busy 2-core CPU: one every ~5.7 s; PCA ~10 ms).
+FRAME_SHARES = {"pca": 0.05, "umap": 0.15}
 POINTS, FRAME, ATTENTION = "points", "frame", "attention"  # event kinds
 ENV_SWITCH = "FUSION_LIVE_MAP"  # "0" turns the live views off (benchmarks compare both)
 
@@ -69,6 +77,17 @@ def live_callbacks(config: RunConfig, emit: Emit) -> list[Any]:
     return [LiveMap(emit, seed=config.train.seed)]
 
 
+def _frame_thread_setup() -> None:
+    """umap-learn's import and compilation (seconds, while epoch 0 runs), and numba on one
+    thread in this thread (the setting is per thread), so frames take one core at most."""
+    from fusion.projection import warm_up
+
+    warm_up()
+    import numba
+
+    numba.set_num_threads(1)
+
+
 def live_rows(n_samples: int, n_modalities: int, max_points: int, seed: int) -> np.ndarray:
     """Sorted sample indices kept for the live view: all, or a seeded subset of whole samples."""
     keep = max(1, max_points // max(n_modalities, 1))
@@ -80,16 +99,26 @@ def live_rows(n_samples: int, n_modalities: int, max_points: int, seed: int) -> 
 class LiveMap:
     """Training callback: live map frames and attention weights, sent through ``emit``."""
 
-    def __init__(self, emit: Emit, seed: int = 0, max_points: int = LIVE_MAX_POINTS):
+    def __init__(
+        self,
+        emit: Emit,
+        seed: int = 0,
+        max_points: int = LIVE_MAX_POINTS,
+        shares: dict[str, float] | None = None,
+    ):
         self.emit, self.seed, self.max_points = emit, int(seed), int(max_points)
+        self.shares = {**FRAME_SHARES, **(shares or {})}  # of the wall time, per map
+        self._next_at = {"pca": 0.0, "umap": 0.0}  # perf_counter: next frame allowed
         self.rows: np.ndarray | None = None  # kept samples (indices into the snapshot rows)
         self.names: list[str] = []  # the modalities on the map, in row-block order
         self.n_val = 0
         self.use_umap = True
         self.slow = 0  # UMAP frames in a row slower than UMAP_SLOW_SECONDS
-        self.epochs: list[int] = []
+        self.epochs: list[int] = []  # every frame's epoch (each has PCA)
+        self.umap_epochs: list[int] = []  # the frames with UMAP too
         self.coords: dict[str, list[np.ndarray]] = {"pca": [], "umap": []}
-        self.umap_complete = True  # every kept frame has UMAP coordinates
+        self._last: tuple[int, np.ndarray, float] | None = None  # the newest frame's input
+        self._prev_epoch_umap: int | None = None
         self.spread0: float | None = None
         self._prev: dict[str, np.ndarray | None] = {"pca": None, "umap": None}
         self._cond = threading.Condition()
@@ -162,52 +191,96 @@ class LiveMap:
         }
 
     def _loop(self) -> None:
-        from fusion.projection import warm_up
         from fusion.train import _one_blas_thread  # the worker has torch loaded already
 
         with contextlib.suppress(Exception), _one_blas_thread():
-            warm_up()  # umap-learn's import and compilation (seconds) while epoch 0 runs
+            _frame_thread_setup()
         while True:
-            with self._cond:
-                while self._pending is None and not self._closing:
-                    self._cond.wait()
-                item, self._pending = self._pending, None
+            with self._cond:  # wait for an evaluation, and for the frame budget
+                while not self._closing and (
+                    self._pending is None or time.perf_counter() < self._next_at["pca"]
+                ):
+                    wait = None if self._pending is None else self._next_at["pca"]
+                    self._cond.wait(None if wait is None else max(wait - time.perf_counter(), 0))
+                item, self._pending, closing = self._pending, None, self._closing
             if item is None:
-                return
-            try:
-                with _one_blas_thread():
-                    self._frame(*item)
-            except Exception as exc:  # the map must never end a training
-                self.emit(FRAME + "_error", {"epoch": item[0], "error": str(exc)[:200]})
+                break
+            due = closing or time.perf_counter() >= self._next_at["umap"]
+            self._safely(self._frame, item[0], item, due)
+        if self.use_umap and self._last is not None and self._prev_epoch_umap != self._last[0]:
+            self._safely(self._final_umap, self._last[0])  # the last frame always has UMAP
 
-    def _frame(self, epoch: int, X: np.ndarray, t_eval: float) -> None:
+    def _safely(self, fn: Callable[..., None], epoch: int, *args: Any) -> None:
+        from fusion.train import _one_blas_thread
+
+        try:
+            with _one_blas_thread():
+                fn(*args)
+        except Exception as exc:  # the map must never end a training
+            self.emit(FRAME + "_error", {"epoch": epoch, "error": str(exc)[:200]})
+
+    def _spend(self, method: str, seconds: float) -> None:
+        """Frames of ``method`` may take at most its share of the wall time: the next one
+        starts no earlier than ``seconds`` * (1 / share - 1) after this one ended."""
+        share = self.shares[method]
+        self._next_at[method] = time.perf_counter() + seconds * (1.0 / share - 1.0)
+
+    def _umap(self, X: np.ndarray) -> np.ndarray:
         from fusion.projection import next_frame
 
+        t1 = time.perf_counter()
+        umap = next_frame(X, self._prev["umap"], "umap", seed=self.seed)
+        self._prev["umap"] = umap
+        took = time.perf_counter() - t1
+        self._spend("umap", took)
+        self.slow = self.slow + 1 if took > UMAP_SLOW_SECONDS else 0
+        self.use_umap = self.slow < FALLBACK_AFTER
+        self.coords["umap"].append(umap)
+        self.umap_epochs.append(self._last[0] if self._last else 0)
+        return umap
+
+    def _frame(self, item: tuple[int, np.ndarray, float], umap_due: bool) -> None:
+        from fusion.projection import next_frame
+
+        epoch, X, t_eval = item
         t0 = time.perf_counter()
         if not np.isfinite(X).all():  # a diverging model: no frame, the last one stays
             return
+        self._last = (epoch, X, t_eval)
         s = spread(X)["spread"]
         frame: dict[str, Any] = {"epoch": epoch, "spread": s, "spread0": self.spread0 or s}
         frame["pca"] = self._prev["pca"] = next_frame(X, self._prev["pca"], "pca")
-        umap = None
-        if self.use_umap:
-            t1 = time.perf_counter()
-            umap = next_frame(X, self._prev["umap"], "umap", seed=self.seed)
-            self._prev["umap"] = umap
-            self.slow = self.slow + 1 if time.perf_counter() - t1 > UMAP_SLOW_SECONDS else 0
-            self.use_umap = self.slow < FALLBACK_AFTER
+        self._spend("pca", time.perf_counter() - t0)
+        umap = self._umap(X) if self.use_umap and umap_due else None
+        if umap is not None:
+            self._prev_epoch_umap = epoch
         frame["umap"], frame["umap_fallback"] = umap, not self.use_umap
-        self.umap_complete &= umap is not None
         self.epochs.append(epoch)
         self.coords["pca"].append(frame["pca"])
-        if umap is not None:
-            self.coords["umap"].append(umap)
+        self._send(frame, t0, t_eval)
+
+    def _final_umap(self) -> None:
+        """The last evaluation's frame again, with UMAP (its frame had none: budget)."""
+        assert self._last is not None
+        epoch, X, t_eval = self._last
+        t0 = time.perf_counter()
+        s = spread(X)["spread"]
+        frame = {"epoch": epoch, "spread": s, "spread0": self.spread0 or s}
+        frame["pca"], frame["umap"], frame["umap_fallback"] = (
+            self._prev["pca"],
+            self._umap(X),
+            False,
+        )
+        self._prev_epoch_umap = epoch
+        self._send(frame, t0, t_eval)
+
+    def _send(self, frame: dict[str, Any], t0: float, t_eval: float) -> None:
         now = time.perf_counter()
         frame["seconds"], frame["lag"], frame["sent"] = now - t0, now - t_eval, time.time()
         self.emit(FRAME, frame)
 
     def saved(self) -> dict[str, np.ndarray]:
-        """The frames as arrays for :data:`FRAMES_FILE` (UMAP only when every frame has it)."""
+        """The frames as arrays for :data:`FRAMES_FILE` (UMAP with its own epochs)."""
         assert self.rows is not None
         S = len(self.rows)
         out = {
@@ -216,8 +289,9 @@ class LiveMap:
             "sample": np.tile(self.rows.astype(np.int32), len(self.names)),
             "modality": np.repeat(np.asarray(self.names, dtype=str), S),
         }
-        if self.umap_complete and self.coords["umap"]:
+        if self.coords["umap"]:
             out["umap"] = np.stack(self.coords["umap"]).astype(np.float32)
+            out["umap_epochs"] = np.asarray(self.umap_epochs, dtype=np.int32)
         return out
 
 
@@ -299,9 +373,13 @@ def collapse_factor(frame: dict[str, Any]) -> float:
 @dataclass
 class SavedFrames:
     epochs: np.ndarray  # (E,) evaluation epochs with a frame
-    coords: dict[str, np.ndarray]  # "pca" / "umap" -> (E, P, 2) float32
+    coords: dict[str, np.ndarray]  # "pca" / "umap" -> (E_m, P, 2) float32
     sample: np.ndarray  # (P,) the point's row in the run's snapshots
     modality: np.ndarray  # (P,) its modality
+    method_epochs: dict[str, np.ndarray] = field(default_factory=dict)  # E_m, if not epochs
+
+    def epochs_of(self, method: str) -> np.ndarray:
+        return self.method_epochs.get(method, self.epochs)
 
 
 def save_frames(folder: str | os.PathLike, history: Any) -> None:
@@ -319,12 +397,16 @@ def load_frames(folder: str | os.PathLike) -> SavedFrames | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             coords = {m: z[m].astype(np.float32) for m in ("pca", "umap") if m in z.files}
-            frames = SavedFrames(z["epochs"], coords, z["sample"], z["modality"].astype(str))
+            own = {m: z[f"{m}_epochs"] for m in coords if f"{m}_epochs" in z.files}
+            frames = SavedFrames(z["epochs"], coords, z["sample"], z["modality"].astype(str), own)
     except (OSError, ValueError, KeyError):
         return None
-    E, P = len(frames.epochs), len(frames.sample)
-    ok = all(c.shape == (E, P, 2) and np.isfinite(c).all() for c in coords.values())
-    return frames if ok and E and len(frames.modality) == P else None
+    P = len(frames.sample)
+    ok = all(
+        c.shape == (len(frames.epochs_of(m)), P, 2) and np.isfinite(c).all()
+        for m, c in coords.items()
+    )
+    return frames if ok and len(frames.epochs) and len(frames.modality) == P else None
 
 
 def explore_view(
@@ -351,10 +433,11 @@ def explore_view(
     if min(rows) < 0:
         return None
     snap_epochs = np.asarray(data.epochs)
-    snap_idx = np.maximum(np.searchsorted(snap_epochs, frames.epochs, side="right") - 1, 0)
+    live_epochs = frames.epochs_of(method)
+    snap_idx = np.maximum(np.searchsorted(snap_epochs, live_epochs, side="right") - 1, 0)
     Z = data.Z[:, rows][snap_idx]  # (E_live, P, d)
     meta = data.meta.iloc[rows].reset_index(drop=True)
-    epochs = [int(e) for e in frames.epochs]
+    epochs = [int(e) for e in live_epochs]
     return MapData(epochs, meta, Z, data.dropped), frames.coords[method]
 
 

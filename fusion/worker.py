@@ -197,6 +197,14 @@ def _die_with_parent() -> None:
         pass
 
 
+def _warm_projection() -> None:
+    """Compile UMAP once per worker (seconds), so a task's first live frame need not wait."""
+    with contextlib.suppress(Exception):
+        from fusion.projection import warm_up
+
+        warm_up()
+
+
 def worker_main(conn: Any, parent_pid: int) -> None:
     """A local worker process: load torch, say ready, train tasks until the pipe closes.
 
@@ -215,6 +223,8 @@ def worker_main(conn: Any, parent_pid: int) -> None:
 
     send(("ready", {"pid": os.getpid(), **device_info()}))
     import fusion.experiment  # noqa: F401  (warm: the first task starts at once)
+
+    threading.Thread(target=_warm_projection, name="fusion-warm-umap", daemon=True).start()
 
     tasks: queue.Queue = queue.Queue()
     stops: dict[str, threading.Event] = {}

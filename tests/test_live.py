@@ -25,14 +25,18 @@ class Sink:
         self.events.setdefault(kind, []).append(payload)
 
 
-def _train(data, method="joint", loss="info_nce", epochs=6, **train):
+NO_BUDGET = {"pca": 1.0, "umap": 1.0}  # every frame as soon as it can (UMAP on each)
+
+
+def _train(data, method="joint", loss="info_nce", epochs=6, shares=None, **train):
     from fusion.experiment import run_experiment
 
     cfg = default_config(method, loss, epochs=epochs)
     for k, v in train.items():
         setattr(cfg.train, k, v)
     sink = Sink()
-    result = run_experiment(data, cfg, live.live_callbacks(cfg, sink))
+    callbacks = [live.LiveMap(sink, seed=cfg.train.seed, shares=shares)]
+    result = run_experiment(data, cfg, callbacks)
     return result, sink
 
 
@@ -60,10 +64,12 @@ def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, wait=False, **kw):
 
 
 def test_joint_run_streams_aligned_frames_and_saves_them(small_latent, tmp_path):
+    from fusion.projection import warm_up
     from fusion.rundata import build_map_data
     from fusion.runs import load_run, save_run
 
-    result, sink = _train(small_latent, epochs=6)
+    warm_up()  # as a worker does once it is ready (fusion.worker): no frame waits for it
+    result, sink = _train(small_latent, epochs=6, shares=NO_BUDGET)
     points = sink.events[live.POINTS]
     frames = sink.events[live.FRAME]
     assert len(points) == 1 and frames, sink.events.keys()
@@ -120,7 +126,7 @@ def test_collapse_shrinks_on_fixed_axes_without_nan():
     base = rng.normal(size=(120, 8)).astype(np.float32)
     scales = [1.0, 0.3, 1e-2, 1e-4, 0.0]  # the last: every point the same
     X = [{"a": base * s + 5.0, "b": base * s + 5.0} for s in scales]
-    lm, sink, h = _drive(X, wait=True)
+    lm, sink, h = _drive(X, wait=True, shares=NO_BUDGET)
     frames = sink.events[live.FRAME]
     assert [f["epoch"] for f in frames] == list(range(len(scales)))
     for f in frames:
@@ -156,11 +162,47 @@ def test_umap_falls_back_to_pca_when_it_cannot_keep_up(monkeypatch):
     monkeypatch.setattr(live, "UMAP_SLOW_SECONDS", 0.0)
     rng = np.random.default_rng(0)
     X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(6)]
-    lm, sink, h = _drive(X, sleep=0.5)
+    lm, sink, h = _drive(X, sleep=0.5, shares=NO_BUDGET)
     frames = sink.events[live.FRAME]
     assert [f["umap"] is None for f in frames] == [False] * 3 + [True] * (len(frames) - 3)
     assert frames[-1]["umap_fallback"] and frames[-1]["pca"] is not None
-    assert "umap" not in h.live_frames  # Explore then projects the snapshots itself
+    assert len(h.live_frames["umap"]) == 3 and list(h.live_frames["umap_epochs"]) == [
+        f["epoch"] for f in frames[:3]
+    ]  # Explore replays UMAP on the epochs that have it
+
+
+def test_frames_keep_to_their_budget_and_the_last_frame_has_umap(monkeypatch):
+    """UMAP frames costing 0.2 s while evaluations come every 20 ms (short epochs): frames
+    take at most their share of the wall time, PCA still gives several frames a second,
+    UMAP comes less often, and the last evaluation's frame gets UMAP all the same."""
+    import fusion.projection as P
+
+    real = P.next_frame
+    busy = {"pca": 0.0, "umap": 0.0}
+
+    def timed(X, prev, method="umap", **kw):
+        t0 = time.perf_counter()
+        if method == "umap":
+            time.sleep(0.2)
+        out = real(X, prev, method, **kw)
+        busy[method] += time.perf_counter() - t0
+        return out
+
+    monkeypatch.setattr(P, "next_frame", timed)
+    rng = np.random.default_rng(0)
+    X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(150)]
+    t0 = time.perf_counter()
+    lm, sink, h = _drive(X, sleep=0.02)
+    wall = time.perf_counter() - t0
+    frames = sink.events[live.FRAME]
+    with_umap = [f for f in frames if f["umap"] is not None]
+    assert busy["umap"] <= live.FRAME_SHARES["umap"] * wall + 0.25, (busy, wall)
+    assert len(frames) / wall >= 2.0, (len(frames), wall)  # PCA: several frames a second
+    assert 2 <= len(with_umap) < len(frames) / 2, (len(with_umap), len(frames))
+    assert frames[-1]["epoch"] == 149 and frames[-1]["umap"] is not None
+    saved = h.live_frames
+    assert list(saved["umap_epochs"]) == [f["epoch"] for f in with_umap]
+    assert len(saved["epochs"]) == len({f["epoch"] for f in frames})
 
 
 def test_attention_run_streams_weights_with_labels_and_mask(small_gated):

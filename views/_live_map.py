@@ -83,9 +83,8 @@ def _map(meta: dict[str, Any], frames: list[dict[str, Any]], key: str, default: 
     if not frames:
         st.caption(t("live.preparing"))
         return
-    frame = frames[-1]
-    fallback = method == "umap" and frame.get("umap") is None
-    shown = "pca" if fallback else method
+    frame, shown = _shown_frame(frames, method)
+    fallback = shown != method and bool(frame.get("umap_fallback"))
     history = [f[shown] for f in frames if f.get(shown) is not None]
     name = METHOD_LABELS[shown]
     fig = live_map(
@@ -100,6 +99,22 @@ def _map(meta: dict[str, Any], frames: list[dict[str, Any]], key: str, default: 
     )
     chart(fig, key=f"{key}_live_map_chart", config={"displaylogo": False})
     _captions(meta, frame, shown, fallback)
+    newest = frames[-1]["epoch"]
+    if shown == "umap" and frame["epoch"] != newest:  # UMAP frames are rarer (budget)
+        st.caption(t("live.umap_behind", e=frame["epoch"], newest=newest))
+    elif method == "umap" and shown == "pca" and not fallback:
+        st.caption(t("live.umap_first"))
+
+
+def _shown_frame(frames: list[dict[str, Any]], method: str) -> tuple[dict[str, Any], str]:
+    """The frame to draw and its map: the newest, or for UMAP the newest frame with UMAP
+    (the worker's budget gives UMAP to some frames only); PCA until there is one."""
+    if method != "umap" or frames[-1].get("umap") is not None:
+        return frames[-1], method
+    with_umap = [f for f in frames if f.get("umap") is not None]
+    if with_umap and not frames[-1].get("umap_fallback"):
+        return with_umap[-1], "umap"
+    return frames[-1], "pca"
 
 
 def _captions(meta: dict[str, Any], frame: dict[str, Any], shown: str, fallback: bool) -> None:
