@@ -92,7 +92,6 @@ def demo(sequence: bool) -> dict[str, Any]:
     from fusion import generators, projection
     from fusion.experiment import default_config
     from fusion.jobs import TrainingJob
-    from fusion.runs import save_run
 
     stages["import"] = time.perf_counter() - t
     spec = demo_spec("joint")
@@ -103,11 +102,11 @@ def demo(sequence: bool) -> dict[str, Any]:
     cfg = default_config(spec["method"], spec["loss"], epochs=spec["epochs"])
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as runs:
-        job = TrainingJob(data, cfg, on_done=lambda r: save_run(r, root=runs)).start()
+        job = TrainingJob(data, cfg, root=runs, executor="thread", keep_result=True).start()
         job.join()
         stages["train"] = time.perf_counter() - t
-        assert job.result is not None, job.error
-        h = job.result.history
+        assert job.run_result is not None, job.error
+        h = job.run_result.history
         stages["train_fit"] = h.seconds  # of which fit() itself (the rest: setup, saving)
 
     snaps = h.snapshots

@@ -41,7 +41,7 @@ def small_gated():
 @pytest.fixture(scope="session")
 def ray_address():
     """A real local Ray head on 127.0.0.1 (``ray start --head``), stopped after the session."""
-    from tests.ray_head import ray_head
+    from benchmarks.rayhead import ray_head
 
     with ray_head() as address:
         yield address
