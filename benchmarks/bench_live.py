@@ -120,18 +120,19 @@ def _memory_mb() -> float:
 
 
 def run(quick: bool) -> list[Entry]:
-    epochs = 4 if quick else 8
+    epochs = 4 if quick else 30  # 0.15 s epochs: ~4.5 s of training, several UMAP frames
     pairs = 1 if quick else 2
-    on_rates, off_rates, fps, frame_s, lags = [], [], [], [], []
+    on_rates, off_rates, fps, frame_s, lags, umap_fps = [], [], [], [], [], []
     for _ in range(pairs):
         off_rates.append(_train(False, epochs)[0])
         rate, frames, seconds = _train(True, epochs)
         on_rates.append(rate)
         later = frames[1:]  # the first frame includes UMAP's warm-up in a fresh worker
         if len(later) >= 2:
-            span = later[-1]["sent"] - later[0]["sent"]
-            fps.append((len(later) - 1) / max(span, 1e-9))
-        frame_s += [f["seconds"] for f in later]
+            span = max(later[-1]["sent"] - later[0]["sent"], 1e-9)
+            fps.append((len({f["epoch"] for f in later}) - 1) / span)
+            umap_fps.append(sum(f["umap"] is not None for f in later[:-1]) / span)
+        frame_s += [f["seconds"] for f in later if f["umap"] is not None]
         lags += [f["lag"] for f in later]
     on, off = statistics.median(on_rates), statistics.median(off_rates)
     update_ms, build_ms, note = _browser_update_ms(5 if quick else 10)
@@ -155,8 +156,11 @@ def run(quick: bool) -> list[Entry]:
             fps_v,
             "frames/s",
             target=("value", ">=", 1.0),
-            note=f"frame (PCA + warm UMAP) median {statistics.median(frame_s):.2f} s"
-            if frame_s
+            note=(
+                f"every frame PCA, UMAP on {statistics.median(umap_fps):.2f} frames/s (budget); "
+                f"a frame with warm UMAP median {statistics.median(frame_s):.2f} s"
+            )
+            if frame_s and umap_fps
             else "",
         ),
         entry(
