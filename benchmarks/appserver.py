@@ -34,6 +34,22 @@ CHROMIUM_ARGS = [
 TRAINING_THREAD = "fusion-training"  # the OS name fusion.jobs gives each training thread
 
 
+# Counts the points of the largest scatter chart in the main area (the shared-space map).
+# _fullData holds decoded arrays (Plotly may ship them base64-encoded).
+MAP_POINTS_JS = """() => {
+  let best = 0;
+  for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
+    let n = 0;
+    for (const t of (gd._fullData || [])) {
+      if (!String(t.type || '').startsWith('scatter') || t.visible === false) continue;
+      n += (t.x && t.x.length) || t._length || 0;
+    }
+    best = Math.max(best, n);
+  }
+  return best;
+}"""
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -18,19 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.appserver import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from benchmarks.appserver import CHROMIUM, CHROMIUM_ARGS, MAP_POINTS_JS, streamlit_server
 from benchmarks.common import Entry, entry, median, ratio
-
-MAP_JS = """() => { let best = 0;
-  for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
-    let n = 0;
-    for (const t of (gd._fullData || [])) {
-      if (!String(t.type || '').startsWith('scatter') || t.visible === false) continue;
-      n += (t.x && t.x.length) || t._length || 0;
-    }
-    best = Math.max(best, n);
-  }
-  return best; }"""
 
 
 def demo_click_to_map(browser, executor: str) -> float:
@@ -48,7 +37,7 @@ def demo_click_to_map(browser, executor: str) -> float:
                 t0 = time.perf_counter()
                 button.click()
                 page.wait_for_url(re.compile(r"/explore(\?|$)"), timeout=300_000)
-                page.wait_for_function(f"({MAP_JS})() >= 800", timeout=300_000, polling=100)
+                page.wait_for_function(f"({MAP_POINTS_JS})() >= 800", timeout=300_000, polling=100)
                 return time.perf_counter() - t0
             finally:
                 ctx.close()

@@ -16,26 +16,13 @@ import time
 import numpy as np
 import pytest
 
+from benchmarks.appserver import MAP_POINTS_JS
+
 pytestmark = pytest.mark.browser
 
 DEMO_TO_MAP_S = 120  # bounded wait from "Try the demo" to a map with points
 TRAIN_S = 90  # bounded wait for a small training to finish
 MIN_MAP_POINTS = 50
-
-# Counts the points of the largest scatter chart in the main area (the shared-space map).
-# _fullData holds decoded arrays (Plotly may ship them base64-encoded).
-MAP_POINTS_JS = """() => {
-  let best = 0;
-  for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
-    let n = 0;
-    for (const t of (gd._fullData || [])) {
-      if (!String(t.type || '').startsWith('scatter') || t.visible === false) continue;
-      n += (t.x && t.x.length) || t._length || 0;
-    }
-    best = Math.max(best, n);
-  }
-  return best;
-}"""
 
 
 def map_points(app) -> int:
