@@ -1,9 +1,10 @@
 """Where jobs train on one machine: a pool of worker processes, or a thread in this process.
 
-:class:`LocalExecutor` (the app's default) keeps ``FUSION_MAX_TRAININGS`` worker
-processes (default: one per core), each a fresh ``python -m fusion.worker`` — never a
-``fork`` of the server: it has threads, and a forked copy of a locked mutex never unlocks. Workers are started ahead of
-the first job (:meth:`LocalExecutor.warm`), so a demo does not wait for torch to load.
+:class:`LocalExecutor` (the app's default) runs up to ``FUSION_MAX_TRAININGS`` worker
+processes (default: one per core; one is kept warm, the others start when jobs queue and
+end when idle), each a fresh ``python -m fusion.worker`` — never a ``fork`` of the
+server: it has threads, and a forked copy of a locked mutex never unlocks. The kept worker
+starts with the server (:meth:`LocalExecutor.warm`), so a demo does not wait for torch.
 Each worker trains one job at a time (:func:`fusion.worker.worker_main`) and streams its
 events through a pipe; a reader thread per worker folds them into the job. A worker that
 dies fails its job with a clear message and is replaced; a worker whose server dies ends
@@ -28,6 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from typing import Any
 from fusion import jobs
 
 THREAD_READER = "fusion-reader"
+IDLE_S = float(os.environ.get("FUSION_WORKER_IDLE_SECONDS", "120"))
 
 
 def _cores() -> int:
@@ -122,6 +125,7 @@ class _Worker:
         theirs.close()
         self.pool = pool
         self.ready = False
+        self.idle_since = time.monotonic()
         self.job: jobs.TrainingJob | None = None
         self.send_lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, name=THREAD_READER, daemon=True)
@@ -150,6 +154,7 @@ class _Worker:
             elif msg[0] == "done" and self.job is not None and self.job.id == msg[1]:
                 job, self.job = self.job, None
                 job._finish(msg[2])
+                self.idle_since = time.monotonic()
                 self.pool._idle(self)
             elif msg[0] == "ready":
                 self.ready = True
@@ -167,26 +172,44 @@ class _Worker:
 
 
 class LocalExecutor:
-    """A pool of spawned worker processes on this machine, one job each at a time."""
+    """A pool of worker processes on this machine, one job each at a time.
+
+    ``workers``: the most at once (default ``FUSION_MAX_TRAININGS``); ``keep``: how many
+    stay started while idle (default ``FUSION_WARM_WORKERS``, 1), so the next demo finds a
+    warm one; the others start when jobs queue and end after ``idle_s`` seconds without a
+    job (``FUSION_WORKER_IDLE_SECONDS``, 120): a quiet server does not hold a torch
+    process per core.
+    """
 
     name = "local"
 
-    def __init__(self, workers: int | None = None):
+    def __init__(
+        self, workers: int | None = None, keep: int | None = None, idle_s: float | None = None
+    ):
         self.size = workers or jobs.MAX_CONCURRENT
+        warm = int(os.environ.get("FUSION_WARM_WORKERS", "1"))
+        self.keep = min(self.size, keep if keep is not None else warm)
+        self.idle_s = idle_s if idle_s is not None else IDLE_S
         self._lock = threading.RLock()
         self._workers: list[_Worker] = []
         self._queue: collections.deque[jobs.TrainingJob] = collections.deque()
         self._device: dict[str, Any] | None = None
         self._device_ready = threading.Event()
         self._closed = False
+        self._retirer: threading.Thread | None = None
 
     # -- pool -----------------------------------------------------------------------
 
     def warm(self) -> None:
-        """Start the workers now, so the first job need not wait for torch to load."""
+        """Start the kept workers now, so the first job need not wait for torch to load."""
         with self._lock:
-            while not self._closed and len(self._workers) < self.size:
+            while not self._closed and len(self._workers) < self.keep:
                 self._workers.append(_Worker(self))
+            if self._retirer is None and self.size > self.keep:
+                self._retirer = threading.Thread(
+                    target=self._retire_forever, name="fusion-retire", daemon=True
+                )
+                self._retirer.start()
 
     def workers(self) -> list[int]:
         """The pids of the pool's live worker processes."""
@@ -208,13 +231,29 @@ class LocalExecutor:
             job, worker.job = worker.job, None
         if job is not None:
             job._crashed(exitcode)
-        with self._lock:
-            if not self._closed:
-                self.warm()  # replace it: the pool keeps its size
+        self.warm()  # the kept workers are kept
         self._dispatch()
 
+    def retire_idle(self) -> int:
+        """End workers beyond ``keep`` that have had no job for ``idle_s``; how many."""
+        now = time.monotonic()
+        with self._lock:
+            idle = [w for w in self._workers if w.ready and w.job is None]
+            extra = max(0, len(self._workers) - self.keep)
+            old = [w for w in idle if now - w.idle_since >= self.idle_s][:extra]
+            for w in old:
+                self._workers.remove(w)
+        for w in old:
+            w.send(("exit",))
+        return len(old)
+
+    def _retire_forever(self) -> None:
+        while not self._closed:
+            time.sleep(min(5.0, max(self.idle_s / 4, 0.2)))
+            self.retire_idle()
+
     def _dispatch(self) -> None:
-        """Give queued jobs to idle, ready workers."""
+        """Give queued jobs to idle, ready workers; start workers for the rest (to the cap)."""
         with self._lock:
             if self._closed:
                 return
@@ -232,6 +271,12 @@ class LocalExecutor:
                 if not worker.send(("run", job.id, job.task, threads)):
                     worker.job = None
                     self._queue.appendleft(job)
+            starting = sum(1 for w in self._workers if not w.ready)
+            while len(self._queue) > starting and len(self._workers) < self.size:
+                self._workers.append(_Worker(self))
+                starting += 1
+            for job in list(self._queue)[:starting]:
+                job._dispatched()  # a worker is starting for it: not waiting for a slot
 
     # -- the executor API -----------------------------------------------------------
 

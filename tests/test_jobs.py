@@ -17,20 +17,12 @@ from fusion.config import default_config
 from fusion.errors import ConfigError
 from fusion.executors import LocalExecutor, ThreadExecutor
 from fusion.jobs import TrainingJob, active_jobs
-
-
-def _wait(pred, timeout=90.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
+from tests.job_helpers import long_config, started, wait_until
 
 
 @pytest.fixture(scope="module")
 def pool():
-    ex = LocalExecutor(workers=2)
+    ex = LocalExecutor(workers=2, keep=2)
     ex.warm()
     yield ex
     ex.shutdown()
@@ -43,12 +35,9 @@ def executor(request, pool):
 
 
 def test_job_runs_reports_progress_and_saves(small_latent, runs_dir, executor):
-    job = TrainingJob(
-        small_latent,
-        default_config("joint", epochs=3, batch_size=64),
-        root=runs_dir,
-        executor=executor,
-    ).start()
+    job = started(
+        small_latent, default_config("joint", epochs=3, batch_size=64), executor, root=runs_dir
+    )
     assert job.join(120)
     p = job.progress()
     assert p.state == "done" and p.fraction == 1.0, (p.state, p.message, job.error)
@@ -64,9 +53,7 @@ def test_job_runs_reports_progress_and_saves(small_latent, runs_dir, executor):
 
 
 def test_local_jobs_train_in_another_process(small_latent, pool):
-    job = TrainingJob(
-        small_latent, default_config("joint", epochs=1, batch_size=64), executor=pool
-    ).start()
+    job = started(small_latent, default_config("joint", epochs=1, batch_size=64), pool)
     assert job.join(120)
     worker = job.progress().worker
     assert worker["pid"] != os.getpid() and worker["pid"] in pool.workers()
@@ -75,13 +62,8 @@ def test_local_jobs_train_in_another_process(small_latent, pool):
 def test_stop_ends_training_within_a_batch_and_keeps_partial_result(
     small_latent, runs_dir, executor
 ):
-    job = TrainingJob(
-        small_latent,
-        default_config("joint", epochs=500, batch_size=64),
-        root=runs_dir,
-        executor=executor,
-    ).start()
-    assert _wait(lambda: job.progress().step >= 3)
+    job = started(small_latent, long_config(), executor, root=runs_dir)
+    assert wait_until(lambda: job.progress().step >= 3)
     job.stop()
     assert job.join(30)
     assert job.result.history.status == "stopped"
@@ -91,22 +73,16 @@ def test_stop_ends_training_within_a_batch_and_keeps_partial_result(
 
 def test_invalid_config_refused_in_caller(small_latent, executor):
     with pytest.raises(ConfigError):
-        TrainingJob(
-            small_latent, default_config("joint", batch_size=100_000), executor=executor
-        ).start()
+        started(small_latent, default_config("joint", batch_size=100_000), executor)
     assert active_jobs() == 0
 
 
 def test_jobs_beyond_the_cap_wait_and_say_so(small_latent):
     one = LocalExecutor(workers=1)
     try:
-        first = TrainingJob(
-            small_latent, default_config("joint", epochs=500, batch_size=64), executor=one
-        ).start()
-        assert _wait(lambda: first.progress().state == "running")
-        second = TrainingJob(
-            small_latent, default_config("joint", epochs=1, batch_size=64), executor=one
-        ).start()
+        first = TrainingJob(small_latent, long_config(), executor=one).start()
+        assert wait_until(lambda: first.progress().state == "running")
+        second = started(small_latent, default_config("joint", epochs=1, batch_size=64), one)
         time.sleep(0.5)
         assert second.waiting and second.progress().state == "waiting"
         assert "Waiting" in second.progress().message
@@ -125,7 +101,7 @@ def test_thread_executor_cancel_while_waiting(small_latent, monkeypatch):
         job = TrainingJob(
             small_latent, default_config("joint", epochs=1, batch_size=64), executor="thread"
         ).start()
-        assert _wait(lambda: job.progress().state == "waiting")
+        assert wait_until(lambda: job.progress().state == "waiting")
         job.stop()
         assert job.join(10)
         assert job.progress().state == "failed" and job.progress().message_key.endswith("cancelled")
@@ -134,16 +110,9 @@ def test_thread_executor_cancel_while_waiting(small_latent, monkeypatch):
 
 
 def test_killed_worker_fails_only_its_job_with_a_clear_message(small_latent, runs_dir, pool):
-    victim = TrainingJob(
-        small_latent,
-        default_config("joint", epochs=500, batch_size=64),
-        root=runs_dir,
-        executor=pool,
-    ).start()
-    other = TrainingJob(
-        small_latent, default_config("joint", epochs=500, batch_size=64), executor=pool
-    ).start()
-    assert _wait(lambda: victim.progress().step >= 5 and other.progress().step >= 1)
+    victim = started(small_latent, long_config(), pool, root=runs_dir)
+    other = TrainingJob(small_latent, long_config(), executor=pool).start()
+    assert wait_until(lambda: victim.progress().step >= 5 and other.progress().step >= 1)
     steps_before = victim.progress().step
     os.kill(victim.progress().worker["pid"], signal.SIGKILL)  # as the OOM killer would
     assert victim.join(30)
@@ -154,10 +123,8 @@ def test_killed_worker_fails_only_its_job_with_a_clear_message(small_latent, run
     assert other.running and not other.error  # everyone else keeps training
     other.stop()
     assert other.join(30) and other.result.history.status == "stopped"
-    assert _wait(lambda: len(pool.workers()) == 2, 60)  # the pool replaced its worker
-    again = TrainingJob(
-        small_latent, default_config("joint", epochs=1, batch_size=64), executor=pool
-    ).start()
+    assert wait_until(lambda: len(pool.workers()) == 2, 60)  # the pool replaced its worker
+    again = started(small_latent, default_config("joint", epochs=1, batch_size=64), pool)
     assert again.join(120) and again.result.history.status == "finished"
 
 
@@ -180,19 +147,53 @@ def test_unknown_executor_is_a_clear_message(small_latent):
 
 def test_shutdown_stops_jobs_keeps_their_runs_and_ends_every_worker(small_latent, runs_dir):
     ex = LocalExecutor(workers=1)
-    job = TrainingJob(
-        small_latent,
-        default_config("joint", epochs=500, batch_size=64),
-        root=runs_dir,
-        executor=ex,
-    ).start()
-    assert _wait(lambda: job.progress().step >= 3)
+    job = started(small_latent, long_config(), ex, root=runs_dir)
+    assert wait_until(lambda: job.progress().step >= 3)
     pids = ex.workers()
     job.stop()
     assert job.join(30)
     ex.shutdown()
     assert job.result.history.status == "stopped" and job.saved_path is not None
     for pid in pids:  # reaped, not a zombie: the pid is gone
-        assert not os.path.exists(f"/proc/{pid}") or _wait(
+        assert not os.path.exists(f"/proc/{pid}") or wait_until(
             lambda pid=pid: not os.path.exists(f"/proc/{pid}"), 10
         )
+
+
+def test_a_workspace_nobody_visits_has_its_job_stopped_after_the_abandon_time(small_latent):
+    """Jobs belong to the workspace: a session leaving does not stop them; an abandoned
+    workspace (no session for ``abandon_s``) does, keeping what was learned."""
+    from views._jobs import JobBoard
+
+    board = JobBoard(abandon_s=1.0)
+    slot = board.slot("ws-a")
+    slot.job = TrainingJob(small_latent, long_config(), executor="thread").start()
+    board.visit("ws-a", "tab-1")
+    board.visit("ws-a", "tab-2")
+    board.leave("ws-a", "tab-1")  # one tab closed: someone is still there
+    assert wait_until(lambda: slot.job.progress().step >= 3)
+    assert board.reap() == [] and slot.job.running
+    board.leave("ws-a", "tab-2")  # the last tab closed: the clock starts
+    time.sleep(0.3)
+    assert board.reap() == [] and slot.job.running  # not yet abandoned
+    board.visit("ws-a", "tab-3")  # back within the time: nothing happens
+    time.sleep(1.1)
+    assert board.reap() == [] and slot.job.running
+    board.leave("ws-a", "tab-3")
+    assert wait_until(lambda: board.reap() == ["ws-a"], 10)
+    assert slot.job.join(30) and slot.job.result.history.status == "stopped"
+
+
+def test_extra_workers_start_for_queued_jobs_and_retire_when_idle(small_latent):
+    ex = LocalExecutor(workers=2, keep=1, idle_s=0.5)
+    try:
+        ex.warm()
+        assert wait_until(lambda: len(ex.workers()) == 1)
+        cfg = default_config("joint", epochs=2, batch_size=64)
+        a, b = (started(small_latent, cfg, ex) for _ in range(2))
+        assert wait_until(lambda: len(ex.workers()) == 2, 60)  # the second job got its own
+        assert a.join(120) and b.join(120)
+        assert a.progress().worker["pid"] != b.progress().worker["pid"]
+        assert wait_until(lambda: len(ex.workers()) == 1, 30)  # the extra one retired
+    finally:
+        ex.shutdown()

@@ -11,23 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from fusion import jobs
 from fusion.config import default_config
 from fusion.errors import ConfigError
-from fusion.jobs import TrainingJob
-
-
-def _wait(pred, timeout=120.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.job_helpers import long_config, started, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +32,9 @@ def ray_ex(ray_address):
 def test_a_job_trains_on_the_cluster_and_its_run_is_written_by_the_server(
     small_latent, runs_dir, ray_ex
 ):
-    job = TrainingJob(
-        small_latent,
-        default_config("joint", epochs=3, batch_size=64),
-        root=runs_dir,
-        executor=ray_ex,
-    ).start()
+    job = started(
+        small_latent, default_config("joint", epochs=3, batch_size=64), ray_ex, root=runs_dir
+    )
     assert job.join(180), job.progress().message
     p = job.progress()
     assert p.state == "done", (p.message, job.error)
@@ -61,13 +48,8 @@ def test_a_job_trains_on_the_cluster_and_its_run_is_written_by_the_server(
 
 
 def test_stopping_a_ray_job_keeps_what_it_learned(small_latent, runs_dir, ray_ex):
-    job = TrainingJob(
-        small_latent,
-        default_config("joint", epochs=500, batch_size=64),
-        root=runs_dir,
-        executor=ray_ex,
-    ).start()
-    assert _wait(lambda: job.progress().step >= 3), job.progress().message
+    job = started(small_latent, long_config(), ray_ex, root=runs_dir)
+    assert wait_until(lambda: job.progress().step >= 3), job.progress().message
     job.stop()
     assert job.join(60)
     assert job.result.history.status == "stopped"
@@ -75,18 +57,16 @@ def test_stopping_a_ray_job_keeps_what_it_learned(small_latent, runs_dir, ray_ex
 
 
 def test_a_killed_ray_worker_fails_its_job_with_a_clear_message(small_latent, ray_ex):
-    job = TrainingJob(
-        small_latent, default_config("joint", epochs=500, batch_size=64), executor=ray_ex
-    ).start()
-    assert _wait(lambda: job.progress().step >= 3), job.progress().message
+    job = started(small_latent, long_config(), ray_ex)
+    assert wait_until(lambda: job.progress().step >= 3), job.progress().message
     os.kill(job.progress().worker["pid"], signal.SIGKILL)
     assert job.join(120)
     p = job.progress()
     assert p.state == "failed" and p.message_key == jobs.WORKER_DIED_KEY, p.message
     assert p.steps  # the curve so far is kept
-    after = TrainingJob(
-        small_latent, default_config("joint", epochs=1, batch_size=64), executor=ray_ex
-    ).start()  # the cluster keeps serving
+    after = started(
+        small_latent, default_config("joint", epochs=1, batch_size=64), ray_ex
+    )  # the cluster keeps serving
     assert after.join(180) and after.result.history.status == "finished"
 
 
