@@ -191,7 +191,10 @@ class LiveMap:
         }
 
     def _loop(self) -> None:
+        from fusion.projection import lower_priority
         from fusion.train import _one_blas_thread  # the worker has torch loaded already
+
+        lower_priority()  # frames take the cores the training leaves
 
         with contextlib.suppress(Exception), _one_blas_thread():
             _frame_thread_setup()

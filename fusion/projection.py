@@ -48,6 +48,7 @@ Importing this module is cheap: umap-learn (and numba) are imported on first use
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -518,6 +519,17 @@ def next_frame(
         **later,
     )
     return _procrustes_align(Y, prev, translate=True)
+
+
+def lower_priority(niceness: int = 10) -> None:
+    """Lower the calling thread's CPU priority (Linux: nice is per thread); best effort.
+
+    For work beside a training or a page (UMAP's compile at startup, live frames): on a
+    small machine it then takes the cores only when the training and the pages leave
+    them, so a demo's first training is not slowed by the warm-up of its own map.
+    """
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 def warm_up() -> None:

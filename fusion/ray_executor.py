@@ -6,9 +6,11 @@ starts a private one on this machine. The ``fusion`` package travels with the jo
 (``runtime_env={"py_modules": [fusion]}``), so nodes need the project's requirements
 installed but not its source, and no disk shared with the server.
 
-Each job is one Ray actor (:func:`_trainer_class`) that asks for ``num_cpus``
+Each job runs on a Ray actor (:func:`_trainer_class`) that asks for ``num_cpus``
 (``FUSION_RAY_CPUS``, default 1: its torch threads) and ``num_gpus=1`` when the config
-asks for CUDA, so GPU jobs land on GPU nodes and Ray queues what does not fit. The actor
+asks for CUDA, so GPU jobs land on GPU nodes and Ray queues what does not fit. An actor
+that finished a job is kept for the next one of its kind (a new actor is a new process
+that loads torch: seconds), and ends after ``FUSION_WORKER_IDLE_SECONDS`` idle. The actor
 runs :func:`fusion.worker.run_task` in one of its threads; the server polls its events
 (:meth:`drain`) a few times a second from a thread of its own, and gets back the
 :class:`~fusion.jobs.Outcome` with the run's files, which the server writes into the
@@ -33,34 +35,43 @@ from fusion.errors import ConfigError
 
 POLL_S = 0.25
 CPUS_PER_JOB = max(1, int(os.environ.get("FUSION_RAY_CPUS", "1")))
+IDLE_S = float(os.environ.get("FUSION_WORKER_IDLE_SECONDS", "120"))  # an idle actor ends
 
 
 def _trainer_class(ray: Any) -> Any:
-    """The actor class: one training, its events buffered until the server drains them."""
+    """The actor class: trains one job at a time, events buffered until the server drains
+    them. An actor is reused for the next job (its process has torch loaded already)."""
 
     @ray.remote(max_concurrency=4)  # run, drain and stop at the same time
     class FusionTrainer:
         def __init__(self) -> None:
             self.events: list[tuple[str, Any]] = []
             self.lock = threading.Lock()
-            self.stop_event = threading.Event()
+            self.stops: dict[str, threading.Event] = {}
 
         def _emit(self, kind: str, payload: Any) -> None:
             with self.lock:
                 self.events.append((kind, payload))
 
-        def run(self, task: Any, threads: int) -> Any:
+        def run(self, job_id: str, task: Any, threads: int) -> Any:
             from fusion.worker import run_task
 
-            return run_task(task, self._emit, self.stop_event, threads)
+            with self.lock:
+                stop = self.stops.setdefault(job_id, threading.Event())
+            try:
+                return run_task(task, self._emit, stop, threads)
+            finally:
+                with self.lock:
+                    self.stops.pop(job_id, None)
 
         def drain(self) -> list[tuple[str, Any]]:
             with self.lock:
                 out, self.events = self.events, []
             return out
 
-        def stop(self) -> None:
-            self.stop_event.set()
+        def stop(self, job_id: str) -> None:
+            with self.lock:
+                self.stops.setdefault(job_id, threading.Event()).set()
 
     return FusionTrainer
 
@@ -92,25 +103,43 @@ class RayExecutor:
                 raise ConfigError("errors.jobs.ray_unreachable", error=str(exc)[:200]) from None
         self.trainer = _trainer_class(ray)
         self._lock = threading.Lock()
-        self._stopping: set[str] = set()
+        self._idle: list[tuple[int, float, Any]] = []  # (GPUs, idle since, actor), reusable
 
     def warm(self) -> None:
         pass  # Ray keeps its own worker pool
 
+    def _actor(self, gpus: int) -> Any:
+        """An idle actor of that kind (its process warm), else a new one; idle ones retire."""
+        now = time.monotonic()
+        with self._lock:
+            old = [a for g, t, a in self._idle if now - t >= IDLE_S]
+            self._idle = [(g, t, a) for g, t, a in self._idle if now - t < IDLE_S]
+            found = next((i for i, (g, _, _) in enumerate(self._idle) if g == gpus), None)
+            actor = self._idle.pop(found)[2] if found is not None else None
+        for a in old:
+            with contextlib.suppress(Exception):
+                self.ray.kill(a)
+        if actor is None:
+            actor = self.trainer.options(num_cpus=CPUS_PER_JOB, num_gpus=gpus).remote()
+        return actor
+
     def submit(self, job: jobs.TrainingJob) -> None:
         gpus = 1 if job.config.train.device == "cuda" else 0
-        actor = self.trainer.options(num_cpus=CPUS_PER_JOB, num_gpus=gpus).remote()
-        ref = actor.run.remote(job.task, CPUS_PER_JOB)
+        actor = self._actor(gpus)
+        ref = actor.run.remote(job.id, job.task, CPUS_PER_JOB)
         job._say("messages.jobs.ray_waiting")
         threading.Thread(
-            target=self._follow, args=(job, actor, ref), name="fusion-ray-follow", daemon=True
+            target=self._follow,
+            args=(job, actor, ref, gpus),
+            name="fusion-ray-follow",
+            daemon=True,
         ).start()
 
-    def _follow(self, job: jobs.TrainingJob, actor: Any, ref: Any) -> None:
+    def _follow(self, job: jobs.TrainingJob, actor: Any, ref: Any, gpus: int) -> None:
         """Poll the actor's events until its run returns; then finish (or fail) the job."""
         ray = self.ray
         drain = None
-        stop_sent = False
+        stop_sent = reusable = False
         try:
             while True:
                 done, _ = ray.wait([ref], timeout=POLL_S)
@@ -129,11 +158,15 @@ class RayExecutor:
                         ray.kill(actor)
                         job._cancelled()
                         return
-                    actor.stop.remote()
+                    actor.stop.remote(job.id)
                 if done:
                     break
+            if drain is not None:  # a drain still in flight holds events too
+                job._events(ray.get(drain, timeout=30))
             job._events(ray.get(actor.drain.remote(), timeout=30))
-            job._finish(ray.get(ref))
+            outcome = ray.get(ref)
+            reusable = True
+            job._finish(outcome)
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
             job._crashed(exc.__class__.__name__)  # Ray does not say the exit code
         except ray.exceptions.RayError as exc:
@@ -144,8 +177,12 @@ class RayExecutor:
                 )
             )
         finally:
-            with contextlib.suppress(Exception):  # already gone
-                ray.kill(actor)
+            if reusable:
+                with self._lock:
+                    self._idle.append((gpus, time.monotonic(), actor))
+            else:
+                with contextlib.suppress(Exception):  # already gone
+                    ray.kill(actor)
 
     def cancel(self, job: jobs.TrainingJob) -> None:
         pass  # the follower thread sees the stop event within one poll
@@ -164,4 +201,9 @@ class RayExecutor:
         end = time.monotonic() + wait
         while jobs.active_jobs() and time.monotonic() < end:
             time.sleep(0.1)
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _, _, actor in idle:
+            with contextlib.suppress(Exception):
+                self.ray.kill(actor)
         self.ray.shutdown()

@@ -200,8 +200,9 @@ def _die_with_parent() -> None:
 def _warm_projection() -> None:
     """Compile UMAP once per worker (seconds), so a task's first live frame need not wait."""
     with contextlib.suppress(Exception):
-        from fusion.projection import warm_up
+        from fusion.projection import lower_priority, warm_up
 
+        lower_priority()  # the first training comes first
         warm_up()
 
 

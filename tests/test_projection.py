@@ -184,3 +184,22 @@ def test_umap_sequence_into_collapse_stays_finite() -> None:
     collapsed = np.tile(X[:1], (100, 1))
     frames = project_sequence([X, 1e-3 * X, collapsed, collapsed], method="umap", seed=0)
     assert all(np.all(np.isfinite(f)) for f in frames)
+
+
+def test_lower_priority_lowers_only_the_calling_thread():
+    import os
+    import threading
+
+    from fusion.projection import lower_priority
+
+    seen = {}
+
+    def work():
+        lower_priority(7)
+        seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert seen["thread"] >= 7
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 7  # not the caller

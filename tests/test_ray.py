@@ -45,6 +45,9 @@ def test_a_job_trains_on_the_cluster_and_its_run_is_written_by_the_server(
     assert m["recall_at_1_mean"] > 3 * m["recall_at_1_mean_chance"]
     info = ray_ex.device_info()
     assert "Ray cluster" in info["label"] and info["cuda"] is False
+    again = started(small_latent, default_config("joint", epochs=1, batch_size=64), ray_ex)
+    assert again.join(180) and again.result.history.status == "finished"
+    assert again.progress().worker["pid"] == p.worker["pid"]  # the warm actor was reused
 
 
 def test_stopping_a_ray_job_keeps_what_it_learned(small_latent, runs_dir, ray_ex):

@@ -14,15 +14,20 @@ from typing import Any
 
 import streamlit as st
 
-from fusion.projection import warm_up
+from fusion.projection import lower_priority, warm_up
 from views._jobs import executor
 from views._text import t
+
+
+def _warm_up_below_pages() -> None:
+    lower_priority()  # pages and trainings first; the compile takes what they leave
+    warm_up()
 
 
 @st.cache_resource(show_spinner=False)
 def start_warm_up() -> threading.Thread:
     """Compile UMAP's numba code once per server and start the training workers."""
-    thread = threading.Thread(target=warm_up, name="umap-warm-up", daemon=True)
+    thread = threading.Thread(target=_warm_up_below_pages, name="umap-warm-up", daemon=True)
     thread.start()
     executor()
     return thread
