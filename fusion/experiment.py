@@ -6,7 +6,9 @@
 :class:`~fusion.train.TrainConfig`. :func:`run_experiment` validates it against
 the data before any work, splits the data (seeded), builds the model and its
 :class:`~fusion.train.Task`, calls :func:`fusion.train.fit` and returns a
-:class:`RunResult`. The dashboard and ``python -m fusion train`` both call it.
+:class:`RunResult`. On labelled data it then adds logistic-regression baselines fitted on
+the same split (:mod:`fusion.baselines`) to the metrics. The dashboard's worker, the
+lessons and ``python -m fusion train`` all call it.
 
 Methods:
 - ``joint``: joint embedding learning with a contrastive or alignment loss;
@@ -29,9 +31,10 @@ import torch
 from sklearn.cross_decomposition import CCA
 from torch import nn
 
-from fusion import losses, metrics, registry, shared_space
-from fusion.config import RunConfig, default_config
+from fusion import baselines, losses, metrics, registry, shared_space
+from fusion.config import RunConfig, default_config, monitored_metric
 from fusion.data import PairedData
+from fusion.models import input_stats
 from fusion.train import Callback, History, Snapshot, TensorData, fit, resolve_device
 
 # RunConfig and default_config live in fusion.config (no torch); importable from here too.
@@ -81,10 +84,16 @@ class JointTask:
         self.params = {**{k: p.default for k, p in self.spec.params.items()}, **params}
         self.fn = self.spec.fn
         self.train_data = train
+        self.monitor = monitored_metric("joint", loss)  # what early stopping watches
         self.projection: shared_space.CCAProjection | None = None
         self._train_rows: TensorData | None = None
 
     def loss(self, model, inputs, labels):
+        """A training step's loss parts (:meth:`objective`; tests inject faults here)."""
+        return self.objective(model, inputs, labels)
+
+    def objective(self, model, inputs, labels):
+        """The loss's parts on a batch; early stopping watches it on validation rows."""
         emb = model(inputs)
         kw = dict(self.params)
         if self.spec.uses_temperature:
@@ -141,6 +150,7 @@ class ClassifyTask:
         self.n_classes = n_classes
         self.names = list(names)
         self.entropy_weight = entropy_weight
+        self.monitor = monitored_metric("attention", "cross_entropy")  # i.e. accuracy
 
     def loss(self, model, inputs, labels):
         out = model(inputs)
@@ -191,16 +201,23 @@ class RunResult:
         return self.history.status
 
 
-def build_model(config: RunConfig, data: PairedData) -> nn.Module:
-    """The method's model (fusion.registry names it): cls(shapes, [n_classes,] config)."""
+def build_model(config: RunConfig, data: PairedData, train: PairedData | None = None) -> nn.Module:
+    """The method's model (fusion.registry names it): cls(shapes, [n_classes,] config, stats).
+
+    With ``train`` (the training rows) and ``config.train.standardize``, every encoder
+    standardises its modality with those rows' mean and standard deviation.
+    """
     spec = registry.METHODS[config.method]
     cls = registry.resolve(spec.model)
+    stats = (
+        input_stats(train.modalities) if train is not None and config.train.standardize else None
+    )
     if spec.needs_labels:
-        return cls(data.input_shapes(), data.n_classes, config.model)
+        return cls(data.input_shapes(), data.n_classes, config.model, stats)
     cfg = config.model
     if getattr(cfg, "normalize", False) is None:  # the loss's geometry, unless chosen
         cfg.normalize = registry.LOSSES[config.loss].normalize
-    return cls(data.input_shapes(), cfg)
+    return cls(data.input_shapes(), cfg, stats)
 
 
 def run_experiment(
@@ -218,10 +235,19 @@ def run_experiment(
     train, val = data.split(config.train.val_fraction, config.train.seed)
     config.train.validate(train.n)
     if registry.METHODS[config.method].gradient_free:
-        return registry.LOSSES[config.loss].fn(data, train, val, config, callbacks)
+        result = registry.LOSSES[config.loss].fn(data, train, val, config, callbacks)
+    else:
+        result = _train(data, train, val, config, callbacks, stop_event)
+    # Logistic regression on the same split, after training (cheap: seconds at most).
+    result.metrics.update(baselines.logistic_baselines(train, val, config.train.seed))
+    return result
+
+
+def _train(data, train, val, config: RunConfig, callbacks, stop_event) -> RunResult:
+    """Build the model and its task and train them with :func:`fusion.train.fit`."""
     device, reason = resolve_device(config.train.device)
     torch.manual_seed(config.train.seed)  # model initialisation is part of the seeded run
-    model = build_model(config, data)
+    model = build_model(config, data, train)
     if registry.LOSSES[config.loss].family == "joint":
         task: Any = JointTask(config.loss, config.loss_params)
         task.train_data = TensorData.from_paired(train, device)

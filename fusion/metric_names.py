@@ -77,7 +77,13 @@ def metric_name(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
     m = re.fullmatch(r"median_rank_(.+)_to_(.+)", key)
     if m:
         return translate("explore.median_rank_b", lang, a=m[1], b=m[2])
-    for prefix in ("spread_", "uniformity_", "linear_probe_accuracy_", "attention_mean_"):
+    for prefix in (
+        "spread_",
+        "uniformity_",
+        "linear_probe_accuracy_",
+        "attention_mean_",
+        "baseline_single_accuracy_",
+    ):
         if key.startswith(prefix) and not key.endswith("chance"):
             rest = key[len(prefix) :]
             if prefix == "attention_mean_":

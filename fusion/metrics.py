@@ -576,6 +576,11 @@ _LINEAR_PROBE = (
     "https://arxiv.org/abs/1610.01644",
 )
 
+_LOGISTIC = (
+    "Pedregosa et al. 2011, Scikit-learn: Machine Learning in Python (LogisticRegression)",
+    "https://scikit-learn.org/stable/modules/linear_model.html#logistic-regression",
+)
+
 # Keys are patterns: {a}, {b} stand for modality names, {m} for one modality, {k} for an
 # integer. Chance levels live under the same key plus "_chance".
 METRIC_INFO: dict[str, dict[str, Any]] = {
@@ -676,6 +681,19 @@ METRIC_INFO: dict[str, dict[str, Any]] = {
         "#precision-recall-f-measure-metrics",
         "formula_latex": r"F_1^{\text{macro}} = \frac{1}{C}\sum_c "
         r"\frac{2 P_c R_c}{P_c + R_c}",
+    },
+    "baseline_concat_accuracy": {
+        "higher_is_better": True,
+        "url": _LOGISTIC[1],
+        "formula_latex": r"\mathrm{acc} = \frac{1}{N}\sum_i [\hat y_i = y_i],\quad "
+        r"\hat y = \arg\max \operatorname{softmax}\big(W\,[\tilde x^{(1)}; \dots; "
+        r"\tilde x^{(M)}] + c\big)",
+    },
+    "baseline_single_accuracy_{m}": {
+        "higher_is_better": True,
+        "url": _LOGISTIC[1],
+        "formula_latex": r"\mathrm{acc} = \frac{1}{N}\sum_i [\hat y_i = y_i],\quad "
+        r"\hat y = \arg\max \operatorname{softmax}(W \tilde x^{(m)} + c)",
     },
     "attention_mask_spearman": {
         "higher_is_better": True,

@@ -17,6 +17,7 @@ from fusion.metric_names import headline_keys, metric_name
 from fusion.rundata import points_frame, spread_by_epoch
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
+from views._baselines import compare_baselines
 from views._compare_adapter import before_after
 from views._shared import (
     chart,
@@ -235,6 +236,8 @@ def main() -> None:
     losses_chart(loaded)
     st.subheader(t("compare.metrics"))
     metric_table(loaded)
+    st.subheader(t("baselines.compare_title"))
+    compare_baselines(loaded)
     st.subheader(t("compare.embedding_spread_over_training"))
     spread_chart(ok)
     st.subheader(t("compare.shared_space_last_epoch"))

@@ -20,6 +20,7 @@ from fusion.metrics import COLLAPSE_FACTOR, spread, spread_factor
 from fusion.rundata import MapData, points_frame
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
+from views._baselines import baselines_section
 from views._explore_asis import pretrained_section
 from views._explore_sections import (
     all_metrics_section,
@@ -349,6 +350,7 @@ def main() -> None:
         st.stop()
     header(run)
     metrics_section(run)
+    baselines_section(run)  # logistic regression on the same split, and the verdict
     names = [
         t("explore.shared_space"),
         t("explore.training"),

@@ -1,0 +1,52 @@
+"""AppTest: Explore and Compare show each run beside its logistic-regression baselines, with
+one sentence on whether fusion beat them; runs saved before baselines still open."""
+
+from __future__ import annotations
+
+import json
+
+from tests.apptest_helpers import make_run, open_page
+
+VERDICT_WORDS = ("Fusion beat every baseline", "Fusion did not beat")
+
+
+def _texts(at) -> list[str]:
+    boxes = [*at.success, *at.info, *at.warning]
+    return [str(b.value) for b in boxes] + [str(m.value) for m in at.markdown]
+
+
+def test_explore_shows_baselines_and_verdict(runs_dir):
+    make_run(runs_dir, "att", method="attention")
+    at = open_page("explore", explore_method="pca")
+    assert not at.exception, at.exception
+    assert any(w in text for text in _texts(at) for w in VERDICT_WORDS)
+    specs = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
+    assert "Logistic regression: all concatenated" in specs and "This run: accuracy" in specs
+
+
+def test_explore_opens_a_run_saved_before_baselines(runs_dir):
+    path = make_run(runs_dir, "old", method="attention")
+    metrics = json.loads((path / "metrics.json").read_text())
+    old = {k: v for k, v in metrics.items() if not k.startswith("baseline_")}
+    (path / "metrics.json").write_text(json.dumps(old))
+    at = open_page("explore", explore_method="pca")
+    assert not at.exception, at.exception
+    assert not any(w in text for text in _texts(at) for w in VERDICT_WORDS)
+    assert any("has no baselines" in c.value for c in at.caption)
+
+
+def test_compare_puts_each_run_beside_its_baselines(runs_dir):
+    make_run(runs_dir, "att", method="attention")
+    make_run(runs_dir, "early", method="early")
+    at = open_page("compare")
+    assert not at.exception, at.exception
+    verdicts = [m.value for m in at.markdown if any(w in m.value for w in VERDICT_WORDS)]
+    assert len(verdicts) == 2
+    assert any("Each run against its baselines" in s.value for s in at.subheader)
+
+
+def test_explore_in_chinese_says_it_in_chinese(runs_dir):
+    make_run(runs_dir, "att", method="attention")
+    at = open_page("explore", explore_method="pca", lang="zh")
+    assert not at.exception, at.exception
+    assert any("融合" in text and "逻辑回归" in text for text in _texts(at))
