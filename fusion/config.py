@@ -90,10 +90,15 @@ def _type_error(field: str, kind: type, nullable: bool, value: Any) -> ConfigErr
 # Models
 
 
+AUTO_WIDTH_RANGE = (64, 256)  # "auto" encoder widths stay within these bounds
+
+
 @dataclass
 class EncoderConfig:
     kind: str = "auto"  # "auto" = small CNN for image-shaped modalities, MLP otherwise
-    hidden: int = 64  # width of hidden layers (MLP) / channels of the last conv (CNN)
+    # Width of hidden layers (MLP) / channels of the last conv (CNN); 0 = auto: each
+    # modality's own, from its width (width_for).
+    hidden: int = 0
     depth: int = 1  # hidden layers of the MLP
     activation: str = "relu"
     dropout: float = 0.0
@@ -108,10 +113,22 @@ class EncoderConfig:
             raise ConfigError(
                 "errors.models.unknown_activation", activation=self.activation, choices=ACTIVATIONS
             )
-        if self.hidden < 1 or self.depth < 0:
+        if self.hidden < 0 or self.depth < 0:
             raise ConfigError("errors.models.encoder_size")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError("errors.models.bad_dropout", dropout=self.dropout)
+
+    def width_for(self, input_shape: tuple[int, ...]) -> int:
+        """The encoder width for a modality of this per-sample shape: ``hidden``, or for 0
+        ("auto") the next power of two at or above its number of features, within
+        :data:`AUTO_WIDTH_RANGE` (6 or 36 features -> 64, 120 -> 128, 240 -> 256; an 8×8
+        image -> 64 channels, as before "auto"): a wide modality gets room, and a narrow one
+        the width that suits the playground's generated data."""
+        if self.hidden:
+            return self.hidden
+        lo, hi = AUTO_WIDTH_RANGE
+        d = max(math.prod(input_shape), 1)
+        return int(min(hi, max(lo, 2 ** math.ceil(math.log2(d)))))
 
 
 @dataclass
@@ -176,18 +193,24 @@ class CCAConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 20
+    epochs: int = 50  # an upper bound: early stopping (patience) usually ends sooner
     batch_size: int = 128
     lr: float = 3e-3
-    optimizer: str = "adam"
+    optimizer: str = "adamw"
     schedule: str = "constant"  # learning-rate schedule: "constant" or "cosine" (decays to 0)
-    weight_decay: float = 0.0
+    weight_decay: float = 1e-2  # AdamW: decoupled decay (Loshchilov & Hutter 2019); else L2
     seed: int = 0
     device: str = "auto"
     val_fraction: float = 0.2
     n_snapshots: int = 10  # validation snapshots kept for the map (epoch 0 and last included)
     snapshot_rows: int = 2000  # at most this many validation rows per snapshot (bounds memory)
     threads: int | None = None  # torch intra-op threads for this run; None keeps torch's setting
+    # Each modality's features are scaled to zero mean and unit variance with the training
+    # rows' statistics, inside the model (fusion.models.Standardize).
+    standardize: bool = True
+    # Early stopping: end after this many epochs without a better validation score (the
+    # method's monitored metric, fusion.train) and keep the best epoch's weights; 0 = off.
+    patience: int = 10
 
     def validate(self, n_train: int | None = None) -> None:
         check_types(self)
@@ -217,6 +240,8 @@ class TrainConfig:
             raise ConfigError("errors.train.negative_weight_decay")
         if self.n_snapshots < 0 or self.snapshot_rows < 1:
             raise ConfigError("errors.train.bad_snapshots")
+        if self.patience < 0:
+            raise ConfigError("errors.train.bad_patience", patience=self.patience)
 
 
 # ---------------------------------------------------------------------------------------
@@ -330,8 +355,33 @@ class RunConfig:
         return cls(**d)
 
 
+# TrainConfig's fields before standardisation and early stopping existed (issue 14). A saved
+# config with all of these and none of the new ones trained without them, and reads so.
+_TRAIN_FIELDS_BEFORE_14 = frozenset(
+    [
+        "epochs",
+        "batch_size",
+        "lr",
+        "optimizer",
+        "schedule",
+        "weight_decay",
+        "seed",
+        "device",
+        "val_fraction",
+        "n_snapshots",
+        "snapshot_rows",
+        "threads",
+    ]
+)
+_TRAIN_AS_BEFORE_14 = {"standardize": False, "patience": 0}
+
+
 def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
-    """A config dataclass from a JSON dict: unknown fields and wrong types are refused."""
+    """A config dataclass from a JSON dict: unknown fields and wrong types are refused.
+
+    A :class:`TrainConfig` saved before issue 14 (every field of then, none of the new)
+    gets the behaviour it trained with: no standardisation, no early stopping.
+    """
     fields = getattr(cls, "__dataclass_fields__", {})
     unknown = set(d) - set(fields)
     if unknown:
@@ -339,6 +389,8 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
             "errors.experiment.unknown_fields", config=cls.__name__, fields=sorted(unknown, key=str)
         )
     d = dict(d)
+    if cls is TrainConfig and set(d) == _TRAIN_FIELDS_BEFORE_14:
+        d.update(_TRAIN_AS_BEFORE_14)
     if "encoder" in d and isinstance(d["encoder"], dict):
         d["encoder"] = config_from_dict(EncoderConfig, d["encoder"])
     try:
@@ -373,6 +425,20 @@ def _check_loss_param(loss: str, key: str, value: Any, param: registry.Param) ->
             bound=param.bound_text(),
             value=value,
         )
+
+
+def monitored_metric(method: str, loss: str) -> str | None:
+    """What early stopping watches on the validation rows for a method and loss: a
+    classifier's accuracy (higher is better); a joint embedding's own loss ("loss", lower is
+    better: its retrieval scores are too noisy on data with near-duplicates, such as the
+    digits' resampled copies). None for a method without training and for a joint loss that
+    can collapse, which the playground shows to the end (stopping would hide the collapse)."""
+    if registry.METHODS[method].gradient_free:
+        return None
+    spec = registry.LOSSES[loss]
+    if spec.family == "joint":
+        return "loss" if spec.prevents_collapse else None
+    return "accuracy"
 
 
 def default_config(method: str = "joint", loss: str | None = None, **train: Any) -> RunConfig:

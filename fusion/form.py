@@ -5,17 +5,31 @@
 draws one widget per field; this module turns the widgets' values into a config
 (:func:`config_from_values`) and a config from a shared link into widget values
 (:func:`values_from_config`), checking every value against the field's choices or bounds
-on the way. No streamlit, no torch: a form is plain values.
+on the way. :func:`auto_notes` says what the automatic settings pick for the data at hand
+(encoder widths, standardisation, early stopping). No streamlit, no torch: a form is plain
+values.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from fusion import registry
-from fusion.config import RunConfig, default_config, get_path, set_path
+from fusion.config import (
+    AUTO_WIDTH_RANGE,
+    RunConfig,
+    default_config,
+    get_path,
+    monitored_metric,
+    set_path,
+)
+from fusion.data import PairedData
+from fusion.i18n import DEFAULT_LANGUAGE, translate
 from fusion.registry import Field
 
 
@@ -98,3 +112,36 @@ def config_from_values(
         set_path(d, path, value)
     d["name"] = str(values.get("name") or "").strip()
     return RunConfig.from_dict(d)
+
+
+def auto_notes(cfg: RunConfig, data: PairedData, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    """Sentences for the Train form on what the automatic settings pick for ``data``: each
+    modality's encoder width when it is "auto", whether and why inputs are standardised
+    (the spread of the features' scales), and what early stopping watches."""
+    if registry.METHODS[cfg.method].gradient_free:
+        return []
+    notes = []
+    enc = getattr(cfg.model, "encoder", None)
+    if enc is not None and enc.hidden == 0 and enc.kind != "linear" and enc.depth > 0:
+        shapes = data.input_shapes()
+        if cfg.method == "early":  # one encoder over all modalities side by side
+            shapes = {" + ".join(shapes): (sum(math.prod(s) for s in shapes.values()),)}
+        items = [
+            translate("train.auto.width_item", lang, m=m, w=enc.width_for(s), d=math.prod(s))
+            for m, s in shapes.items()
+        ]
+        sep = translate("train.auto.list_separator", lang)
+        lo, hi = AUTO_WIDTH_RANGE
+        notes.append(translate("train.auto.width", lang, widths=sep.join(items), lo=lo, hi=hi))
+    stds = np.concatenate([data.flat(m).std(axis=0) for m in data.names])
+    stds = stds[stds > 0] if (stds > 0).any() else stds
+    key = "train.auto.standardize" if cfg.train.standardize else "train.auto.standardize_off"
+    notes.append(translate(key, lang, lo=f"{stds.min():.3g}", hi=f"{stds.max():.3g}"))
+    monitor = monitored_metric(cfg.method, cfg.loss)
+    if cfg.train.patience == 0:
+        notes.append(translate("train.auto.early_off", lang))
+    elif monitor is None:
+        notes.append(translate("train.auto.early_collapse", lang))
+    else:
+        notes.append(translate(f"train.auto.early.{monitor}", lang, patience=cfg.train.patience))
+    return notes

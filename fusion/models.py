@@ -16,6 +16,13 @@ in :mod:`fusion.losses`.
 - Baselines on the same data: :class:`EarlyFusion` (concatenate, then MLP),
   :class:`LateFusion` (average of per-modality classifiers' logits) and
   :class:`SingleModality` (one modality alone).
+
+Every model takes optional ``stats``: per modality, the training rows' mean and standard
+deviation (:func:`input_stats`). Each encoder then starts with :class:`Standardize`, so
+modalities of very different scales (MFCCs near 100 beside accelerations near 0.1) enter
+the network on one scale, and the saved weights carry the scaling with them. An encoder
+width of 0 ("auto") follows the modality's own width
+(:meth:`~fusion.config.EncoderConfig.width_for`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -42,8 +50,12 @@ __all__ = [
     "JointEmbedding",
     "LateFusion",
     "SingleModality",
+    "Standardize",
+    "input_stats",
     "make_encoder",
 ]
+
+Stats = dict[str, tuple[np.ndarray, np.ndarray]]  # modality -> (mean, std) of training rows
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 assert tuple(ACTIVATIONS) == registry.ACTIVATIONS, "fusion.registry.ACTIVATIONS is out of step"
@@ -70,45 +82,87 @@ class SmallCNN(nn.Module):
         return self.out(self.features(x.unsqueeze(1)))  # (B, H, W) -> (B, 1, H, W)
 
 
-def make_encoder(input_shape: tuple[int, ...], out_dim: int, cfg: EncoderConfig) -> nn.Module:
-    """An encoder from one modality's per-sample shape to ``out_dim`` features."""
+def input_stats(modalities: dict[str, np.ndarray]) -> Stats:
+    """Per modality, the mean and standard deviation to standardise it with: per feature for
+    vectors (N, d), one pair for an image modality (N, H, W), which keeps the image's
+    contrast between pixels. A constant feature keeps its scale (std taken as 1)."""
+    out: Stats = {}
+    for name, x in modalities.items():
+        x = np.asarray(x, dtype=np.float64)
+        axis = None if x.ndim == 3 else 0
+        mean, std = x.mean(axis=axis), x.std(axis=axis)
+        std = np.where(std > 1e-6 * (1 + np.abs(mean)), std, 1.0)
+        out[name] = (np.asarray(mean, np.float32), np.asarray(std, np.float32))
+    return out
+
+
+class Standardize(nn.Module):
+    """z = (x - mean) / std with fixed statistics of the training rows (saved as buffers)."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean, np.float32)))
+        self.register_buffer("std", torch.as_tensor(np.asarray(std, np.float32)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def make_encoder(
+    input_shape: tuple[int, ...],
+    out_dim: int,
+    cfg: EncoderConfig,
+    stats: tuple[np.ndarray, np.ndarray] | None = None,
+) -> nn.Module:
+    """An encoder from one modality's per-sample shape to ``out_dim`` features; ``stats``
+    (mean, std) standardise its input first."""
     cfg.validate()
     kind = cfg.kind
     if kind == "auto":
         kind = "cnn" if len(input_shape) == 2 else "mlp"
+    hidden = cfg.width_for(input_shape)
     if kind == "cnn":
         if len(input_shape) != 2:
             raise ConfigError("errors.models.cnn_needs_images", shape=input_shape)
-        return SmallCNN(out_dim, cfg.hidden, cfg.activation)
-    d_in = math.prod(input_shape)
-    if kind == "linear" or cfg.depth == 0:
-        return nn.Sequential(nn.Flatten(), nn.Linear(d_in, out_dim))
-    layers: list[nn.Module] = [nn.Flatten()]
-    width = d_in
-    for _ in range(cfg.depth):
-        layers += [nn.Linear(width, cfg.hidden), ACTIVATIONS[cfg.activation]()]
-        if cfg.dropout:
-            layers.append(nn.Dropout(cfg.dropout))
-        width = cfg.hidden
-    layers.append(nn.Linear(width, out_dim))
-    return nn.Sequential(*layers)
+        body: nn.Module = SmallCNN(out_dim, hidden, cfg.activation)
+    else:
+        d_in = math.prod(input_shape)
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = d_in
+        for _ in range(0 if kind == "linear" else cfg.depth):
+            layers += [nn.Linear(width, hidden), ACTIVATIONS[cfg.activation]()]
+            if cfg.dropout:
+                layers.append(nn.Dropout(cfg.dropout))
+            width = hidden
+        layers.append(nn.Linear(width, out_dim))
+        body = nn.Sequential(*layers)
+    return body if stats is None else nn.Sequential(Standardize(*stats), body)
 
 
 # ---------------------------------------------------------------------------
 # Joint embedding
 
 
+def _encoders(
+    input_shapes: dict[str, tuple[int, ...]], dim: int, cfg: EncoderConfig, stats: Stats | None
+) -> nn.ModuleDict:
+    """One encoder per modality to ``dim`` features, each standardising with its ``stats``."""
+    return nn.ModuleDict(
+        {k: make_encoder(s, dim, cfg, (stats or {}).get(k)) for k, s in input_shapes.items()}
+    )
+
+
 class JointEmbedding(nn.Module):
     """One encoder per modality into a shared space; every modality pair is aligned by the loss."""
 
-    def __init__(self, input_shapes: dict[str, tuple[int, ...]], cfg: JointConfig):
+    def __init__(
+        self, input_shapes: dict[str, tuple[int, ...]], cfg: JointConfig, stats: Stats | None = None
+    ):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
         self.names = list(input_shapes)
-        self.encoders = nn.ModuleDict(
-            {k: make_encoder(s, cfg.dim, cfg.encoder) for k, s in input_shapes.items()}
-        )
+        self.encoders = _encoders(input_shapes, cfg.dim, cfg.encoder, stats)
         log_t = torch.tensor(math.log(cfg.temperature))
         if cfg.learn_temperature:
             self.log_temperature = nn.Parameter(log_t)
@@ -147,15 +201,17 @@ class AttentionFusion(nn.Module):
     """Modality attention: w = softmax_m(score(t_m)), fused = Σ_m w_m t_m, logits = head(fused)."""
 
     def __init__(
-        self, input_shapes: dict[str, tuple[int, ...]], n_classes: int, cfg: AttentionConfig
+        self,
+        input_shapes: dict[str, tuple[int, ...]],
+        n_classes: int,
+        cfg: AttentionConfig,
+        stats: Stats | None = None,
     ):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
         self.names = list(input_shapes)
-        self.encoders = nn.ModuleDict(
-            {k: make_encoder(s, cfg.dim, cfg.encoder) for k, s in input_shapes.items()}
-        )
+        self.encoders = _encoders(input_shapes, cfg.dim, cfg.encoder, stats)
         self.self_attention = (
             nn.MultiheadAttention(cfg.dim, cfg.heads, batch_first=True) if cfg.heads else None
         )
@@ -182,7 +238,11 @@ class EarlyFusion(nn.Module):
     """Concatenate all modalities' flattened features, then one MLP classifier."""
 
     def __init__(
-        self, input_shapes: dict[str, tuple[int, ...]], n_classes: int, cfg: BaselineConfig
+        self,
+        input_shapes: dict[str, tuple[int, ...]],
+        n_classes: int,
+        cfg: BaselineConfig,
+        stats: Stats | None = None,
     ):
         super().__init__()
         self.names = list(input_shapes)
@@ -190,7 +250,15 @@ class EarlyFusion(nn.Module):
         enc = EncoderConfig(
             **{**cfg.encoder.__dict__, "kind": "mlp" if cfg.encoder.kind != "linear" else "linear"}
         )
-        self.body = make_encoder((d_in,), cfg.dim, enc)
+        joined = None
+        if stats:  # each modality's statistics, flattened and side by side like its features
+            joined = tuple(
+                np.concatenate(
+                    [np.broadcast_to(stats[k][i], s).ravel() for k, s in input_shapes.items()]
+                )
+                for i in (0, 1)
+            )
+        self.body = make_encoder((d_in,), cfg.dim, enc, joined)
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(cfg.dim, n_classes))
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:
@@ -203,16 +271,19 @@ class LateFusion(nn.Module):
     """One classifier per modality; the prediction is the mean of their logits."""
 
     def __init__(
-        self, input_shapes: dict[str, tuple[int, ...]], n_classes: int, cfg: BaselineConfig
+        self,
+        input_shapes: dict[str, tuple[int, ...]],
+        n_classes: int,
+        cfg: BaselineConfig,
+        stats: Stats | None = None,
     ):
         super().__init__()
         self.names = list(input_shapes)
+        encoders = _encoders(input_shapes, cfg.dim, cfg.encoder, stats)
         self.branches = nn.ModuleDict(
             {
-                k: nn.Sequential(
-                    make_encoder(s, cfg.dim, cfg.encoder), nn.ReLU(), nn.Linear(cfg.dim, n_classes)
-                )
-                for k, s in input_shapes.items()
+                k: nn.Sequential(encoders[k], nn.ReLU(), nn.Linear(cfg.dim, n_classes))
+                for k in input_shapes
             }
         )
 
@@ -225,7 +296,11 @@ class SingleModality(nn.Module):
     """A classifier that sees one modality only (the 'no fusion' reference)."""
 
     def __init__(
-        self, input_shapes: dict[str, tuple[int, ...]], n_classes: int, cfg: BaselineConfig
+        self,
+        input_shapes: dict[str, tuple[int, ...]],
+        n_classes: int,
+        cfg: BaselineConfig,
+        stats: Stats | None = None,
     ):
         super().__init__()
         name = cfg.modality or next(iter(input_shapes))
@@ -234,7 +309,7 @@ class SingleModality(nn.Module):
                 "errors.models.modality_not_in_data", modality=name, choices=list(input_shapes)
             )
         self.names = [name]
-        self.body = make_encoder(input_shapes[name], cfg.dim, cfg.encoder)
+        self.body = make_encoder(input_shapes[name], cfg.dim, cfg.encoder, (stats or {}).get(name))
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(cfg.dim, n_classes))
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:

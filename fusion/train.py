@@ -19,6 +19,14 @@ Design notes (measured on a 2-core CPU, see benchmarks/):
   batch ("stopped"); a NaN/inf loss ends it ("diverged") and restores the
   weights from the last completed epoch; a device out-of-memory error ends it
   ("out_of_memory") with a suggestion.
+- Early stopping (Prechelt 1998, "Early Stopping - But When?"): with
+  ``TrainConfig.patience`` > 0 and a task that names a validation metric to watch
+  (``task.monitor``: a metric, higher is better, or ``"loss"``, the task's own loss on the
+  validation snapshot rows, lower is better), training ends once it has not improved
+  for ``patience`` epochs, and a run that finishes keeps the weights of its best epoch, the
+  latest of equals (``History.best_epoch``, saved in run.json; the final metrics are that
+  epoch's): on a plateau of validation accuracy the longer-trained weights are kept, whose
+  attention is sharper. The faults above keep their own rule.
 - The outcome message is kept in English (``History.message``) and as a catalogue key
   with parameters (``message_key``, ``message_params``); :func:`localized_message`
   shows it in a page's language.
@@ -144,6 +152,9 @@ class History:
     seconds: float = 0.0
     message_key: str = ""  # catalogue key of ``message`` (see :func:`localized_message`)
     message_params: dict[str, Any] = field(default_factory=dict)
+    monitor: str = ""  # the validation metric early stopping watched ("" = none)
+    best_epoch: int = 0  # the epoch whose weights the run kept (0 = the last one trained)
+    best_value: float | None = None  # the watched metric at best_epoch
     live_frames: dict[str, np.ndarray] | None = None  # the live map's frames (fusion.live)
 
     @property
@@ -165,6 +176,9 @@ class History:
             "message_params": self.message_params,
             "completed_epochs": self.completed_epochs,
             "seconds": round(self.seconds, 3),
+            "monitor": self.monitor,
+            "best_epoch": self.best_epoch,
+            "best_value": self.best_value,
         }
 
 
@@ -255,7 +269,7 @@ def fit(
             {"epoch": 0, "seconds": 0.0, "samples_per_sec": 0.0, **run.evaluate(0)}
         )
         for epoch in range(1, config.epochs + 1):
-            if not run.epoch(epoch):
+            if not run.epoch(epoch) or run.patience_ran_out(epoch):
                 break
     except RuntimeError as exc:
         if not _is_oom(exc):
@@ -263,8 +277,7 @@ def fit(
         model.load_state_dict(run.good_state)
         run.out_of_memory(run.history.completed_epochs + 1)
     if run.history.status == "running":
-        run.history.status = "finished"
-        run.history.say("messages.train.finished", epochs=config.epochs)
+        run.finish()
     run.final_evaluation()
     run.history.seconds = time.perf_counter() - run.t_start
     for cb in callbacks:
@@ -311,6 +324,12 @@ class _Fit:
             )
         self.good_state = copy.deepcopy(model.state_dict())
         self.step = 0
+        self.monitor = getattr(task, "monitor", None) if config.patience > 0 else None
+        self.history.monitor = self.monitor or ""
+        self.best_state: dict[str, Any] | None = None
+        self.improved = 0  # the last epoch that strictly improved the watched metric
+        self.best_arrays: dict[str, np.ndarray] = {}  # the best epoch's snapshot outputs
+        self.last_arrays: dict[str, np.ndarray] = {}
         for cb in callbacks:
             cb.on_train_start(
                 {
@@ -330,12 +349,71 @@ class _Fit:
         self.model.eval()
         with torch.no_grad(), _one_blas_thread():
             metrics, arrays = self.task.evaluate(self.model, self.snap_t, final=False)
+            if self.monitor == "loss":
+                metrics["loss"] = self.validation_loss()
         if epoch in self.keep:
             self.history.snapshots.append(Snapshot(epoch, arrays))
+        self.last_arrays = arrays
         for cb in self.callbacks:
             cb.on_evaluate(epoch, arrays, self.snap_t.data)
         self.model.train()
         return {f"val_{k}": v for k, v in metrics.items()}
+
+    def validation_loss(self) -> float:
+        """The task's loss on the snapshot rows, in fixed batches of the training batch size
+        (a contrastive loss depends on the batch), weighted by batch length."""
+        n, bs = self.snap_t.n, self.bs
+        total, seen = 0.0, 0
+        for start in range(0, n, bs):
+            idx = torch.arange(start, min(start + bs, n), device=self.device)
+            if len(idx) < 2:  # a batch of one row has no pairs to contrast
+                continue
+            inputs, labels = self.snap_t.batch(idx)
+            objective = getattr(self.task, "objective", self.task.loss)  # not a training step
+            total += float(objective(self.model, inputs, labels)["loss"]) * len(idx)
+            seen += len(idx)
+        return total / max(seen, 1)
+
+    def patience_ran_out(self, epoch: int) -> bool:
+        """Track the best epoch of the watched metric; True when ``patience`` epochs in a row
+        brought no improvement (training then ends early)."""
+        if self.monitor is None:
+            return False
+        h = self.history
+        value = h.epochs[-1].get(f"val_{self.monitor}")
+        if value is None or not math.isfinite(value):
+            return False
+        sign = -1.0 if self.monitor == "loss" else 1.0  # a loss is better lower
+        better = h.best_value is None or sign * value > sign * h.best_value
+        if better:
+            self.improved = epoch
+        if better or value == h.best_value:  # a tie keeps the later, longer-trained weights
+            h.best_epoch, h.best_value = epoch, float(value)
+            self.best_state = copy.deepcopy(self.model.state_dict())
+            self.best_arrays = self.last_arrays
+        # Patience counts epochs since the last strict improvement (a plateau runs out).
+        return epoch - self.improved >= self.config.patience and epoch < self.config.epochs
+
+    def finish(self) -> None:
+        """A run that no fault stopped: keep its best epoch's weights and say so."""
+        h, last = self.history, self.history.completed_epochs
+        h.status = "finished"
+        if self.best_state is None or h.best_epoch >= last:
+            h.best_epoch = last if self.best_state is not None else 0
+            h.say("messages.train.finished", epochs=last)
+            return
+        self.model.load_state_dict(self.best_state)
+        if not any(s.epoch == h.best_epoch for s in h.snapshots):  # the kept model's map
+            h.snapshots.append(Snapshot(h.best_epoch, self.best_arrays))
+            h.snapshots.sort(key=lambda s: s.epoch)
+        kind = "early_stopped" if last < self.config.epochs else "finished_best"
+        h.say(
+            f"messages.train.{kind}.{h.monitor}",
+            epochs=last,
+            best=h.best_epoch,
+            patience=self.config.patience,
+            value=f"{h.best_value:.3f}",
+        )
 
     def epoch(self, epoch: int) -> bool:
         """One pass over the training data; False when training must end (stop, divergence)."""
@@ -399,10 +477,12 @@ class _Fit:
         history = self.history
         self.model.eval()
         last = history.completed_epochs
+        # A run that kept an earlier epoch's weights already has that epoch's snapshot.
+        kept = history.status == "finished" and 0 < history.best_epoch < last
         try:
             with torch.no_grad():
                 history.final_metrics, _ = self.task.evaluate(self.model, self.val_t, final=True)
-                if not any(s.epoch == last for s in history.snapshots):
+                if not kept and not any(s.epoch == last for s in history.snapshots):
                     _, arrays = self.task.evaluate(self.model, self.snap_t, final=False)
                     history.snapshots.append(Snapshot(last, arrays))
         except RuntimeError as exc:

@@ -394,6 +394,7 @@ TYPED = {
     int: st.integers(-(10**6), 10**6),
     float: st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(-1, 2)),
     str: st.one_of(st.sampled_from(["adam", "sgd", "cosine", "cpu", "auto"]), st.text(max_size=6)),
+    bool: st.booleans(),
 }
 
 

@@ -148,14 +148,27 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
     return values
 
 
+def applied_config(method: str, loss: str) -> Any:
+    """The run config of the form's settings as last applied (defaults before the first run)."""
+    state = st.session_state
+    keys = {f.path: widget_key(f, method, loss) for f in registry.form_fields(method, loss)}
+    return form.config_from_values(
+        method, loss, {path: state[key] for path, key in keys.items() if key in state}
+    )
+
+
+def auto_ui(method: str, loss: str, data: PairedData) -> None:
+    """What the automatic settings pick for this data and why (encoder widths, standardised
+    inputs, early stopping), from the settings as last applied."""
+    notes = form.auto_notes(applied_config(method, loss), data, language())
+    if notes:
+        st.caption("  \n".join([f"**{t('train.auto.title')}**", *notes]))
+
+
 def estimate_ui(method: str, loss: str, data: PairedData) -> None:
     """The run's estimated time, from the data's size and the form's settings as last applied
     (defaults before the first run); a warning when it is long (fusion.estimate)."""
-    state = st.session_state
-    keys = {f.path: widget_key(f, method, loss) for f in registry.form_fields(method, loss)}
-    cfg = form.config_from_values(
-        method, loss, {path: state[key] for path, key in keys.items() if key in state}
-    )
+    cfg = applied_config(method, loss)
     gpu = (
         not registry.METHODS[method].gradient_free
         and cfg.train.device in ("auto", "cuda")
@@ -227,6 +240,7 @@ with st.container(border=True):
     estimate_ui(method, loss, data)
     try:
         values = settings_ui(method, loss, data, busy)
+        auto_ui(method, loss, data)
         if values is not None:
             config = form.config_from_values(method, loss, values, link_base())
             start_training(data, config, scroll=True)  # the panel sits above the form's button

@@ -1,0 +1,34 @@
+"""A person opens a finished attention run on Explore and sees it beside logistic regression
+on each modality and on all modalities concatenated, with one sentence on whether fusion beat
+them; the Train form says what its automatic settings picked for the data (issue 14)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.apptest_helpers import make_run
+from tests.browser.test_journeys import keyed, wait_for_text
+
+pytestmark = pytest.mark.browser
+
+
+def test_explore_shows_baselines_and_train_explains_auto(app):
+    ws = parse_qs(urlparse(app.page.url).query)["ws"][0]
+    make_run(app.server.runs_dir / "workspaces" / ws, "tiny-attention", method="attention")
+    app.nav("Explore")
+    wait_for_text(app, "Against simple baselines", 60)
+    text = app.main_text()
+    assert "Fusion beat every baseline" in text or "Fusion did not beat" in text
+    panel = keyed(app, "explore_baselines")
+    panel.scroll_into_view_if_needed()
+    for bar in ("This run: accuracy", "Logistic regression: all concatenated"):
+        assert panel.get_by_text(bar).count() >= 1, bar
+    app.shot("explore-baselines")
+
+    app.nav("Train")
+    wait_for_text(app, "What the defaults do with this data", 60)
+    text = app.main_text()
+    assert "Early stopping" in text and "Standardised inputs" in text
+    app.shot("train-auto-notes")
