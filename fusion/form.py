@@ -136,6 +136,8 @@ def auto_notes(cfg: RunConfig, data: PairedData, lang: str = DEFAULT_LANGUAGE) -
     stds = np.concatenate([data.flat(m).std(axis=0) for m in data.names])
     stds = stds[stds > 0] if (stds > 0).any() else stds
     key = "train.auto.standardize" if cfg.train.standardize else "train.auto.standardize_off"
+    if cfg.train.standardize and stds.max() < 1.5 * stds.min():  # already on one scale
+        key = "train.auto.standardize_alike"
     notes.append(translate(key, lang, lo=f"{stds.min():.3g}", hi=f"{stds.max():.3g}"))
     monitor = monitored_metric(cfg.method, cfg.loss)
     if cfg.train.patience == 0:

@@ -204,7 +204,9 @@ def test_form_notes_say_what_auto_picked_for_this_data():
     notes = form.auto_notes(default_config("attention"), data)
     assert "audio 64 (36 features)" in notes[0] and "accel 64 (6 features)" in notes[0]
     assert "between 64 and 256" in notes[0]
-    assert "Standardised" in notes[1]
+    assert "Standardised" in notes[1] and "already on one scale" not in notes[1]
+    alike = PairedData({"a": rng.normal(size=(50, 4)), "b": rng.normal(size=(50, 3))})
+    assert "already on one scale" in form.auto_notes(default_config("attention"), alike)[1]
     assert "validation accuracy" in notes[2] and "10 epochs" in notes[2]
     joint = form.auto_notes(default_config("joint", "info_nce", patience=0), data, "zh")
     assert "不提前停止" in joint[-1]

@@ -41,6 +41,7 @@ def _figure(values: dict, chance: dict, titles: dict, colors: list[str], title: 
     fig = plots.metric_bars(values, chance, titles, title=title, x_label=t("baselines.axis"), t=t)
     fig.data[0].marker.color = colors
     fig.update_xaxes(range=[0, 1.08])
+    fig.update_yaxes(title=None)  # the bars say what they are
     fig.update_layout(showlegend=False)
     return fig
 

@@ -28,6 +28,10 @@ def test_explore_shows_baselines_and_train_explains_auto(app):
     app.shot("explore-baselines")
 
     app.nav("Train")
+    demo = app.page.get_by_role("button", name="Use the default demo data")
+    if demo.count():  # a new session has no dataset yet
+        demo.click()
+        app.wait()
     wait_for_text(app, "What the defaults do with this data", 60)
     text = app.main_text()
     assert "Early stopping" in text and "Standardised inputs" in text
