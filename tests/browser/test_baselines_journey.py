@@ -27,6 +27,13 @@ def test_explore_shows_baselines_and_train_explains_auto(app):
         assert panel.get_by_text(bar).count() >= 1, bar
     app.shot("explore-baselines")
 
+    make_run(app.server.runs_dir / "workspaces" / ws, "tiny-early", method="early")
+    app.nav("Compare")
+    wait_for_text(app, "Each run against its baselines", 60)
+    assert app.main_text().count("Fusion") >= 2  # one sentence per run
+    app.page.get_by_text("Each run against its baselines").scroll_into_view_if_needed()
+    app.shot("compare-baselines")
+
     app.nav("Train")
     demo = app.page.get_by_role("button", name="Use the default demo data")
     if demo.count():  # a new session has no dataset yet
