@@ -211,6 +211,11 @@ class TrainConfig:
     # Early stopping: end after this many epochs without a better validation score (the
     # method's monitored metric, fusion.train) and keep the best epoch's weights; 0 = off.
     patience: int = 10
+    # With standardize on, a labelled classifier and fewer training rows than this, a fifth of
+    # the training rows is held out to check it first: standardisation stays on unless training
+    # without it scores a lower held-out cross-entropy (fusion.experiment.choose_standardize,
+    # the choice is saved in the run's config); 0 = never check.
+    standardize_check_rows: int = 500
 
     def validate(self, n_train: int | None = None) -> None:
         check_types(self)
@@ -242,6 +247,8 @@ class TrainConfig:
             raise ConfigError("errors.train.bad_snapshots")
         if self.patience < 0:
             raise ConfigError("errors.train.bad_patience", patience=self.patience)
+        if self.standardize_check_rows < 0:
+            raise ConfigError("errors.train.bad_standardize_check_rows")
 
 
 # ---------------------------------------------------------------------------------------
@@ -374,13 +381,16 @@ _TRAIN_FIELDS_BEFORE_14 = frozenset(
     ]
 )
 _TRAIN_AS_BEFORE_14 = {"standardize": False, "patience": 0}
+# Saved before the held-out check of standardisation: they trained without it.
+_TRAIN_FIELDS_BEFORE_CHECK = _TRAIN_FIELDS_BEFORE_14 | {"standardize", "patience"}
 
 
 def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
     """A config dataclass from a JSON dict: unknown fields and wrong types are refused.
 
     A :class:`TrainConfig` saved before issue 14 (every field of then, none of the new)
-    gets the behaviour it trained with: no standardisation, no early stopping.
+    gets the behaviour it trained with: no standardisation, no early stopping; one saved
+    before the held-out check of standardisation trains without that check.
     """
     fields = getattr(cls, "__dataclass_fields__", {})
     unknown = set(d) - set(fields)
@@ -391,6 +401,8 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
     d = dict(d)
     if cls is TrainConfig and set(d) == _TRAIN_FIELDS_BEFORE_14:
         d.update(_TRAIN_AS_BEFORE_14)
+    if cls is TrainConfig and set(d) == _TRAIN_FIELDS_BEFORE_CHECK:
+        d["standardize_check_rows"] = 0
     if "encoder" in d and isinstance(d["encoder"], dict):
         d["encoder"] = config_from_dict(EncoderConfig, d["encoder"])
     try:

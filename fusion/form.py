@@ -146,4 +146,8 @@ def auto_notes(cfg: RunConfig, data: PairedData, lang: str = DEFAULT_LANGUAGE) -
         notes.append(translate("train.auto.early_collapse", lang))
     else:
         notes.append(translate(f"train.auto.early.{monitor}", lang, patience=cfg.train.patience))
+    n_train = len(data.split_rows(cfg.train.val_fraction, cfg.train.seed)[0])
+    check = cfg.train.standardize_check_rows
+    if cfg.train.standardize and registry.METHODS[cfg.method].needs_labels and n_train < check:
+        notes.append(translate("train.auto.standardize_check", lang, n=n_train, rows=check))
     return notes

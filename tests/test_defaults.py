@@ -193,6 +193,12 @@ def test_a_config_saved_before_these_defaults_reads_as_it_trained():
     assert old.train.standardize is False and old.train.patience == 0
     partial = RunConfig.from_dict({"method": "attention", "train": {"epochs": 5}})
     assert partial.train.standardize is True and partial.train.patience == 10
+    assert partial.train.standardize_check_rows == 500
+    saved_14 = {**old_train, "standardize": True, "patience": 10}  # before the check existed
+    assert (
+        RunConfig.from_dict({"method": "attention", "train": saved_14}).train.standardize_check_rows
+        == 0
+    )
 
 
 def test_form_notes_say_what_auto_picked_for_this_data():
@@ -213,3 +219,66 @@ def test_form_notes_say_what_auto_picked_for_this_data():
     collapse = form.auto_notes(default_config("joint", "seed_alignment"), data)
     assert "collapse" in collapse[-1]
     assert form.auto_notes(default_config("cca"), data) == []
+
+
+# -- the held-out check of standardisation with few training rows -------------------------------
+
+
+def test_standardize_check_runs_only_for_trained_classifiers_with_few_rows():
+    from fusion.experiment import needs_standardize_check
+
+    att = default_config("attention")
+    assert att.train.standardize_check_rows == 500
+    assert needs_standardize_check(att, 499) and not needs_standardize_check(att, 500)
+    assert not needs_standardize_check(default_config("joint", "info_nce"), 30)
+    off = default_config("attention")
+    off.train.standardize = False
+    assert not needs_standardize_check(off, 30)
+    never = default_config("attention")
+    never.train.standardize_check_rows = 0
+    assert not needs_standardize_check(never, 30)
+    with pytest.raises(ConfigError, match="standardize_check_rows"):
+        TrainConfig(standardize_check_rows=-1).validate()
+
+
+@pytest.mark.parametrize("better", [True, False])
+def test_standardize_check_keeps_the_lower_held_out_loss_on_training_rows_only(monkeypatch, better):
+    from fusion import experiment
+    from fusion.models import FusionOutput
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 30)
+    data = PairedData({"a": rng.normal(size=(60, 3)), "b": rng.normal(size=(60, 5))}, labels)
+    seen = []
+
+    class Oracle(torch.nn.Module):  # right with confidence when `good`, else unsure
+        def __init__(self, good: bool):
+            super().__init__()
+            self.good, self.w = good, torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, inputs):
+            n = len(inputs["a"])
+            return FusionOutput(torch.zeros(n, 2) if not self.good else self.logits[:n])
+
+    def fake_train(_data, inner, held, cfg, callbacks, stop_event):
+        seen.append((inner.n, held.n, cfg.train.standardize))
+        model = Oracle(cfg.train.standardize == better)
+        model.logits = 5 * torch.nn.functional.one_hot(torch.as_tensor(held.labels), 2).float()
+        return type("R", (), {"model": model})()
+
+    cfg = default_config("attention")
+    train, val = data.split(cfg.train.val_fraction, cfg.train.seed)
+    monkeypatch.setattr(experiment, "_train", fake_train)
+    assert experiment.choose_standardize(train, cfg) is better
+    assert [s for *_, s in seen] == [True, False]
+    assert all(i + h == train.n for i, h, _ in seen)  # the run's validation rows stay out
+    assert cfg.train.standardize is True  # the config itself is not changed by the check
+
+
+def test_form_notes_say_when_standardisation_is_checked():
+    rng = np.random.default_rng(0)
+    few = PairedData({"a": rng.random((50, 3)), "b": rng.random((50, 4)) * 100}, np.arange(50) % 2)
+    notes = " ".join(form.auto_notes(default_config("attention"), few, "en"))
+    assert "held-out fifth of the training rows" in notes and "40 for training" in notes
+    many = PairedData({"a": rng.random((700, 3)), "b": rng.random((700, 4))}, np.arange(700) % 2)
+    assert "held-out" not in " ".join(form.auto_notes(default_config("attention"), many, "en"))
