@@ -59,6 +59,12 @@ LIVE_MAX_POINTS = 5000  # points drawn live (all modalities), whole samples kept
 UMAP_SLOW_SECONDS = 1.0  # a UMAP frame slower than this cannot give a frame a second...
 FALLBACK_AFTER = 3  # ...this many times in a row: the live map carries on with PCA only
 FRAMES_FILE = "live_frames.npz"
+# After training, Explore's UMAP slider should step through the run as it formed, not jump
+# from one frame to the last: epochs whose live frame had no UMAP (the budget) get one now,
+# at most CATCH_UP_FRAMES of them, evenly spread, within CATCH_UP_SECONDS (a demo's map
+# waits this long at most). Their inputs are kept meanwhile (float16, thinned when full).
+CATCH_UP_FRAMES = 10
+CATCH_UP_SECONDS = 3.0
 # The frame thread's budget: each map's frames take at most this share of the wall time
 # (UMAP ~0.85 s at 5k points on a busy 2-core CPU: one every ~5.7 s; PCA ~10 ms).
 FRAME_SHARES = {"pca": 0.05, "umap": 0.15}
@@ -105,8 +111,10 @@ class LiveMap:
         seed: int = 0,
         max_points: int = LIVE_MAX_POINTS,
         shares: dict[str, float] | None = None,
+        catch_up_s: float = CATCH_UP_SECONDS,
     ):
         self.emit, self.seed, self.max_points = emit, int(seed), int(max_points)
+        self.catch_up_s = catch_up_s  # after training: UMAP for epochs that had none
         self.shares = {**FRAME_SHARES, **(shares or {})}  # of the wall time, per map
         self._next_at = {"pca": 0.0, "umap": 0.0}  # perf_counter: next frame allowed
         self.rows: np.ndarray | None = None  # kept samples (indices into the snapshot rows)
@@ -125,6 +133,7 @@ class LiveMap:
         self._pending: tuple[int, np.ndarray, float] | None = None
         self._closing = False
         self._thread: threading.Thread | None = None
+        self._inputs: list[tuple[int, np.ndarray]] = []  # epochs without UMAP, for later
 
     # -- fusion.train.Callback
 
@@ -212,6 +221,8 @@ class LiveMap:
             self._safely(self._frame, item[0], item, due)
         if self.use_umap and self._last is not None and self._prev_epoch_umap != self._last[0]:
             self._safely(self._final_umap, self._last[0])  # the last frame always has UMAP
+        if self.use_umap and self._inputs and self.catch_up_s > 0:
+            self._safely(self._catch_up, -1)
 
     def _safely(self, fn: Callable[..., None], epoch: int, *args: Any) -> None:
         from fusion.train import _one_blas_thread
@@ -258,6 +269,8 @@ class LiveMap:
         if umap is not None:
             self._prev_epoch_umap = epoch
         frame["umap"], frame["umap_fallback"] = umap, not self.use_umap
+        if umap is None:
+            self._keep_input(epoch, X)
         self.epochs.append(epoch)
         self.coords["pca"].append(frame["pca"])
         self._send(frame, t0, t_eval)
@@ -277,6 +290,42 @@ class LiveMap:
         self._prev_epoch_umap = epoch
         self._send(frame, t0, t_eval)
 
+    def _keep_input(self, epoch: int, X: np.ndarray) -> None:
+        """Keep an epoch's input for :meth:`_catch_up` (every other one dropped when full)."""
+        self._inputs.append((epoch, X.astype(np.float16)))
+        if len(self._inputs) > 2 * CATCH_UP_FRAMES:
+            self._inputs = self._inputs[::2]
+
+    def _catch_up(self) -> None:
+        """UMAP for kept epochs that had none, evenly spread, within the time allowed.
+
+        Each is warm-started from the UMAP frame of the nearest earlier epoch, so it sits in
+        the same layout; the frames the live map drew are left as they were (Explore opens
+        on the last of them).
+        """
+        from fusion.projection import next_frame
+
+        done = set(self.umap_epochs)
+        todo = [(e, X) for e, X in self._inputs if e not in done]
+        if len(todo) > CATCH_UP_FRAMES:
+            pick = np.linspace(0, len(todo) - 1, CATCH_UP_FRAMES).round().astype(int)
+            todo = [todo[i] for i in pick]
+        end = time.perf_counter() + self.catch_up_s
+        for epoch, X in todo:
+            if time.perf_counter() > end:
+                break
+            before = [i for i, e in enumerate(self.umap_epochs) if e < epoch]
+            prev = (
+                self.coords["umap"][max(before, key=self.umap_epochs.__getitem__)]
+                if before
+                else None
+            )
+            self.coords["umap"].append(
+                next_frame(X.astype(np.float32), prev, "umap", seed=self.seed)
+            )
+            self.umap_epochs.append(epoch)
+        self._inputs = []
+
     def _send(self, frame: dict[str, Any], t0: float, t_eval: float) -> None:
         now = time.perf_counter()
         frame["seconds"], frame["lag"], frame["sent"] = now - t0, now - t_eval, time.time()
@@ -293,8 +342,9 @@ class LiveMap:
             "modality": np.repeat(np.asarray(self.names, dtype=str), S),
         }
         if self.coords["umap"]:
-            out["umap"] = np.stack(self.coords["umap"]).astype(np.float32)
-            out["umap_epochs"] = np.asarray(self.umap_epochs, dtype=np.int32)
+            order = np.argsort(self.umap_epochs, kind="stable")  # catch-up frames come last
+            out["umap"] = np.stack([self.coords["umap"][i] for i in order]).astype(np.float32)
+            out["umap_epochs"] = np.asarray(self.umap_epochs, dtype=np.int32)[order]
         return out
 
 

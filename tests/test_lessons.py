@@ -28,7 +28,7 @@ from fusion.lessons import (
     get_lesson,
     missing_base,
 )
-from tests.test_jobs import _wait
+from tests.job_helpers import wait_until as _wait
 
 
 @pytest.fixture(autouse=True)

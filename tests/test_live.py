@@ -28,14 +28,27 @@ class Sink:
 NO_BUDGET = {"pca": 1.0, "umap": 1.0}  # every frame as soon as it can (UMAP on each)
 
 
-def _train(data, method="joint", loss="info_nce", epochs=6, shares=None, **train):
+def _train(data, method="joint", loss="info_nce", epochs=6, shares=None, wait=False, **train):
+    """Train with a LiveMap; ``wait``: each epoch waits for its frame (none dropped; the
+    frame thread runs at a lower priority and may otherwise fall behind a busy machine)."""
     from fusion.experiment import run_experiment
+    from fusion.train import Callback
 
     cfg = default_config(method, loss, epochs=epochs)
     for k, v in train.items():
         setattr(cfg.train, k, v)
     sink = Sink()
+
+    class WaitForFrame(Callback):
+        def on_epoch_end(self, info, history):
+            end = time.monotonic() + 30
+            while time.monotonic() < end and not any(
+                f["epoch"] >= info["epoch"] for f in sink.events.get(live.FRAME, [])
+            ):
+                time.sleep(0.01)
+
     callbacks = [live.LiveMap(sink, seed=cfg.train.seed, shares=shares)]
+    callbacks += [WaitForFrame()] if wait else []
     result = run_experiment(data, cfg, callbacks)
     return result, sink
 
@@ -69,7 +82,8 @@ def test_joint_run_streams_aligned_frames_and_saves_them(small_latent, tmp_path)
     from fusion.runs import load_run, save_run
 
     warm_up()  # as a worker does once it is ready (fusion.worker): no frame waits for it
-    result, sink = _train(small_latent, epochs=6, shares=NO_BUDGET)
+    # 12 epochs (no early stop): the last two frames come when little is left to learn
+    result, sink = _train(small_latent, epochs=12, shares=NO_BUDGET, wait=True, patience=0)
     points = sink.events[live.POINTS]
     frames = sink.events[live.FRAME]
     assert len(points) == 1 and frames, sink.events.keys()
@@ -79,8 +93,9 @@ def test_joint_run_streams_aligned_frames_and_saves_them(small_latent, tmp_path)
         for m in ("pca", "umap"):
             assert f[m].dtype == np.float32 and f[m].shape == (n_pts, 2)
             assert np.isfinite(f[m]).all()
-    assert frames[-1]["epoch"] == 6  # the last evaluation is never dropped
+    assert frames[-1]["epoch"] == 12  # the last evaluation is never dropped
     assert [f["epoch"] for f in frames] == sorted({f["epoch"] for f in frames})
+    assert frames[-2]["epoch"] == 11  # consecutive (the test waited for every frame)
     # Aligned: consecutive late frames (little left to learn) move points far less than
     # the map's own size, and the frames really change over training.
     a, b = frames[-2]["umap"], frames[-1]["umap"]
@@ -192,7 +207,7 @@ def test_frames_keep_to_their_budget_and_the_last_frame_has_umap(monkeypatch):
     rng = np.random.default_rng(0)
     X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(150)]
     t0 = time.perf_counter()
-    lm, sink, h = _drive(X, sleep=0.02)
+    lm, sink, h = _drive(X, sleep=0.02, catch_up_s=0)  # the budget while training
     wall = time.perf_counter() - t0
     frames = sink.events[live.FRAME]
     with_umap = [f for f in frames if f["umap"] is not None]
@@ -203,6 +218,32 @@ def test_frames_keep_to_their_budget_and_the_last_frame_has_umap(monkeypatch):
     saved = h.live_frames
     assert list(saved["umap_epochs"]) == [f["epoch"] for f in with_umap]
     assert len(saved["epochs"]) == len({f["epoch"] for f in frames})
+
+
+def test_after_training_epochs_without_umap_get_one_and_the_last_frame_stays(monkeypatch):
+    """A short run whose budget allowed few UMAP frames: after training, up to
+    CATCH_UP_FRAMES epochs that had none get one (so Explore's UMAP slider steps through the
+    run), in epoch order, and the last frame is still the one the live map drew."""
+    import fusion.projection as P
+
+    real = P.next_frame
+
+    def slow(X, prev, method="umap", **kw):
+        if method == "umap":
+            time.sleep(0.1)
+        return real(X, prev, method, **kw)
+
+    monkeypatch.setattr(P, "next_frame", slow)
+    rng = np.random.default_rng(0)
+    X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(40)]
+    lm, sink, h = _drive(X, sleep=0.01, catch_up_s=30)
+    live_umap = [f for f in sink.events[live.FRAME] if f["umap"] is not None]
+    saved = h.live_frames
+    epochs = list(saved["umap_epochs"])
+    assert epochs == sorted(epochs) and len(set(epochs)) == len(epochs)
+    assert len(epochs) >= min(len(live_umap) + live.CATCH_UP_FRAMES, 40) - 1, epochs
+    assert epochs[-1] == 39
+    np.testing.assert_array_equal(saved["umap"][-1], live_umap[-1]["umap"].astype(np.float32))
 
 
 def test_attention_run_streams_weights_with_labels_and_mask(small_gated):
@@ -227,6 +268,7 @@ def test_frames_are_compact():
     lm.rows, lm.names = np.arange(2500), ["a", "b"]
     for e in range(100):
         lm.epochs.append(e)
+        lm.umap_epochs.append(e)
         for m in ("pca", "umap"):
             lm.coords[m].append(rng.normal(size=(5000, 2)).astype(np.float32))
     saved = lm.saved()

@@ -26,6 +26,7 @@ import pytest
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, VIEWPORT, App
 from tests.browser.test_journeys import (
     keyed,
+    no_early_stop,
     open_tab,
     set_epochs,
     sidebar_dataset,
@@ -60,6 +61,7 @@ def start_long_training(app: App, name: str = "") -> None:
     """Start a joint InfoNCE training of minutes (200 epochs of batches of 16: 20,000 steps
     on the demo's 1,600 training pairs); wait until steps are done."""
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) == 200
+    no_early_stop(app)
     assert set_epochs(app, "tr_bs_joint_info_nce", ["Home"]) == 16  # the slider drives both
     if name:
         keyed(app, "tr_name_joint_info_nce").locator("input").fill(name)
@@ -153,9 +155,7 @@ def test_leave_and_come_back_then_stop_mid_epoch(app):
 
 def watch_progress_move(app: App, timeout_s: float = 60) -> None:
     """The live panel is shown and its step counter moves (the job is alive and attached)."""
-    app.page.get_by_test_id("stProgress").filter(has_text="step").wait_for(
-        timeout=timeout_s * 1000
-    )
+    app.page.get_by_test_id("stProgress").filter(has_text="step").wait_for(timeout=timeout_s * 1000)
     first = progress_step(app)
     deadline = time.monotonic() + timeout_s
     while progress_step(app) <= first:

@@ -91,6 +91,11 @@ def set_epochs(app, key: str, keys: list[str]) -> int:
     return int(keyed(app, key).get_by_test_id("stSliderThumbValue").inner_text())
 
 
+def no_early_stop(app, key: str = "tr_patience_joint_info_nce") -> None:
+    """Turn early stopping off (patience 0), for a training meant to run until stopped."""
+    assert set_epochs(app, key, ["Home"]) == 0
+
+
 def alerts(app, kind: str | None = None) -> list[str]:
     """Texts of the visible alert boxes (st.error/warning/info/success) in the main area."""
     testid = f"stAlertContent{kind}" if kind else "stAlertContainer"
@@ -211,6 +216,7 @@ def test_stop_during_training_keeps_the_run(app):
     wait_for_text(app, "shared_latent", 30, where="stSidebar")
     app.wait()
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) == 200
+    no_early_stop(app)
     app.page.get_by_role("button", name="Start training").click()
     # Stop once an epoch is done (its validation chart shows), so the run has a snapshot.
     keyed(app, "train_metrics_chart").wait_for(timeout=60_000)

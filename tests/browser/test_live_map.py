@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.browser.test_journeys import keyed, set_epochs, wait_for_text
+from tests.browser.test_journeys import keyed, no_early_stop, set_epochs, wait_for_text
 
 pytestmark = pytest.mark.browser
 
@@ -69,6 +69,7 @@ def test_live_map_moves_while_training_and_explore_shows_the_last_frame(app):
     wait_for_text(app, "shared_latent", 30, where="stSidebar")
     app.wait()
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) >= 20
+    no_early_stop(app)
     app.page.get_by_role("button", name="Start training").click()
     first = _wait_points(app, "train_live_map_chart", 100)
     p1 = app.page.evaluate(PROGRESS_JS)

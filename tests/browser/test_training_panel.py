@@ -19,7 +19,7 @@ import re
 
 import pytest
 
-from tests.browser.test_journeys import keyed, set_epochs, wait_for_text
+from tests.browser.test_journeys import keyed, no_early_stop, set_epochs, wait_for_text
 
 pytestmark = pytest.mark.browser
 
@@ -74,6 +74,7 @@ def test_training_panel_in_view_with_final_curves_and_presenter_sizes(app):
     wait_for_text(app, "shared_latent", 30, where="stSidebar")
     app.wait()
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) == 200
+    no_early_stop(app)
     app.page.get_by_role("button", name="Start training").click()  # scrolls down to it
     keyed(app, "train_metrics_chart").wait_for(timeout=60_000)  # one epoch has been scored
     app.page.wait_for_timeout(600)
