@@ -52,6 +52,7 @@ def _frame_at(app, keys: list[str]) -> dict:
     for k in keys:
         thumb.press(k)
     app.wait()
+    app.page.mouse.move(2, 2)  # no hover toolbar over the map
     app.page.wait_for_timeout(800)  # the map's transition ends
     got = app.page.evaluate(POINTS_JS, "explore_map")
     m = EPOCH.search(got["title"])
