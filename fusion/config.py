@@ -269,7 +269,7 @@ class RunConfig:
     name: str = ""
 
     def __post_init__(self) -> None:
-        if self.method not in registry.METHODS:
+        if not isinstance(self.method, str) or self.method not in registry.METHODS:
             raise ConfigError(
                 "errors.experiment.unknown_method", method=self.method, choices=method_names()
             )

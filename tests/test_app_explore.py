@@ -146,10 +146,17 @@ def test_explore_shows_a_collapsed_run_on_pca_by_default(runs_dir):
     zc = [c for c in emb.columns if c.startswith("z")]
     emb.loc[last, zc] = emb.loc[last, zc] * 1e-3  # the spread falls 1000-fold, as the seed's does
     emb.to_parquet(path / "embeddings.parquet", index=False)
+    from fusion.metrics import spread_factor
+
+    first = emb.loc[emb["epoch"] == emb["epoch"].min(), zc].to_numpy()
+    factor = spread_factor(first, emb.loc[last, zc].to_numpy())  # the 1000-fold fall and more
+    assert factor > 1000
     at = open_explore()
     assert not at.exception, at.exception
     assert at.button_group(key="explore_method").value == "pca"
-    assert any("collapsed" in w.value and "1,281×" in w.value for w in at.warning)
+    assert any("collapsed" in w.value and f"{factor:,.0f}×" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
     at.button_group(key="explore_method").set_value("umap").run()
     assert any("Switch to PCA" in w.value for w in at.warning)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from apptest_helpers import make_run
 
 from fusion import export, loaders
 from fusion.errors import FusionError
+from tests.apptest_helpers import make_run
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")

@@ -23,15 +23,19 @@ from tests.test_app_train import open_train, start
 
 
 def oom_forward(monkeypatch, fail_calls):
-    """Make the joint model's forward raise a CUDA out-of-memory error on some calls."""
+    """Make the joint model's forward raise a CUDA out-of-memory error on some calls.
+
+    ``fail_calls(n, training)`` gets the number of training steps' forwards so far (this
+    one included when it is one), whatever the evaluations in between do, and whether this
+    forward is a training step's."""
     from fusion.models import JointEmbedding
 
     real_forward = JointEmbedding.forward
     calls = {"n": 0}
 
     def forward(self, inputs):
-        calls["n"] += 1
-        if fail_calls(calls["n"]):
+        calls["n"] += int(self.training)
+        if fail_calls(calls["n"], self.training):
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real_forward(self, inputs)
 
@@ -61,8 +65,7 @@ def another_training_finishes(at: AppTest) -> None:
 
 
 def test_gpu_out_of_memory_in_a_step_suggests_a_smaller_batch(runs_dir, small_latent, monkeypatch):
-    # The 4th forward is the 3rd training step (the 1st is the epoch-0 evaluation).
-    restore = oom_forward(monkeypatch, lambda n: n == 4)
+    restore = oom_forward(monkeypatch, lambda n, training: training and n == 3)  # the 3rd step
     at = train_until_done(open_train(small_latent))
     shown = " ".join(w.value for w in at.warning)
     assert "ran out of memory" in shown, shown
@@ -75,7 +78,7 @@ def test_gpu_out_of_memory_in_a_step_suggests_a_smaller_batch(runs_dir, small_la
 def test_gpu_out_of_memory_everywhere_still_gives_the_advice(runs_dir, small_latent, monkeypatch):
     """Out of memory again in the final evaluation (after fit caught the first): the run is
     still kept with what it had, the page says what to change, and the session goes on."""
-    restore = oom_forward(monkeypatch, lambda n: n >= 4)
+    restore = oom_forward(monkeypatch, lambda n, training: n >= 3)  # the 3rd step, all after
     at = train_until_done(open_train(small_latent))
     shown = " ".join(w.value for w in [*at.warning, *at.error])
     assert "ran out of memory" in shown, shown

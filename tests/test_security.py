@@ -18,8 +18,12 @@ UI_FILES = [ROOT / "app.py", *sorted((ROOT / "views").rglob("*.py"))]
 # hold no user's data. Anything else (models, jobs, datasets) must be per session.
 SHARED_RESOURCES = {
     "start_warm_up": "the UMAP warm-up thread",
-    "_torch_imported": "the event set once torch is imported",
-    "device_name": "the name of the device training would use",
+    "_probe": "the device the training workers use (asked once per server)",
+    "executor": "the executor: worker processes or a Ray connection, no user's data",
+    # Holds users' jobs, on purpose: a job belongs to its workspace, not to a websocket,
+    # so it outlives a closed tab. Keyed by the workspace token; a session only reaches
+    # its own workspace's slot (views._jobs.job_slot), as with the runs folder.
+    "job_board": "the server's job slots, one per workspace token",
 }
 
 
