@@ -113,7 +113,8 @@ def _live_progress(key: str) -> None:
         st.rerun(scope="app")  # a full rerun of the same page shows the outcome
     p = job.progress()
     _progress_view(p, key)
-    live_view(p, key)  # the map (and attention) the worker draws while training
+    # Stop sits above the live map, beside the progress it stops: the map redraws twice a
+    # second and may change height, which would move a button below it under the pointer.
     st.button(
         t("common.stop_training"),
         key=f"{key}_stop",
@@ -121,6 +122,7 @@ def _live_progress(key: str) -> None:
         on_click=stop_current_job,
         help=t("common.ends_within_one_batch"),
     )
+    live_view(p, key)  # the map (and attention) the worker draws while training
 
 
 def _progress_view(p: Any, chart_key: str) -> None:
