@@ -159,30 +159,39 @@ def run(quick: bool) -> list[Entry]:
     from fusion.executors import LocalExecutor, ThreadExecutor
 
     threads = torch.get_num_threads()
-    pool = LocalExecutor(workers=1)  # a lone worker gets every core's torch thread
+    from fusion.executors import worker_threads
+
+    pool = LocalExecutor(workers=1)  # a lone worker: worker_threads(1) torch threads
     pool.warm()
+    job_threads = worker_threads(1)
     entries: list[Entry] = []
     for kind, label in (("joint", "joint InfoNCE"), ("attention", "attention fusion")):
         data, cfg, train = _setup(kind, n)
         # One untimed pass each so first-call costs (allocator, kernels) are out of the way.
         bare_loop(kind, data, cfg, train, 1)
         library_fit(data, _fresh_cfg(cfg), 2)
-        bare, steady, whole, job, thread_job = [], [], [], [], []
+        bare, steady, whole, job, thread_job, bare_at_job = [], [], [], [], [], []
         for _ in range(repeats):
             bare.append(median(bare_loop(kind, data, cfg, train, epochs)))
             s, w = library_fit(data, _fresh_cfg(cfg), epochs)
             steady.append(median(s))
             whole.append(median(w))
             job.append(median(training_job(data, _fresh_cfg(cfg), epochs, pool)))
+            torch.set_num_threads(job_threads)  # the bare loop at the worker's thread count
+            bare_at_job.append(median(bare_loop(kind, data, cfg, train, epochs)))
+            torch.set_num_threads(threads)
             thread_job.append(median(training_job(data, _fresh_cfg(cfg), epochs, ThreadExecutor())))
-        b = median(bare)
+        b, bj = median(bare), median(bare_at_job)
         setting = f"n_train={train.n}, batch {cfg.train.batch_size}, {threads} threads"
-        for name, xs, target in (
-            (f"train {label}: fit steady-state (train steps only) vs bare loop", steady, 0.90),
-            (f"train {label}: fit whole epochs incl. per-epoch eval vs bare loop", whole, None),
-            (f"train {label}: job in a local worker process vs bare loop", job, 0.90),
+        for name, xs, target, base, note in (
+            (f"train {label}: fit steady-state (train steps only) vs bare loop", steady, 0.90,
+             b, setting),
+            (f"train {label}: fit whole epochs incl. per-epoch eval vs bare loop", whole, None,
+             b, setting),
+            (f"train {label}: job in a local worker process vs bare loop, same threads", job,
+             0.90, bj, f"{job_threads} torch thread(s) in both (fusion.executors.worker_threads)"),
             (f"train {label}: job on the thread executor (1 torch thread) vs bare loop",
-             thread_job, None),
+             thread_job, None, b, setting),
         ):  # fmt: skip
             v = median(xs)
             entries.append(
@@ -190,10 +199,10 @@ def run(quick: bool) -> list[Entry]:
                     name,
                     v,
                     "samples/s",
-                    b,
-                    ratio(v, b),
+                    base,
+                    ratio(v, base),
                     ("ratio", ">=", target) if target else None,
-                    note=setting,
+                    note=note,
                 )
             )
     # Diagnostics: the same bare loop in a background thread (as a job runs), joint only.

@@ -10,8 +10,8 @@ events through a pipe; a reader thread per worker folds them into the job. A wor
 dies fails its job with a clear message and is replaced; a worker whose server dies ends
 itself (its pipe closes; on Linux it also gets SIGKILL from ``PR_SET_PDEATHSIG``).
 
-A worker gets ``cores // busy workers`` torch threads (at least one) when its job starts,
-so a lone training on a 4-core machine with a 2-training cap uses two threads.
+A worker gets ``(cores - 1) // busy workers`` torch threads (at least one) when its job
+starts (:func:`worker_threads`): a lone training on an 8-core machine uses seven.
 
 :class:`ThreadExecutor` trains in a thread of this process with ``FUSION_JOB_THREADS``
 torch threads, under a semaphore of ``FUSION_MAX_TRAININGS`` slots: for notebooks, tests
@@ -45,6 +45,15 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def worker_threads(busy: int) -> int:
+    """Torch threads for a job starting while ``busy`` workers train (this one included):
+    the cores but one, shared among them, at least one. The core left over serves the web
+    server and the live map's frames: measured on 2 cores (benchmarks/bench_training.py), a
+    2-thread loop beside any other busy thread ran at a third of its speed (OpenMP threads
+    wait for each other), so a 2-core machine trains on one thread per worker."""
+    return max(1, (_cores() - 1) // max(1, busy))
 
 
 class ThreadExecutor:
@@ -266,7 +275,7 @@ class LocalExecutor:
                 worker = idle.pop(0)
                 worker.job = job
                 busy = sum(1 for w in self._workers if w.job is not None)
-                threads = max(1, _cores() // max(1, busy))
+                threads = worker_threads(busy)
                 job._dispatched()
                 if not worker.send(("run", job.id, job.task, threads)):
                     worker.job = None

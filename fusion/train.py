@@ -354,8 +354,10 @@ class _Fit:
         if epoch in self.keep:
             self.history.snapshots.append(Snapshot(epoch, arrays))
         self.last_arrays = arrays
-        for cb in self.callbacks:
-            cb.on_evaluate(epoch, arrays, self.snap_t.data)
+        for cb in self.callbacks:  # a callback written before this hook may not have it
+            hook = getattr(cb, "on_evaluate", None)
+            if hook is not None:
+                hook(epoch, arrays, self.snap_t.data)
         self.model.train()
         return {f"val_{k}": v for k, v in metrics.items()}
 

@@ -10,6 +10,7 @@ has loaded torch, in its own process: this one never imports torch. The sidebar 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import streamlit as st
@@ -18,18 +19,30 @@ from fusion.projection import lower_priority, warm_up
 from views._jobs import executor
 from views._text import t
 
+SERVER_WARM_UP_DELAY_S = 60.0  # with training in workers: after the first demo's minute
 
-def _warm_up_below_pages() -> None:
+
+def _warm_up_below_pages(delay: float) -> None:
     lower_priority()  # pages and trainings first; the compile takes what they leave
+    time.sleep(delay)
     warm_up()
 
 
 @st.cache_resource(show_spinner=False)
 def start_warm_up() -> threading.Thread:
-    """Compile UMAP's numba code once per server and start the training workers."""
-    thread = threading.Thread(target=_warm_up_below_pages, name="umap-warm-up", daemon=True)
+    """Start the training workers, and compile UMAP's numba code once per server.
+
+    With the thread executor the live map runs in this process, so UMAP compiles at once.
+    With workers it runs there (each worker compiles its own), and this process needs UMAP
+    only for Explore's maps of runs saved without live frames: its compile waits a minute,
+    so that on a small machine it does not compete with a first demo's worker.
+    """
+    ex = executor()
+    delay = 0.0 if ex.name == "thread" else SERVER_WARM_UP_DELAY_S
+    thread = threading.Thread(
+        target=_warm_up_below_pages, args=(delay,), name="umap-warm-up", daemon=True
+    )
     thread.start()
-    executor()
     return thread
 
 
