@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from fusion.data import PairedData
-from views._data_upload import _role_columns, nan_policy_ui
+from views._data_upload import _role_columns, modality_names, nan_policy_ui
 from views._shared import t
 
 
@@ -31,17 +31,7 @@ def npy_files_ui(files: list) -> PairedData | None:
     with st.form(f"npy_{key}", border=False):
         roles = ("label", "labels", "id", "ids", "group", "groups")
         named = [f for f in files if Path(f.name).stem.lower() not in roles]
-        cols = st.columns(min(max(len(named), 1), 4))
-        names = []
-        for i, f in enumerate(named):
-            with cols[i % len(cols)]:
-                names.append(
-                    st.text_input(
-                        t("data.modality_name_file", file=f.name),
-                        Path(f.name).stem,
-                        key=f"npy_name_{f.file_id}",
-                    ).strip()
-                )
+        names = modality_names(named, "npy_name")
         st.caption(t("pretrained.npy_roles"))
         policy = nan_policy_ui(f"npy_nan_{key}")
         if not _load_button():

@@ -160,18 +160,11 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
     group0 = next((g["group_column"] for g in guesses if g["group_column"]), None)
     key = "_".join(f.file_id for f in files)
     with st.form(f"files_{key}", border=False):
-        names = []
-        cols = st.columns(min(len(files), 4))
-        for i, (f, df) in enumerate(zip(files, tables, strict=True)):
-            with cols[i % len(cols)]:
-                names.append(
-                    st.text_input(
-                        t("data.modality_name_file", file=f.name),
-                        Path(f.name).stem,
-                        key=f"files_name_{f.file_id}",
-                        help=t("data.rows_rows_cols_columns", rows=len(df), cols=df.shape[1]),
-                    ).strip()
-                )
+        names = modality_names(
+            files,
+            "files_name",
+            [t("data.rows_rows_cols_columns", rows=len(df), cols=df.shape[1]) for df in tables],
+        )
         label_col, id_col, group_col, policy = _role_columns(
             "files",
             key,
@@ -227,3 +220,21 @@ def upload_ui() -> tuple[PairedData, str] | None:
     else:
         data = files_mapping_ui(files, _read_tables(files))
     return (data, label) if data is not None else None
+
+
+def modality_names(files: list, key: str, helps: list[str] | None = None) -> list[str]:
+    """A text box per uploaded file, in up to four columns, for its modality's name (the
+    file's stem unless changed); the names as entered."""
+    cols = st.columns(min(max(len(files), 1), 4))
+    names = []
+    for i, f in enumerate(files):
+        with cols[i % len(cols)]:
+            names.append(
+                st.text_input(
+                    t("data.modality_name_file", file=f.name),
+                    Path(f.name).stem,
+                    key=f"{key}_{f.file_id}",
+                    help=helps[i] if helps else None,
+                ).strip()
+            )
+    return names

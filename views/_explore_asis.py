@@ -32,6 +32,7 @@ from views._shared import (
     training_running,
 )
 from views._state import job_state
+from views._widgets import choice
 
 BEFORE_KEY = "asis_adapter_before"  # the as-is run an adapter was started from
 COMPARE_RUNS_KEY = "compare_runs"  # Compare's run picker (views/compare.py)
@@ -107,13 +108,12 @@ def adapter_ui(info: RunInfo, run: LoadedRun) -> None:
         return
     assert data is not None
     c1, c2 = st.columns(2)
-    kind = c1.segmented_control(
+    kind = choice(
+        c1,
         t("pretrained.adapter_kind"),
         ["linear", "mlp"],
-        default="linear",
-        required=True,
-        format_func=lambda k: t(f"train.encoder_labels.{k}"),
-        key="asis_adapter_kind",
+        "asis_adapter_kind",
+        labels="train.encoder_labels",
     )
     epochs = c2.slider(t("train.epochs"), 5, 100, 30, 5, key="asis_adapter_epochs")
     if st.button(

@@ -23,7 +23,7 @@ from fusion import live
 from fusion.metrics import COLLAPSE_FACTOR
 from fusion.rundata import MapData, run_signature
 from views._text import presenter, t
-from views._widgets import chart
+from views._widgets import chart, choice
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA"}
 ATTENTION_VIEWS = ("distribution", "by_class", "reliability")
@@ -52,25 +52,20 @@ def live_view(p: Any, key: str, default_method: str = "umap") -> None:
 
 def _controls(meta: dict[str, Any], key: str, default_method: str) -> tuple[str, str, bool]:
     c1, c2, c3 = st.columns([1.2, 2, 1.2], vertical_alignment="bottom")
-    method = c1.segmented_control(
+    method = choice(
+        c1,
         t("live.projection"),
         list(METHOD_LABELS),
-        default=default_method,
-        required=True,
+        f"{key}_live_method",
         format_func=METHOD_LABELS.get,
-        key=f"{key}_live_method",
+        default=default_method,
         help=t("live.projection_help"),
     )
     has_rel = bool(np.isfinite(np.asarray(meta["reliability"], dtype=float)).any())
     options = ["modality"] + (["label"] if meta.get("labels") is not None else [])
     options += ["reliability"] if has_rel else []
-    color_by = c2.segmented_control(
-        t("live.colour"),
-        options,
-        default="modality",
-        required=True,
-        format_func=lambda c: t(f"explore.color_labels.{c}"),
-        key=f"{key}_live_color",
+    color_by = choice(
+        c2, t("live.colour"), options, f"{key}_live_color", labels="explore.color_labels"
     )
     pairs = c3.toggle(t("live.pairs"), value=False, key=f"{key}_live_pairs")
     return method or default_method, color_by if color_by in options else "modality", pairs
@@ -154,14 +149,10 @@ def _attention(meta: dict[str, Any], events: list[dict[str, Any]], key: str) -> 
     names, labels, mask = meta["mask_names"], meta.get("labels"), meta.get("mask")
     options = ["distribution"] + (["by_class"] if labels is not None else [])
     options += ["reliability"] if mask is not None else []
-    view = st.segmented_control(
-        t("live.attention_view"),
-        options,
-        default="distribution",
-        required=True,
-        format_func=lambda v: t(f"live.attention_views.{v}"),
-        key=f"{key}_live_attention_view",
-    )
+    view = choice(
+        st, t("live.attention_view"), options, f"{key}_live_attention_view",
+        labels="live.attention_views",
+    )  # fmt: skip
     last = events[-1]
     w = np.asarray(last["weights"], dtype=np.float64)
     if view == "by_class" and labels is not None:

@@ -26,6 +26,30 @@ def chart(fig: Any, **kw: Any) -> Any:
     return st.plotly_chart(fig, **kw)
 
 
+def choice(
+    where: Any,
+    label: str,
+    options: list[str],
+    key: str,
+    *,
+    labels: str = "",
+    format_func: Any = None,
+    default: str | None = None,
+    help: str | None = None,
+) -> str:
+    """One of ``options`` as a segmented control that always has a value (``where``: ``st``
+    or a column); option ``o`` is shown as ``t(f"{labels}.{o}")`` or ``format_func(o)``."""
+    return where.segmented_control(
+        label,
+        options,
+        default=default or options[0],
+        required=True,
+        format_func=format_func or (lambda o: t(f"{labels}.{o}")),
+        key=key,
+        help=help,
+    )
+
+
 def show_error(exc: FusionError) -> None:
     st.error(error_text(exc), icon=":material/error:")
 

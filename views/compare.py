@@ -29,6 +29,7 @@ from views._shared import (
     status_label,
     t,
 )
+from views._widgets import choice
 
 RUNS_KEY = "compare_runs"
 MAX_RUNS = 4
@@ -139,13 +140,12 @@ def metric_table(runs: dict[str, LoadedRun]) -> None:
 
 def maps(infos: list[RunInfo]) -> None:
     c1, c2 = st.columns(2)
-    method = c1.segmented_control(
+    method = choice(
+        c1,
         t("compare.projection"),
         ["pca", "umap"],
-        default="pca",
-        required=True,
-        format_func=lambda m: H.PROJECTION_LABELS[m],
-        key="compare_method",
+        "compare_method",
+        format_func=H.PROJECTION_LABELS.get,
         help=t("compare.pca_keeps_spread_so"),
     )
     method = method or "pca"

@@ -42,6 +42,7 @@ from views._shared import (
     set_active_run,
     t,
 )
+from views._widgets import choice
 
 RUN_KEY = "explore_run"
 EPOCH_KEY = "explore_epoch"
@@ -139,13 +140,8 @@ def map_controls(data: MapData) -> dict:
     )
     has_rel = bool(np.isfinite(data.meta["reliability"].to_numpy(dtype=float)).any())
     options = ["modality", "label"] + (["reliability"] if has_rel else [])
-    color_by = c2.segmented_control(
-        t("explore.colour"),
-        options,
-        default="modality",
-        required=True,
-        format_func=lambda c: t(f"explore.color_labels.{c}"),
-        key="explore_color",
+    color_by = choice(
+        c2, t("explore.colour"), options, "explore_color", labels="explore.color_labels"
     )
     pairs = c3.toggle(
         t("explore.lines_joining_pairs"),

@@ -30,14 +30,7 @@ import pandas as pd
 from fusion import budget
 from fusion.data import MIN_ROWS, PairedData
 from fusion.errors import DataError
-from fusion.loaders.assemble import (
-    _assemble,
-    _check_policy,
-    _check_total_columns,
-    _check_unique_ids,
-    _group_strings,
-    _id_strings,
-)
+from fusion.loaders import assemble
 from fusion.loaders.messages import Place
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -93,7 +86,7 @@ def list_column_array(series: pd.Series, column: str, file: str) -> np.ndarray:
             raise DataError(
                 "errors.loaders.list_ragged", column=column, file=file, row=i + 1, got=n, want=want
             )
-    _check_total_columns({column: want}, f"'{file}'")
+    assemble._check_total_columns({column: want}, f"'{file}'")
     out = np.full((len(cells), want), np.nan)
     for i, (cell, n) in enumerate(zip(cells, lengths, strict=True)):
         if n < 0:
@@ -178,7 +171,7 @@ def from_npy_files(
     ``names``, one per modality file, in order); ``label(s).npy``, ``id(s).npy`` and
     ``group(s).npy`` hold 1-D vectors of those roles.
     """
-    _check_policy(nan_policy)
+    assemble._check_policy(nan_policy)
     where = ", ".join(f"'{d}'" for d, _ in items)
     arrays: dict[str, np.ndarray] = {}
     roles: dict[str, np.ndarray] = {}
@@ -222,12 +215,12 @@ def from_npy_files(
         raise DataError("errors.loaders.npy_one_modality", where=where, n=len(arrays))
     if next(iter(arrays.values())).shape[0] == 0:
         raise DataError("errors.loaders.npz_empty", where=where, min_rows=MIN_ROWS)
-    _check_total_columns({k: int(np.prod(a.shape[1:])) for k, a in arrays.items()}, where)
-    ids = _id_strings(roles["ids"]) if "ids" in roles else None
+    assemble._check_total_columns({k: int(np.prod(a.shape[1:])) for k, a in arrays.items()}, where)
+    ids = assemble._id_strings(roles["ids"]) if "ids" in roles else None
     if ids is not None:
-        _check_unique_ids(ids, None, where)
-    groups = _group_strings(roles["groups"], "groups", where) if "groups" in roles else None
-    return _assemble(
+        assemble._check_unique_ids(ids, None, where)
+    groups = assemble._group_strings(roles["groups"], "groups", where) if "groups" in roles else None
+    return assemble._assemble(
         arrays,
         array_place,
         labels_raw=roles.get("labels"),

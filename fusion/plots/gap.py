@@ -25,34 +25,23 @@ def gap_shift(table: pd.DataFrame, current: float | None = None, t: Translate = 
     )
     d = table.sort_values("shift")
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=d["shift"],
-            y=d["recall_at_1_mean"],
-            mode="lines+markers",
-            name=tr("plots.gap_shift.recall"),
-            line=dict(color=LABEL_COLORS[0], width=2),
+    lines = (  # (column, name, mode, line, axis)
+        ("recall_at_1_mean", "recall", "lines+markers", dict(color=LABEL_COLORS[0], width=2), "y"),
+        ("recall_at_1_chance", "chance", "lines", dict(color=MISSING_COLOR, dash="dot"), "y"),
+        ("modality_gap", "gap", "lines+markers",
+         dict(color=LABEL_COLORS[1], width=2, dash="dash"), "y2"),
+    )  # fmt: skip
+    for column, name, mode, line, axis in lines:
+        fig.add_trace(
+            go.Scatter(
+                x=d["shift"],
+                y=d[column],
+                mode=mode,
+                name=tr(f"plots.gap_shift.{name}"),
+                line=line,
+                yaxis=axis,
+            )
         )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=d["shift"],
-            y=d["recall_at_1_chance"],
-            mode="lines",
-            name=tr("plots.gap_shift.chance"),
-            line=dict(color=MISSING_COLOR, dash="dot"),
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=d["shift"],
-            y=d["modality_gap"],
-            mode="lines+markers",
-            name=tr("plots.gap_shift.gap"),
-            line=dict(color=LABEL_COLORS[1], width=2, dash="dash"),
-            yaxis="y2",
-        )
-    )
     if current is not None:
         fig.add_vline(x=float(current), line=dict(color=MISSING_COLOR, width=1))
     fig.update_layout(
