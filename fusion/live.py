@@ -158,8 +158,10 @@ class LiveMap:
         if self.spread0 is None and np.isfinite(X).all():  # the first evaluation, even when
             self.spread0 = spread(X)["spread"]  # its frame is dropped: collapse is "since epoch 0"
         with self._cond:  # the newest evaluation replaces one still waiting (dropped)
-            self._pending = (int(epoch), X, time.perf_counter())
+            dropped, self._pending = self._pending, (int(epoch), X, time.perf_counter())
             self._cond.notify()
+        if dropped is not None and np.isfinite(dropped[1]).all():
+            self._keep_input(dropped[0], dropped[1])  # framed after training (_catch_up)
         if "weights" in arrays:
             w = np.asarray(arrays["weights"])[self.rows].astype(np.float16)
             self.emit(ATTENTION, {"epoch": int(epoch), "weights": w})
@@ -221,7 +223,7 @@ class LiveMap:
             self._safely(self._frame, item[0], item, due)
         if self.use_umap and self._last is not None and self._prev_epoch_umap != self._last[0]:
             self._safely(self._final_umap, self._last[0])  # the last frame always has UMAP
-        if self.use_umap and self._inputs and self.catch_up_s > 0:
+        if self._inputs and self.catch_up_s > 0:
             self._safely(self._catch_up, -1)
 
     def _safely(self, fn: Callable[..., None], epoch: int, *args: Any) -> None:
@@ -240,14 +242,16 @@ class LiveMap:
         self._next_at[method] = time.perf_counter() + seconds * (1.0 / share - 1.0)
 
     def _umap(self, X: np.ndarray) -> np.ndarray:
-        from fusion.projection import next_frame
+        from fusion.projection import is_warm, next_frame
 
+        warm = is_warm()  # a frame that waited for numba's first compile is not "slow"
         t1 = time.perf_counter()
         umap = next_frame(X, self._prev["umap"], "umap", seed=self.seed)
         self._prev["umap"] = umap
         took = time.perf_counter() - t1
-        self._spend("umap", took)
-        self.slow = self.slow + 1 if took > UMAP_SLOW_SECONDS else 0
+        if warm:  # numba's one-off compile is not a frame's cost: it must not space frames out
+            self._spend("umap", took)
+        self.slow = self.slow + 1 if took > UMAP_SLOW_SECONDS and warm else 0
         self.use_umap = self.slow < FALLBACK_AFTER
         self.coords["umap"].append(umap)
         self.umap_epochs.append(self._last[0] if self._last else 0)
@@ -297,33 +301,32 @@ class LiveMap:
             self._inputs = self._inputs[::2]
 
     def _catch_up(self) -> None:
-        """UMAP for kept epochs that had none, evenly spread, within the time allowed.
+        """Frames for kept epochs after training, evenly spread, within the time allowed:
+        a PCA frame for an evaluation that was dropped (the budget, a busy machine), and a
+        UMAP frame for each that has none, so Explore's slider steps through the run.
 
-        Each is warm-started from the UMAP frame of the nearest earlier epoch, so it sits in
-        the same layout; the frames the live map drew are left as they were (Explore opens
-        on the last of them).
+        Each is aligned to (UMAP: warm-started from) the frame of the nearest earlier epoch;
+        the frames the live map drew are left as they were (Explore opens on the last).
         """
         from fusion.projection import next_frame
 
-        done = set(self.umap_epochs)
-        todo = [(e, X) for e, X in self._inputs if e not in done]
+        todo = [(e, X) for e, X in self._inputs if e not in set(self.umap_epochs)]
         if len(todo) > CATCH_UP_FRAMES:
             pick = np.linspace(0, len(todo) - 1, CATCH_UP_FRAMES).round().astype(int)
             todo = [todo[i] for i in pick]
         end = time.perf_counter() + self.catch_up_s
-        for epoch, X in todo:
+        for epoch, X16 in todo:
             if time.perf_counter() > end:
                 break
-            before = [i for i, e in enumerate(self.umap_epochs) if e < epoch]
-            prev = (
-                self.coords["umap"][max(before, key=self.umap_epochs.__getitem__)]
-                if before
-                else None
-            )
-            self.coords["umap"].append(
-                next_frame(X.astype(np.float32), prev, "umap", seed=self.seed)
-            )
-            self.umap_epochs.append(epoch)
+            X = X16.astype(np.float32)
+            if epoch not in self.epochs:
+                prev = _nearest_before(self.epochs, self.coords["pca"], epoch)
+                self.coords["pca"].append(next_frame(X, prev, "pca"))
+                self.epochs.append(epoch)
+            if self.use_umap:
+                prev = _nearest_before(self.umap_epochs, self.coords["umap"], epoch)
+                self.coords["umap"].append(next_frame(X, prev, "umap", seed=self.seed))
+                self.umap_epochs.append(epoch)
         self._inputs = []
 
     def _send(self, frame: dict[str, Any], t0: float, t_eval: float) -> None:
@@ -335,9 +338,10 @@ class LiveMap:
         """The frames as arrays for :data:`FRAMES_FILE` (UMAP with its own epochs)."""
         assert self.rows is not None
         S = len(self.rows)
+        by_epoch = np.argsort(self.epochs, kind="stable")  # catch-up frames come last
         out = {
-            "epochs": np.asarray(self.epochs, dtype=np.int32),
-            "pca": np.stack(self.coords["pca"]).astype(np.float32),
+            "epochs": np.asarray(self.epochs, dtype=np.int32)[by_epoch],
+            "pca": np.stack([self.coords["pca"][i] for i in by_epoch]).astype(np.float32),
             "sample": np.tile(self.rows.astype(np.int32), len(self.names)),
             "modality": np.repeat(np.asarray(self.names, dtype=str), S),
         }
@@ -346,6 +350,12 @@ class LiveMap:
             out["umap"] = np.stack([self.coords["umap"][i] for i in order]).astype(np.float32)
             out["umap_epochs"] = np.asarray(self.umap_epochs, dtype=np.int32)[order]
         return out
+
+
+def _nearest_before(epochs: list[int], coords: list[np.ndarray], epoch: int):
+    """The frame of the latest epoch before ``epoch`` (None when there is none)."""
+    before = [i for i, e in enumerate(epochs) if e < epoch]
+    return coords[max(before, key=epochs.__getitem__)] if before else None
 
 
 # ---------------------------------------------------------------------------

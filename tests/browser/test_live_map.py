@@ -70,6 +70,9 @@ def test_live_map_moves_while_training_and_explore_shows_the_last_frame(app):
     app.wait()
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) >= 20
     no_early_stop(app)
+    # Batches of 16: 20,000 steps, minutes even on a quick machine (the test stops it),
+    # so the progress bar is still below 100 % while the map is read twice.
+    assert set_epochs(app, "tr_bs_joint_info_nce", ["Home"]) == 16
     app.page.get_by_role("button", name="Start training").click()
     first = _wait_points(app, "train_live_map_chart", 100)
     p1 = app.page.evaluate(PROGRESS_JS)

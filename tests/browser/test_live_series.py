@@ -69,6 +69,11 @@ def series(app, name: str) -> list[dict]:
     keyed(app, "explore_epoch").wait_for(timeout=120_000)
     thumb = keyed(app, "explore_epoch").get_by_role("slider")
     last = int(thumb.get_attribute("aria-valuemax") or 0)  # select_slider: option indices
+    if last < 2:  # UMAP had fewer than three frames (it gave way to PCA): PCA has them all
+        keyed(app, "explore_method").get_by_text("PCA", exact=True).click()
+        app.wait()
+        thumb = keyed(app, "explore_epoch").get_by_role("slider")
+        last = int(thumb.get_attribute("aria-valuemax") or 0)
     start = _frame_at(app, ["Home"])
     end = _frame_at(app, ["End"])
     middle = _frame_at(app, ["Home"] + ["ArrowRight"] * max(1, last // 2))
