@@ -113,7 +113,7 @@ def adapter_ui(info: RunInfo, run: LoadedRun) -> None:
         t("pretrained.adapter_kind"),
         ["linear", "mlp"],
         "asis_adapter_kind",
-        labels="train.encoder_labels",
+        labels="train.encoder_labels.",
     )
     epochs = c2.slider(t("train.epochs"), 5, 100, 30, 5, key="asis_adapter_epochs")
     if st.button(

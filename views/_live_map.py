@@ -65,7 +65,7 @@ def _controls(meta: dict[str, Any], key: str, default_method: str) -> tuple[str,
     options = ["modality"] + (["label"] if meta.get("labels") is not None else [])
     options += ["reliability"] if has_rel else []
     color_by = choice(
-        c2, t("live.colour"), options, f"{key}_live_color", labels="explore.color_labels"
+        c2, t("live.colour"), options, f"{key}_live_color", labels="explore.color_labels."
     )
     pairs = c3.toggle(t("live.pairs"), value=False, key=f"{key}_live_pairs")
     return method or default_method, color_by if color_by in options else "modality", pairs
@@ -151,7 +151,7 @@ def _attention(meta: dict[str, Any], events: list[dict[str, Any]], key: str) -> 
     options += ["reliability"] if mask is not None else []
     view = choice(
         st, t("live.attention_view"), options, f"{key}_live_attention_view",
-        labels="live.attention_views",
+        labels="live.attention_views.",
     )  # fmt: skip
     last = events[-1]
     w = np.asarray(last["weights"], dtype=np.float64)

@@ -38,13 +38,14 @@ def choice(
     help: str | None = None,
 ) -> str:
     """One of ``options`` as a segmented control that always has a value (``where``: ``st``
-    or a column); option ``o`` is shown as ``t(f"{labels}.{o}")`` or ``format_func(o)``."""
+    or a column); option ``o`` is shown as ``t(labels + o)`` (``labels``: a catalogue
+    prefix ending in ".") or ``format_func(o)``."""
     return where.segmented_control(
         label,
         options,
         default=default or options[0],
         required=True,
-        format_func=format_func or (lambda o: t(f"{labels}.{o}")),
+        format_func=format_func or (lambda o: t(labels + o)),
         key=key,
         help=help,
     )

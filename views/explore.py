@@ -141,7 +141,7 @@ def map_controls(data: MapData) -> dict:
     has_rel = bool(np.isfinite(data.meta["reliability"].to_numpy(dtype=float)).any())
     options = ["modality", "label"] + (["reliability"] if has_rel else [])
     color_by = choice(
-        c2, t("explore.colour"), options, "explore_color", labels="explore.color_labels"
+        c2, t("explore.colour"), options, "explore_color", labels="explore.color_labels."
     )
     pairs = c3.toggle(
         t("explore.lines_joining_pairs"),
