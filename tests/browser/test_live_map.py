@@ -78,7 +78,7 @@ def test_live_map_moves_while_training_and_explore_shows_the_last_frame(app):
     p1 = app.page.evaluate(PROGRESS_JS)
     app.page.wait_for_timeout(1100)
     second = first
-    for _ in range(40):  # a new frame comes every epoch; wait for one beyond 1 s
+    for _ in range(160):  # a new UMAP frame: the first fit (seconds) spaces the next out
         second = _read(app, "train_live_map_chart")
         if second and second["title"] != first["title"]:
             break
