@@ -94,7 +94,8 @@ class ThreadExecutor:
     def cancel(self, job: jobs.TrainingJob) -> None:
         pass  # the stop event is shared with the training thread
 
-    def device_info(self) -> dict[str, Any]:
+    def device_info(self, timeout: float = 0.0) -> dict[str, Any]:
+        """The device this process trains on (imports torch; ``timeout`` is not needed)."""
         if self._device is None:
             from fusion.worker import device_info
 

@@ -56,9 +56,7 @@ class _DeviceProbe:
 
     def _ask(self) -> None:
         try:
-            ex = executor()
-            info = ex.device_info(timeout=600) if ex.name != "thread" else ex.device_info()
-            self.info = info
+            self.info = executor().device_info(timeout=600)
         except Exception:  # an unreachable cluster: the sidebar keeps saying "detecting"
             self.info = None
         self.done.set()
