@@ -121,6 +121,14 @@ class JointTask:
             self._train_rows = tr
         return self._train_rows
 
+    def live_arrays(self, model, data: TensorData) -> dict[str, np.ndarray]:
+        """The embeddings alone, for a live frame within an epoch (no metrics; Deep CCA
+        through the projection fitted at the last evaluation, none is refitted here)."""
+        emb = self.embed(model, data)
+        if self.spec.cca_step and self.projection is not None:
+            emb = self.projection.transform(emb)
+        return {f"emb:{k}": v for k, v in emb.items()}
+
     def evaluate(self, model, data: TensorData, final: bool = False):
         emb = self.embed(model, data)
         labels = data.data.labels
@@ -162,14 +170,24 @@ class ClassifyTask:
         logits = np.concatenate([_np(o.logits) for o in outs])
         pred = logits.argmax(1)
         m = metrics.classification(data.data.labels, pred, self.n_classes)
-        arrays: dict[str, np.ndarray] = {"pred": pred}
-        if outs[0].weights is not None:
-            w = np.concatenate([_np(o.weights) for o in outs])
-            arrays["weights"] = w
+        arrays: dict[str, np.ndarray] = {"pred": pred, **self._arrays(outs)}
+        if "weights" in arrays:
+            w = arrays["weights"]
             for j, name in enumerate(self.names):
                 m[f"attention_mean_{name}"] = float(w[:, j].mean())
             if data.data.mask is not None:
                 m.update(metrics.attention_mask_agreement(w, data.data.mask))
+        return m, arrays
+
+    def live_arrays(self, model, data: TensorData) -> dict[str, np.ndarray]:
+        """Attention weights and embeddings alone, for a live frame within an epoch."""
+        return self._arrays(list(_forward_chunks(model, data)))
+
+    def _arrays(self, outs: list[Any]) -> dict[str, np.ndarray]:
+        """The outputs' attention weights (per modality, per head) and shared-space points."""
+        arrays: dict[str, np.ndarray] = {}
+        if outs[0].weights is not None:
+            arrays["weights"] = np.concatenate([_np(o.weights) for o in outs])
         if outs[0].head_weights is not None:
             arrays["head_weights"] = np.concatenate([_np(o.head_weights) for o in outs])
         if outs[0].tokens is not None:
@@ -178,7 +196,7 @@ class ClassifyTask:
                 arrays[f"emb:{name}"] = tokens[:, j]
         elif outs[0].fused is not None:
             arrays["emb:fused"] = np.concatenate([_np(o.fused) for o in outs])
-        return m, arrays
+        return arrays
 
 
 # ---------------------------------------------------------------------------

@@ -46,6 +46,8 @@ MAX_CONCURRENT = max(1, int(os.environ.get("FUSION_MAX_TRAININGS", os.cpu_count(
 JOB_THREADS = max(1, int(os.environ.get("FUSION_JOB_THREADS", "1")))  # thread executor
 EXECUTORS = ("local", "thread", "ray")
 DEFAULT_EXECUTOR = "local"
+# The live map's frames kept in memory (peeks come twice a second; see fusion.live)
+MAX_LIVE_FRAMES = 240
 MAX_LIVE_STEPS = 4000  # the live curve keeps at most this many step points (older ones thinned)
 OOM_FAILED_KEY = "messages.jobs.out_of_memory"
 WORKER_DIED_KEY = "messages.jobs.worker_died"
@@ -190,7 +192,12 @@ class Progress:
         elif kind == "worker":
             self.worker = dict(payload)
         else:
-            self.live.setdefault(kind, []).append(payload)
+            events = self.live.setdefault(kind, [])
+            events.append(payload)
+            if kind == "frame" and len(events) > MAX_LIVE_FRAMES:  # fusion.live.FRAME
+                from fusion.live import thin_frames  # torch-free
+
+                self.live[kind] = thin_frames(events, MAX_LIVE_FRAMES)
 
     def copy(self) -> Progress:
         running = self.state == "running"

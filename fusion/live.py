@@ -9,7 +9,9 @@ which maps them into 2-D and sends each frame to the server through ``emit``:
 
 - ``points`` (once): who the points are (sample, modality, label, reliability), the
   attention rows' labels and reliability mask, and how many points were left out;
-- ``frame`` (per evaluation): the epoch and float32 coordinates (P, 2) for PCA and, while
+- ``frame`` (per evaluation, and every :data:`PEEK_SECONDS` of a long epoch, where
+  ``partial`` is True and ``epoch`` fractional: 2.5 is half of epoch 3 trained; these are
+  drawn live but not saved): the epoch and float32 coordinates (P, 2) for PCA and, while
   it keeps up, UMAP, each aligned to the previous frame with
   :func:`fusion.projection.next_frame` (UMAP warm-started from the last layout, then
   orthogonal Procrustes; PCA rotated onto the last frame with its scale kept, so a
@@ -37,13 +39,14 @@ to :class:`fusion.train.Callback`.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -68,6 +71,9 @@ CATCH_UP_SECONDS = 3.0
 # The frame thread's budget: each map's frames take at most this share of the wall time
 # (UMAP ~0.85 s at 5k points on a busy 2-core CPU: one every ~5.7 s; PCA ~10 ms).
 FRAME_SHARES = {"pca": 0.05, "umap": 0.15}
+# Within a long epoch the worker's model is looked at this often (fusion.train's on_peek),
+# so the map moves at least once a second however long an epoch takes.
+PEEK_SECONDS = 0.5
 POINTS, FRAME, ATTENTION = "points", "frame", "attention"  # event kinds
 ENV_SWITCH = "FUSION_LIVE_MAP"  # "0" turns the live views off (benchmarks compare both)
 
@@ -102,6 +108,15 @@ def live_rows(n_samples: int, n_modalities: int, max_points: int, seed: int) -> 
     return np.sort(np.random.default_rng(seed).choice(n_samples, keep, replace=False))
 
 
+class _Eval(NamedTuple):
+    """One look at the model for the frame thread."""
+
+    epoch: int  # the evaluation's epoch (a peek: the epoch in progress)
+    X: np.ndarray  # (P, d) the kept points' embeddings, modality blocks stacked
+    t: float  # perf_counter when it was taken
+    at: float | None = None  # a peek within an epoch: the fractional epoch (not saved)
+
+
 class LiveMap:
     """Training callback: live map frames and attention weights, sent through ``emit``."""
 
@@ -112,8 +127,10 @@ class LiveMap:
         max_points: int = LIVE_MAX_POINTS,
         shares: dict[str, float] | None = None,
         catch_up_s: float = CATCH_UP_SECONDS,
+        peek_seconds: float = PEEK_SECONDS,
     ):
         self.emit, self.seed, self.max_points = emit, int(seed), int(max_points)
+        self.peek_seconds = peek_seconds  # fusion.train calls on_peek this often in an epoch
         self.catch_up_s = catch_up_s  # after training: UMAP for epochs that had none
         self.shares = {**FRAME_SHARES, **(shares or {})}  # of the wall time, per map
         self._next_at = {"pca": 0.0, "umap": 0.0}  # perf_counter: next frame allowed
@@ -125,12 +142,12 @@ class LiveMap:
         self.epochs: list[int] = []  # every frame's epoch (each has PCA)
         self.umap_epochs: list[int] = []  # the frames with UMAP too
         self.coords: dict[str, list[np.ndarray]] = {"pca": [], "umap": []}
-        self._last: tuple[int, np.ndarray, float] | None = None  # the newest frame's input
+        self._last: _Eval | None = None  # the newest evaluation framed
         self._prev_epoch_umap: int | None = None
         self.spread0: float | None = None
         self._prev: dict[str, np.ndarray | None] = {"pca": None, "umap": None}
         self._cond = threading.Condition()
-        self._pending: tuple[int, np.ndarray, float] | None = None
+        self._pending: _Eval | None = None
         self._closing = False
         self._thread: threading.Thread | None = None
         self._inputs: list[tuple[int, np.ndarray]] = []  # epochs without UMAP, for later
@@ -154,17 +171,31 @@ class LiveMap:
             self.names = list(embs)
             self.rows = live_rows(data.n, len(embs), self.max_points, self.seed)
             self.emit(POINTS, self._points(data))
-        X = np.concatenate([np.asarray(embs[m], dtype=np.float32)[self.rows] for m in self.names])
+        X = self._stack(embs)
         if self.spread0 is None and np.isfinite(X).all():  # the first evaluation, even when
             self.spread0 = spread(X)["spread"]  # its frame is dropped: collapse is "since epoch 0"
-        with self._cond:  # the newest evaluation replaces one still waiting (dropped)
-            dropped, self._pending = self._pending, (int(epoch), X, time.perf_counter())
-            self._cond.notify()
-        if dropped is not None and np.isfinite(dropped[1]).all():
-            self._keep_input(dropped[0], dropped[1])  # framed after training (_catch_up)
+        self._offer(_Eval(int(epoch), X, time.perf_counter()))
         if "weights" in arrays:
             w = np.asarray(arrays["weights"])[self.rows].astype(np.float16)
             self.emit(ATTENTION, {"epoch": int(epoch), "weights": w})
+
+    def on_peek(self, at: float, arrays: dict[str, np.ndarray], data: PairedData) -> None:
+        """A look within a long epoch: a frame drawn live, not saved (Explore replays epochs)."""
+        embs = {k[4:]: v for k, v in arrays.items() if k.startswith("emb:")}
+        if self.rows is None or list(embs) != self.names:
+            return
+        self._offer(_Eval(math.ceil(at), self._stack(embs), time.perf_counter(), float(at)))
+
+    def _stack(self, embs: dict[str, np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.asarray(embs[m], dtype=np.float32)[self.rows] for m in self.names])
+
+    def _offer(self, item: _Eval) -> None:
+        """Hand ``item`` to the frame thread; the newest replaces one still waiting (dropped)."""
+        with self._cond:
+            dropped, self._pending = self._pending, item
+            self._cond.notify()
+        if dropped is not None and dropped.at is None and np.isfinite(dropped.X).all():
+            self._keep_input(dropped.epoch, dropped.X)  # framed after training (_catch_up)
 
     def on_train_end(self, history: Any) -> None:
         with self._cond:
@@ -220,9 +251,9 @@ class LiveMap:
             if item is None:
                 break
             due = closing or time.perf_counter() >= self._next_at["umap"]
-            self._safely(self._frame, item[0], item, due)
-        if self.use_umap and self._last is not None and self._prev_epoch_umap != self._last[0]:
-            self._safely(self._final_umap, self._last[0])  # the last frame always has UMAP
+            self._safely(self._frame, item.epoch, item, due)
+        if self.use_umap and self._last is not None and self._prev_epoch_umap != self._last.epoch:
+            self._safely(self._final_umap, self._last.epoch)  # the last frame always has UMAP
         if self._inputs and self.catch_up_s > 0:
             self._safely(self._catch_up, -1)
 
@@ -253,45 +284,50 @@ class LiveMap:
             self._spend("umap", took)
         self.slow = self.slow + 1 if took > UMAP_SLOW_SECONDS and warm else 0
         self.use_umap = self.slow < FALLBACK_AFTER
-        self.coords["umap"].append(umap)
-        self.umap_epochs.append(self._last[0] if self._last else 0)
         return umap
 
-    def _frame(self, item: tuple[int, np.ndarray, float], umap_due: bool) -> None:
+    def _keep_umap(self, epoch: int, umap: np.ndarray) -> None:
+        self.coords["umap"].append(umap)
+        self.umap_epochs.append(epoch)
+        self._prev_epoch_umap = epoch
+
+    def _frame(self, item: _Eval, umap_due: bool) -> None:
+        """Map ``item`` (PCA, and UMAP when due) and send it; an evaluation's frame is kept
+        for the run (a peek's only drawn)."""
         from fusion.projection import next_frame
 
-        epoch, X, t_eval = item
         t0 = time.perf_counter()
-        if not np.isfinite(X).all():  # a diverging model: no frame, the last one stays
+        if not np.isfinite(item.X).all():  # a diverging model: no frame, the last one stays
             return
-        self._last = (epoch, X, t_eval)
+        X, epoch, kept = item.X, item.epoch, item.at is None
         s = spread(X)["spread"]
-        frame: dict[str, Any] = {"epoch": epoch, "spread": s, "spread0": self.spread0 or s}
+        frame: dict[str, Any] = {"epoch": epoch if kept else item.at, "partial": not kept}
+        frame.update(spread=s, spread0=self.spread0 or s)
         frame["pca"] = self._prev["pca"] = next_frame(X, self._prev["pca"], "pca")
         self._spend("pca", time.perf_counter() - t0)
         umap = self._umap(X) if self.use_umap and umap_due else None
-        if umap is not None:
-            self._prev_epoch_umap = epoch
         frame["umap"], frame["umap_fallback"] = umap, not self.use_umap
-        if umap is None:
-            self._keep_input(epoch, X)
-        self.epochs.append(epoch)
-        self.coords["pca"].append(frame["pca"])
-        self._send(frame, t0, t_eval)
+        if kept:
+            self._last = item
+            if umap is None:
+                self._keep_input(epoch, X)
+            else:
+                self._keep_umap(epoch, umap)
+            self.epochs.append(epoch)
+            self.coords["pca"].append(frame["pca"])
+        self._send(frame, t0, item.t)
 
     def _final_umap(self) -> None:
         """The last evaluation's frame again, with UMAP (its frame had none: budget)."""
         assert self._last is not None
-        epoch, X, t_eval = self._last
+        epoch, X, t_eval, _ = self._last
         t0 = time.perf_counter()
         s = spread(X)["spread"]
-        frame = {"epoch": epoch, "spread": s, "spread0": self.spread0 or s}
-        frame["pca"], frame["umap"], frame["umap_fallback"] = (
-            self._prev["pca"],
-            self._umap(X),
-            False,
-        )
-        self._prev_epoch_umap = epoch
+        frame = {"epoch": epoch, "partial": False, "spread": s, "spread0": self.spread0 or s}
+        # the last evaluation's PCA, not a later peek's (its layout is the one saved)
+        frame["pca"] = self.coords["pca"][self.epochs.index(epoch)]
+        frame["umap"], frame["umap_fallback"] = self._umap(X), False
+        self._keep_umap(epoch, frame["umap"])
         self._send(frame, t0, t_eval)
 
     def _keep_input(self, epoch: int, X: np.ndarray) -> None:
@@ -385,6 +421,25 @@ def points_frame(points: dict[str, Any], coords: np.ndarray) -> Any:
         df["label_name"] = names_l[lab] if len(names_l) > lab.max(initial=0) else lab.astype(str)
     df["reliability"] = np.asarray(points["reliability"], dtype=float)
     return df
+
+
+def epoch_label(frame: dict[str, Any]) -> str:
+    """A frame's epoch as the map says it: "3", or "2.4" for a peek within epoch 3."""
+    if frame.get("partial"):
+        return f"{math.floor(float(frame['epoch']) * 10) / 10:.1f}"
+    return str(int(frame["epoch"]))
+
+
+def thin_frames(frames: list[dict[str, Any]], cap: int) -> list[dict[str, Any]]:
+    """At most about ``cap`` frame events for a page to keep: every other peek dropped
+    first (oldest half), then every other frame; the first (the scale a collapse shrinks
+    from) and the newest always stay."""
+    if len(frames) <= cap:
+        return frames
+    half = len(frames) // 2
+    old = [f for i, f in enumerate(frames[:half]) if not f.get("partial") or i % 2 == 0]
+    out = old + frames[half:]
+    return out if len(out) <= cap else [out[0], *out[-1:0:-2][::-1]]
 
 
 def axis_ranges(frames: list[np.ndarray], method: str) -> tuple[tuple[float, float], ...]:

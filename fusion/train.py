@@ -195,6 +195,15 @@ class Callback:
         """After each epoch's evaluation (epoch 0 too): the task's outputs (``emb:<modality>``,
         attention ``weights``, ...) on the fixed validation rows ``data`` (the snapshot rows)."""
 
+    # > 0: within an epoch, call on_peek after the step that ends each such stretch of time
+    peek_seconds: float = 0.0
+
+    def on_peek(self, at: float, arrays: dict[str, np.ndarray], data: PairedData) -> None:
+        """Within an epoch, every ``peek_seconds`` of training (the live map's frames on a
+        long epoch): the task's ``live_arrays`` (embeddings, attention weights; no metrics)
+        on the snapshot rows ``data``. ``at`` is the fractional epoch: 2.5 = half of epoch 3.
+        Peeking runs the model in eval mode without gradients, so training is unchanged."""
+
     def on_train_end(self, history: History) -> None: ...
 
 
@@ -330,6 +339,11 @@ class _Fit:
         self.improved = 0  # the last epoch that strictly improved the watched metric
         self.best_arrays: dict[str, np.ndarray] = {}  # the best epoch's snapshot outputs
         self.last_arrays: dict[str, np.ndarray] = {}
+        self.peekers = [cb for cb in callbacks if getattr(cb, "peek_seconds", 0) > 0]
+        if not hasattr(task, "live_arrays"):
+            self.peekers = []
+        self.peek_every = min((cb.peek_seconds for cb in self.peekers), default=math.inf)
+        self.next_peek = math.inf  # set by each evaluation
         for cb in callbacks:
             cb.on_train_start(
                 {
@@ -359,7 +373,18 @@ class _Fit:
             if hook is not None:
                 hook(epoch, arrays, self.snap_t.data)
         self.model.train()
+        self.next_peek = time.perf_counter() + self.peek_every
         return {f"val_{k}": v for k, v in metrics.items()}
+
+    def peek(self, at: float) -> None:
+        """The peeking callbacks' view within an epoch (see :meth:`Callback.on_peek`)."""
+        self.model.eval()
+        with torch.no_grad(), _one_blas_thread():
+            arrays = self.task.live_arrays(self.model, self.snap_t)
+        self.model.train()
+        for cb in self.peekers:
+            cb.on_peek(at, arrays, self.snap_t.data)
+        self.next_peek = time.perf_counter() + self.peek_every
 
     def validation_loss(self) -> float:
         """The task's loss on the snapshot rows, in fixed batches of the training batch size
@@ -454,6 +479,8 @@ class _Fit:
             seen += len(idx)
             for cb in self.callbacks:
                 cb.on_step(rec)
+            if b + 1 < self.n_batches and time.perf_counter() >= self.next_peek:
+                self.peek(epoch - 1 + (b + 1) / self.n_batches)  # the epoch's end evaluates
         seconds = time.perf_counter() - t0
         row: dict[str, float] = {
             "epoch": epoch,

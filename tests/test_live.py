@@ -28,7 +28,17 @@ class Sink:
 NO_BUDGET = {"pca": 1.0, "umap": 1.0}  # every frame as soon as it can (UMAP on each)
 
 
-def _train(data, method="joint", loss="info_nce", epochs=6, shares=None, wait=False, **train):
+def _train(
+    data,
+    method="joint",
+    loss="info_nce",
+    epochs=6,
+    shares=None,
+    wait=False,
+    peek=None,
+    step_s=0.0,
+    **train,
+):
     """Train with a LiveMap; ``wait``: each epoch waits for its frame (none dropped; the
     frame thread runs at a lower priority and may otherwise fall behind a busy machine)."""
     from fusion.experiment import run_experiment
@@ -47,8 +57,14 @@ def _train(data, method="joint", loss="info_nce", epochs=6, shares=None, wait=Fa
             ):
                 time.sleep(0.01)
 
-    callbacks = [live.LiveMap(sink, seed=cfg.train.seed, shares=shares)]
+    peeks = {} if peek is None else {"peek_seconds": peek}
+    callbacks = [live.LiveMap(sink, seed=cfg.train.seed, shares=shares, **peeks)]
+    class SlowSteps(Callback):  # a longer epoch on a small data set
+        def on_step(self, info):
+            time.sleep(step_s)
+
     callbacks += [WaitForFrame()] if wait else []
+    callbacks += [SlowSteps()] if step_s else []
     result = run_experiment(data, cfg, callbacks)
     return result, sink
 
@@ -124,6 +140,49 @@ def test_joint_run_streams_aligned_frames_and_saves_them(small_latent, tmp_path)
     assert list(mdata.meta["modality"]) == list(names)
     assert list(mdata.meta["sample"]) == list(points[0]["sample"])
     assert mdata.Z.shape[:2] == (len(frames), n_pts)
+
+
+def test_long_epochs_get_frames_within_them_drawn_but_not_saved(small_latent):
+    """Peeks within an epoch (here every 20 ms: an epoch of 40 steps is "long") give frames
+    with a fractional epoch, drawn live between the evaluations' frames; the run saves the
+    evaluations' frames only (Explore's slider is by epoch), and ends on the last one."""
+    from fusion.projection import warm_up
+
+    warm_up()
+    few_umap = {"pca": 1.0, "umap": 1e-4}  # PCA as often as it can; UMAP at the end
+    result, sink = _train(
+        small_latent, epochs=3, batch_size=8, shares=few_umap, peek=0.02, step_s=0.005
+    )
+    frames = sink.events[live.FRAME]
+    partial = [f for f in frames if f["partial"]]
+    assert partial, [f["epoch"] for f in frames]
+    assert all(0 < f["epoch"] < 3 and f["epoch"] != int(f["epoch"]) for f in partial)
+    assert not frames[-1]["partial"] and frames[-1]["epoch"] == 3
+    drawn = [f["epoch"] for f in frames]
+    assert drawn == sorted(drawn), drawn  # peeks fall between the evaluations
+    labels = [live.epoch_label(f) for f in partial]
+    assert all("." in x and float(x) <= f["epoch"] for x, f in zip(labels, partial, strict=True))
+    assert live.epoch_label(frames[-1]) == "3"
+    saved = result.history.live_frames
+    assert saved["epochs"].dtype == np.int32 and set(saved["epochs"]) <= {0, 1, 2, 3}
+    assert saved["epochs"][-1] == 3 and len(saved["pca"]) == len(saved["epochs"])
+    np.testing.assert_array_equal(saved["umap"][-1], frames[-1]["umap"])
+
+
+def test_frames_kept_by_a_page_are_thinned_keeping_the_first_and_the_newest():
+    from fusion.jobs import MAX_LIVE_FRAMES, Progress
+
+    p = Progress()
+    for i in range(3 * MAX_LIVE_FRAMES):
+        p.apply(live.FRAME, {"epoch": i / 4, "partial": i % 4 != 0})
+    kept = p.live[live.FRAME]
+    assert len(kept) <= MAX_LIVE_FRAMES
+    assert kept[0]["epoch"] == 0 and kept[-1]["epoch"] == (3 * MAX_LIVE_FRAMES - 1) / 4
+    epochs = [f["epoch"] for f in kept]
+    assert epochs == sorted(set(epochs))
+    # peeks go first: the older half holds more evaluations than peeks
+    older = kept[: len(kept) // 2]
+    assert sum(not f["partial"] for f in older) > len(older) / 4
 
 
 def test_large_validation_sets_are_subsampled_deterministically():

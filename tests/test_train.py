@@ -46,6 +46,35 @@ def test_history_records_parts_epochs_and_bounded_snapshots(small_latent):
     assert all(s.arrays["emb:a"].shape == (50, 16) for s in h.snapshots)
 
 
+@pytest.mark.parametrize("method", ["joint", "attention"])
+def test_peeks_within_an_epoch_see_the_model_and_leave_training_unchanged(small_latent, method):
+    class Peeker(Callback):
+        peek_seconds = 1e-9  # after every step but an epoch's last
+
+        def __init__(self):
+            self.seen = []
+
+        def on_peek(self, at, arrays, data):
+            self.seen.append((at, sorted(arrays), data.n))
+
+    cfg = default_config(method, epochs=2, batch_size=64, seed=5, patience=0)
+    plain = run_experiment(small_latent, cfg)
+    peeker = Peeker()
+    peeked = run_experiment(small_latent, cfg, [peeker])
+    # eval mode without gradients: the same steps, losses and weights as without peeks
+    assert [s["loss"] for s in peeked.history.steps] == [s["loss"] for s in plain.history.steps]
+    per_epoch = len(plain.history.steps) // 2
+    assert per_epoch >= 3
+    ats = [a for a, _, _ in peeker.seen]
+    assert len(ats) == 2 * (per_epoch - 1)  # the epoch's end is an evaluation, not a peek
+    assert ats == sorted(ats) and all(0 < a < 2 and a != 1 for a in ats)
+    assert ats[0] == pytest.approx(1 / per_epoch, rel=0.05)
+    keys = peeker.seen[0][1]
+    assert any(k.startswith("emb:") for k in keys)
+    assert ("weights" in keys) == (method == "attention")
+    assert peeker.seen[0][2] == plain.history.snapshot_rows.size  # the snapshot rows
+
+
 def test_stop_event_ends_within_a_batch_and_keeps_history(small_latent):
     stop = threading.Event()
     seen = []

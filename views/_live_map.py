@@ -87,16 +87,16 @@ def _map(meta: dict[str, Any], frames: list[dict[str, Any]], key: str, default: 
         live.axis_ranges(history, shown),
         color_by=color_by,
         show_pairs=pairs,
-        title=t("live.title", e=frame["epoch"], method=name),
+        title=t("live.title", e=live.epoch_label(frame), method=name),
         axis_labels=(t("live.axis", method=name, i=1), t("live.axis", method=name, i=2)),
         revision=f"{key}-{shown}",
         t=t,
     )
     chart(fig, key=f"{key}_live_map_chart", config={"displaylogo": False})
     _captions(meta, frame, shown, fallback)
-    newest = frames[-1]["epoch"]
-    if shown == "umap" and frame["epoch"] != newest:  # UMAP frames are rarer (budget)
-        st.caption(t("live.umap_behind", e=frame["epoch"], newest=newest))
+    newest = live.epoch_label(frames[-1])
+    if shown == "umap" and live.epoch_label(frame) != newest:  # UMAP frames are rarer (budget)
+        st.caption(t("live.umap_behind", e=live.epoch_label(frame), newest=newest))
     elif method == "umap" and shown == "pca" and not fallback:
         st.caption(t("live.umap_first"))
 
