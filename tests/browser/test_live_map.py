@@ -28,7 +28,9 @@ POINTS_JS = """(key) => {
       x.push(Number(tr.x[i])); y.push(Number(tr.y[i]));
     }
   }
-  return {x, y, title: (gd.layout.title || {}).text || ''};
+  // Streamlit's theme wraps the title in <b> each time it restyles the chart: plain text
+  const title = ((gd.layout.title || {}).text || '').replace(/<[^>]*>/g, '');
+  return {x, y, title};
 }"""
 
 PROGRESS_JS = """() => {
