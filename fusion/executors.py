@@ -25,16 +25,13 @@ from __future__ import annotations
 
 import collections
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
-from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from fusion import jobs
+from fusion.child import start_module
 
 THREAD_READER = "fusion-reader"
 IDLE_S = float(os.environ.get("FUSION_WORKER_IDLE_SECONDS", "120"))
@@ -112,27 +109,13 @@ class ThreadExecutor:
 class _Worker:
     """One worker process, its pipe, and the job it trains (the pool's bookkeeping).
 
-    The process is ``python -m fusion.worker`` started with :class:`subprocess.Popen`
-    (exec'd at once, never a fork of this threaded server, and without re-running the
-    server's main module as multiprocessing's spawn would); it talks over one end of a
-    socket pair passed as a file descriptor, wrapped in a multiprocessing
-    :class:`~multiprocessing.connection.Connection`.
+    The process is ``python -m fusion.worker`` (:func:`fusion.child.start_module`: exec'd
+    at once, never a fork of this threaded server, and without re-running the server's
+    main module as multiprocessing's spawn would), talking over a socket pair.
     """
 
     def __init__(self, pool: LocalExecutor):
-        mine, theirs = socket.socketpair()
-        self.conn = Connection(mine.detach())
-        fd = theirs.fileno()
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parent.parent)  # where the fusion package is
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "fusion.worker", str(fd), str(os.getpid())],
-            pass_fds=(fd,),
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        theirs.close()
+        self.process, self.conn = start_module("fusion.worker")
         self.pool = pool
         self.ready = False
         self.idle_since = time.monotonic()

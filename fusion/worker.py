@@ -198,10 +198,14 @@ def _die_with_parent() -> None:
 
 
 def _warm_projection() -> None:
-    """Compile UMAP once per worker (seconds), so a task's first live frame need not wait."""
+    """Start the live map's projection process, which compiles UMAP once per worker
+    (seconds), so a task's first live frame need not wait; without one, compile here."""
     with contextlib.suppress(Exception):
+        from fusion import projector
         from fusion.projection import lower_priority, warm_up
 
+        if projector.start():
+            return
         lower_priority()  # the first training comes first
         warm_up()
 
@@ -259,6 +263,6 @@ def worker_main(conn: Any, parent_pid: int) -> None:
 
 
 if __name__ == "__main__":  # python -m fusion.worker <socket fd> <server pid>
-    from multiprocessing.connection import Connection
+    from fusion.child import child_args
 
-    worker_main(Connection(int(sys.argv[1])), int(sys.argv[2]))
+    worker_main(*child_args())

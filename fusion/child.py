@@ -1,0 +1,51 @@
+"""Child Python processes of ours: ``python -m <module>``, talking over a socket pair.
+
+A child is started with :class:`subprocess.Popen`, exec'd at once: never a fork of a
+threaded server (or of a process holding torch's threads), and without re-running the
+parent's main module, as multiprocessing's ``spawn`` does (a script without a
+``__main__`` guard would run again in the child). It gets one end of a socket pair as a
+file descriptor and the parent's pid as its arguments; both ends are wrapped in a
+multiprocessing :class:`~multiprocessing.connection.Connection` (pickled messages).
+Used by the local training workers (:mod:`fusion.executors`) and the live map's
+projection process (:mod:`fusion.projector`). Torch-free.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+
+def start_module(
+    module: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, Connection]:
+    """Start ``python -m module <fd> <this pid>`` (``env``: variables set for it only);
+    the process and this end of its pipe."""
+    mine, theirs = socket.socketpair()
+    conn = Connection(mine.detach())
+    fd = theirs.fileno()
+    env = {**os.environ, **(env or {})}
+    root = str(Path(__file__).resolve().parent.parent)  # where the fusion package is
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, str(fd), str(os.getpid())],
+            pass_fds=(fd,),
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+    except BaseException:
+        conn.close()
+        raise
+    finally:
+        theirs.close()
+    return process, conn
+
+
+def child_args() -> tuple[Connection, int]:
+    """In the child: its end of the pipe and the parent's pid (from ``sys.argv``)."""
+    return Connection(int(sys.argv[1])), int(sys.argv[2])
