@@ -191,13 +191,15 @@ class Progress:
             self.say("messages.jobs.training_on", device=payload["device"])
         elif kind == "worker":
             self.worker = dict(payload)
-        else:
-            events = self.live.setdefault(kind, [])
-            events.append(payload)
-            if kind == "frame" and len(events) > MAX_LIVE_FRAMES:  # fusion.live.FRAME
-                from fusion.live import thin_frames  # torch-free
+        elif kind == "frame":  # fusion.live.FRAME
+            from fusion.live import add_frame, thin_frames  # torch-free
 
+            events = self.live.setdefault(kind, [])
+            add_frame(events, payload)
+            if len(events) > MAX_LIVE_FRAMES:
                 self.live[kind] = thin_frames(events, MAX_LIVE_FRAMES)
+        else:
+            self.live.setdefault(kind, []).append(payload)
 
     def copy(self) -> Progress:
         running = self.state == "running"

@@ -18,19 +18,26 @@ which maps them into 2-D and sends each frame to the server through ``emit``:
   collapsing cloud shrinks on fixed axes), plus the cloud's spread;
 - ``attention`` (attention fusion): the per-sample modality weights (float16, (S, M)).
 
-The frame thread stays out of training's way: it works on the newest evaluation only
-(older ones waiting are dropped), on one BLAS and one numba thread, umap-learn's layout
-runs without the GIL (:mod:`fusion.projection`), and it keeps a budget
-(:data:`FRAME_SHARES`): after a frame that took c seconds, the next one of that map waits
-c * (1/share - 1), so PCA frames take at most 5 % and UMAP frames 15 % of the wall time.
-Every frame has PCA; UMAP only those the budget allows (``umap`` None otherwise; the
-page keeps the newest UMAP frame). When UMAP frames take longer than
-:data:`UMAP_SLOW_SECONDS` several times in a row, UMAP is dropped and PCA carries on
-(``umap_fallback`` in the frames). The last evaluation is never dropped: training waits
-for its frame before it ends, and when that frame had no UMAP, one more frame of the same
-epoch brings it. The frames are left on the history (``History.live_frames``) and saved
-with the run as :data:`FRAMES_FILE` (UMAP with its own epochs), so Explore replays the
-same frames (:func:`load_frames`, :func:`explore_view`).
+The frame thread stays out of training's way and sends each frame at once:
+
+- it works on the newest evaluation only (older ones waiting are dropped);
+- it makes the PCA frame itself (~10 ms at 5k points, numpy's LAPACK without the GIL) and
+  sends it; UMAP is made in the projection process (:mod:`fusion.projector`: one BLAS and
+  numba thread, niced; in a thread of the training process the GIL it holds slowed the
+  training), and when it is ready the frame is sent again with it (``update``:
+  :func:`add_frame` replaces the frame the page keeps), so an epoch's PCA frame never
+  waits behind a UMAP;
+- it keeps a budget (:data:`FRAME_SHARES`): after a frame that took c seconds, the next
+  one of that map waits c * (1/share - 1), so PCA frames take at most 5 % and UMAP frames
+  15 % of the wall time. Every frame has PCA; UMAP only those the budget allows (and one
+  at a time; the page shows the newest frame with UMAP). When UMAP frames take longer
+  than :data:`UMAP_SLOW_SECONDS` several times in a row, UMAP is dropped and PCA carries
+  on (``umap_fallback`` in the frames).
+
+The last evaluation is never dropped: training waits for its frame (with UMAP) before it
+ends. The frames are left on the history (``History.live_frames``) and saved with the run
+as :data:`FRAMES_FILE` (UMAP with its own epochs), so Explore replays the same frames
+(:func:`load_frames`, :func:`explore_view`).
 
 Torch-free: pages read saved frames without importing torch; the callback is duck-typed
 to :class:`fusion.train.Callback`.
@@ -90,8 +97,13 @@ def live_callbacks(config: RunConfig, emit: Emit) -> list[Any]:
 
 
 def _frame_thread_setup() -> None:
-    """umap-learn's import and compilation (seconds, while epoch 0 runs), and numba on one
-    thread in this thread (the setting is per thread), so frames take one core at most."""
+    """The projection process (:mod:`fusion.projector`: it compiles UMAP while epoch 0
+    runs); without one, umap-learn's import and compilation here, and numba on one thread
+    in this thread (the setting is per thread), so frames take one core at most."""
+    from fusion import projector
+
+    if projector.start():
+        return
     from fusion.projection import warm_up
 
     warm_up()
@@ -115,6 +127,17 @@ class _Eval(NamedTuple):
     X: np.ndarray  # (P, d) the kept points' embeddings, modality blocks stacked
     t: float  # perf_counter when it was taken
     at: float | None = None  # a peek within an epoch: the fractional epoch (not saved)
+
+
+class _UmapJob(NamedTuple):
+    """A UMAP frame being made for ``item`` (whose PCA frame was sent)."""
+
+    item: _Eval
+    pca: np.ndarray
+    prev: np.ndarray | None  # the UMAP layout it is warm-started from
+    future: Any  # concurrent.futures.Future of the (P, 2) layout
+    started: float  # perf_counter
+    warm: bool  # UMAP was compiled when it started (else its time is the compile's)
 
 
 class LiveMap:
@@ -151,6 +174,8 @@ class LiveMap:
         self._closing = False
         self._thread: threading.Thread | None = None
         self._inputs: list[tuple[int, np.ndarray]] = []  # epochs without UMAP, for later
+        self._umap_job: _UmapJob | None = None  # the UMAP frame being made
+        self._newest: tuple[_Eval, np.ndarray] | None = None  # the newest PCA frame's input
 
     # -- fusion.train.Callback
 
@@ -187,7 +212,9 @@ class LiveMap:
         self._offer(_Eval(math.ceil(at), self._stack(embs), time.perf_counter(), float(at)))
 
     def _stack(self, embs: dict[str, np.ndarray]) -> np.ndarray:
-        return np.concatenate([np.asarray(embs[m], dtype=np.float32)[self.rows] for m in self.names])
+        return np.concatenate(
+            [np.asarray(embs[m], dtype=np.float32)[self.rows] for m in self.names]
+        )
 
     def _offer(self, item: _Eval) -> None:
         """Hand ``item`` to the frame thread; the newest replaces one still waiting (dropped)."""
@@ -241,21 +268,48 @@ class LiveMap:
         with contextlib.suppress(Exception), _one_blas_thread():
             _frame_thread_setup()
         while True:
-            with self._cond:  # wait for an evaluation, and for the frame budget
-                while not self._closing and (
-                    self._pending is None or time.perf_counter() < self._next_at["pca"]
-                ):
-                    wait = None if self._pending is None else self._next_at["pca"]
-                    self._cond.wait(None if wait is None else max(wait - time.perf_counter(), 0))
-                item, self._pending, closing = self._pending, None, self._closing
-            if item is None:
+            with self._cond:  # wait for an evaluation (and the PCA budget) or a UMAP frame
+                while (work := self._next_work()) is None:
+                    self._cond.wait(self._wait_seconds())
+                item = self._pending if work == "pca" else None
+                if work == "pca":
+                    self._pending = None
+                done, closing = self._umap_job if work == "umap" else None, self._closing
+                if work == "umap":
+                    self._umap_job = None
+            if work == "end":
                 break
-            due = closing or time.perf_counter() >= self._next_at["umap"]
-            self._safely(self._frame, item.epoch, item, due)
+            if done is not None:
+                self._safely(self._umap_done, done.item.epoch, done, closing)
+            elif item is not None:
+                self._safely(self._frame, item.epoch, item, closing)
         if self.use_umap and self._last is not None and self._prev_epoch_umap != self._last.epoch:
             self._safely(self._final_umap, self._last.epoch)  # the last frame always has UMAP
         if self._inputs and self.catch_up_s > 0:
             self._safely(self._catch_up, -1)
+
+    def _next_work(self) -> str | None:
+        """What the frame thread does next (holding the lock): "umap" (a UMAP frame is ready),
+        "pca" (frame the waiting evaluation), "end", or None (wait)."""
+        job = self._umap_job
+        if job is not None and job.future.done():
+            return "umap"
+        if self._pending is not None and (
+            self._closing or time.perf_counter() >= self._next_at["pca"]
+        ):
+            return "pca"
+        if self._closing and self._pending is None and job is None:
+            return "end"
+        return None
+
+    def _wait_seconds(self) -> float | None:
+        if self._pending is None or self._closing:
+            return None  # an evaluation, a UMAP frame ready or the end notifies
+        return max(self._next_at["pca"] - time.perf_counter(), 0.0)
+
+    def _wake(self, _future: Any = None) -> None:
+        with self._cond:
+            self._cond.notify()
 
     def _safely(self, fn: Callable[..., None], epoch: int, *args: Any) -> None:
         from fusion.train import _one_blas_thread
@@ -272,63 +326,92 @@ class LiveMap:
         share = self.shares[method]
         self._next_at[method] = time.perf_counter() + seconds * (1.0 / share - 1.0)
 
-    def _umap(self, X: np.ndarray) -> np.ndarray:
-        from fusion.projection import is_warm, next_frame
+    def _start_umap(self, item: _Eval, pca: np.ndarray, closing: bool) -> None:
+        """Start ``item``'s UMAP frame in the projection process (or frames thread) when it
+        is due and none is being made; the PCA frames go on meanwhile."""
+        from fusion.projector import is_warm, submit
 
-        warm = is_warm()  # a frame that waited for numba's first compile is not "slow"
-        t1 = time.perf_counter()
-        umap = next_frame(X, self._prev["umap"], "umap", seed=self.seed)
-        self._prev["umap"] = umap
-        took = time.perf_counter() - t1
-        if warm:  # numba's one-off compile is not a frame's cost: it must not space frames out
+        due = closing or time.perf_counter() >= self._next_at["umap"]
+        if not (self.use_umap and due and self._umap_job is None):
+            return
+        prev = self._prev["umap"]
+        future = submit(item.X, prev, "umap", seed=self.seed)
+        job = _UmapJob(item, pca, prev, future, time.perf_counter(), is_warm())
+        with self._cond:
+            self._umap_job = job
+        future.add_done_callback(self._wake)
+
+    def _umap_done(self, job: _UmapJob, closing: bool) -> None:
+        """A UMAP frame is ready: keep it, send it as an update of its frame, and start the
+        newest frame's UMAP when due."""
+        from fusion.projector import result
+
+        umap = result(job.future, job.item.X, job.prev, "umap", seed=self.seed)
+        took = time.perf_counter() - job.started
+        if job.warm:  # numba's one-off compile is not a frame's cost: no spacing, not "slow"
             self._spend("umap", took)
-        self.slow = self.slow + 1 if took > UMAP_SLOW_SECONDS and warm else 0
+        self.slow = self.slow + 1 if took > UMAP_SLOW_SECONDS and job.warm else 0
         self.use_umap = self.slow < FALLBACK_AFTER
-        return umap
+        self._prev["umap"] = umap
+        item = job.item
+        if item.at is None:
+            self._keep_umap(item.epoch, umap)
+            self._inputs = [(e, X) for e, X in self._inputs if e != item.epoch]  # framed
+        self._send(self._frame_dict(item, job.pca, umap, update=True), job.started, item.t)
+        if self._newest is not None and self._newest[0] is not item:  # framed meanwhile
+            self._start_umap(*self._newest, closing)
 
     def _keep_umap(self, epoch: int, umap: np.ndarray) -> None:
         self.coords["umap"].append(umap)
         self.umap_epochs.append(epoch)
         self._prev_epoch_umap = epoch
 
-    def _frame(self, item: _Eval, umap_due: bool) -> None:
-        """Map ``item`` (PCA, and UMAP when due) and send it; an evaluation's frame is kept
-        for the run (a peek's only drawn)."""
-        from fusion.projection import next_frame
+    def _frame_dict(
+        self, item: _Eval, pca: np.ndarray, umap: np.ndarray | None, update: bool = False
+    ) -> dict[str, Any]:
+        s = spread(item.X)["spread"]
+        kept = item.at is None
+        return {
+            "epoch": item.epoch if kept else item.at,
+            "partial": not kept,
+            "update": update,  # the same frame again, now with its UMAP (Progress merges it)
+            "spread": s,
+            "spread0": self.spread0 or s,
+            "pca": pca,
+            "umap": umap,
+            "umap_fallback": not self.use_umap,
+        }
+
+    def _frame(self, item: _Eval, closing: bool) -> None:
+        """Send ``item``'s PCA frame at once and start its UMAP when due; an evaluation's
+        frame is kept for the run (a peek's only drawn)."""
+        from fusion.projection import next_frame  # PCA here: ~10 ms, never behind a UMAP
 
         t0 = time.perf_counter()
         if not np.isfinite(item.X).all():  # a diverging model: no frame, the last one stays
             return
-        X, epoch, kept = item.X, item.epoch, item.at is None
-        s = spread(X)["spread"]
-        frame: dict[str, Any] = {"epoch": epoch if kept else item.at, "partial": not kept}
-        frame.update(spread=s, spread0=self.spread0 or s)
-        frame["pca"] = self._prev["pca"] = next_frame(X, self._prev["pca"], "pca")
+        pca = self._prev["pca"] = next_frame(item.X, self._prev["pca"], "pca")
         self._spend("pca", time.perf_counter() - t0)
-        umap = self._umap(X) if self.use_umap and umap_due else None
-        frame["umap"], frame["umap_fallback"] = umap, not self.use_umap
-        if kept:
+        if item.at is None:
             self._last = item
-            if umap is None:
-                self._keep_input(epoch, X)
-            else:
-                self._keep_umap(epoch, umap)
-            self.epochs.append(epoch)
-            self.coords["pca"].append(frame["pca"])
-        self._send(frame, t0, item.t)
+            self._keep_input(item.epoch, item.X)  # until its UMAP frame comes (_catch_up)
+            self.epochs.append(item.epoch)
+            self.coords["pca"].append(pca)
+        self._newest = (item, pca)
+        self._send(self._frame_dict(item, pca, None), t0, item.t)
+        self._start_umap(item, pca, closing)
 
     def _final_umap(self) -> None:
-        """The last evaluation's frame again, with UMAP (its frame had none: budget)."""
+        """The last evaluation's frame again, with UMAP (its frame had none)."""
+        from fusion.projector import next_frame
+
         assert self._last is not None
-        epoch, X, t_eval, _ = self._last
-        t0 = time.perf_counter()
-        s = spread(X)["spread"]
-        frame = {"epoch": epoch, "partial": False, "spread": s, "spread0": self.spread0 or s}
+        item, t0 = self._last, time.perf_counter()
         # the last evaluation's PCA, not a later peek's (its layout is the one saved)
-        frame["pca"] = self.coords["pca"][self.epochs.index(epoch)]
-        frame["umap"], frame["umap_fallback"] = self._umap(X), False
-        self._keep_umap(epoch, frame["umap"])
-        self._send(frame, t0, t_eval)
+        pca = self.coords["pca"][self.epochs.index(item.epoch)]
+        umap = self._prev["umap"] = next_frame(item.X, self._prev["umap"], "umap", seed=self.seed)
+        self._keep_umap(item.epoch, umap)
+        self._send(self._frame_dict(item, pca, umap, update=True), t0, item.t)
 
     def _keep_input(self, epoch: int, X: np.ndarray) -> None:
         """Keep an epoch's input for :meth:`_catch_up` (every other one dropped when full)."""
@@ -344,24 +427,26 @@ class LiveMap:
         Each is aligned to (UMAP: warm-started from) the frame of the nearest earlier epoch;
         the frames the live map drew are left as they were (Explore opens on the last).
         """
-        from fusion.projection import next_frame
+        from fusion import projection, projector
 
+        end = time.perf_counter() + self.catch_up_s
+        for epoch, X16 in self._inputs:  # PCA (milliseconds) for every dropped evaluation
+            if epoch not in self.epochs and time.perf_counter() < end:
+                prev = _nearest_before(self.epochs, self.coords["pca"], epoch)
+                pca = projection.next_frame(X16.astype(np.float32), prev, "pca")
+                self.coords["pca"].append(pca)
+                self.epochs.append(epoch)
         todo = [(e, X) for e, X in self._inputs if e not in set(self.umap_epochs)]
         if len(todo) > CATCH_UP_FRAMES:
             pick = np.linspace(0, len(todo) - 1, CATCH_UP_FRAMES).round().astype(int)
             todo = [todo[i] for i in pick]
-        end = time.perf_counter() + self.catch_up_s
         for epoch, X16 in todo:
             if time.perf_counter() > end:
                 break
             X = X16.astype(np.float32)
-            if epoch not in self.epochs:
-                prev = _nearest_before(self.epochs, self.coords["pca"], epoch)
-                self.coords["pca"].append(next_frame(X, prev, "pca"))
-                self.epochs.append(epoch)
             if self.use_umap:
                 prev = _nearest_before(self.umap_epochs, self.coords["umap"], epoch)
-                self.coords["umap"].append(next_frame(X, prev, "umap", seed=self.seed))
+                self.coords["umap"].append(projector.next_frame(X, prev, "umap", seed=self.seed))
                 self.umap_epochs.append(epoch)
         self._inputs = []
 
@@ -428,6 +513,22 @@ def epoch_label(frame: dict[str, Any]) -> str:
     if frame.get("partial"):
         return f"{math.floor(float(frame['epoch']) * 10) / 10:.1f}"
     return str(int(frame["epoch"]))
+
+
+def add_frame(frames: list[dict[str, Any]], frame: dict[str, Any]) -> None:
+    """Add a ``frame`` event to the frames a page keeps: a new frame is appended; an
+    ``update`` (the same frame with its UMAP, made after it) replaces its frame, so the
+    list stays one frame per evaluation or peek, in order."""
+    if not frame.get("update"):
+        frames.append(frame)
+        return
+    key = (frame["epoch"], bool(frame.get("partial")))
+    for i in range(len(frames) - 1, -1, -1):
+        if (frames[i]["epoch"], bool(frames[i].get("partial"))) == key:
+            frames[i] = frame
+            return
+    if not frames or frames[-1]["epoch"] <= frame["epoch"]:  # its frame was thinned away
+        frames.append(frame)
 
 
 def thin_frames(frames: list[dict[str, Any]], cap: int) -> list[dict[str, Any]]:

@@ -9,20 +9,29 @@ import time
 import numpy as np
 import pytest
 
-from fusion import live
+from fusion import live, projector
 from fusion.config import default_config
 from fusion.data import PairedData
 
 
 class Sink:
-    """An ``emit`` that keeps the events, as the server's Progress.live does."""
+    """An ``emit`` that keeps the events in a server's Progress (``events``: its ``live``:
+    a frame's UMAP update replaces its frame), and every event as sent (``sent``)."""
 
     def __init__(self):
-        self.events: dict[str, list] = {}
+        from fusion.jobs import Progress
+
+        self.progress = Progress()
+        self.sent: list[tuple[str, dict]] = []
+
+    @property
+    def events(self) -> dict[str, list]:
+        return self.progress.live
 
     def __call__(self, kind, payload):
         pickle.dumps(payload)  # every event crosses a process boundary
-        self.events.setdefault(kind, []).append(payload)
+        self.sent.append((kind, payload))
+        self.progress.apply(kind, payload)
 
 
 NO_BUDGET = {"pca": 1.0, "umap": 1.0}  # every frame as soon as it can (UMAP on each)
@@ -52,13 +61,15 @@ def _train(
     class WaitForFrame(Callback):
         def on_epoch_end(self, info, history):
             end = time.monotonic() + 30
-            while time.monotonic() < end and not any(
-                f["epoch"] >= info["epoch"] for f in sink.events.get(live.FRAME, [])
+            while time.monotonic() < end and not any(  # with its UMAP (made after)
+                f["epoch"] >= info["epoch"] and f["umap"] is not None
+                for f in sink.events.get(live.FRAME, [])
             ):
                 time.sleep(0.01)
 
     peeks = {} if peek is None else {"peek_seconds": peek}
     callbacks = [live.LiveMap(sink, seed=cfg.train.seed, shares=shares, **peeks)]
+
     class SlowSteps(Callback):  # a longer epoch on a small data set
         def on_step(self, info):
             time.sleep(step_s)
@@ -81,7 +92,10 @@ def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, wait=False, **kw):
         lm.on_evaluate(e, {f"emb:{m}": z for m, z in embs.items()}, data)
         time.sleep(sleep)
         end = time.monotonic() + 60
-        while wait and len(sink.events.get(live.FRAME, [])) <= e and time.monotonic() < end:
+        while wait and time.monotonic() < end:  # its frame, with its UMAP (made after)
+            framed = sink.events.get(live.FRAME, [])
+            if len(framed) > e and all(f["umap"] is not None for f in framed):
+                break
             time.sleep(0.01)
 
     class H:
@@ -99,7 +113,8 @@ def test_joint_run_streams_aligned_frames_and_saves_them(small_latent, tmp_path)
 
     warm_up()  # as a worker does once it is ready (fusion.worker): no frame waits for it
     # 12 epochs (no early stop): the last two frames come when little is left to learn
-    result, sink = _train(small_latent, epochs=12, shares=NO_BUDGET, wait=True, patience=0)
+    # peek=0: no frames within an epoch (a busy machine's epoch may last over PEEK_SECONDS)
+    result, sink = _train(small_latent, epochs=12, shares=NO_BUDGET, wait=True, peek=0, patience=0)
     points = sink.events[live.POINTS]
     frames = sink.events[live.FRAME]
     assert len(points) == 1 and frames, sink.events.keys()
@@ -227,6 +242,7 @@ def test_slow_frames_drop_waiting_evaluations_but_never_the_last(monkeypatch):
         return real(*a, **kw)
 
     monkeypatch.setattr(P, "next_frame", slow)
+    monkeypatch.setenv(projector.ENV_SWITCH, "0")  # frames here, where the patch is
     rng = np.random.default_rng(0)
     X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(8)]
     lm, sink, h = _drive(X, catch_up_s=0)  # the frames as drawn; none made afterwards
@@ -266,6 +282,7 @@ def test_frames_keep_to_their_budget_and_the_last_frame_has_umap(monkeypatch):
         return out
 
     monkeypatch.setattr(P, "next_frame", timed)
+    monkeypatch.setenv(projector.ENV_SWITCH, "0")  # frames here, where the patch is
     rng = np.random.default_rng(0)
     X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(150)]
     t0 = time.perf_counter()
@@ -296,6 +313,7 @@ def test_after_training_epochs_without_umap_get_one_and_the_last_frame_stays(mon
         return real(X, prev, method, **kw)
 
     monkeypatch.setattr(P, "next_frame", slow)
+    monkeypatch.setenv(projector.ENV_SWITCH, "0")  # frames here, where the patch is
     rng = np.random.default_rng(0)
     X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(40)]
     lm, sink, h = _drive(X, sleep=0.01, catch_up_s=30)
@@ -370,3 +388,24 @@ def test_points_frame_feeds_the_map(method):
     fig = live_map(df, live.axis_ranges([f[method]], method), color_by="label", show_pairs=True)
     assert fig.layout.transition.duration > 0 and fig.layout.xaxis.autorange is False
     assert isinstance(fig, type(plots.shared_space(df)))
+    assert {tr.type for tr in fig.data} == {"scatter"}  # SVG markers: Plotly animates them
+
+
+def test_a_webgl_map_has_no_transition():
+    """5,000 points are drawn with WebGL, whose markers Plotly cannot animate: a transition
+    would only animate the axes, redrawing every point on each animation frame."""
+    from fusion.plots.live import live_map
+
+    rng = np.random.default_rng(0)
+    n = 2500
+    points = {
+        "sample": np.tile(np.arange(n, dtype=np.int32), 2),
+        "modality": np.repeat(np.arange(2, dtype=np.int8), n),
+        "modalities": ["a", "b"],
+        "labels": None,
+        "reliability": np.full(2 * n, np.nan, dtype=np.float16),
+    }
+    coords = rng.normal(size=(2 * n, 2)).astype(np.float32)
+    fig = live_map(live.points_frame(points, coords), live.axis_ranges([coords], "umap"))
+    assert {tr.type for tr in fig.data} == {"scattergl"}
+    assert fig.layout.transition.duration == 0 and fig.layout.uirevision == "live"
