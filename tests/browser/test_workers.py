@@ -61,6 +61,11 @@ def run_demo(app: App) -> int:
     wait_for_text(app, "Training the joint embedding demo", 60)
     app.page.wait_for_url(re.compile(r"/explore(\?|$)"), timeout=DEMO_TO_MAP_S * 1000)
     deadline = time.monotonic() + DEMO_TO_MAP_S
+    # Explore shows the live panel (its live map too) until the run is saved: wait for that
+    main = app.page.get_by_test_id("stMain")
+    while "Training the joint embedding demo" in main.inner_text():
+        assert time.monotonic() < deadline, main.inner_text()[:1500]
+        app.page.wait_for_timeout(250)
     while (n := wait_for_map(app, DEMO_TO_MAP_S)) < 2 * 400 and time.monotonic() < deadline:
         app.page.wait_for_timeout(500)  # a smaller chart (the curves) may be drawn first
     app.wait()
@@ -72,6 +77,14 @@ def loads_torch(pid: int) -> list[str]:
     """The torch libraries mapped into process ``pid`` (Linux)."""
     maps = Path(f"/proc/{pid}/maps").read_text()
     return sorted({line.split()[-1] for line in maps.splitlines() if "libtorch" in line})
+
+
+def parent(pid: int) -> int | None:
+    """The parent process id of ``pid`` (None once it is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def alive(pid: int) -> bool:
@@ -92,9 +105,13 @@ def test_server_never_loads_torch_and_sigterm_leaves_no_worker(browser, tmp_path
         assert n >= 2 * 400, n
         app.shot("explore-map-from-worker")
         assert loads_torch(proc.pid) == [], "the web server loaded torch"
-        workers = [p for p in process_tree(proc.pid) if p != proc.pid]
+        below = [p for p in process_tree(proc.pid) if p != proc.pid]
+        workers = [p for p in below if parent(p) == proc.pid]
         assert workers, "no worker process under the server"
         assert all(loads_torch(p) for p in workers if alive(p))  # they did the training
+        # each worker's live-map projection process (fusion.projector) needs no torch
+        drawers = [p for p in below if parent(p) in workers]
+        assert drawers and all(loads_torch(p) == [] for p in drawers if alive(p)), drawers
 
         app.nav("Train")  # the demo's data is the active dataset
         start_long_training(app, "cut-by-sigterm")
@@ -120,5 +137,8 @@ def test_demo_in_ray_mode(browser, tmp_path, ray_address):
         assert loads_torch(proc.pid) == []
         assert "Ray cluster" in app.sidebar_text()
         runs = list(server.runs_dir.rglob("run.json"))
-        assert runs and json.loads(runs[0].read_text())["status"] == "finished"
+        assert runs and json.loads(runs[0].read_text())["status"] == "finished", (
+            sorted(str(p) for p in server.runs_dir.parent.rglob("*"))[:40],
+            server.log_tail(),
+        )
     assert not os.path.exists(f"/proc/{proc.pid}/stat") or not alive(proc.pid)
