@@ -10,7 +10,20 @@ import traceback
 
 from benchmarks.common import Entry, machine, table, write_json, write_results_md
 
-AREAS = ("training", "seed", "demo", "maps", "app", "lessons", "scale", "gpu", "load", "realdata", "live", "jobs")
+AREAS = (
+    "training",
+    "seed",
+    "demo",
+    "maps",
+    "app",
+    "lessons",
+    "scale",
+    "gpu",
+    "load",
+    "realdata",
+    "live",
+    "jobs",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

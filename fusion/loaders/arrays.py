@@ -219,7 +219,9 @@ def from_npy_files(
     ids = assemble._id_strings(roles["ids"]) if "ids" in roles else None
     if ids is not None:
         assemble._check_unique_ids(ids, None, where)
-    groups = assemble._group_strings(roles["groups"], "groups", where) if "groups" in roles else None
+    groups = (
+        assemble._group_strings(roles["groups"], "groups", where) if "groups" in roles else None
+    )
     return assemble._assemble(
         arrays,
         array_place,
