@@ -16,8 +16,10 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 
 def start_module(
@@ -49,3 +51,12 @@ def start_module(
 def child_args() -> tuple[Connection, int]:
     """In the child: its end of the pipe and the parent's pid (from ``sys.argv``)."""
     return Connection(int(sys.argv[1])), int(sys.argv[2])
+
+
+def messages(conn: Connection) -> Iterator[Any]:
+    """The messages arriving on ``conn`` until the other end closes (or the pipe breaks)."""
+    while True:
+        try:
+            yield conn.recv()
+        except (EOFError, OSError):
+            return

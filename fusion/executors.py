@@ -31,7 +31,7 @@ import time
 from typing import Any
 
 from fusion import jobs
-from fusion.child import start_module
+from fusion.child import messages, start_module
 
 THREAD_READER = "fusion-reader"
 IDLE_S = float(os.environ.get("FUSION_WORKER_IDLE_SECONDS", "120"))
@@ -137,11 +137,7 @@ class _Worker:
             return False
 
     def _read(self) -> None:
-        while True:
-            try:
-                msg = self.conn.recv()
-            except (EOFError, OSError):
-                break
+        for msg in messages(self.conn):
             if msg[0] == "events" and self.job is not None:
                 self.job._events(msg[2])
             elif msg[0] == "done" and self.job is not None and self.job.id == msg[1]:

@@ -414,9 +414,16 @@ class LiveMap:
         self._send(self._frame_dict(item, pca, umap, update=True), t0, item.t)
 
     def _keep_input(self, epoch: int, X: np.ndarray) -> None:
-        """Keep an epoch's input for :meth:`_catch_up` (every other one dropped when full)."""
+        """Keep an epoch's input for :meth:`_catch_up`. When full, every other input of a
+        frame already drawn is let go first (a dropped evaluation has no frame at all),
+        then every other one (at most 4 * CATCH_UP_FRAMES inputs, float16)."""
         self._inputs.append((epoch, X.astype(np.float16)))
         if len(self._inputs) > 2 * CATCH_UP_FRAMES:
+            drawn = set(self.epochs)
+            framed = [i for i, (e, _) in enumerate(self._inputs) if e in drawn]
+            let_go = set(framed[1::2])
+            self._inputs = [x for i, x in enumerate(self._inputs) if i not in let_go]
+        if len(self._inputs) > 4 * CATCH_UP_FRAMES:
             self._inputs = self._inputs[::2]
 
     def _catch_up(self) -> None:

@@ -83,11 +83,9 @@ class _Child:
         return future
 
     def _read(self) -> None:
-        while True:
-            try:
-                msg = self.conn.recv()
-            except (EOFError, OSError):
-                break
+        from fusion.child import messages
+
+        for msg in messages(self.conn):
             if msg[0] == "ready":
                 self.ready.set_result(msg[1])
                 continue
@@ -282,11 +280,9 @@ def child_main(conn: Any, parent: int) -> None:
         numba.set_num_threads(1)
     projection.warm_up()
     conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            break
+    from fusion.child import messages
+
+    for msg in messages(conn):
         _, rid, X, prev, method, kw = msg
         try:
             out: tuple = ("done", rid, True, projection.next_frame(X, prev, method, **kw))

@@ -59,10 +59,10 @@ def _train(
     sink = Sink()
 
     class WaitForFrame(Callback):
-        def on_epoch_end(self, info, history):
+        def on_evaluate(self, epoch, arrays, data):  # after the LiveMap's (epoch 0 too)
             end = time.monotonic() + 30
             while time.monotonic() < end and not any(  # with its UMAP (made after)
-                f["epoch"] >= info["epoch"] and f["umap"] is not None
+                f["epoch"] >= epoch and f["umap"] is not None
                 for f in sink.events.get(live.FRAME, [])
             ):
                 time.sleep(0.01)
