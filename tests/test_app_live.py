@@ -27,11 +27,12 @@ def attention_events(small_gated):
     """Events of a real attention-fusion training, cut after epoch 2 of 4 (mid-training)."""
     from fusion.experiment import run_experiment
 
+    from fusion.jobs import Progress
+
     cfg = default_config("attention", "cross_entropy", epochs=4)
-    events: dict[str, list] = {}
-    run_experiment(
-        small_gated, cfg, live.live_callbacks(cfg, lambda k, p: events.setdefault(k, []).append(p))
-    )
+    progress = Progress()  # as the server keeps them (a UMAP update replaces its frame)
+    run_experiment(small_gated, cfg, live.live_callbacks(cfg, progress.apply))
+    events = progress.live
     return {
         live.POINTS: events[live.POINTS],
         # Frames of busy evaluations may be dropped; the first one never is (none waits).
@@ -90,6 +91,24 @@ def test_map_controls_and_colouring(attention_events):
     title = spec["layout"]["title"]["text"]
     assert "PCA" in title and f"epoch {epoch}" in title
     assert spec["layout"]["transition"]["duration"] > 0
+
+
+def test_a_frame_within_an_epoch_says_how_far_the_epoch_is(attention_events):
+    """A long epoch's frames (peeks) carry a fractional epoch: PCA draws the newest, UMAP
+    the newest frame that has one, and the page says which epoch each map is."""
+    import json
+
+    last = attention_events[live.FRAME][-1]
+    peek = {**last, "epoch": last["epoch"] + 0.47, "partial": True, "umap": None}
+    events = {**attention_events, live.FRAME: [*attention_events[live.FRAME], peek]}
+    at = _open(events, method="pca")
+    title = json.loads(_charts(at)[0].proto.spec)["layout"]["title"]["text"]
+    assert f"epoch {last['epoch']}.4 " in title, title  # 2.47: four tenths of epoch 3 done
+    at = _open(events)
+    title = json.loads(_charts(at)[0].proto.spec)["layout"]["title"]["text"]
+    assert f"epoch {last['epoch']} " in title and "UMAP" in title, title
+    captions = " ".join(c.value for c in at.caption)
+    assert f"epoch {last['epoch']}.4 on PCA" in captions, captions
 
 
 def test_before_the_first_frame_and_without_events():
