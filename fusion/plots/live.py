@@ -59,10 +59,11 @@ def live_map(
     # Plotly moves SVG markers smoothly between frames; WebGL markers jump whatever the
     # transition, which then only animates the axes, redrawing every point each animation
     # frame: ~600 ms of a software-rendered browser's time per frame at 5k points instead
-    # of ~30 ms (benchmark --only live).
-    gl = any(tr.type == "scattergl" for tr in fig.data)
+    # of ~30 ms without (benchmark --only live). Not even a transition of 0 ms: Plotly
+    # still takes its transition path (~200 ms).
+    if not any(tr.type == "scattergl" for tr in fig.data):
+        fig.update_layout(transition=dict(duration=TRANSITION_MS, easing="cubic-in-out"))
     fig.update_layout(
-        transition=dict(duration=0 if gl else TRANSITION_MS, easing="cubic-in-out"),
         uirevision=revision,
         dragmode="pan",
         height=460,
