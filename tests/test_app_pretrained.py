@@ -43,6 +43,8 @@ def test_upload_explore_as_is_train_adapter_and_compare(runs_dir):
     m = before.metrics
     assert m["recall_at_1_mean"] < 4 * m["recall_at_1_mean_chance"]  # rotated: pairs missed
     assert any("Pretrained" in t.label for t in at.tabs)
+    header = " ".join(c.value for c in at.caption)
+    assert "no training" in header and "epochs" not in header and "lr " not in header, header
     data = at.session_state["dataset"]  # rows L2-normalised: the adapter trains on these
     assert data.source["l2_normalized"]
 

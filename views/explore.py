@@ -86,6 +86,18 @@ def header(run: LoadedRun) -> None:
     cfg = run.config
     source = H.data_label(cfg.get("data", {}) or {})
     train = cfg.get("train", {}) or {}
+    if run.run.get("method") == "asis":  # no training: no epochs, learning rate or seed
+        st.caption(
+            t(
+                "explore.asis_run_header",
+                method=method_label("asis"),
+                source=source,
+                n=run.run.get("n_val", "?"),
+                created=run.run.get("created", "?"),
+            )
+        )
+        H.show_status(run)
+        return
     st.caption(
         t(
             "explore.method_loss_data_source",
