@@ -62,8 +62,14 @@ def metric_pattern(key: str) -> str | None:
     return next((p for p, i in METRIC_INFO.items() if i is info), None)
 
 
+# Stored beside the metrics but not scores: how many rows a score was computed on.
+COUNTS = ("retrieval_rows", "baseline_train_rows")
+
+
 def metric_name(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """A person's name for a metric key: 'Recall@1 (image → text)', 'Spread (text)'."""
+    if key in COUNTS:
+        return translate(f"explore.counts.{key}", lang)
     pattern = metric_pattern(key)
     title = (
         translate(info_key("metric", pattern, "title"), lang) if pattern else key.replace("_", " ")
