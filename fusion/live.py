@@ -175,6 +175,7 @@ class LiveMap:
         self._thread: threading.Thread | None = None
         self._inputs: list[tuple[int, np.ndarray]] = []  # epochs without UMAP, for later
         self._umap_job: _UmapJob | None = None  # the UMAP frame being made
+        self._close_by = float("inf")  # after training: how long a UMAP frame is waited for
         self._newest: tuple[_Eval, np.ndarray] | None = None  # the newest PCA frame's input
 
     # -- fusion.train.Callback
@@ -225,8 +226,11 @@ class LiveMap:
             self._keep_input(dropped.epoch, dropped.X)  # framed after training (_catch_up)
 
     def on_train_end(self, history: Any) -> None:
+        from fusion.projector import FRAME_TIMEOUT_SECONDS
+
         with self._cond:
             self._closing = True
+            self._close_by = time.perf_counter() + FRAME_TIMEOUT_SECONDS
             self._cond.notify()
         if self._thread is not None:
             self._thread.join()
@@ -298,13 +302,18 @@ class LiveMap:
             self._closing or time.perf_counter() >= self._next_at["pca"]
         ):
             return "pca"
+        if self._closing and job is not None and time.perf_counter() >= self._close_by:
+            self._umap_job, self.use_umap = None, False  # stuck: the run ends without it
+            job = None
         if self._closing and self._pending is None and job is None:
             return "end"
         return None
 
     def _wait_seconds(self) -> float | None:
-        if self._pending is None or self._closing:
-            return None  # an evaluation, a UMAP frame ready or the end notifies
+        if self._closing:  # a UMAP frame ready notifies; a stuck one is given up
+            return max(self._close_by - time.perf_counter(), 0.0)
+        if self._pending is None:
+            return None  # an evaluation or a UMAP frame ready notifies
         return max(self._next_at["pca"] - time.perf_counter(), 0.0)
 
     def _wake(self, _future: Any = None) -> None:

@@ -40,6 +40,7 @@ from fusion.errors import FusionError
 
 ENV_SWITCH = "FUSION_FRAME_PROCESS"
 PARENT_CHECK_SECONDS = 1.0  # how often the child checks that its parent is alive
+FRAME_TIMEOUT_SECONDS = 60.0  # a frame waited for longer than this is given up
 # Every numeric library in the child on one thread from the start: threadpoolctl limits
 # only the libraries loaded when it is called, and scipy's own OpenBLAS (loaded later,
 # with UMAP) left two threads spinning after each call, taking the training's core
@@ -227,9 +228,11 @@ def submit(X: np.ndarray, prev: np.ndarray | None, method: str, **kw: Any) -> Fu
 
 
 def result(future: Future, X: np.ndarray, prev: np.ndarray | None, method: str, **kw: Any):
-    """The frame of a :func:`submit` future; made here when the child died meanwhile."""
+    """The frame of a :func:`submit` future; made here when the child died meanwhile.
+    Raises TimeoutError after :data:`FRAME_TIMEOUT_SECONDS` (a stuck child never holds a
+    training's end)."""
     try:
-        return future.result()
+        return future.result(FRAME_TIMEOUT_SECONDS)
     except ProjectorGone:
         _give_up()
         return _here(X, prev, method, kw)

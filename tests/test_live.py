@@ -80,7 +80,7 @@ def _train(
     return result, sink
 
 
-def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, wait=False, **kw):
+def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, wait=False, wait_pca=False, **kw):
     """Feed a LiveMap evaluations by hand: X_by_epoch[e] is {modality: (n, d)}; ``wait``
     for each frame before the next evaluation (none dropped)."""
     sink = Sink()
@@ -92,9 +92,9 @@ def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, wait=False, **kw):
         lm.on_evaluate(e, {f"emb:{m}": z for m, z in embs.items()}, data)
         time.sleep(sleep)
         end = time.monotonic() + 60
-        while wait and time.monotonic() < end:  # its frame, with its UMAP (made after)
+        while (wait or wait_pca) and time.monotonic() < end:  # its frame (wait: with UMAP)
             framed = sink.events.get(live.FRAME, [])
-            if len(framed) > e and all(f["umap"] is not None for f in framed):
+            if len(framed) > e and (wait_pca or all(f["umap"] is not None for f in framed)):
                 break
             time.sleep(0.01)
 
@@ -410,3 +410,28 @@ def test_a_webgl_map_has_no_transition():
     assert {tr.type for tr in fig.data} == {"scattergl"}
     assert "transition" not in fig.to_plotly_json()["layout"]
     assert fig.layout.uirevision == "live"
+
+
+def test_a_stuck_umap_frame_never_holds_the_end_of_training(monkeypatch):
+    """A UMAP frame that does not come (a stuck projection) is given up after the timeout:
+    the training ends, its frames saved with PCA, and the map carries on without UMAP."""
+    import fusion.projection as P
+
+    real = P.next_frame
+
+    def stuck(X, prev, method="umap", **kw):
+        if method == "umap":
+            time.sleep(3.0)
+        return real(X, prev, method, **kw)
+
+    monkeypatch.setattr(P, "next_frame", stuck)
+    monkeypatch.setenv(projector.ENV_SWITCH, "0")  # frames here, where the patch is
+    monkeypatch.setattr(projector, "FRAME_TIMEOUT_SECONDS", 0.5)
+    rng = np.random.default_rng(0)
+    X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(3)]
+    P.warm_up()  # UMAP compiled (seconds) before the clock starts, as in a worker
+    t0 = time.perf_counter()
+    lm, sink, h = _drive(X, shares=NO_BUDGET, wait_pca=True)
+    assert time.perf_counter() - t0 < 2.5  # not the 3 s of the stuck frame
+    assert not lm.use_umap and list(h.live_frames["epochs"]) == [0, 1, 2]
+    assert "umap" not in h.live_frames
