@@ -12,6 +12,7 @@ projection process (:mod:`fusion.projector`). Torch-free.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import socket
 import subprocess
@@ -60,3 +61,19 @@ def messages(conn: Connection) -> Iterator[Any]:
             yield conn.recv()
         except (EOFError, OSError):
             return
+
+
+def name_os_thread(name: str) -> None:
+    """Give the calling thread ``name`` at the OS level (Linux; elsewhere a no-op).
+
+    The OS name is what ``/proc/<pid>/task/*/comm``, ``top -H`` and ``ps -L`` show: a
+    thread or worker process that trains is named ``fusion-training`` while it does, so
+    tests and the load benchmark count running trainings from outside.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # 15 = PR_SET_NAME
+    except (OSError, AttributeError):
+        pass

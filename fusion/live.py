@@ -264,9 +264,12 @@ class LiveMap:
         }
 
     def _loop(self) -> None:
+        from fusion.child import name_os_thread
         from fusion.projection import lower_priority
+        from fusion.projector import THREAD_NAME
         from fusion.train import _one_blas_thread  # the worker has torch loaded already
 
+        name_os_thread(THREAD_NAME)  # not "fusion-training", inherited from its creator
         lower_priority()  # frames take the cores the training leaves
 
         with contextlib.suppress(Exception), _one_blas_thread():

@@ -40,6 +40,7 @@ from fusion.errors import FusionError
 
 ENV_SWITCH = "FUSION_FRAME_PROCESS"
 PARENT_CHECK_SECONDS = 1.0  # how often the child checks that its parent is alive
+THREAD_NAME = "fusion-frames"  # the OS name of this module's threads (ps -L, /proc)
 FRAME_TIMEOUT_SECONDS = 60.0  # a frame waited for longer than this is given up
 # Every numeric library in the child on one thread from the start: threadpoolctl limits
 # only the libraries loaded when it is called, and scipy's own OpenBLAS (loaded later,
@@ -84,8 +85,9 @@ class _Child:
         return future
 
     def _read(self) -> None:
-        from fusion.child import messages
+        from fusion.child import messages, name_os_thread
 
+        name_os_thread(THREAD_NAME)  # not the training's name it inherited (tests count those)
         for msg in messages(self.conn):
             if msg[0] == "ready":
                 self.ready.set_result(msg[1])
@@ -199,8 +201,10 @@ def _here(X: np.ndarray, prev: np.ndarray | None, method: str, kw: dict[str, Any
 
 
 def _thread_setup() -> None:
+    from fusion.child import name_os_thread
     from fusion.projection import lower_priority, warm_up
 
+    name_os_thread(THREAD_NAME)
     lower_priority()
     with contextlib.suppress(ImportError):
         import numba

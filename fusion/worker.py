@@ -26,7 +26,6 @@ import ctypes
 import os
 import queue
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -34,6 +33,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from fusion.child import name_os_thread
 from fusion.errors import FusionError
 from fusion.jobs import THREAD_NAME, Outcome, TrainTask, summary_of
 
@@ -97,22 +97,6 @@ def _recorder(emit: Emit):
             self.flush()
 
     return Recorder()
-
-
-def name_os_thread(name: str) -> None:
-    """Give the calling thread ``name`` at the OS level (Linux; elsewhere a no-op).
-
-    The OS name is what ``/proc/<pid>/task/*/comm``, ``top -H`` and ``ps -L`` show: a
-    thread or worker process that trains is named ``fusion-training`` while it does, so
-    tests and the load benchmark count running trainings from outside.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # 15 = PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
 
 
 def _one_blas_thread_for(config: Any) -> contextlib.AbstractContextManager:

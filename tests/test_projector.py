@@ -96,3 +96,24 @@ def test_the_child_ends_when_its_parent_is_killed(tmp_path):
     while _alive(child) and time.monotonic() < end:
         time.sleep(0.1)
     assert not _alive(child), f"projection process {child} outlived its parent"
+
+
+def test_its_threads_do_not_carry_the_training_name(fresh_projector):
+    """Started from a training thread (whose OS name, inherited by the threads it starts,
+    tests and the load benchmark count as a training), the projector's reader thread,
+    which outlives the training, names itself."""
+    import threading
+
+    from fusion.child import name_os_thread
+
+    def train():
+        name_os_thread("fusion-training")
+        projector.next_frame(_cloud(3), None, "pca")
+
+    t = threading.Thread(target=train)
+    t.start()
+    t.join()
+    assert projector.child_pid() is not None
+    reader = next(th for th in threading.enumerate() if th.name == "fusion-projector-reader")
+    with open(f"/proc/{os.getpid()}/task/{reader.native_id}/comm") as f:
+        assert f.read().strip() == projector.THREAD_NAME
