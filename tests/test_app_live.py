@@ -98,15 +98,17 @@ def test_a_frame_within_an_epoch_says_how_far_the_epoch_is(attention_events):
     the newest frame that has one, and the page says which epoch each map is."""
     import json
 
-    last = attention_events[live.FRAME][-1]
+    frames = attention_events[live.FRAME]
+    last = frames[-1]
+    with_umap = [f for f in frames if f["umap"] is not None][-1]  # a busy machine: maybe older
     peek = {**last, "epoch": last["epoch"] + 0.47, "partial": True, "umap": None}
-    events = {**attention_events, live.FRAME: [*attention_events[live.FRAME], peek]}
+    events = {**attention_events, live.FRAME: [*frames, peek]}
     at = _open(events, method="pca")
     title = json.loads(_charts(at)[0].proto.spec)["layout"]["title"]["text"]
     assert f"epoch {last['epoch']}.4 " in title, title  # 2.47: four tenths of epoch 3 done
     at = _open(events)
     title = json.loads(_charts(at)[0].proto.spec)["layout"]["title"]["text"]
-    assert f"epoch {last['epoch']} " in title and "UMAP" in title, title
+    assert f"epoch {with_umap['epoch']} " in title and "UMAP" in title, title
     captions = " ".join(c.value for c in at.caption)
     assert f"epoch {last['epoch']}.4 on PCA" in captions, captions
 

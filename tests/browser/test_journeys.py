@@ -217,6 +217,9 @@ def test_stop_during_training_keeps_the_run(app):
     app.wait()
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) == 200
     no_early_stop(app)
+    # Batches of 16: 20,000 steps, minutes even on a quick machine, where 200 epochs of the
+    # default batch once ended before the screenshot below was taken and Stop clicked.
+    assert set_epochs(app, "tr_bs_joint_info_nce", ["Home"]) == 16
     app.page.get_by_role("button", name="Start training").click()
     # Stop once an epoch is done (its validation chart shows), so the run has a snapshot.
     keyed(app, "train_metrics_chart").wait_for(timeout=60_000)
