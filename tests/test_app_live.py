@@ -26,7 +26,6 @@ def _script():
 def attention_events(small_gated):
     """Events of a real attention-fusion training, cut after epoch 2 of 4 (mid-training)."""
     from fusion.experiment import run_experiment
-
     from fusion.jobs import Progress
 
     cfg = default_config("attention", "cross_entropy", epochs=4)

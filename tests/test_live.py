@@ -80,6 +80,21 @@ def _train(
     return result, sink
 
 
+def _slow_umap(monkeypatch, seconds: float) -> None:
+    """Every UMAP frame takes ``seconds`` longer; frames made in this process (the patch)."""
+    import fusion.projection as P
+
+    real = P.next_frame
+
+    def slow(X, prev, method="umap", **kw):
+        if method == "umap":
+            time.sleep(seconds)
+        return real(X, prev, method, **kw)
+
+    monkeypatch.setattr(P, "next_frame", slow)
+    monkeypatch.setenv(projector.ENV_SWITCH, "0")
+
+
 def _drive(X_by_epoch, names=("a", "b"), sleep=0.0, wait=False, wait_pca=False, **kw):
     """Feed a LiveMap evaluations by hand: X_by_epoch[e] is {modality: (n, d)}; ``wait``
     for each frame before the next evaluation (none dropped)."""
@@ -303,17 +318,7 @@ def test_after_training_epochs_without_umap_get_one_and_the_last_frame_stays(mon
     """A short run whose budget allowed few UMAP frames: after training, up to
     CATCH_UP_FRAMES epochs that had none get one (so Explore's UMAP slider steps through the
     run), in epoch order, and the last frame is still the one the live map drew."""
-    import fusion.projection as P
-
-    real = P.next_frame
-
-    def slow(X, prev, method="umap", **kw):
-        if method == "umap":
-            time.sleep(0.1)
-        return real(X, prev, method, **kw)
-
-    monkeypatch.setattr(P, "next_frame", slow)
-    monkeypatch.setenv(projector.ENV_SWITCH, "0")  # frames here, where the patch is
+    _slow_umap(monkeypatch, 0.1)
     rng = np.random.default_rng(0)
     X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(40)]
     lm, sink, h = _drive(X, sleep=0.01, catch_up_s=30)
@@ -417,15 +422,7 @@ def test_a_stuck_umap_frame_never_holds_the_end_of_training(monkeypatch):
     the training ends, its frames saved with PCA, and the map carries on without UMAP."""
     import fusion.projection as P
 
-    real = P.next_frame
-
-    def stuck(X, prev, method="umap", **kw):
-        if method == "umap":
-            time.sleep(3.0)
-        return real(X, prev, method, **kw)
-
-    monkeypatch.setattr(P, "next_frame", stuck)
-    monkeypatch.setenv(projector.ENV_SWITCH, "0")  # frames here, where the patch is
+    _slow_umap(monkeypatch, 3.0)
     monkeypatch.setattr(projector, "FRAME_TIMEOUT_SECONDS", 0.5)
     rng = np.random.default_rng(0)
     X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(3)]
