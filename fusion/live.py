@@ -23,8 +23,7 @@ The frame thread stays out of training's way and sends each frame at once:
 - it works on the newest evaluation only (older ones waiting are dropped);
 - it makes the PCA frame itself (~10 ms at 5k points, numpy's LAPACK without the GIL) and
   sends it; UMAP is made in the projection process (:mod:`fusion.projector`: one BLAS and
-  numba thread, niced; in a thread of the training process the GIL it holds slowed the
-  training), and when it is ready the frame is sent again with it (``update``:
+  numba thread, niced), and when it is ready the frame is sent again with it (``update``:
   :func:`add_frame` replaces the frame the page keeps), so an epoch's PCA frame never
   waits behind a UMAP;
 - it keeps a budget (:data:`FRAME_SHARES`): after a frame that took c seconds, the next
@@ -102,14 +101,8 @@ def _frame_thread_setup() -> None:
     in this thread (the setting is per thread), so frames take one core at most."""
     from fusion import projector
 
-    if projector.start():
-        return
-    from fusion.projection import warm_up
-
-    warm_up()
-    import numba
-
-    numba.set_num_threads(1)
+    if not projector.start():
+        projector.prepare_thread()
 
 
 def live_rows(n_samples: int, n_modalities: int, max_points: int, seed: int) -> np.ndarray:
@@ -130,10 +123,10 @@ class _Eval(NamedTuple):
 
 
 class _UmapJob(NamedTuple):
-    """A UMAP frame being made for ``item`` (whose PCA frame was sent)."""
+    """A UMAP frame being made for ``item`` (whose PCA ``frame`` was sent)."""
 
     item: _Eval
-    pca: np.ndarray
+    frame: dict[str, Any]  # the frame as sent, which its update repeats with UMAP
     prev: np.ndarray | None  # the UMAP layout it is warm-started from
     future: Any  # concurrent.futures.Future of the (P, 2) layout
     started: float  # perf_counter
@@ -176,7 +169,7 @@ class LiveMap:
         self._inputs: list[tuple[int, np.ndarray]] = []  # epochs without UMAP, for later
         self._umap_job: _UmapJob | None = None  # the UMAP frame being made
         self._close_by = float("inf")  # after training: how long a UMAP frame is waited for
-        self._newest: tuple[_Eval, np.ndarray] | None = None  # the newest PCA frame's input
+        self._newest: tuple[_Eval, dict[str, Any]] | None = None  # the newest frame sent
 
     # -- fusion.train.Callback
 
@@ -338,7 +331,7 @@ class LiveMap:
         share = self.shares[method]
         self._next_at[method] = time.perf_counter() + seconds * (1.0 / share - 1.0)
 
-    def _start_umap(self, item: _Eval, pca: np.ndarray, closing: bool) -> None:
+    def _start_umap(self, item: _Eval, frame: dict[str, Any], closing: bool) -> None:
         """Start ``item``'s UMAP frame in the projection process (or frames thread) when it
         is due and none is being made; the PCA frames go on meanwhile."""
         from fusion.projector import is_warm, submit
@@ -348,7 +341,7 @@ class LiveMap:
             return
         prev = self._prev["umap"]
         future = submit(item.X, prev, "umap", seed=self.seed)
-        job = _UmapJob(item, pca, prev, future, time.perf_counter(), is_warm())
+        job = _UmapJob(item, frame, prev, future, time.perf_counter(), is_warm())
         with self._cond:
             self._umap_job = job
         future.add_done_callback(self._wake)
@@ -369,7 +362,8 @@ class LiveMap:
         if item.at is None:
             self._keep_umap(item.epoch, umap)
             self._inputs = [(e, X) for e, X in self._inputs if e != item.epoch]  # framed
-        self._send(self._frame_dict(item, job.pca, umap, update=True), job.started, item.t)
+        update = {**job.frame, "umap": umap, "update": True, "umap_fallback": not self.use_umap}
+        self._send(update, job.started, item.t)
         if self._newest is not None and self._newest[0] is not item:  # framed meanwhile
             self._start_umap(*self._newest, closing)
 
@@ -409,9 +403,10 @@ class LiveMap:
             self._keep_input(item.epoch, item.X)  # until its UMAP frame comes (_catch_up)
             self.epochs.append(item.epoch)
             self.coords["pca"].append(pca)
-        self._newest = (item, pca)
-        self._send(self._frame_dict(item, pca, None), t0, item.t)
-        self._start_umap(item, pca, closing)
+        frame = self._frame_dict(item, pca, None)
+        self._newest = (item, frame)
+        self._send(frame, t0, item.t)
+        self._start_umap(item, frame, closing)
 
     def _final_umap(self) -> None:
         """The last evaluation's frame again, with UMAP (its frame had none)."""

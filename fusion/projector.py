@@ -1,27 +1,29 @@
 """The live map's projections in a process of their own, beside the training.
 
 A live frame maps the validation points with :func:`fusion.projection.next_frame` (PCA,
-warm-started UMAP). Done in a thread of the training process, it slows the training:
-umap-learn's layout runs in numba without the GIL, but its neighbour graph (pynndescent,
-scipy) and PCA's numpy hold the GIL, and a small model's training steps are mostly
-Python, which then waits (benchmark ``--only live``: training throughput with the live
-map on vs off, frames in a thread vs in this process). So the live map hands each
-projection to one child process, ``python -m fusion.projector``
+warm-started UMAP). The live map makes PCA itself (milliseconds) and hands UMAP (up to a
+second at 5,000 points) to one child process, ``python -m fusion.projector``
 (:func:`fusion.child.start_module`: exec'd, never a fork, the parent's main module not
 re-run), started on first use and kept for the process's next trainings (a local worker
-trains many jobs):
+trains many jobs). UMAP's imports, memory and the GIL its neighbour graph holds stay out of
+the training process; the benchmark (``--only live``, frames here vs in the child) measured
+no throughput difference between the two beyond the machine's noise, so no speed is
+claimed for it. The child:
 
-- it compiles UMAP once when it starts (:func:`fusion.projection.warm_up`) and says
-  ``ready``; it runs numpy's BLAS and numba on one thread, at a lower CPU priority, so on
-  a small machine it takes the core the training leaves; it ends when its pipe closes or
-  its parent is gone;
+- compiles UMAP once when it starts (:func:`fusion.projection.warm_up`) and says
+  ``ready``; runs numpy's BLAS and numba on one thread, at a lower CPU priority, so on a
+  small machine it takes the core the training leaves; ends when its pipe closes or its
+  parent is gone.
+
+Here:
+
 - :func:`submit` returns a :class:`concurrent.futures.Future` of the frame, so the live
   map sends PCA frames while a UMAP frame is being made; :func:`next_frame` waits for one;
 - if the child cannot start or dies, frames are made in this process (one niced thread
   for :func:`submit`, the caller for :func:`next_frame`) and the training goes on.
 
 ``FUSION_FRAME_PROCESS=0`` keeps frames in this process (the benchmark compares).
-Torch-free.
+Torch-free to import (a frame made in this process is a training's, where torch is loaded).
 """
 
 from __future__ import annotations
@@ -188,29 +190,32 @@ def child_pid() -> int | None:
 
 
 def _here(X: np.ndarray, prev: np.ndarray | None, method: str, kw: dict[str, Any]) -> np.ndarray:
-    """A frame made in this process, on one BLAS thread."""
+    """A frame made in this process (a training's: torch is loaded), on one BLAS thread."""
     from fusion import projection
+    from fusion.train import _one_blas_thread
 
-    limit: Any = contextlib.nullcontext()
-    with contextlib.suppress(ImportError):
-        from threadpoolctl import threadpool_limits
-
-        limit = threadpool_limits(1, user_api="blas")
-    with limit:
+    with _one_blas_thread():
         return projection.next_frame(X, prev, method, **kw)
 
 
-def _thread_setup() -> None:
-    from fusion.child import name_os_thread
+def prepare_thread() -> None:
+    """Ready the calling thread of a training process to make frames beside the training:
+    a lower CPU priority, numba on one thread (a per-thread setting), UMAP compiled."""
     from fusion.projection import lower_priority, warm_up
 
-    name_os_thread(THREAD_NAME)
     lower_priority()
     with contextlib.suppress(ImportError):
         import numba
 
-        numba.set_num_threads(1)  # per thread
+        numba.set_num_threads(1)
     warm_up()
+
+
+def _thread_setup() -> None:
+    from fusion.child import name_os_thread
+
+    name_os_thread(THREAD_NAME)
+    prepare_thread()
 
 
 def submit(X: np.ndarray, prev: np.ndarray | None, method: str, **kw: Any) -> Future:
@@ -269,22 +274,15 @@ def _watch_parent(parent: int) -> None:
 
 
 def child_main(conn: Any, parent: int) -> None:
-    """The projection process: one BLAS and numba thread, niced, UMAP compiled, then
-    frames until the pipe closes. Messages in: ``("frame", id, X, prev, method, kw)``;
-    out: ``("ready", pid)``, ``("done", id, ok, frame or exception)``."""
+    """The projection process: niced, UMAP compiled, then frames until the pipe closes
+    (every numeric library on one thread: :data:`ONE_THREAD`, set in its environment).
+    Messages in: ``("frame", id, X, prev, method, kw)``; out: ``("ready", pid)``,
+    ``("done", id, ok, frame or exception)``."""
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     with contextlib.suppress(OSError, AttributeError):
         os.nice(10)
-    with contextlib.suppress(ImportError):
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
     from fusion import projection
 
-    with contextlib.suppress(ImportError):
-        import numba
-
-        numba.set_num_threads(1)
     projection.warm_up()
     conn.send(("ready", os.getpid()))
     from fusion.child import messages

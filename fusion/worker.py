@@ -186,12 +186,9 @@ def _warm_projection() -> None:
     (seconds), so a task's first live frame need not wait; without one, compile here."""
     with contextlib.suppress(Exception):
         from fusion import projector
-        from fusion.projection import lower_priority, warm_up
 
-        if projector.start():
-            return
-        lower_priority()  # the first training comes first
-        warm_up()
+        if not projector.start():
+            projector.prepare_thread()  # niced: the first training comes first
 
 
 def worker_main(conn: Any, parent_pid: int) -> None:

@@ -87,19 +87,15 @@ def header(run: LoadedRun) -> None:
     source = H.data_label(cfg.get("data", {}) or {})
     train = cfg.get("train", {}) or {}
     if run.run.get("method") == "asis":  # no training: no epochs, learning rate or seed
-        st.caption(
-            t(
-                "explore.asis_run_header",
-                method=method_label("asis"),
-                source=source,
-                n=run.run.get("n_val", "?"),
-                created=run.run.get("created", "?"),
-            )
+        text = t(
+            "explore.asis_run_header",
+            method=method_label("asis"),
+            source=source,
+            n=run.run.get("n_val", "?"),
+            created=run.run.get("created", "?"),
         )
-        H.show_status(run)
-        return
-    st.caption(
-        t(
+    else:
+        text = t(
             "explore.method_loss_data_source",
             method=method_label(run.run.get("method", "")),
             loss=loss_label(H.loss_key(run.run)),
@@ -112,7 +108,7 @@ def header(run: LoadedRun) -> None:
             seconds=fmt(run.run.get("seconds")),
             created=run.run.get("created", "?"),
         )
-    )
+    st.caption(text)
     H.show_status(run)
 
 
