@@ -36,10 +36,13 @@ CHART_TEXT_PX_JS = """(key) => {
 
 CHANCE_LABELS_JS = """(key) => {
   // For each "chance" label: is it inside the plot area's left edge and the figure's right?
+  // null while the chart is being (re)drawn: the live panel redraws it twice a second
   const root = document.querySelector('.st-key-' + key);
-  if (!root) return null;
-  const area = root.querySelector('.nsewdrag').getBoundingClientRect();
-  const svg = root.querySelector('svg.main-svg').getBoundingClientRect();
+  const drag = root && root.querySelector('.nsewdrag');
+  const main = root && root.querySelector('svg.main-svg');
+  if (!drag || !main) return null;
+  const area = drag.getBoundingClientRect();
+  const svg = main.getBoundingClientRect();
   return [...root.querySelectorAll('.textpoint text')]
     .filter(t => /chance/.test(t.textContent))
     .map(t => {
@@ -75,6 +78,7 @@ def test_training_panel_in_view_with_final_curves_and_presenter_sizes(app):
     app.wait()
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) == 200
     no_early_stop(app)
+    assert set_epochs(app, "tr_bs_joint_info_nce", ["Home"]) == 16  # minutes: Stop comes first
     app.page.get_by_role("button", name="Start training").click()  # scrolls down to it
     keyed(app, "train_metrics_chart").wait_for(timeout=60_000)  # one epoch has been scored
     app.page.wait_for_timeout(600)
@@ -86,7 +90,12 @@ def test_training_panel_in_view_with_final_curves_and_presenter_sizes(app):
     # One progress figure on screen: the panel's (the sidebar's lagged behind it).
     sidebar = app.sidebar_text()
     assert "progress on this page" in sidebar and "%" not in sidebar, sidebar
-    labels = app.page.evaluate(CHANCE_LABELS_JS, "train_metrics_chart")
+    labels = None
+    for _ in range(40):  # the chart may be mid-redraw when read
+        labels = app.page.evaluate(CHANCE_LABELS_JS, "train_metrics_chart")
+        if labels is not None:
+            break
+        app.page.wait_for_timeout(100)
     assert labels, "the validation chart shows no chance label"
     cut = [x for x in labels if x["left"] < -1 or x["right"] < -1]
     assert not cut, f"chance labels stick out of the chart (px beyond the edges): {cut}"
