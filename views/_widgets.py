@@ -51,6 +51,22 @@ def choice(
     )
 
 
+def follow_language(key: str) -> None:
+    """Call before drawing the select box with ``key`` so that it shows its choice in the
+    session's language after a language switch.
+
+    A select box's browser side holds the label of its choice as text; a rerun that only
+    changes the labels (``format_func``) leaves that text in the old language. Setting the
+    value again through session state makes Streamlit send the choice's new label.
+    """
+    state = st.session_state
+    drawn = state.setdefault("_select_language", {})  # key -> language it was last drawn in
+    lang = language()
+    if drawn.get(key, lang) != lang and key in state:
+        state[key] = state[key]
+    drawn[key] = lang
+
+
 def show_error(exc: FusionError) -> None:
     st.error(error_text(exc), icon=":material/error:")
 

@@ -30,6 +30,7 @@ from views._shared import (
     show_error,
     t,
 )
+from views._widgets import follow_language
 
 FLASH = "data_flash"  # a message to show once after the rerun that updates the sidebar
 
@@ -147,6 +148,7 @@ def per_modality_slider(label: str, help_: str, key: str, spec: dict[str, Any]) 
 def generator_ui() -> tuple[str, dict[str, Any]] | None:
     """Generator choice and its parameters; (name, raw values) when Generate was pressed."""
     names = list(GENERATORS)
+    follow_language("gen_name")
     gen = st.selectbox(
         t("data.generator"),
         names,

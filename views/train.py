@@ -28,7 +28,7 @@ from views._job_panel import training_panel
 from views._jobs import current_job, start_training, training_running
 from views._state import link_base, set_link_base, take_link_config
 from views._text import fmt_duration, info_text, language, presenter, t
-from views._widgets import show_error
+from views._widgets import follow_language, show_error
 
 COLUMNS = ("model", "optimisation", "run")  # the form's columns, left to right
 COLUMN_TITLES = {"model": "train.model", "optimisation": "train.optimisation", "run": "train.run"}
@@ -43,6 +43,7 @@ def method_ui(data: PairedData) -> tuple[str, str]:
     """Method and (for joint embedding) loss; they decide which settings the form shows."""
     c1, c2 = st.columns(2)
     with c1:
+        follow_language("train_method")
         method = st.selectbox(
             t("train.method"),
             list(registry.METHODS),
@@ -54,6 +55,7 @@ def method_ui(data: PairedData) -> tuple[str, str]:
     with c2:
         losses = registry.METHODS[method].losses
         if len(losses) > 1:
+            follow_language("train_loss_choice")
             loss = st.selectbox(
                 t("train.loss"),
                 losses,
@@ -75,6 +77,7 @@ def method_ui(data: PairedData) -> tuple[str, str]:
             st.caption(f"{title} · {note}{cite}")
         else:
             loss = losses[0]
+            follow_language(f"train_loss_fixed_{loss}")
             st.selectbox(
                 t("train.loss"),
                 [loss],
@@ -129,6 +132,8 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
                     key = widget_key(f, method, loss)
                     if f.path in defaults:
                         st.session_state.setdefault(key, defaults[f.path])
+                    if f.widget == "selectbox":
+                        follow_language(key)
                     values[f.path] = field_widget(f, key, data, gpu)
                     if f.path == "train.device" and not gpu[0]:
                         st.caption(t("train.gpu_unavailable_reason", reason=t(gpu[1])))
