@@ -6,6 +6,10 @@ parent's main module, as multiprocessing's ``spawn`` does (a script without a
 ``__main__`` guard would run again in the child). It gets one end of a socket pair as a
 file descriptor and the parent's pid as its arguments; both ends are wrapped in a
 multiprocessing :class:`~multiprocessing.connection.Connection` (pickled messages).
+A child starts in a session of its own: the SIGINT a terminal sends its foreground
+process group on Ctrl-C reaches the server, which ends its children in order (a
+worker first saves its job), never the children in the middle of their work. A child
+still ends with its parent (its pipe closes; see each child's own watch).
 Used by the local training workers (:mod:`fusion.executors`) and the live map's
 projection process (:mod:`fusion.projector`). Torch-free.
 """
@@ -40,6 +44,7 @@ def start_module(
             pass_fds=(fd,),
             env=env,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # out of the terminal's process group (Ctrl-C)
         )
     except BaseException:
         conn.close()

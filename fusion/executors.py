@@ -7,7 +7,10 @@ server: it has threads, and a forked copy of a locked mutex never unlocks. The k
 starts with the server (:meth:`LocalExecutor.warm`), so a demo does not wait for torch.
 Each worker trains one job at a time (:func:`fusion.worker.worker_main`) and streams its
 events through a pipe; a reader thread per worker folds them into the job. A worker that
-dies fails its job with a clear message and is replaced; a worker whose server dies ends
+dies is replaced; its job is saved as a stopped run from the weights the worker kept on
+disk as it trained (``TrainTask.checkpoint_dir``, one folder per job in the pool's scratch
+folder; :func:`fusion.worker.salvage_task` runs in the next free worker), or, with no
+completed epoch to keep, fails with a clear message. A worker whose server dies ends
 itself (its pipe closes; on Linux it also gets SIGKILL from ``PR_SET_PDEATHSIG``).
 
 A worker gets ``(cores - 1) // busy workers`` torch threads (at least one) when its job
@@ -25,7 +28,9 @@ from __future__ import annotations
 
 import collections
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from typing import Any
@@ -143,6 +148,7 @@ class _Worker:
             elif msg[0] == "done" and self.job is not None and self.job.id == msg[1]:
                 job, self.job = self.job, None
                 job._finish(msg[2])
+                self.pool._forget_checkpoint(job)
                 self.idle_since = time.monotonic()
                 self.pool._idle(self)
             elif msg[0] == "ready":
@@ -186,6 +192,8 @@ class LocalExecutor:
         self._device_ready = threading.Event()
         self._closed = False
         self._retirer: threading.Thread | None = None
+        self._scratch: str | None = None  # the jobs' checkpoint folders (made on first use)
+        self._salvage: dict[str, tuple] = {}  # job id -> (exit code, steps): save its checkpoint
 
     # -- pool -----------------------------------------------------------------------
 
@@ -218,10 +226,34 @@ class LocalExecutor:
             if worker in self._workers:
                 self._workers.remove(worker)
             job, worker.job = worker.job, None
-        if job is not None:
+            kept = 0
+            if job is not None and not self._closed and job.id not in self._salvage:
+                kept = jobs.checkpoint_epoch(job.task.checkpoint_dir or os.devnull)
+            if kept:  # saved from its checkpoint by the next free worker, before any new job
+                self._salvage[job.id] = (exitcode, job.progress().steps)
+                self._queue.appendleft(job)
+        if job is not None and kept:
+            job._salvaging(exitcode, kept)
+        elif job is not None:
+            self._salvage.pop(job.id, None)
             job._crashed(exitcode)
+            self._forget_checkpoint(job)
         self.warm()  # the kept workers are kept
         self._dispatch()
+
+    def _checkpoint_dir(self, job: jobs.TrainingJob) -> str:
+        """A folder of this pool's scratch folder for ``job``'s checkpoint."""
+        with self._lock:
+            if self._scratch is None:
+                self._scratch = tempfile.mkdtemp(prefix="fusion-jobs-")
+            return os.path.join(self._scratch, job.id)
+
+    def _forget_checkpoint(self, job: jobs.TrainingJob) -> None:
+        """The job has ended: its checkpoint is no longer needed."""
+        with self._lock:
+            self._salvage.pop(job.id, None)
+        if job.task.checkpoint_dir:
+            shutil.rmtree(job.task.checkpoint_dir, ignore_errors=True)
 
     def retire_idle(self) -> int:
         """End workers beyond ``keep`` that have had no job for ``idle_s``; how many."""
@@ -249,7 +281,8 @@ class LocalExecutor:
             idle = [w for w in self._workers if w.ready and w.job is None]
             while self._queue and idle:
                 job = self._queue.popleft()
-                if job.stop_event.is_set():
+                salvage = self._salvage.pop(job.id, None)
+                if salvage is None and job.stop_event.is_set():
                     job._cancelled()
                     continue
                 worker = idle.pop(0)
@@ -257,7 +290,11 @@ class LocalExecutor:
                 busy = sum(1 for w in self._workers if w.job is not None)
                 threads = worker_threads(busy)
                 job._dispatched()
-                if not worker.send(("run", job.id, job.task, threads)):
+                msg = ("run", job.id, job.task, threads)
+                if salvage is not None:
+                    self._salvage[job.id] = salvage  # a second death fails the job
+                    msg = ("salvage", job.id, job.task, *salvage)
+                if not worker.send(msg):
                     worker.job = None
                     self._queue.appendleft(job)
             starting = sum(1 for w in self._workers if not w.ready)
@@ -270,6 +307,7 @@ class LocalExecutor:
     # -- the executor API -----------------------------------------------------------
 
     def submit(self, job: jobs.TrainingJob) -> None:
+        job.task.checkpoint_dir = self._checkpoint_dir(job) if job.task.save else ""
         with self._lock:
             self._queue.append(job)
         self.warm()
@@ -277,6 +315,8 @@ class LocalExecutor:
 
     def cancel(self, job: jobs.TrainingJob) -> None:
         with self._lock:
+            if job.id in self._salvage:  # its run is being saved from its checkpoint
+                return
             if job in self._queue:
                 self._queue.remove(job)
                 queued = True
@@ -286,7 +326,7 @@ class LocalExecutor:
         if queued:
             job._cancelled()
         elif worker is not None:
-            worker.send(("stop", job.id))
+            worker.send(("stop", job.id, job.stop_event.reason))
 
     def queued(self) -> int:
         with self._lock:
@@ -305,9 +345,14 @@ class LocalExecutor:
             workers, self._workers = list(self._workers), []
             queued, self._queue = list(self._queue), collections.deque()
         for job in queued:
-            job._cancelled()
+            if job.id in self._salvage:
+                job._crashed(self._salvage[job.id][0])
+            else:
+                job._cancelled()
         for w in workers:
             w.send(("exit",))
         for w in workers:
             w.end(3)
             w.conn.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)

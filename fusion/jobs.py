@@ -29,6 +29,7 @@ language.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -48,9 +49,13 @@ EXECUTORS = ("local", "thread", "ray")
 DEFAULT_EXECUTOR = "local"
 # The live map's frames kept in memory (peeks come twice a second; see fusion.live)
 MAX_LIVE_FRAMES = 240
-MAX_LIVE_STEPS = 4000  # the live curve keeps at most this many step points (older ones thinned)
+MAX_LIVE_STEPS = 4000  # the live curve keeps at most this many step points, over the whole run
 OOM_FAILED_KEY = "messages.jobs.out_of_memory"
 WORKER_DIED_KEY = "messages.jobs.worker_died"
+WORKER_DIED_KEPT_KEY = "messages.jobs.worker_died_kept"  # ... and its checkpoint was kept
+SALVAGING_KEY = "messages.jobs.salvaging"
+SHUTDOWN_KEY = "messages.jobs.server_shutdown"
+SHUTDOWN = "shutdown"  # the stop reason of jobs stopped because the server shuts down
 THREAD_NAME = "fusion-training"  # at most 15 bytes: Linux truncates longer OS thread names
 
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)  # the thread executor's training slots
@@ -62,6 +67,33 @@ def active_jobs() -> int:
     """How many jobs started in this process have not ended (any executor)."""
     with _active_lock:
         return sum(1 for j in _active if j.running)
+
+
+CHECKPOINT_WEIGHTS = "weights.pt"  # in TrainTask.checkpoint_dir: the kept epoch's state_dict
+CHECKPOINT_INFO = "checkpoint.json"  # which epoch that is, and the epoch rows so far
+
+
+def checkpoint_epoch(folder: str | os.PathLike) -> int:
+    """The epoch whose weights a job's checkpoint folder holds (0: none, or unreadable)."""
+    path = Path(folder)
+    try:
+        epoch = int(json.loads((path / CHECKPOINT_INFO).read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    return epoch if (path / CHECKPOINT_WEIGHTS).is_file() else 0
+
+
+class StopEvent(threading.Event):
+    """A job's stop event, with why it was set (``reason``: "" for the user, ``SHUTDOWN``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason = ""
+
+    def stop(self, reason: str = "") -> None:
+        if not self.is_set():
+            self.reason = reason
+        self.set()
 
 
 # ---------------------------------------------------------------------------
@@ -79,6 +111,10 @@ class TrainTask:
     run_name: str | None = None  # the run folder's name (default: from the config)
     save: bool = True  # send the run's files back to be saved
     keep_result: bool = False  # thread executor: keep the whole RunResult (notebooks)
+    live_pace: float = 0.0  # > 0: at least this many seconds per evaluation (a demo's live map)
+    # A folder the worker keeps the kept epoch's weights in as training goes (local pool:
+    # a job whose worker is killed is saved from it); "" writes no checkpoint.
+    checkpoint_dir: str = ""
 
     def dataset(self) -> PairedData:
         if self.data is not None:
@@ -101,6 +137,7 @@ class HistorySummary:
     device: str = ""
     device_reason: str = ""
     epochs: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0  # the epoch whose weights the run kept (0: the last one trained)
 
 
 @dataclass
@@ -127,6 +164,7 @@ def summary_of(result: Any) -> RunSummary:
             h.device,
             h.device_reason,
             [dict(r) for r in h.epochs],
+            int(getattr(h, "best_epoch", 0) or 0),
         ),
         dict(result.metrics),
     )
@@ -161,6 +199,8 @@ class Progress:
     message_params: dict[str, Any] = field(default_factory=dict)
     worker: dict[str, Any] = field(default_factory=dict)  # pid, host, threads of the worker
     live: dict[str, list] = field(default_factory=dict)  # live views' events, by kind
+    n_val: int = 0  # validation rows in all (an epoch's metrics use at most snapshot_rows)
+    step_stride: int = 1  # ``steps`` keeps every step_stride-th step (fusion.live.add_steps)
 
     @property
     def fraction(self) -> float:
@@ -174,11 +214,13 @@ class Progress:
     def apply(self, kind: str, payload: Any) -> None:
         """Fold one worker event into the progress (see :mod:`fusion.worker`)."""
         if kind == "steps":
-            for info in payload:
-                self.step, self.epoch = int(info["step"]), int(info["epoch"])
-                self.steps.append(info)
-            if len(self.steps) > MAX_LIVE_STEPS:
-                self.steps = self.steps[::2]
+            from fusion.live import add_steps  # torch-free
+
+            if payload:
+                self.step, self.epoch = int(payload[-1]["step"]), int(payload[-1]["epoch"])
+            self.steps, self.step_stride = add_steps(
+                self.steps, payload, self.step_stride, MAX_LIVE_STEPS
+            )
             self.elapsed = time.perf_counter() - self.started
             if self.step:
                 self.eta = self.elapsed / self.step * max(self.total_steps - self.step, 0)
@@ -187,6 +229,7 @@ class Progress:
         elif kind == "start":
             self.state, self.epochs = "running", int(payload["epochs"])
             self.total_steps = int(payload["epochs"]) * int(payload["batches_per_epoch"])
+            self.n_val = int(payload.get("n_val", 0))
             self.started = time.perf_counter()
             self.say("messages.jobs.training_on", device=payload["device"])
         elif kind == "worker":
@@ -249,7 +292,7 @@ class TrainingJob:
         self.root = Path(root) if root is not None else None
         self.executor = executor
         self.id = uuid.uuid4().hex[:12]
-        self.stop_event = threading.Event()
+        self.stop_event = StopEvent()
         self.result: RunSummary | None = None
         self.run_result: Any = None  # the whole RunResult (thread executor, keep_result)
         self.error: str | None = None  # English; error_key/error_params for other languages
@@ -280,9 +323,10 @@ class TrainingJob:
         self.executor.submit(self)
         return self
 
-    def stop(self) -> None:
-        """Ask the job to stop within one batch; what was learned is kept."""
-        self.stop_event.set()
+    def stop(self, reason: str = "") -> None:
+        """Ask the job to stop within one batch; what was learned is kept. ``reason``:
+        ``SHUTDOWN`` when the server shuts down (the run's message says so)."""
+        self.stop_event.stop(reason)
         if self.started and not self._ended.is_set():
             self.executor.cancel(self)
 
@@ -357,6 +401,10 @@ class TrainingJob:
         self._fail(WORKER_DIED_KEY, {"code": exitcode})
         self._end()
 
+    def _salvaging(self, exitcode: Any, kept: int) -> None:
+        """The worker died, but its checkpoint of epoch ``kept`` is being saved as a run."""
+        self._say(SALVAGING_KEY, code=exitcode, epoch=kept)
+
     def _fail(self, key: str, params: dict[str, Any] | None = None) -> None:
         params = dict(params or {})
         self.error = translate(key, DEFAULT_LANGUAGE, **params)
@@ -413,7 +461,7 @@ def shutdown_executors(wait: float = 10.0) -> None:
     with _active_lock:
         running = list(_active)
     for job in running:
-        job.stop()
+        job.stop(SHUTDOWN)
     end = time.monotonic() + wait
     for job in running:
         job.join(max(0.0, end - time.monotonic()))

@@ -13,7 +13,8 @@ claimed for it. The child:
 - compiles UMAP once when it starts (:func:`fusion.projection.warm_up`) and says
   ``ready``; runs numpy's BLAS and numba on one thread, at a lower CPU priority, so on a
   small machine it takes the core the training leaves; ends when its pipe closes or its
-  parent is gone.
+  parent is gone; ignores SIGINT (a Ctrl-C in the server's terminal is the server's to
+  handle: it ends its workers, and each worker ends its projection process).
 
 Here:
 
@@ -42,6 +43,7 @@ from fusion.errors import FusionError
 
 ENV_SWITCH = "FUSION_FRAME_PROCESS"
 PARENT_CHECK_SECONDS = 1.0  # how often the child checks that its parent is alive
+CLOSE_SECONDS = 1.0  # a closed child that has not exited by then (mid-frame) is killed
 THREAD_NAME = "fusion-frames"  # the OS name of this module's threads (ps -L, /proc)
 FRAME_TIMEOUT_SECONDS = 60.0  # a frame waited for longer than this is given up
 # Every numeric library in the child on one thread from the start: threadpoolctl limits
@@ -113,11 +115,12 @@ class _Child:
             self.process.wait(5)
 
     def close(self) -> None:
-        """End the child (its pipe closes: it exits) and reap it."""
+        """End the child (its pipe closes: it exits; one busy with a frame or with UMAP's
+        compile is killed after :data:`CLOSE_SECONDS`: it holds nothing to save) and reap it."""
         with contextlib.suppress(OSError):
             self.conn.close()
         try:
-            self.process.wait(5)
+            self.process.wait(CLOSE_SECONDS)
         except Exception:
             self.process.kill()
             self.process.wait()
@@ -278,6 +281,9 @@ def child_main(conn: Any, parent: int) -> None:
     (every numeric library on one thread: :data:`ONE_THREAD`, set in its environment).
     Messages in: ``("frame", id, X, prev, method, kw)``; out: ``("ready", pid)``,
     ``("done", id, ok, frame or exception)``."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # its parent decides when it ends
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     with contextlib.suppress(OSError, AttributeError):
         os.nice(10)

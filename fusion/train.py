@@ -187,6 +187,9 @@ class Callback:
 
     def on_train_start(self, info: dict[str, Any]) -> None: ...
 
+    def on_model(self, model: nn.Module) -> None:
+        """The model about to be trained, on its device (a checkpoint keeps its weights)."""
+
     def on_step(self, info: dict[str, float]) -> None: ...
 
     def on_epoch_end(self, info: dict[str, float], history: History) -> None: ...
@@ -310,6 +313,8 @@ class _Fit:
         torch.manual_seed(config.seed)
         self.gen = torch.Generator().manual_seed(config.seed)
         model.to(device)
+        for cb in callbacks:  # a callback written before this hook may not have it
+            getattr(cb, "on_model", lambda m: None)(model)
         params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = _make_optimizer(params, config)
         self.train_t = TensorData.from_paired(train, device)
@@ -332,8 +337,14 @@ class _Fit:
                 self.optimizer, config.epochs * self.n_batches
             )
         self.good_state = copy.deepcopy(model.state_dict())
+        # A model that starts as its input keeps its start unless training beats it.
+        self.start_state = self.good_state if getattr(model, "starts_as_input", False) else None
+        self.start_arrays: dict[str, np.ndarray] = {}
+        self.restored = False  # finish() went back to an earlier epoch's weights
         self.step = 0
         self.monitor = getattr(task, "monitor", None) if config.patience > 0 else None
+        if self.start_state is not None and self.monitor:  # an adapter is kept for retrieval
+            self.monitor = "recall_at_1_mean"
         self.history.monitor = self.monitor or ""
         self.best_state: dict[str, Any] | None = None
         self.improved = 0  # the last epoch that strictly improved the watched metric
@@ -368,6 +379,8 @@ class _Fit:
         if epoch in self.keep:
             self.history.snapshots.append(Snapshot(epoch, arrays))
         self.last_arrays = arrays
+        if epoch == 0:
+            self.start_arrays = arrays
         for cb in self.callbacks:  # a callback written before this hook may not have it
             hook = getattr(cb, "on_evaluate", None)
             if hook is not None:
@@ -422,25 +435,65 @@ class _Fit:
         return epoch - self.improved >= self.config.patience and epoch < self.config.epochs
 
     def finish(self) -> None:
-        """A run that no fault stopped: keep its best epoch's weights and say so."""
+        """A run that no fault stopped: keep its best epoch's weights and say so.
+
+        The map ends at the kept epoch: snapshots of later, discarded weights are dropped,
+        so every map and metric shows the same model. A model that starts as its input
+        (``starts_as_input``: an adapter on vectors that already share a space) keeps its
+        starting weights unless a trained epoch beat them on validation Recall@1.
+        """
         h, last = self.history, self.history.completed_epochs
         h.status = "finished"
-        if self.best_state is None or h.best_epoch >= last:
+        if self.start_state is not None and self.keep_start():
+            return
+        stopped_early = last < self.config.epochs and self.best_state is not None
+        if self.best_state is None or (h.best_epoch >= last and not stopped_early):
             h.best_epoch = last if self.best_state is not None else 0
             h.say("messages.train.finished", epochs=last)
             return
-        self.model.load_state_dict(self.best_state)
-        if not any(s.epoch == h.best_epoch for s in h.snapshots):  # the kept model's map
-            h.snapshots.append(Snapshot(h.best_epoch, self.best_arrays))
-            h.snapshots.sort(key=lambda s: s.epoch)
-        kind = "early_stopped" if last < self.config.epochs else "finished_best"
+        if h.best_epoch < last:
+            self.model.load_state_dict(self.best_state)
+            self.restored = True
+        self.keep_snapshots(h.best_epoch, self.best_arrays)
+        kind = "early_stopped" if stopped_early else "finished_best"
         h.say(
             f"messages.train.{kind}.{h.monitor}",
             epochs=last,
+            max_epochs=self.config.epochs,
             best=h.best_epoch,
             patience=self.config.patience,
             value=f"{h.best_value:.3f}",
         )
+
+    def keep_snapshots(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
+        """The snapshots up to the kept ``epoch``, ending with that epoch's."""
+        h = self.history
+        h.snapshots = [s for s in h.snapshots if s.epoch <= epoch]
+        if not any(s.epoch == epoch for s in h.snapshots):
+            h.snapshots.append(Snapshot(epoch, arrays))
+            h.snapshots.sort(key=lambda s: s.epoch)
+
+    def keep_start(self) -> bool:
+        """For a model that starts as its input: restore the start (epoch 0) when the epoch
+        the run would keep is not above it on validation Recall@1; True when it did so."""
+        h, key, last = self.history, "val_recall_at_1_mean", self.history.completed_epochs
+        epoch = h.best_epoch if self.best_state is not None and h.best_epoch < last else last
+        rows = {int(r["epoch"]): r.get(key) for r in h.epochs}
+        start, best = rows.get(0), rows.get(epoch)
+        if epoch == 0 or start is None or best is None or not math.isfinite(best) or best > start:
+            return False
+        self.model.load_state_dict(self.start_state)
+        self.restored = True
+        h.best_epoch, h.best_value, h.monitor = 0, float(start), "recall_at_1_mean"
+        self.keep_snapshots(0, self.start_arrays)
+        h.say(
+            "messages.train.kept_start",
+            epochs=h.completed_epochs,
+            start=f"{start:.3f}",
+            trained=f"{best:.3f}",
+            epoch=epoch,
+        )
+        return True
 
     def epoch(self, epoch: int) -> bool:
         """One pass over the training data; False when training must end (stop, divergence)."""
@@ -507,7 +560,7 @@ class _Fit:
         self.model.eval()
         last = history.completed_epochs
         # A run that kept an earlier epoch's weights already has that epoch's snapshot.
-        kept = history.status == "finished" and 0 < history.best_epoch < last
+        kept = history.status == "finished" and self.restored
         try:
             with torch.no_grad():
                 history.final_metrics, _ = self.task.evaluate(self.model, self.val_t, final=True)

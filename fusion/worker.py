@@ -7,6 +7,10 @@ returns a :class:`~fusion.jobs.Outcome`: a small summary of the run and, when th
 asks for it, the run's files as bytes. The server writes those files into the workspace
 (:func:`fusion.runs.place_run`), so a worker needs no shared disk with the server.
 
+With ``TrainTask.checkpoint_dir`` (the local pool sets it), a :class:`Checkpoint` keeps
+the kept epoch's weights in that folder as training goes; if the worker is then killed,
+:func:`salvage_task`, in another worker, saves the job as a stopped run from them.
+
 Events are ``(kind, payload)`` pairs (see :meth:`fusion.jobs.Progress.apply`): ``worker``
 (pid, host, device), ``start``, ``step``, ``epoch``, ``say``, and any kind a live view adds
 (:func:`fusion.live.live_callbacks`).
@@ -14,7 +18,9 @@ Events are ``(kind, payload)`` pairs (see :meth:`fusion.jobs.Progress.apply`): `
 :func:`worker_main` is the body of a local pool's worker process (``python -m
 fusion.worker``, never a ``fork`` of the server): it loads torch once, says it is ready, then trains the tasks the server
 sends one at a time, and ends when the server's end of the pipe closes, so no worker
-outlives its server (on Linux it also asks for SIGKILL when its parent dies).
+outlives its server (on Linux it also asks for SIGKILL when its parent dies). It ignores
+SIGINT: a Ctrl-C in the server's terminal is the server's to handle (it stops the jobs,
+saves what they learned, then ends its workers).
 
 This module imports torch; the web server never imports it.
 """
@@ -22,33 +28,50 @@ This module imports torch; the web server never imports it.
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
+import json
+import math
 import os
 import queue
+import signal
 import socket
 import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fusion.child import name_os_thread
 from fusion.errors import FusionError
-from fusion.jobs import THREAD_NAME, Outcome, TrainTask, summary_of
+from fusion.jobs import (
+    CHECKPOINT_INFO,
+    CHECKPOINT_WEIGHTS,
+    SHUTDOWN,
+    SHUTDOWN_KEY,
+    THREAD_NAME,
+    WORKER_DIED_KEPT_KEY,
+    WORKER_DIED_KEY,
+    Outcome,
+    StopEvent,
+    TrainTask,
+    summary_of,
+)
 
 Emit = Callable[[str, Any], None]
 IDLE_NAME = "fusion-idle"  # a worker's thread between trainings
 FLUSH_SECONDS = 0.05  # step events are sent in batches at most this often
 
 
-def _live_callbacks(config: Any, emit: Emit) -> list:
+def _live_callbacks(config: Any, emit: Emit, pace: float = 0.0) -> list:
     """The live views' training callbacks (issue 13's map), when that module is present."""
     try:
         from fusion.live import live_callbacks
     except ImportError:
         return []
-    return list(live_callbacks(config, emit))
+    return list(live_callbacks(config, emit, pace))
 
 
 def device_info() -> dict[str, Any]:
@@ -99,6 +122,65 @@ def _recorder(emit: Emit):
     return Recorder()
 
 
+def _write_atomically(path: Path, write: Callable[[Any], None]) -> None:
+    """Write ``path`` through ``write(file)`` under a temporary name, then rename it: a
+    worker killed midway leaves the previous file whole."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+def _checkpoint(folder: str, config: Any):
+    import torch
+
+    from fusion.train import Callback
+
+    class Checkpoint(Callback):
+        """Keeps the kept epoch's weights on disk as training goes: the best epoch of the
+        watched metric with early stopping (fit's rule: the later of equals), else the last
+        completed epoch. ``checkpoint.json`` says which epoch, with the epoch rows so far."""
+
+        def __init__(self):
+            self.path = Path(folder)
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.model: Any = None
+            self.best: float | None = None
+            self.kept = 0
+
+        def on_model(self, model):
+            self.model = model
+
+        def _improves(self, info: dict[str, float], monitor: str) -> bool:
+            if not monitor:
+                return True
+            value = info.get(f"val_{monitor}")
+            if value is None or not math.isfinite(value):
+                return False
+            sign = -1.0 if monitor == "loss" else 1.0  # a loss is better lower
+            if self.best is None or sign * value >= sign * self.best:
+                self.best = float(value)
+                return True
+            return False
+
+        def on_epoch_end(self, info, history):
+            if self.model is None:
+                return
+            if self._improves(info, history.monitor):
+                self.kept = int(info["epoch"])
+                state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+                _write_atomically(self.path / CHECKPOINT_WEIGHTS, lambda f: torch.save(state, f))
+            about = {
+                "epoch": self.kept,
+                "standardize": bool(config.train.standardize),  # as the training decided
+                "epochs": history.epochs,
+            }
+            text = json.dumps(about).encode()
+            _write_atomically(self.path / CHECKPOINT_INFO, lambda f: f.write(text))
+
+    return Checkpoint()
+
+
 def _one_blas_thread_for(config: Any) -> contextlib.AbstractContextManager:
     """Linear CCA fits on one BLAS thread (idle OpenBLAS workers fight training threads)."""
     if config.method != "cca":
@@ -129,10 +211,15 @@ def run_task(
     try:
         data = task.dataset()
         recorder = _recorder(emit)
-        callbacks = [recorder, *_live_callbacks(task.config, emit)]
+        callbacks = [recorder, *_live_callbacks(task.config, emit, task.live_pace)]
+        if task.checkpoint_dir:
+            callbacks.append(_checkpoint(task.checkpoint_dir, task.config))
         with _one_blas_thread_for(task.config):
             result = run_experiment(data, task.config, callbacks, stop_event)
         recorder.flush()
+        h = result.history
+        if getattr(stop_event, "reason", "") == SHUTDOWN and h.status == "stopped":
+            h.say(SHUTDOWN_KEY, epoch=h.message_params.get("epoch", h.completed_epochs + 1))
         outcome = Outcome(summary=summary_of(result))
         gradient_free = registry.METHODS[result.config.method].gradient_free  # cca, asis
         if task.save and (result.history.steps or gradient_free):
@@ -151,6 +238,51 @@ def run_task(
         )
     finally:
         name_os_thread(IDLE_NAME)
+
+
+def salvage_task(task: TrainTask, exitcode: Any, steps: list[dict[str, float]]) -> Outcome:
+    """Save a job whose worker died as a stopped run, from its checkpoint.
+
+    The checkpoint's weights are loaded into the model :func:`run_experiment` builds (same
+    config, same split), with the stop event already set, so no step is taken: the run's
+    metrics and map are those weights' on the validation rows. The curves are the epoch
+    rows the checkpoint kept and ``steps`` (what the server received).
+    """
+    import torch
+
+    from fusion.experiment import run_experiment
+    from fusion.train import Callback, Snapshot
+
+    folder = Path(task.checkpoint_dir)
+    try:
+        about = json.loads((folder / CHECKPOINT_INFO).read_text())
+        state = torch.load(folder / CHECKPOINT_WEIGHTS, map_location="cpu", weights_only=True)
+        kept = int(about["epoch"])
+        config = copy.deepcopy(task.config)
+        config.train.standardize = bool(about["standardize"])
+        check_rows = config.train.standardize_check_rows
+        config.train.standardize_check_rows = 0  # decided by the training: not measured again
+
+        class Load(Callback):
+            def on_model(self, model):
+                model.load_state_dict(state)
+
+        stop = StopEvent()
+        stop.set()
+        result = run_experiment(task.dataset(), config, [Load()], stop)
+        config.train.standardize_check_rows = check_rows
+        h = result.history
+        arrays = h.snapshots[-1].arrays if h.snapshots else None
+        h.snapshots = [Snapshot(kept, arrays)] if arrays is not None else []
+        h.epochs, h.steps = list(about["epochs"]), list(steps)
+        h.status, h.best_epoch = "stopped", kept
+        h.say(WORKER_DIED_KEPT_KEY, code=exitcode, epoch=h.completed_epochs + 1, kept=kept)
+        outcome = Outcome(summary=summary_of(result))
+        outcome.name, outcome.files = _run_files(result, task.run_name)
+        return outcome
+    except Exception:  # the job then fails as it would have without a checkpoint
+        traceback.print_exc()
+        return Outcome(error_key=WORKER_DIED_KEY, error_params={"code": exitcode})
 
 
 def _run_files(result: Any, name: str | None) -> tuple[str, dict[str, bytes]]:
@@ -194,10 +326,12 @@ def _warm_projection() -> None:
 def worker_main(conn: Any, parent_pid: int) -> None:
     """A local worker process: load torch, say ready, train tasks until the pipe closes.
 
-    Messages from the server: ``("run", job_id, task, threads)``, ``("stop", job_id)``,
+    Messages from the server: ``("run", job_id, task, threads)``, ``("stop", job_id,
+    reason)``, ``("salvage", job_id, task, exitcode, steps)`` (:func:`salvage_task`),
     ``("exit",)``. To the server: ``("ready", info)``, ``("events", job_id, [(kind,
     payload), ...])``, ``("done", job_id, outcome)``.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server drives the shutdown
     _die_with_parent()
     if os.getppid() != parent_pid:  # the server died while this process was starting
         os._exit(0)
@@ -213,7 +347,7 @@ def worker_main(conn: Any, parent_pid: int) -> None:
     threading.Thread(target=_warm_projection, name="fusion-warm-umap", daemon=True).start()
 
     tasks: queue.Queue = queue.Queue()
-    stops: dict[str, threading.Event] = {}
+    stops: dict[str, StopEvent] = {}
 
     def listen() -> None:
         while True:
@@ -221,26 +355,33 @@ def worker_main(conn: Any, parent_pid: int) -> None:
                 msg = conn.recv()
             except (EOFError, OSError):  # the server is gone: nothing left to train for
                 os._exit(0)
-            if msg[0] == "run":
-                stops.setdefault(msg[1], threading.Event())
-                tasks.put(msg[1:])
+            if msg[0] in ("run", "salvage"):
+                stops.setdefault(msg[1], StopEvent())
+                tasks.put(msg)
             elif msg[0] == "stop":
-                stops.setdefault(msg[1], threading.Event()).set()
+                stops.setdefault(msg[1], StopEvent()).stop(msg[2] if len(msg) > 2 else "")
             elif msg[0] == "exit":
                 tasks.put(None)
                 return
 
     threading.Thread(target=listen, name="fusion-listen", daemon=True).start()
     while (item := tasks.get()) is not None:
-        job_id, task, threads = item
+        kind, job_id, task, *rest = item
 
         def emit(kind: str, payload: Any, job_id: str = job_id) -> None:
             send(("events", job_id, [(kind, payload)]))
 
-        outcome = run_task(task, emit, stops[job_id], threads)
+        if kind == "salvage":
+            outcome = salvage_task(task, *rest)
+        else:
+            outcome = run_task(task, emit, stops[job_id], *rest)
         send(("done", job_id, outcome))
         stops.pop(job_id, None)
     conn.close()
+    with contextlib.suppress(Exception):
+        from fusion import projector
+
+        projector.shutdown()  # reaped here, not left to notice its parent is gone
 
 
 if __name__ == "__main__":  # python -m fusion.worker <socket fd> <server pid>

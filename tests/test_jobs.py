@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -109,8 +110,8 @@ def test_thread_executor_cancel_while_waiting(small_latent, monkeypatch):
         jobs._slots.release()
 
 
-def test_killed_worker_fails_only_its_job_with_a_clear_message(small_latent, runs_dir, pool):
-    victim = started(small_latent, long_config(), pool, root=runs_dir)
+def test_killed_worker_fails_only_its_job_with_a_clear_message(small_latent, pool):
+    victim = started(small_latent, long_config(), pool)  # not saved: no checkpoint to keep
     other = TrainingJob(small_latent, long_config(), executor=pool).start()
     assert wait_until(lambda: victim.progress().step >= 5 and other.progress().step >= 1)
     steps_before = victim.progress().step
@@ -126,6 +127,49 @@ def test_killed_worker_fails_only_its_job_with_a_clear_message(small_latent, run
     assert wait_until(lambda: len(pool.workers()) == 2, 60)  # the pool replaced its worker
     again = started(small_latent, default_config("joint", epochs=1, batch_size=64), pool)
     assert again.join(120) and again.result.history.status == "finished"
+
+
+def test_killed_worker_job_is_saved_from_the_weights_it_kept(small_latent, runs_dir, pool):
+    """A worker killed with SIGKILL cannot save anything: the weights it wrote as it trained
+    (the last completed epoch, without early stopping) become a stopped run."""
+    import torch
+
+    from fusion.runs import load_run, load_weights
+
+    job = started(small_latent, long_config(), pool, root=runs_dir)
+    folder = Path(job.task.checkpoint_dir)
+    assert wait_until(lambda: jobs.checkpoint_epoch(folder) >= 3)
+    os.kill(job.progress().worker["pid"], signal.SIGKILL)
+    assert wait_until(lambda: job.progress().message_key == jobs.SALVAGING_KEY, 30)
+    kept = jobs.checkpoint_epoch(folder)  # the dead worker's last word
+    at_kill = torch.load(folder / jobs.CHECKPOINT_WEIGHTS, weights_only=True)
+    assert job.running  # saving from the checkpoint
+    assert job.join(120)
+    p, h = job.progress(), job.result.history
+    assert p.state == "done" and p.message_key == jobs.WORKER_DIED_KEPT_KEY, (p, job.error)
+    assert h.status == "stopped" and h.message_params["kept"] == kept
+    assert "weights it kept from epoch" in h.message
+    run = load_run(job.saved_path)
+    assert run.run["status"] == "stopped" and run.run["best_epoch"] == kept
+    assert run.run["completed_epochs"] == kept  # no early stopping: the last completed epoch
+    assert run.snapshot_epochs == [kept] and len(run.epochs) == kept + 1  # epoch 0 too
+    assert len(run.steps) > 0 and run.metrics["recall_at_1_mean"] > 0
+    saved = load_weights(job.saved_path)
+    assert saved.keys() == at_kill.keys()
+    assert all(torch.equal(saved[k], at_kill[k]) for k in saved)  # those very weights
+    assert not folder.exists()  # the checkpoint is dropped once the run is saved
+    assert wait_until(lambda: len(pool.workers()) == 2, 60)
+
+
+def test_shutdown_stop_says_the_server_shut_down(small_latent, runs_dir, executor):
+    job = started(small_latent, long_config(), executor, root=runs_dir)
+    assert wait_until(lambda: job.progress().step >= 3)
+    job.stop(jobs.SHUTDOWN)
+    assert job.join(60)
+    h = job.result.history
+    assert h.status == "stopped" and h.message_key == jobs.SHUTDOWN_KEY
+    assert "the server shut down" in h.message
+    assert (job.saved_path / "weights.pt").is_file()
 
 
 def test_generated_task_trains_in_the_worker(runs_dir, pool):
