@@ -33,6 +33,11 @@ The frame thread stays out of training's way and sends each frame at once:
   than :data:`UMAP_SLOW_SECONDS` several times in a row, UMAP is dropped and PCA carries
   on (``umap_fallback`` in the frames).
 
+A paced training (``pace`` > 0: the Home demos, whose epochs take a fraction of a second)
+waits after each evaluation until its frame is sent and ``pace`` seconds have passed since
+the previous one, so each epoch is on the page long enough to be seen; it mostly waits, so
+UMAP may take a larger share of the wall time (:data:`PACED_SHARES`).
+
 The last evaluation is never dropped: training waits for its frame (with UMAP) before it
 ends. The frames are left on the history (``History.live_frames``) and saved with the run
 as :data:`FRAMES_FILE` (UMAP with its own epochs), so Explore replays the same frames
@@ -80,6 +85,13 @@ FRAME_SHARES = {"pca": 0.05, "umap": 0.15}
 # Within a long epoch the worker's model is looked at this often (fusion.train's on_peek),
 # so the map moves at least once a second however long an epoch takes.
 PEEK_SECONDS = 0.5
+# A paced training (a demo) mostly waits for its pace, so UMAP may take more of the wall time.
+PACED_SHARES = {"umap": 0.5}
+PACE_FRAME_WAIT_SECONDS = 2.0  # a paced evaluation waits at most this long for its frame
+# The live map shows the newest PCA frame instead of an older UMAP one when the newest UMAP
+# frame is more than this many epochs, or seconds, behind the newest frame.
+STALE_UMAP_EPOCHS = 3.0
+STALE_UMAP_SECONDS = 10.0
 POINTS, FRAME, ATTENTION = "points", "frame", "attention"  # event kinds
 ENV_SWITCH = "FUSION_LIVE_MAP"  # "0" turns the live views off (benchmarks compare both)
 
@@ -88,11 +100,13 @@ def enabled() -> bool:
     return os.environ.get(ENV_SWITCH, "1") != "0"
 
 
-def live_callbacks(config: RunConfig, emit: Emit) -> list[Any]:
-    """The training callbacks of the live views for ``config`` ([] when turned off)."""
+def live_callbacks(config: RunConfig, emit: Emit, pace: float = 0.0) -> list[Any]:
+    """The training callbacks of the live views for ``config`` ([] when turned off);
+    ``pace`` > 0: at least that many seconds per evaluation (see :class:`LiveMap`)."""
     if not enabled():
         return []
-    return [LiveMap(emit, seed=config.train.seed)]
+    shares = PACED_SHARES if pace > 0 else None
+    return [LiveMap(emit, seed=config.train.seed, pace=pace, shares=shares)]
 
 
 def _frame_thread_setup() -> None:
@@ -144,8 +158,13 @@ class LiveMap:
         shares: dict[str, float] | None = None,
         catch_up_s: float = CATCH_UP_SECONDS,
         peek_seconds: float = PEEK_SECONDS,
+        pace: float = 0.0,
     ):
         self.emit, self.seed, self.max_points = emit, int(seed), int(max_points)
+        self.pace = float(pace)  # > 0: each evaluation waits for its frame and this long
+        self._paced_at = 0.0  # perf_counter when the previous paced evaluation went on
+        self._sent_epoch = -1  # the newest evaluation whose frame was sent (pacing waits on it)
+        self._sent = threading.Condition()  # not _cond: the frame thread alone waits on that
         self.peek_seconds = peek_seconds  # fusion.train calls on_peek this often in an epoch
         self.catch_up_s = catch_up_s  # after training: UMAP for epochs that had none
         self.shares = {**FRAME_SHARES, **(shares or {})}  # of the wall time, per map
@@ -197,6 +216,18 @@ class LiveMap:
         if "weights" in arrays:
             w = np.asarray(arrays["weights"])[self.rows].astype(np.float16)
             self.emit(ATTENTION, {"epoch": int(epoch), "weights": w})
+        if self.pace > 0:
+            self._keep_pace(int(epoch))
+
+    def _keep_pace(self, epoch: int) -> None:
+        """Wait until ``epoch``'s frame is sent (at most PACE_FRAME_WAIT_SECONDS) and
+        ``pace`` seconds have passed since the previous evaluation went on."""
+        with self._sent:
+            self._sent.wait_for(lambda: self._sent_epoch >= epoch, PACE_FRAME_WAIT_SECONDS)
+        rest = self._paced_at + self.pace - time.perf_counter()
+        if rest > 0:
+            time.sleep(rest)
+        self._paced_at = time.perf_counter()
 
     def on_peek(self, at: float, arrays: dict[str, np.ndarray], data: PairedData) -> None:
         """A look within a long epoch: a frame drawn live, not saved (Explore replays epochs)."""
@@ -395,6 +426,7 @@ class LiveMap:
 
         t0 = time.perf_counter()
         if not np.isfinite(item.X).all():  # a diverging model: no frame, the last one stays
+            self._mark_sent(item)
             return
         pca = self._prev["pca"] = next_frame(item.X, self._prev["pca"], "pca")
         self._spend("pca", time.perf_counter() - t0)
@@ -406,7 +438,15 @@ class LiveMap:
         frame = self._frame_dict(item, pca, None)
         self._newest = (item, frame)
         self._send(frame, t0, item.t)
+        self._mark_sent(item)
         self._start_umap(item, frame, closing)
+
+    def _mark_sent(self, item: _Eval) -> None:
+        """An evaluation's frame is sent (or has none): a paced training goes on."""
+        if item.at is None:
+            with self._sent:
+                self._sent_epoch = max(self._sent_epoch, item.epoch)
+                self._sent.notify_all()
 
     def _final_umap(self) -> None:
         """The last evaluation's frame again, with UMAP (its frame had none)."""
@@ -520,6 +560,62 @@ def points_frame(points: dict[str, Any], coords: np.ndarray) -> Any:
         df["label_name"] = names_l[lab] if len(names_l) > lab.max(initial=0) else lab.astype(str)
     df["reliability"] = np.asarray(points["reliability"], dtype=float)
     return df
+
+
+def shown_frame(
+    frames: list[dict[str, Any]],
+    method: str,
+    stale_epochs: float = STALE_UMAP_EPOCHS,
+    stale_seconds: float = STALE_UMAP_SECONDS,
+) -> tuple[dict[str, Any], str, str]:
+    """The frame the live map draws when ``method`` is asked for, the map it is drawn on,
+    and why it differs from the newest frame on ``method`` ("" when it does not).
+
+    PCA: the newest frame. UMAP (the worker's budget gives UMAP to some frames only): the
+    newest frame when it has UMAP; else the newest frame with UMAP ("umap_behind"), unless
+    that frame's evaluation is more than ``stale_epochs`` epochs or ``stale_seconds``
+    seconds older than the newest one: then the newest frame on PCA ("umap_stale"), as
+    before the first UMAP frame ("umap_first") and once UMAP was given up ("umap_fallback").
+    """
+    newest = frames[-1]
+    if method != "umap" or newest.get("umap") is not None:
+        return newest, method, ""
+    if newest.get("umap_fallback"):
+        return newest, "pca", "umap_fallback"
+    with_umap = [f for f in frames if f.get("umap") is not None]
+    if not with_umap:
+        return newest, "pca", "umap_first"
+    last = with_umap[-1]
+    behind = float(newest["epoch"]) - float(last["epoch"])
+    if behind > stale_epochs or _taken(newest) - _taken(last) > stale_seconds:
+        return newest, "pca", "umap_stale"
+    return last, "umap", "umap_behind"
+
+
+def _taken(frame: dict[str, Any]) -> float:
+    """When a frame's evaluation was taken (time.time; an update's ``sent`` is later)."""
+    return float(frame.get("sent", 0.0)) - float(frame.get("lag", 0.0))
+
+
+def add_steps(
+    curve: list[dict[str, float]], new: list[dict[str, float]], stride: int, cap: int
+) -> tuple[list[dict[str, float]], int]:
+    """Fold training steps ``new`` into a whole-run loss ``curve`` of at most ``cap`` points.
+
+    The curve keeps the first step, every ``stride``-th step and the newest one (replaced
+    by the next); when it is full, ``stride`` doubles and the steps off it are let go, so
+    a long run keeps its whole history at one even resolution instead of its newest steps
+    beside a straight line from the start. Returns (curve, stride).
+    """
+    for info in new:
+        if len(curve) > 1 and int(curve[-1]["step"]) % stride:  # the newest: kept until the next
+            curve.pop()
+        curve.append(info)
+        if len(curve) > cap:
+            stride *= 2
+            last = len(curve) - 1
+            curve = [s for i, s in enumerate(curve) if i in (0, last) or s["step"] % stride == 0]
+    return curve, stride
 
 
 def epoch_label(frame: dict[str, Any]) -> str:
