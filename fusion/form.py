@@ -122,7 +122,18 @@ def auto_notes(cfg: RunConfig, data: PairedData, lang: str = DEFAULT_LANGUAGE) -
         return []
     notes = []
     enc = getattr(cfg.model, "encoder", None)
-    if enc is not None and enc.hidden == 0 and enc.kind != "linear" and enc.depth > 0:
+    adapter = (  # an adapter that starts as the vectors (fusion.models.JointEmbedding)
+        enc is not None
+        and enc.kind.startswith("adapter_")
+        and not cfg.train.standardize
+        and all(math.prod(s) == cfg.model.dim for s in data.input_shapes().values())
+    )
+    if (
+        enc is not None
+        and enc.hidden == 0
+        and enc.kind not in ("linear", "adapter_linear")
+        and enc.depth > 0
+    ):
         shapes = data.input_shapes()
         if cfg.method == "early":  # one encoder over all modalities side by side
             shapes = {" + ".join(shapes): (sum(math.prod(s) for s in shapes.values()),)}
@@ -142,6 +153,8 @@ def auto_notes(cfg: RunConfig, data: PairedData, lang: str = DEFAULT_LANGUAGE) -
     monitor = monitored_metric(cfg.method, cfg.loss)
     if cfg.train.patience == 0:
         notes.append(translate("train.auto.early_off", lang))
+    elif adapter and monitor == "loss":  # fusion.train watches retrieval for an adapter
+        notes.append(translate("train.auto.early_adapter", lang, patience=cfg.train.patience))
     elif monitor is None:
         notes.append(translate("train.auto.early_collapse", lang))
     else:

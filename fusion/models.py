@@ -108,6 +108,41 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
 
+class IdentityStart(nn.Module):
+    """An adapter that starts where its input is: ``P x`` (+ ``r(x)`` for the MLP adapter).
+
+    ``P`` is a linear map initialised to the identity (``d_in × out``: the first coordinates
+    when the widths differ); trained in the linear adapter, fixed in the MLP adapter, whose
+    residual ``r`` is an MLP with a zero-initialised last layer. At the start the output is
+    the input, so a run's epoch 0 scores the vectors as they are, and training moves away
+    from them only as far as the loss asks.
+    """
+
+    def __init__(self, d_in: int, out_dim: int, hidden: int, depth: int, act: str, residual: bool):
+        super().__init__()
+        self.project = nn.Linear(d_in, out_dim)
+        with torch.no_grad():
+            self.project.weight.copy_(torch.eye(out_dim, d_in))
+            self.project.bias.zero_()
+        self.residual: nn.Module | None = None
+        if residual:
+            self.project.requires_grad_(False)
+            layers: list[nn.Module] = []
+            width = d_in
+            for _ in range(max(depth, 1)):
+                layers += [nn.Linear(width, hidden), ACTIVATIONS[act]()]
+                width = hidden
+            last = nn.Linear(width, out_dim)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            self.residual = nn.Sequential(*layers, last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)  # (B, d_in)
+        z = self.project(x)  # (B, out)
+        return z if self.residual is None else z + self.residual(x)
+
+
 def make_encoder(
     input_shape: tuple[int, ...],
     out_dim: int,
@@ -121,10 +156,14 @@ def make_encoder(
     if kind == "auto":
         kind = "cnn" if len(input_shape) == 2 else "mlp"
     hidden = cfg.width_for(input_shape)
-    if kind == "cnn":
+    if kind in ("adapter_linear", "adapter_mlp"):
+        residual = kind == "adapter_mlp"
+        d_in = math.prod(input_shape)
+        body: nn.Module = IdentityStart(d_in, out_dim, hidden, cfg.depth, cfg.activation, residual)
+    elif kind == "cnn":
         if len(input_shape) != 2:
             raise ConfigError("errors.models.cnn_needs_images", shape=input_shape)
-        body: nn.Module = SmallCNN(out_dim, hidden, cfg.activation)
+        body = SmallCNN(out_dim, hidden, cfg.activation)
     else:
         d_in = math.prod(input_shape)
         layers: list[nn.Module] = [nn.Flatten()]
@@ -163,6 +202,13 @@ class JointEmbedding(nn.Module):
         self.cfg = cfg
         self.names = list(input_shapes)
         self.encoders = _encoders(input_shapes, cfg.dim, cfg.encoder, stats)
+        # Adapters of the vectors' own width, on unstandardised inputs, start as the vectors
+        # themselves: training keeps them only where they beat that start (fusion.train).
+        self.starts_as_input = (
+            cfg.encoder.kind in ("adapter_linear", "adapter_mlp")
+            and not stats
+            and all(math.prod(s) == cfg.dim for s in input_shapes.values())
+        )
         log_t = torch.tensor(math.log(cfg.temperature))
         if cfg.learn_temperature:
             self.log_temperature = nn.Parameter(log_t)

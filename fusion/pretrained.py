@@ -223,9 +223,12 @@ def gap_shift_table(
 def adapter_config(data: PairedData, kind: str = "linear", seed: int = 0, epochs: int = 30):
     """The ``joint`` InfoNCE run that trains a small ``kind`` head ("linear" or "mlp") on top.
 
-    Same seed and validation fraction as the ``asis`` run, so both are scored on the same
-    validation rows. The shared space keeps the vectors' width up to 64 (one of the Train
-    form's choices, so a share link fills it).
+    The head starts where the vectors are (:class:`fusion.models.IdentityStart`: the
+    identity, plus a zero-initialised residual for "mlp"), in a shared space of the vectors'
+    own width, on the vectors as they are (not standardised). Training watches validation
+    Recall@1 and keeps the start when no epoch beats it (:mod:`fusion.train`), so an adapter
+    cannot leave retrieval worse than the vectors themselves. Same seed and validation
+    fraction as the ``asis`` run, so both are scored on the same validation rows.
     """
     from fusion.config import default_config
 
@@ -233,8 +236,9 @@ def adapter_config(data: PairedData, kind: str = "linear", seed: int = 0, epochs
         raise ConfigError("errors.pretrained.adapter_kind", kind=kind)
     width = shared_width(data)
     cfg = default_config("joint", "info_nce", epochs=epochs, seed=seed)
-    cfg.model.dim = max([d for d in (2, 4, 8, 16, 32, 64) if d <= max(width, 2)])
-    cfg.model.encoder.kind = kind
+    cfg.model.dim = width
+    cfg.model.encoder.kind = f"adapter_{kind}"
+    cfg.train.standardize = False
     n_train = data.n - max(1, int(round(data.n * cfg.train.val_fraction)))
     cfg.train.batch_size = int(min(cfg.train.batch_size, max(2, n_train)))
     return cfg

@@ -29,7 +29,9 @@ from typing import Any
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")  # learning-rate schedule; cosine decays to 0 at the end
 DEVICES = ("auto", "cpu", "cuda", "mps")
-ENCODER_KINDS = ("auto", "linear", "mlp", "cnn")  # auto: a small CNN for images, else an MLP
+# auto: a small CNN for images, else an MLP. The two adapters start as the identity
+# (fusion.models.IdentityStart): a head trained on top of vectors that already share a space.
+ENCODER_KINDS = ("auto", "linear", "mlp", "cnn", "adapter_linear", "adapter_mlp")
 ACTIVATIONS = ("relu", "gelu", "tanh", "silu")
 
 

@@ -208,7 +208,7 @@ def test_adapter_recovers_pairs_the_raw_vectors_miss():
     data = loaders.load([("image.npy", npy(img)), ("text.npy", npy(txt))])
     before = run_experiment(data, default_config("asis"))
     config = pretrained.adapter_config(data, "linear", epochs=40)
-    assert config.model.encoder.kind == "linear" and config.loss == "info_nce"
+    assert config.model.encoder.kind == "adapter_linear" and config.loss == "info_nce"
     after = run_experiment(data, config)
     chance = before.metrics["recall_at_1_mean_chance"]
     assert before.metrics["recall_at_1_mean"] < 4 * chance
@@ -217,6 +217,67 @@ def test_adapter_recovers_pairs_the_raw_vectors_miss():
     assert before.val.ids.tolist() == after.val.ids.tolist()  # the same validation rows
     with pytest.raises(ConfigError, match="'linear' or 'mlp'"):
         pretrained.adapter_config(data, "cnn")
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+def test_an_adapter_starts_as_the_vectors_themselves(clip_data, kind):
+    """Before any training, an adapter's embedding of a vector is that vector (unit length):
+    the identity, plus a zero residual for the MLP."""
+    import torch
+
+    from fusion.models import JointEmbedding
+
+    config = pretrained.adapter_config(clip_data, kind)
+    assert config.model.dim == 32 and not config.train.standardize
+    model = JointEmbedding(clip_data.input_shapes(), config.model)
+    assert model.starts_as_input
+    x = {k: torch.as_tensor(clip_data.flat(k)[:50]) for k in clip_data.names}
+    with torch.no_grad():
+        out = model(x)
+    for k in clip_data.names:
+        assert np.allclose(out[k].numpy(), pretrained.l2_normalize(x[k].numpy()), atol=1e-5)
+    standardised = JointEmbedding(
+        clip_data.input_shapes(), config.model, {k: (0.0, 2.0) for k in clip_data.names}
+    )
+    assert not standardised.starts_as_input  # standardised inputs are not the vectors
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+def test_an_adapter_never_leaves_retrieval_worse_than_the_vectors(kind):
+    """CLIP-like pairs (a shared signal, a modality gap): the adapter's kept epoch is at least
+    as good as the vectors as they are, and its map and metrics are of that one epoch."""
+    from fusion.experiment import run_experiment
+
+    img, txt, _ = clip_like(n=400, seed=1)
+    data = loaders.load([("image.npy", npy(img)), ("text.npy", npy(txt))])
+    before = run_experiment(data, default_config("asis")).metrics["recall_at_1_mean"]
+    after = run_experiment(data, pretrained.adapter_config(data, kind, epochs=20))
+    h = after.history
+    assert after.metrics["recall_at_1_mean"] >= before
+    assert h.epochs[0]["val_recall_at_1_mean"] == pytest.approx(before, abs=0.05)  # the start
+    assert h.snapshots[-1].epoch == h.best_epoch  # the map shows the kept epoch
+    kept = next(r for r in h.epochs if r["epoch"] == h.best_epoch)
+    assert kept["val_recall_at_1_mean"] > h.epochs[0]["val_recall_at_1_mean"]
+
+
+def test_an_adapter_that_does_not_help_keeps_the_identity_and_says_so():
+    """Pairs the vectors already retrieve perfectly: no epoch can beat them, so the run keeps
+    the starting weights (epoch 0), its map ends at epoch 0 and its message says why."""
+    from fusion.experiment import run_experiment
+    from fusion.i18n import translate
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(200, 16)).astype(np.float32)
+    data = loaders.load([("image.npy", npy(z)), ("text.npy", npy(z + 0.01 * z.std()))])
+    before = run_experiment(data, default_config("asis")).metrics["recall_at_1_mean"]
+    assert before == 1.0
+    after = run_experiment(data, pretrained.adapter_config(data, "linear", epochs=5))
+    h = after.history
+    assert h.best_epoch == 0 and h.message_key == "messages.train.kept_start"
+    assert [s.epoch for s in h.snapshots] == [0]
+    assert after.metrics["recall_at_1_mean"] == 1.0
+    assert "1.000" in h.message and "identity" in h.message
+    assert "恒等" in translate(h.message_key, "zh", **h.message_params)
 
 
 def test_same_pairs_tells_the_runs_data_from_other_data(clip_data):

@@ -44,3 +44,5 @@ def before_after(runs: dict[str, LoadedRun]) -> None:
         st.caption(
             t("pretrained.before_after_note", before=fmt(r0), after=fmt(r1), chance=fmt(chance))
         )
+        if r0 is not None and r1 is not None and not r1 > r0:
+            st.warning(t("pretrained.adapter_no_gain", before=fmt(r0), after=fmt(r1)))

@@ -37,6 +37,10 @@ from views._widgets import choice
 BEFORE_KEY = "asis_adapter_before"  # the as-is run an adapter was started from
 COMPARE_RUNS_KEY = "compare_runs"  # Compare's run picker (views/compare.py)
 ORIGIN = "adapter"
+ADAPTER_LABELS = {  # the adapter kinds of fusion.pretrained.adapter_config, as encoders
+    "linear": "train.encoder_labels.adapter_linear",
+    "mlp": "train.encoder_labels.adapter_mlp",
+}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -113,7 +117,7 @@ def adapter_ui(info: RunInfo, run: LoadedRun) -> None:
         t("pretrained.adapter_kind"),
         ["linear", "mlp"],
         "asis_adapter_kind",
-        labels="train.encoder_labels.",
+        format_func=lambda k: t(ADAPTER_LABELS[k]),
     )
     epochs = c2.slider(t("train.epochs"), 5, 100, 30, 5, key="asis_adapter_epochs")
     if st.button(
