@@ -164,6 +164,8 @@ def _curves(p: Any, chart_key: str) -> None:
     with left:
         if p.steps:
             chart(loss_figure(p.steps), key=f"{chart_key}_loss_chart")
+        elif p.state in ("done", "failed"):  # an ended job: nothing more will come
+            st.caption(t("common.no_loss_curve"))
         else:
             st.caption(t("common.loss_curve_appears_after"))
     with right:
@@ -177,5 +179,7 @@ def _curves(p: Any, chart_key: str) -> None:
             )
         if fig is not None:
             chart(fig, key=f"{chart_key}_metrics_chart")
+        elif p.state in ("done", "failed"):
+            st.caption(t("common.no_validation_metrics"))
         else:
             st.caption(t("common.validation_metrics_appear_after"))
