@@ -177,10 +177,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     for k, v in sorted(job.result.metrics.items()):
         if not k.endswith("_chance"):
             chance = job.result.metrics.get(f"{k}_chance")
-            extra = f"  (chance {chance:.3f})" if chance is not None else ""
+            extra = f"  (chance {chance:.3g})" if chance is not None else ""
             print(f"  {k:40s} {v:10.4f}{extra}")
+    for line in verdict_lines(job.result.metrics, job.result.verdicts):
+        print(line)
     print(f"Saved run to {job.saved_path}")
     return 0 if h.status in ("finished", "stopped") else 1
+
+
+def verdict_lines(metrics: dict[str, float], verdicts: dict[str, Any]) -> list[str]:
+    """What the numbers above rest on, and the run's verdicts against its baselines."""
+    from fusion.baselines import verdict_sentence
+    from fusion.i18n import translate
+    from fusion.verdicts import Verdict
+
+    lines = []
+    if "test_rows" in metrics:
+        rows = int(metrics["test_rows"])
+        folds = int(metrics.get("cv_folds", 0))
+        key = "baselines.rows_cv" if folds > 1 else "baselines.rows_test"
+        lines.append(translate(key, rows=f"{rows:,}", folds=folds))
+    for name in ("verdict", "verdict_class_structure"):
+        v = Verdict.from_dict(verdicts.get(name))
+        if v is not None and not (name == "verdict_class_structure" and v == Verdict.from_dict(
+            verdicts.get("verdict")
+        )):
+            lines.append(f"{v.outcome.upper()}: {verdict_sentence(v)}")
+    return lines
 
 
 def follow(job: Any, progress: Progress, poll: float = 0.2) -> None:

@@ -216,6 +216,15 @@ class TrainConfig:
     # without it scores a lower held-out cross-entropy (fusion.experiment.choose_standardize,
     # the choice is saved in the run's config); 0 = never check.
     standardize_check_rows: int = 500
+    # Rows held out as test rows: reported and compared, never chosen on (validation rows
+    # serve early stopping and every automatic choice). 0 = none (runs saved before test
+    # rows existed: their numbers were measured on validation rows).
+    test_fraction: float = 0.2
+    # When the test rows would be fewer than min_test_rows, the run is evaluated by
+    # cv_folds-fold cross-validation instead (fusion.data.plan_roles): every row is tested
+    # once, by a model that never saw it.
+    cv_folds: int = 5
+    min_test_rows: int = 30
 
     def validate(self, n_train: int | None = None) -> None:
         check_types(self)
@@ -249,6 +258,14 @@ class TrainConfig:
             raise ConfigError("errors.train.bad_patience", patience=self.patience)
         if self.standardize_check_rows < 0:
             raise ConfigError("errors.train.bad_standardize_check_rows")
+        if not 0.0 <= self.test_fraction < 1.0 or self.val_fraction + self.test_fraction >= 1.0:
+            raise ConfigError(
+                "errors.train.bad_test_fraction",
+                test_fraction=self.test_fraction,
+                val_fraction=self.val_fraction,
+            )
+        if self.cv_folds < 2 or self.min_test_rows < 0:
+            raise ConfigError("errors.train.bad_cv", folds=self.cv_folds)
 
 
 # ---------------------------------------------------------------------------------------
@@ -317,8 +334,10 @@ class RunConfig:
             raise ConfigError(
                 "errors.experiment.modality_not_in_data", modality=modality, choices=data.names
             )
-        n_val = max(1, int(round(data.n * self.train.val_fraction)))
-        self.train.validate(data.n - n_val)
+        from fusion.data import plan_roles  # the split itself: too few rows is a DataError
+
+        plan_roles(data, self.train)
+        self.train.validate()
 
     def _validate_joint_loss(self) -> None:
         losses = registry.joint_losses()
@@ -383,6 +402,8 @@ _TRAIN_FIELDS_BEFORE_14 = frozenset(
 _TRAIN_AS_BEFORE_14 = {"standardize": False, "patience": 0}
 # Saved before the held-out check of standardisation: they trained without it.
 _TRAIN_FIELDS_BEFORE_CHECK = _TRAIN_FIELDS_BEFORE_14 | {"standardize", "patience"}
+# Saved before test rows: reported on validation rows, without cross-validation.
+_TRAIN_FIELDS_BEFORE_TEST = _TRAIN_FIELDS_BEFORE_CHECK | {"standardize_check_rows"}
 
 
 def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
@@ -403,6 +424,12 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
         d.update(_TRAIN_AS_BEFORE_14)
     if cls is TrainConfig and set(d) == _TRAIN_FIELDS_BEFORE_CHECK:
         d["standardize_check_rows"] = 0
+    if (
+        cls is TrainConfig
+        and set(d) <= _TRAIN_FIELDS_BEFORE_TEST
+        and len(d) >= len(_TRAIN_FIELDS_BEFORE_14)
+    ):
+        d["test_fraction"] = 0.0
     if "encoder" in d and isinstance(d["encoder"], dict):
         d["encoder"] = config_from_dict(EncoderConfig, d["encoder"])
     try:

@@ -153,6 +153,10 @@ class PairedData:
         tr, va = self.split_rows(val_fraction, seed)
         return self.subset(tr), self.subset(va)
 
+    def roles(self, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0) -> Roles:
+        """Row indices of the seeded train/validation/test split (see :func:`split_roles`)."""
+        return split_roles(self.n, val_fraction, test_fraction, seed, self.labels, self.groups)
+
     def describe(self, lang: str = DEFAULT_LANGUAGE) -> str:
         """One line about the data in ``lang``: '300 samples: a 8×8 + b 16, 3 classes'."""
         parts = " + ".join(
@@ -241,3 +245,127 @@ def _train_val(is_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(train_idx) < 2:
         raise DataError("errors.data.too_few_train_rows", n_train=len(train_idx))
     return train_idx, val_idx
+
+
+@dataclass
+class Roles:
+    """Which rows do what in one run (sorted index arrays, disjoint, covering every row).
+
+    train: fits the model. val: serves every choice (early stopping, the standardisation
+    check, the baseline a run is set against). test: is reported and compared, and nothing
+    chooses on it; empty for a run saved before test rows existed (its numbers were
+    measured on validation rows). fold / folds: which fold of a cross-validation this is
+    (0 of 1 for a single split).
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    fold: int = 0
+    folds: int = 1
+
+
+def split_roles(
+    n: int,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    labels: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+) -> Roles:
+    """Seeded train/validation/test split, stratified by label, keeping groups whole.
+
+    The test rows are drawn first (``test_fraction`` of the rows, or of the groups), then
+    the validation rows from the rest, so that ``val_fraction`` is a share of all rows.
+    ``test_fraction`` 0 gives no test rows: the two-way split of :func:`split_indices`.
+    """
+    if test_fraction <= 0:
+        train, val = split_indices(n, val_fraction, seed, labels, groups)
+        return Roles(train, val, np.zeros(0, dtype=np.int64))
+    if not 0.0 < val_fraction + test_fraction < 1.0:
+        raise DataError(
+            "errors.data.bad_role_fractions", val_fraction=val_fraction, test_fraction=test_fraction
+        )
+    rest, test = split_indices(n, test_fraction, seed, labels, groups)
+    return _val_from(rest, test, val_fraction / (1.0 - test_fraction), seed, labels, groups)
+
+
+def _val_from(
+    rest: np.ndarray,
+    test: np.ndarray,
+    val_share: float,
+    seed: int,
+    labels: np.ndarray | None,
+    groups: np.ndarray | None,
+    fold: int = 0,
+    folds: int = 1,
+) -> Roles:
+    """Roles with ``test`` held out and validation drawn from ``rest`` (a share of it)."""
+    if len(rest) < MIN_ROWS:
+        raise DataError("errors.data.too_few_rows", n=len(rest), min_rows=MIN_ROWS)
+    tr, va = split_indices(
+        len(rest),
+        min(max(val_share, 1e-6), 1 - 1e-6),
+        seed,
+        None if labels is None else labels[rest],
+        None if groups is None else groups[rest],
+    )
+    return Roles(rest[tr], rest[va], np.sort(test), fold, folds)
+
+
+def cross_validation_roles(
+    n: int,
+    folds: int = 5,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    labels: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+) -> list[Roles]:
+    """k-fold cross-validation: every row is a test row exactly once, in fold k, by a model
+    fitted without it; within each fold the validation rows (``val_fraction`` of all rows)
+    come from the other folds. Folds are stratified by label and keep groups whole
+    (scikit-learn's ``StratifiedGroupKFold``, ``StratifiedKFold``, ``GroupKFold`` or
+    ``KFold``, shuffled with ``seed``)."""
+    import warnings
+
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+
+    if n < MIN_ROWS:
+        raise DataError("errors.data.too_few_rows", n=n, min_rows=MIN_ROWS)
+    n_groups = n if groups is None else len(np.unique(groups))
+    if not 2 <= folds <= n_groups:
+        raise DataError("errors.data.bad_folds", folds=folds, n_groups=n_groups)
+    x = np.zeros((n, 1))
+    grouped = groups is not None and n_groups < n
+    if labels is not None and np.unique(labels).size > 1:
+        splitter: Any = (
+            StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+            if grouped
+            else StratifiedKFold(folds, shuffle=True, random_state=seed)
+        )
+    else:
+        splitter = GroupKFold(folds) if grouped else KFold(folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # a class with fewer members than folds: still valid
+        warnings.simplefilter("ignore", UserWarning)
+        pieces = list(splitter.split(x, labels, groups if grouped else None))
+    val_share = val_fraction / (1.0 - 1.0 / folds)
+    return [
+        _val_from(np.sort(rest), test, val_share, seed, labels, groups, i, folds)
+        for i, (rest, test) in enumerate(pieces)
+    ]
+
+
+def plan_roles(data: PairedData, train: Any) -> list[Roles]:
+    """The roles of ``data``'s rows for a run with ``train`` (a
+    :class:`~fusion.config.TrainConfig`): one seeded train/validation/test split, or, when
+    its test rows would be fewer than ``train.min_test_rows``, ``train.cv_folds``-fold
+    cross-validation (:func:`cross_validation_roles`). Raises
+    :class:`~fusion.errors.DataError` when the data is too small for either."""
+    t = train
+    n_units = data.n if data.groups is None else len(np.unique(data.groups))
+    if t.test_fraction > 0 and round(n_units * t.test_fraction) < t.min_test_rows:
+        folds = min(t.cv_folds, n_units)
+        return cross_validation_roles(
+            data.n, folds, t.val_fraction, t.seed, data.labels, data.groups
+        )
+    return [data.roles(t.val_fraction, t.test_fraction, t.seed)]

@@ -33,10 +33,19 @@ from sklearn.cross_decomposition import CCA
 from torch import nn
 
 from fusion import baselines, losses, metrics, registry, shared_space
+from fusion import verdicts as verdicts_
 from fusion.config import RunConfig, default_config, monitored_metric
-from fusion.data import PairedData
+from fusion.data import PairedData, plan_roles
 from fusion.models import input_stats
-from fusion.train import Callback, History, Snapshot, TensorData, fit, resolve_device
+from fusion.train import (
+    Callback,
+    History,
+    Snapshot,
+    TensorData,
+    _one_blas_thread,
+    fit,
+    resolve_device,
+)
 
 # RunConfig and default_config live in fusion.config (no torch); importable from here too.
 __all__ = [
@@ -149,7 +158,13 @@ class JointTask:
         m["retrieval_rows"] = float(metrics.retrieval_rows(data.n))  # ranked rows (subsample)
         if self.spec.uses_temperature:
             m["temperature"] = float(model.temperature)
-        return m, {f"emb:{k}": v for k, v in emb.items()}
+        arrays = {f"emb:{k}": v for k, v in emb.items()}
+        if kw:  # the probe's prediction per row, for the paired verdict (fusion.verdicts)
+            for name, z in emb.items():
+                arrays[f"probe_pred:{name}"] = metrics.probe_predictions(
+                    kw["train_embeddings"][name], kw["train_labels"], z
+                )
+        return m, arrays
 
 
 class ClassifyTask:
@@ -207,13 +222,19 @@ class ClassifyTask:
 class RunResult:
     config: RunConfig
     history: History
-    metrics: dict[str, float]
+    metrics: dict[str, float]  # measured on the test rows (see run_experiment)
     model: nn.Module | None
     val: PairedData  # the validation split; snapshots hold rows ``history.snapshot_rows`` of it
     data_source: dict[str, Any] = field(default_factory=dict)
     modality_names: list[str] = field(default_factory=list)
     # Deep CCA: the shared space its metrics and snapshots are in (fitted on training rows).
     projection: shared_space.CCAProjection | None = None
+    # The paired verdicts against the baselines (fusion.verdicts.Verdict.to_dict), saved in
+    # metrics.json beside the metrics: "verdict", and for joint embeddings with labels
+    # "verdict_class_structure" (the linear probe against logistic regression).
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # rows -> (metrics, outputs) of the trained model on other rows (the test rows); not saved
+    evaluate_rows: Any = None
 
     @property
     def status(self) -> str:
@@ -247,21 +268,147 @@ def run_experiment(
 ) -> RunResult:
     """Validate, split, build, train and evaluate; never loses a partial result.
 
+    The rows have three roles (:func:`fusion.data.plan_roles`): training rows fit the
+    model and the baselines, validation rows serve every choice (early stopping, the
+    standardisation check, the baseline the run is set against), and the run's metrics and
+    verdicts are measured on test rows that nothing chose on. Small data, whose test split
+    would hold fewer than ``TrainConfig.min_test_rows`` rows, is evaluated by k-fold
+    cross-validation: each fold trains a model (choices made inside the fold) and tests it
+    on its own rows, and the metrics pool every row; the returned model, history and maps
+    are the first fold's (``cv_folds`` in the metrics says so). ``test_rows`` in the metrics
+    counts the rows the numbers rest on.
+
     Raises :class:`~fusion.errors.ConfigError` for an invalid configuration
     before any work; faults during training come back as the history's status.
     """
     config.validate(data)
-    train, val = data.split(config.train.val_fraction, config.train.seed)
+    if registry.LOSSES[config.loss].family == "none":  # nothing is fitted or chosen
+        roles = data.roles(config.train.val_fraction, 0.0, config.train.seed)
+        train, val = data.subset(roles.train), data.subset(roles.val)
+        result = registry.LOSSES[config.loss].fn(data, train, val, config, callbacks)
+        result.metrics["test_rows"] = float(val.n)
+        return result
+    plan = plan_roles(data, config.train)
+    pristine = copy.deepcopy(config)
+    folds: list[_Fold] = []
+    for roles in plan:
+        cfg = config if roles.fold == 0 else copy.deepcopy(pristine)
+        if roles.fold > 0:
+            cfg.train.n_snapshots = 0  # only the first fold's maps are kept
+        folds.append(_run_fold(data, roles, cfg, callbacks if roles.fold == 0 else (), stop_event))
+        if stop_event is not None and stop_event.is_set():
+            break  # a stopped run reports the folds it finished
+    result = folds[0].result
+    result.metrics, result.verdicts = _pool(folds, config)
+    return result
+
+
+@dataclass
+class _Fold:
+    """One split's trained run and its test-row outcomes."""
+
+    result: RunResult
+    metrics: dict[str, float]  # on the test rows, baselines included
+    outcomes: dict[str, np.ndarray]  # per test row: "run", "probe", "base:<key>", "cca"
+    val_scores: dict[str, float]  # the baselines' validation accuracy (to pick one)
+    n_test: int
+
+
+def _run_fold(data: PairedData, roles, config: RunConfig, callbacks, stop_event) -> _Fold:
+    """Train on ``roles.train`` (choices on ``roles.val``) and measure on ``roles.test``."""
+    train, val, test = (data.subset(r) for r in (roles.train, roles.val, roles.test))
+    # The batch adapts to small data: a batch never holds more rows than training has.
+    config.train.batch_size = max(2, min(config.train.batch_size, train.n))
     config.train.validate(train.n)
-    if needs_standardize_check(config, train.n):
-        config.train.standardize = choose_standardize(train, config)
+    check = needs_standardize_check(config, train.n)
+    if check:
+        config.train.standardize = choose_standardize(data, train, val, config)
     if registry.METHODS[config.method].gradient_free:
         result = registry.LOSSES[config.loss].fn(data, train, val, config, callbacks)
     else:
         result = _train(data, train, val, config, callbacks, stop_event)
-    # Logistic regression on the same split, after training (cheap: seconds at most).
-    result.metrics.update(baselines.logistic_baselines(train, val, config.train.seed))
-    return result
+    m, arrays = result.evaluate_rows(test)
+    m = dict(m)
+    outcomes: dict[str, np.ndarray] = {}
+    seed = config.train.seed
+    if "pred" in arrays and test.labels is not None:
+        outcomes["run"] = (arrays["pred"] == test.labels).astype(float)
+    emb = {k[4:]: v for k, v in arrays.items() if k.startswith("emb:")}
+    spec = registry.LOSSES[config.loss]
+    rows = metrics.retrieval_subsample(test.n, metrics.RETRIEVAL_MAX_ROWS, 0)
+    if spec.family in ("joint", "cca") and len(emb) >= 2 and test.n >= 2:
+        a, b = data.names[:2]
+        za, zb = (emb[x] if rows is None else emb[x][rows] for x in (a, b))
+        if spec.family == "joint":  # linear CCA is the retrieval baseline of a trained space
+            outcomes["run"] = metrics.recall_hits(za, zb)
+            cca = baselines.cca_baseline(train, val, test, rows)
+            if cca is not None:
+                outcomes["cca"] = cca.test_hits
+                m[baselines.CCA_R1] = float(cca.test_hits.mean())
+                m[f"{baselines.CCA_R1}_chance"] = 1.0 / len(cca.test_hits)
+                m["baseline_cca_dim"] = float(cca.dim)
+        probe = [arrays[k] for k in arrays if k.startswith("probe_pred:")]
+        if probe and test.labels is not None:
+            outcomes["probe"] = np.mean([p == test.labels for p in probe], axis=0)
+    with _one_blas_thread():  # BLAS threads gain nothing on these fits and thrash (7x slower)
+        fitted = baselines.fit_baselines(train, val, test, seed, check_scaling=check)
+    m.update(baselines.baseline_metrics(fitted, test, train.n))
+    for key, f in fitted.items():
+        outcomes[f"base:{key}"] = f.test_correct
+    return _Fold(result, m, outcomes, {k: f.val_accuracy for k, f in fitted.items()}, test.n)
+
+
+def _pool(folds: list[_Fold], config: RunConfig) -> tuple[dict[str, float], dict[str, Any]]:
+    """The run's metrics and verdicts over every fold's test rows.
+
+    One fold: its metrics. Several: each metric's mean over folds weighted by their test
+    rows (for accuracy and Recall@K exactly the pooled score; each row's retrieval is
+    ranked within its own fold), ``cv_folds`` set. The baseline set against is the one with
+    the best validation accuracy summed over folds; the paired verdicts use every test row.
+    """
+    sizes = np.array([f.n_test for f in folds], dtype=np.float64)
+    if len(folds) == 1:
+        pooled = dict(folds[0].metrics)
+    else:
+        keys = set.intersection(*(set(f.metrics) for f in folds))
+        pooled = {
+            k: float(np.average([f.metrics[k] for f in folds], weights=sizes))
+            for k in sorted(keys)
+            if all(np.isfinite(f.metrics[k]) for f in folds)
+        }
+        pooled["cv_folds"] = float(len(folds))
+    pooled["test_rows"] = float(sizes.sum())
+    joined = {
+        k: np.concatenate([f.outcomes[k] for f in folds])
+        for k in folds[0].outcomes
+        if all(k in f.outcomes for f in folds)
+    }
+    verdicts: dict[str, Any] = {}
+    seed = config.train.seed
+    base_keys = [k[5:] for k in joined if k.startswith("base:")]
+    best = None
+    if base_keys:
+        val_sum = {k: sum(f.val_scores.get(k, 0.0) for f in folds) for k in base_keys}
+        best = baselines.pick({k: _Score(v) for k, v in val_sum.items()})
+    family = registry.LOSSES[config.loss].family
+    if family == "classifier" and "run" in joined and best is not None:
+        v = verdicts_.compare(joined["run"], joined[f"base:{best}"], best, "accuracy", seed)
+        verdicts["verdict"] = v.to_dict()
+    if family == "joint" and "run" in joined and "cca" in joined:
+        v = verdicts_.compare(joined["run"], joined["cca"], "cca", "recall_at_1", seed)
+        verdicts["verdict"] = v.to_dict()
+    if "probe" in joined and best is not None:
+        v = verdicts_.compare(
+            joined["probe"], joined[f"base:{best}"], best, "linear_probe_accuracy", seed
+        )
+        verdicts["verdict_class_structure"] = v.to_dict()
+        verdicts.setdefault("verdict", v.to_dict())  # CCA itself: no retrieval baseline
+    return pooled, verdicts
+
+
+@dataclass
+class _Score:
+    val_accuracy: float
 
 
 def needs_standardize_check(config: RunConfig, n_train: int) -> bool:
@@ -277,30 +424,31 @@ def needs_standardize_check(config: RunConfig, n_train: int) -> bool:
     )
 
 
-def choose_standardize(train: PairedData, config: RunConfig) -> bool:
-    """With few training rows, whether to standardise: train with and without it on four
-    fifths of the training rows (the run's seed) and keep the lower cross-entropy on the
-    other fifth; a tie standardises. The run's validation rows are never looked at.
+def choose_standardize(
+    data: PairedData, train: PairedData, val: PairedData, config: RunConfig
+) -> bool:
+    """With few training rows, whether to standardise: train with and without it on the
+    training rows and keep the lower cross-entropy on the validation rows (a tie
+    standardises). The logistic baselines follow the same rule on the same rows
+    (:func:`fusion.baselines.fit_logistic`); the test rows are never looked at.
 
     Few rows give noisy per-feature statistics, and a wide modality (120 gene columns
     for 30 mice) scaled to unit variance can be memorised; without scaling, its small
     spread may leave it quiet. Which of the two generalises is measured, not assumed.
     """
-    inner, held = train.split(config.train.val_fraction, config.train.seed)
-    if inner.n < 4 or held.n < 2:  # too few rows to tell: keep the default
+    if train.n < 4 or val.n < 2:  # too few rows to tell: keep the default
         return True
     losses_: dict[bool, float] = {}
     for standardize in (True, False):
         cfg = copy.deepcopy(config)
         cfg.train.standardize = standardize
-        cfg.train.batch_size = max(2, min(cfg.train.batch_size, inner.n))
         cfg.train.n_snapshots = 0
-        result = _train(train, inner, held, cfg, (), None)
-        held_t = TensorData.from_paired(held, next(result.model.parameters()).device)
+        result = _train(data, train, val, cfg, (), None)
+        val_t = TensorData.from_paired(val, next(result.model.parameters()).device)
         result.model.eval()
         with torch.no_grad():
-            logits = torch.cat([o.logits for o in _forward_chunks(result.model, held_t)])
-            loss = nn.functional.cross_entropy(logits, held_t.labels)
+            logits = torch.cat([o.logits for o in _forward_chunks(result.model, val_t)])
+            loss = nn.functional.cross_entropy(logits, val_t.labels)
         losses_[standardize] = float(loss)
     return losses_[True] <= losses_[False]
 
@@ -317,7 +465,7 @@ def _train(data, train, val, config: RunConfig, callbacks, stop_event) -> RunRes
         ew = config.model.entropy_weight if config.method == "attention" else 0.0
         task = ClassifyTask(data.n_classes, model.names, ew)
     history = fit(model, task, train, val, config.train, callbacks, stop_event, device, reason)
-    return RunResult(
+    result = RunResult(
         config,
         history,
         history.final_metrics,
@@ -327,6 +475,22 @@ def _train(data, train, val, config: RunConfig, callbacks, stop_event) -> RunRes
         data.names,
         getattr(task, "projection", None),
     )
+    result.evaluate_rows = _ModelRows(model, task, device)
+    return result
+
+
+@dataclass
+class _ModelRows:
+    """A trained model's metrics and outputs on other rows (``RunResult.evaluate_rows``)."""
+
+    model: nn.Module
+    task: Any
+    device: torch.device
+
+    def __call__(self, rows: PairedData) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        self.model.eval()
+        with torch.no_grad(), _one_blas_thread():
+            return self.task.evaluate(self.model, TensorData.from_paired(rows, self.device), True)
 
 
 def run_cca(data, train, val, config: RunConfig, callbacks) -> RunResult:
@@ -337,13 +501,9 @@ def run_cca(data, train, val, config: RunConfig, callbacks) -> RunResult:
     t0 = time.perf_counter()
     cca = CCA(n_components=dim, max_iter=1000)
     cca.fit(train.flat(a), train.flat(b))
-    za, zb = cca.transform(val.flat(a), val.flat(b))
-    ta, tb = cca.transform(train.flat(a), train.flat(b))
-    emb = {a: za.astype(np.float32), b: zb.astype(np.float32)}
-    m = metrics.joint_metrics(
-        emb, val.labels, train_embeddings={a: ta, b: tb}, train_labels=train.labels, ties="random"
-    )
-    m["retrieval_rows"] = float(metrics.retrieval_rows(val.n))
+    evaluate = _CCARows(cca, train, a, b)
+    m, arrays = evaluate(val)
+    emb = {k[4:]: v for k, v in arrays.items() if k.startswith("emb:")}
     history.seconds = time.perf_counter() - t0
     history.epochs.append(
         {
@@ -367,7 +527,34 @@ def run_cca(data, train, val, config: RunConfig, callbacks) -> RunResult:
     history.final_metrics = m
     for cb in callbacks:
         cb.on_train_end(history)
-    return RunResult(config, history, m, None, val, dict(data.source), data.names)
+    result = RunResult(config, history, m, None, val, dict(data.source), data.names)
+    result.evaluate_rows = evaluate
+    return result
+
+
+@dataclass
+class _CCARows:
+    """A fitted scikit-learn CCA's metrics and outputs on other rows."""
+
+    cca: CCA
+    train: PairedData
+    a: str
+    b: str
+
+    def __call__(self, rows: PairedData) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        a, b, tr = self.a, self.b, self.train
+        za, zb = self.cca.transform(rows.flat(a), rows.flat(b))
+        ta, tb = self.cca.transform(tr.flat(a), tr.flat(b))
+        emb = {a: za.astype(np.float32), b: zb.astype(np.float32)}
+        kw: dict[str, Any] = {}
+        arrays = {f"emb:{k}": v for k, v in emb.items()}
+        if tr.labels is not None and rows.labels is not None:
+            kw = {"train_embeddings": {a: ta, b: tb}, "train_labels": tr.labels}
+            for m, z_train in ((a, ta), (b, tb)):
+                arrays[f"probe_pred:{m}"] = metrics.probe_predictions(z_train, tr.labels, emb[m])
+        m = metrics.joint_metrics(emb, rows.labels, ties="random", **kw)
+        m["retrieval_rows"] = float(metrics.retrieval_rows(rows.n))
+        return m, arrays
 
 
 # ---------------------------------------------------------------------------

@@ -55,6 +55,7 @@ WORKER_DIED_KEY = "messages.jobs.worker_died"
 WORKER_DIED_KEPT_KEY = "messages.jobs.worker_died_kept"  # ... and its checkpoint was kept
 SALVAGING_KEY = "messages.jobs.salvaging"
 SHUTDOWN_KEY = "messages.jobs.server_shutdown"
+SHUTDOWN_KEPT_KEY = "messages.jobs.server_shutdown_kept"  # saved from the kept epoch at once
 SHUTDOWN = "shutdown"  # the stop reason of jobs stopped because the server shuts down
 THREAD_NAME = "fusion-training"  # at most 15 bytes: Linux truncates longer OS thread names
 
@@ -147,6 +148,7 @@ class RunSummary:
     config: RunConfig
     history: HistorySummary
     metrics: dict[str, float]
+    verdicts: dict[str, Any] = field(default_factory=dict)  # fusion.verdicts, as dicts
 
 
 def summary_of(result: Any) -> RunSummary:
@@ -167,6 +169,7 @@ def summary_of(result: Any) -> RunSummary:
             int(getattr(h, "best_epoch", 0) or 0),
         ),
         dict(result.metrics),
+        dict(getattr(result, "verdicts", {})),
     )
 
 

@@ -33,7 +33,7 @@ HEADLINE_METRICS: tuple[Headline, ...] = (
     Headline(r"accuracy", card=True, live=True),
     Headline(r"macro_f1", card=True, live=True),
     Headline(r"attention_on_informative", card=True, live=True),
-    Headline(r"attention_mask_spearman", card=True, live=False),
+    Headline(r"attention_mask_agreement", card=True, live=False),
     Headline(r"alignment", card=True, live=False),
     Headline(r"uniformity", card=True, live=False),
     Headline(r"modality_gap", card=True, live=False),
@@ -63,7 +63,7 @@ def metric_pattern(key: str) -> str | None:
 
 
 # Stored beside the metrics but not scores: how many rows a score was computed on.
-COUNTS = ("retrieval_rows", "baseline_train_rows")
+COUNTS = ("retrieval_rows", "baseline_train_rows", "test_rows", "cv_folds", "baseline_cca_dim")
 
 
 def metric_name(key: str, lang: str = DEFAULT_LANGUAGE) -> str:

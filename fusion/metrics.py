@@ -146,11 +146,31 @@ def retrieval(
     for src, dst, queries, items in ((a, b, na, nb), (b, a, nb, na)):
         higher, tied = _rank_counts(queries, items, count_ties=ties == "random")
         for k in ks:
-            hits = np.clip((k - higher) / (tied + 1), 0.0, 1.0)
+            hits = _hits(higher, tied, k)
             out[f"recall_at_{k}_{src}_to_{dst}"] = float(hits.mean())
             out[f"recall_at_{k}_{src}_to_{dst}_chance"] = min(k, n) / n
         out[f"median_rank_{src}_to_{dst}"] = float(np.floor(np.median(higher + tied / 2)) + 1)
         out[f"median_rank_{src}_to_{dst}_chance"] = (n + 1) / 2
+    return out
+
+
+def _hits(higher: np.ndarray, tied: np.ndarray, k: int) -> np.ndarray:
+    """Per query: 1 when its true item is within the top k, ties broken at random in
+    expectation (see :func:`retrieval`)."""
+    return np.clip((k - higher) / (tied + 1), 0.0, 1.0)
+
+
+def recall_hits(za: Any, zb: Any, k: int = 1) -> np.ndarray:
+    """Per pair i, Recall@k's outcome averaged over both directions (a_i finds b_i, b_i
+    finds a_i), ties broken at random in expectation: values in [0, 1], whose mean is the
+    mean of :func:`retrieval`'s two ``recall_at_{k}`` (with ``ties="random"``). The paired
+    verdicts compare two methods row by row with it (:mod:`fusion.verdicts`)."""
+    za, zb = _as_shared_space(za, zb)
+    na, nb = _l2_normalize(za), _l2_normalize(zb)
+    out = np.zeros(za.shape[0])
+    for queries, items in ((na, nb), (nb, na)):
+        higher, tied = _rank_counts(queries, items, count_ties=True)
+        out += _hits(higher, tied, k) / 2
     return out
 
 
@@ -307,19 +327,24 @@ def linear_probe_accuracy(
     if len(y_val) == 0:
         raise DataError("errors.metrics.probe_no_val")
     classes = np.unique(np.concatenate([y_train, y_val]))
-    if len(np.unique(y_train)) < 2:
-        pred = np.full(len(y_val), y_train[0] if len(y_train) else classes[0])
-    else:
-        probe = make_pipeline(
-            StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed)
-        )
-        pred = probe.fit(z_train, y_train).predict(z_val)
+    pred = probe_predictions(z_train, y_train, z_val, seed)
     _, counts = np.unique(y_val, return_counts=True)
     return {
         "linear_probe_accuracy": float(np.mean(pred == y_val)),
         "linear_probe_accuracy_chance": float(counts.max() / counts.sum()),
         "linear_probe_accuracy_uniform_chance": 1.0 / len(classes),
     }
+
+
+def probe_predictions(z_train: Any, y_train: Any, z_val: Any, seed: int = 0) -> np.ndarray:
+    """The linear probe's predicted class for each row of ``z_val`` (see
+    :func:`linear_probe_accuracy`); one class seen in training predicts that class."""
+    z_train, z_val = _as_2d(z_train, "z_train"), _as_2d(z_val, "z_val")
+    y_train = np.asarray(y_train)
+    if len(np.unique(y_train)) < 2:
+        return np.full(len(z_val), y_train[0] if len(y_train) else 0)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    return probe.fit(z_train, y_train).predict(z_val)
 
 
 def _inv_sqrt_psd(mat: np.ndarray) -> np.ndarray:
@@ -450,6 +475,64 @@ def attention_mask_agreement(weights: Any, mask: Any) -> Metrics:
         "attention_mask_spearman_chance": 0.0,
         "attention_on_informative": float((w_r * m_r).sum(1).mean()),
         "attention_on_informative_chance": float((w_r.mean(0) * m_r.mean(0)).sum()),
+        **attention_rank_biserial(w, m),
+    }
+
+
+AGREEMENT_PERMUTATIONS = 200  # permutations of the mask for the interval around chance
+
+
+def attention_rank_biserial(weights: Any, mask: Any, seed: int = 0) -> Metrics:
+    """Does a modality get more attention where it works than where it is broken?
+
+        r_m = 2 AUC_m - 1,   AUC_m = P(w_im > w_jm | mask_im = 1, mask_jm = 0) (+ ties / 2)
+        attention_mask_agreement = 1/|M'| sum_{m in M'} r_m
+
+    the rank-biserial correlation (Glass 1966; Kerby 2014, "The simple difference formula")
+    of each modality's weight with its reliability over all rows, averaged over the
+    modalities M' whose reliability varies. Chance (attention that ignores the mask) is 0
+    and a perfect gate, every working sample weighted above every broken one, scores 1 at
+    any base rate; negative values mean attention goes to the broken modality.
+
+    ``attention_mask_agreement_null_low`` / ``_null_high``: the 2.5 % and 97.5 %
+    quantiles of the score over ``AGREEMENT_PERMUTATIONS`` seeded permutations of the mask
+    rows (the same weights, reliability shuffled): scores inside that band are what an
+    attention independent of reliability would reach on these rows.
+    """
+    from scipy.stats import rankdata
+
+    w, m = np.asarray(weights, dtype=np.float64), np.asarray(mask, dtype=np.float64) > 0.5
+    nan = float("nan")
+    cols = [j for j in range(m.shape[1]) if 0 < m[:, j].sum() < len(m)]
+    if not cols:
+        return {
+            "attention_mask_agreement": nan,
+            "attention_mask_agreement_chance": 0.0,
+            "attention_mask_agreement_null_low": nan,
+            "attention_mask_agreement_null_high": nan,
+        }
+    rng = np.random.default_rng(seed)
+    observed, null = [], np.zeros(AGREEMENT_PERMUTATIONS)
+    for j in cols:
+        ranks = rankdata(w[:, j])  # average ranks: ties count one half
+        pos = m[:, j]
+        n1, n0 = int(pos.sum()), int((~pos).sum())
+        scale = 2.0 / (n1 * n0)
+        offset = n1 * (n1 + 1) / 2
+
+        def r(rank_sums: np.ndarray, scale=scale, offset=offset) -> np.ndarray:
+            return (rank_sums - offset) * scale - 1.0  # 2 U / (n1 n0) - 1
+
+        observed.append(float(r(np.array([ranks[pos].sum()]))[0]))
+        shuffled = rng.permuted(np.tile(pos, (AGREEMENT_PERMUTATIONS, 1)), axis=1)
+        null += r(shuffled.astype(np.float64) @ ranks)
+    null /= len(cols)
+    low, high = np.quantile(null, [0.025, 0.975])
+    return {
+        "attention_mask_agreement": float(np.mean(observed)),
+        "attention_mask_agreement_chance": 0.0,
+        "attention_mask_agreement_null_low": float(low),
+        "attention_mask_agreement_null_high": float(high),
     }
 
 
@@ -705,6 +788,24 @@ METRIC_INFO: dict[str, dict[str, Any]] = {
         "higher_is_better": True,
         "url": "https://arxiv.org/abs/1409.0473",
         "formula_latex": r"\frac{1}{|R|}\sum_{i\in R}\sum_m w_{im}\,\text{mask}_{im}",
+    },
+    "attention_mask_agreement": {
+        "higher_is_better": True,
+        "url": "https://doi.org/10.2466/11.IT.3.1",
+        "formula_latex": r"\bar r = \frac{1}{|M'|}\sum_{m \in M'} \big(2\,P(w_{im} > w_{jm} "
+        r"\mid \text{mask}_{im} = 1, \text{mask}_{jm} = 0) - 1\big)",
+    },
+    "attention_mask_agreement_null_{bound}": {
+        "higher_is_better": True,
+        "url": "https://doi.org/10.2466/11.IT.3.1",
+        "formula_latex": r"q_{0.025},\ q_{0.975}\ \text{of}\ \bar r\ \text{over permutations of "
+        r"the mask}",
+    },
+    "baseline_cca_recall_at_1": {
+        "higher_is_better": True,
+        "url": "https://doi.org/10.1093/biomet/28.3-4.321",
+        "formula_latex": r"R@1 = \frac{1}{2N}\sum_i \big([\operatorname{rank}_{a \to b}(i) = 1] + "
+        r"[\operatorname{rank}_{b \to a}(i) = 1]\big)",
     },
 }
 

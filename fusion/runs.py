@@ -133,7 +133,7 @@ def save_run(
     )
     from fusion.experiment import attention_frame, embeddings_frame
 
-    _write_json(tmp / "metrics.json", result.metrics)
+    _write_json(tmp / "metrics.json", {**result.metrics, **result.verdicts})
     pd.DataFrame(h.epochs).to_csv(tmp / "epochs.csv", index=False)
     pd.DataFrame(h.steps).to_parquet(tmp / "steps.parquet", index=False)
     embeddings_frame(result).to_parquet(tmp / "embeddings.parquet", index=False)
@@ -226,6 +226,8 @@ class RunInfo:
     damaged: bool = False
     problem: str = ""  # English; see problem_key and localized_message(info, lang, "problem")
     metrics: dict[str, float] = field(default_factory=dict)
+    # "verdict" (and "verdict_class_structure"): the paired comparisons with the baselines
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
     message_key: str = ""  # catalogue key of the message ("" in runs saved before keys)
     message_params: dict[str, Any] = field(default_factory=dict)
     problem_key: str = ""
@@ -247,7 +249,10 @@ def _read_info(path: Path) -> RunInfo:
         return info
     try:
         run = json.loads((path / "run.json").read_text(encoding="utf-8"))
-        info.metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        saved = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+        # Verdicts (fusion.verdicts) are saved beside the flat metrics, as objects.
+        info.verdicts = {k: v for k, v in saved.items() if isinstance(v, dict)}
+        info.metrics = {k: v for k, v in saved.items() if not isinstance(v, dict)}
         info.status = str(run.get("status", "unknown"))
         info.method = str(run.get("method", ""))
         info.loss = str(run.get("loss", ""))
@@ -298,6 +303,16 @@ class LoadedRun:
     @property
     def modalities(self) -> list[str]:
         return list(self.run.get("modalities", []))
+
+    @property
+    def verdicts(self) -> dict[str, dict[str, Any]]:
+        return self.info.verdicts
+
+    @property
+    def validation_reported(self) -> bool:
+        """Saved before test rows existed: its numbers were measured on validation rows,
+        the rows early stopping chose on."""
+        return "test_rows" not in self.metrics
 
     @property
     def snapshot_epochs(self) -> list[int]:

@@ -11,7 +11,7 @@ validation rows.
 
 With two views the projection is regularised CCA (Hotelling 1936)::
 
-    S_mm = cov(z_m) + eps I,   C = S_aa^(-1/2) S_ab S_bb^(-1/2) = U diag(rho) V^T
+    S_mm = cov(z_m) + eps (tr cov(z_m) / d_m) I,   C = S_aa^(-1/2) S_ab S_bb^(-1/2) = U diag(rho) V^T
     A_a  = S_aa^(-1/2) U,      A_b = S_bb^(-1/2) V,        p_m(z) = (z - mean_m) A_m
 
 With M > 2 views it is the MAXVAR generalisation (Kettenring 1971, Canonical analysis of
@@ -97,7 +97,8 @@ def fit_cca(
     """Fit the shared canonical space of two or more views on training rows (see module).
 
     ``dim`` components (default: the smallest view width), ``eps`` the ridge added to
-    each view's covariance. Raises :class:`~fusion.errors.DataError` with fewer than two
+    each view's covariance, relative to its mean variance (``eps * tr(S_mm) / d_m``), so
+    the same ``eps`` regularises a view in millimetres and one in metres alike. Raises :class:`~fusion.errors.DataError` with fewer than two
     views or fewer rows than needed.
     """
     names = list(embeddings)
@@ -113,7 +114,9 @@ def fit_cca(
     for name, v in zip(names, views, strict=True):
         means[name] = v.mean(0)
         h = v - means[name]
-        whiteners[name] = _inv_sqrt_psd(h.T @ h / (n - 1) + eps * np.eye(v.shape[1]))
+        cov = h.T @ h / (n - 1)
+        ridge = eps * max(float(np.trace(cov)) / v.shape[1], 1e-12)  # relative to the view's scale
+        whiteners[name] = _inv_sqrt_psd(cov + ridge * np.eye(v.shape[1]))
         whitened.append(h @ whiteners[name])
     joint = np.concatenate(whitened, axis=1)  # (n, sum d_m)
     evals, evecs = np.linalg.eigh(joint.T @ joint / (n - 1))

@@ -1,9 +1,11 @@
-"""A run beside its logistic-regression baselines, on Explore and Compare.
+"""A run beside its baselines, with the paired verdict, on Explore and Compare.
 
-Bars: the run's own score (its accuracy, or a joint embedding's linear probe) and logistic
-regression on each modality alone and on all modalities concatenated, fitted on the run's
-split (:mod:`fusion.baselines`), each with a tick at chance; then one sentence that says
-whether fusion beat them. Runs saved before baselines existed say so instead.
+A classifier is set against logistic regression on each modality alone and on all
+modalities concatenated (:mod:`fusion.baselines`). A joint embedding is judged first on what
+it is for, retrieval across modalities against linear CCA, and then on the class structure
+it kept (its linear probe against logistic regression on the raw features). Each verdict
+(:mod:`fusion.verdicts`) says beat / no detectable difference / below with its 95 %
+interval and the number of test rows. Runs saved before test rows existed say so.
 """
 
 from __future__ import annotations
@@ -11,8 +13,17 @@ from __future__ import annotations
 import streamlit as st
 
 from fusion import plots
-from fusion.baselines import MAX_TRAIN_ROWS, TRAIN_ROWS, Comparison, comparison, verdict
+from fusion.baselines import (
+    CCA_R1,
+    MAX_TRAIN_ROWS,
+    TRAIN_ROWS,
+    Comparison,
+    baseline_label,
+    comparison,
+    verdict_sentence,
+)
 from fusion.runs import LoadedRun
+from fusion.verdicts import Verdict
 from views._shared import chart, language, t
 
 RUN_COLOR = plots.MODALITY_COLORS[0]
@@ -37,8 +48,8 @@ def _bars(c: Comparison, prefix: str = "") -> tuple[dict, dict, dict, list[str]]
     return values, chance, titles, colors
 
 
-def _figure(values: dict, chance: dict, titles: dict, colors: list[str], title: str):
-    fig = plots.metric_bars(values, chance, titles, title=title, x_label=t("baselines.axis"), t=t)
+def _figure(values: dict, chance: dict, titles: dict, colors: list[str], axis: str):
+    fig = plots.metric_bars(values, chance, titles, title=axis, x_label=axis, t=t)
     fig.data[0].marker.color = colors
     fig.update_xaxes(range=[0, 1.08])
     fig.update_yaxes(title=None)  # the bars say what they are
@@ -46,18 +57,53 @@ def _figure(values: dict, chance: dict, titles: dict, colors: list[str], title: 
     return fig
 
 
+def _verdict(run: LoadedRun, key: str) -> Verdict | None:
+    return Verdict.from_dict(run.verdicts.get(key))
+
+
+def _say(v: Verdict | None) -> None:
+    if v is not None:
+        BOXES[v.outcome](verdict_sentence(v, language()))
+
+
 def baselines_section(run: LoadedRun) -> None:
-    """Explore: the run's score beside its baselines, and whether fusion beat them."""
+    """Explore: the run beside its baselines, and whether it beat them."""
     c = comparison(run.metrics)
-    if c is None:
+    retrieval = _verdict(run, "verdict")
+    if retrieval is not None and retrieval.against != "cca":
+        retrieval = None
+    if c is None and retrieval is None:
         if run.metrics.get("accuracy") is not None or "linear_probe_accuracy" in run.metrics:
             st.caption(t("baselines.none"))
         return
+    if retrieval is not None:  # a joint embedding: what it is for comes first
+        with st.container(border=True):
+            st.markdown(f"**{t('baselines.retrieval_title')}**")
+            _say(retrieval)
+            chance = run.metrics.get(f"{CCA_R1}_chance")
+            values = {"run": retrieval.score, "cca": retrieval.baseline_score}
+            titles = {
+                "run": t("baselines.bar_run", what=t("baselines.what.recall_at_1")),
+                "cca": t("baselines.bar_cca"),
+            }
+            chances = {k: chance for k in values if chance is not None}
+            axis = t("baselines.axis_retrieval")
+            fig = _figure(values, chances, titles, [RUN_COLOR, BASELINE_COLOR], axis)
+            chart(fig, key="explore_retrieval_baseline")
+            st.caption(t("baselines.retrieval_caption"))
+    if c is None:
+        return
     with st.container(border=True):
-        st.markdown(f"**{t('baselines.title')}**")
-        BOXES[c.outcome](verdict(run.metrics, language()))
-        chart(_figure(*_bars(c), title=t("baselines.axis")), key="explore_baselines")
-        caption = t("baselines.caption")
+        joint = c.score_key == "linear_probe_accuracy"
+        st.markdown(f"**{t('baselines.class_title' if joint else 'baselines.title')}**")
+        if run.validation_reported:
+            st.caption(t("baselines.validation_reported"))
+        else:
+            _say(_verdict(run, "verdict_class_structure" if joint else "verdict"))
+        axis = t("baselines.axis_validation" if run.validation_reported else "baselines.axis")
+        chart(_figure(*_bars(c), axis=axis), key="explore_baselines")
+        caption = t("baselines.class_caption") + " " if joint else ""
+        caption += t("baselines.caption") + " " + t("baselines.interval_note")
         rows = run.metrics.get(TRAIN_ROWS)
         if rows is not None and rows >= MAX_TRAIN_ROWS:  # a seeded sample of the training rows
             caption += " " + t("baselines.subsampled", rows=int(rows))
@@ -65,7 +111,7 @@ def baselines_section(run: LoadedRun) -> None:
 
 
 def compare_baselines(runs: dict[str, LoadedRun]) -> None:
-    """Compare: every run's score beside its own baselines, one sentence per run."""
+    """Compare: every run's score beside its own baselines, one verdict per run."""
     found = {name: c for name, r in runs.items() if (c := comparison(r.metrics)) is not None}
     if not found:
         st.caption(t("baselines.compare_none"))
@@ -79,6 +125,11 @@ def compare_baselines(runs: dict[str, LoadedRun]) -> None:
         colors += co
     chart(_figure(values, chance, titles, colors, t("baselines.axis")))
     for name, r in runs.items():
-        if name in found:
-            st.markdown(f"**{name}**: {verdict(r.metrics, language())}")
-    st.caption(t("baselines.compare_caption"))
+        for key in ("verdict", "verdict_class_structure"):
+            v = _verdict(r, key)
+            if v is not None and not (key != "verdict" and v == _verdict(r, "verdict")):
+                st.markdown(f"**{name}** · {baseline_label(v.against, language())}")
+                _say(v)
+        if name in found and r.validation_reported:
+            st.caption(f"**{name}**: {t('baselines.validation_reported')}")
+    st.caption(t("baselines.compare_caption") + " " + t("baselines.interval_note"))

@@ -55,7 +55,7 @@ CARD_TITLES = (
     "accuracy",
     "macro_f1",
     "attention_on_informative",
-    "attention_mask_spearman",
+    "attention_mask_agreement",
     "alignment",
     "uniformity",
     "modality_gap",

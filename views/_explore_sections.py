@@ -25,11 +25,23 @@ def metrics_section(run: LoadedRun) -> None:
         st.caption(t("explore.run_has_no_evaluation"))
         return
     H.metric_cards(run.metrics, keys)
+    st.caption(rows_caption(run))
     rows = run.metrics.get("retrieval_rows")
     if rows is not None and "recall_at_1_mean" in keys:
         from fusion.metrics import RETRIEVAL_MAX_ROWS
 
         st.caption(t("explore.retrieval_rows_caption", rows=int(rows), max_rows=RETRIEVAL_MAX_ROWS))
+
+
+def rows_caption(run: LoadedRun) -> str:
+    """What the run's numbers rest on: its test rows, its cross-validation folds, or, for a
+    run saved before test rows, the validation rows early stopping chose on."""
+    if run.validation_reported:
+        return t("baselines.validation_reported")
+    rows, folds = int(run.metrics["test_rows"]), int(run.metrics.get("cv_folds", 0))
+    if folds > 1:
+        return t("baselines.rows_cv", rows=f"{rows:,}", folds=folds)
+    return t("baselines.rows_test", rows=f"{rows:,}")
 
 
 def all_metrics_section(run: LoadedRun) -> None:

@@ -311,7 +311,7 @@ def analyse_broken_sensor(views: Mapping[str, RunView], t: Translate) -> Finding
         w_b_broken=float(att.loc[~works, "weight_b"].median()),
         on_informative=float(a0.metrics["attention_on_informative"]),
         on_informative_chance=float(a0.metrics["attention_on_informative_chance"]),
-        agreement=float(a0.metrics["attention_mask_spearman"]),
+        agreement=float(a0.metrics["attention_mask_agreement"]),
         acc_att=float(a0.metrics["accuracy"]),
         chance=float(a0.metrics.get("accuracy_chance", np.nan)),
     )
