@@ -290,21 +290,21 @@ def run_experiment(
         return result
     plan = plan_roles(data, config.train)
     pristine = copy.deepcopy(config)
-    folds: list[_Fold] = []
+    folds: list[FoldResult] = []
     for roles in plan:
         cfg = config if roles.fold == 0 else copy.deepcopy(pristine)
         if roles.fold > 0:
             cfg.train.n_snapshots = 0  # only the first fold's maps are kept
-        folds.append(_run_fold(data, roles, cfg, callbacks if roles.fold == 0 else (), stop_event))
+        folds.append(run_fold(data, roles, cfg, callbacks if roles.fold == 0 else (), stop_event))
         if stop_event is not None and stop_event.is_set():
             break  # a stopped run reports the folds it finished
     result = folds[0].result
-    result.metrics, result.verdicts = _pool(folds, config)
+    result.metrics, result.verdicts = pool_folds(folds, config)
     return result
 
 
 @dataclass
-class _Fold:
+class FoldResult:
     """One split's trained run and its test-row outcomes."""
 
     result: RunResult
@@ -314,7 +314,7 @@ class _Fold:
     n_test: int
 
 
-def _run_fold(data: PairedData, roles, config: RunConfig, callbacks, stop_event) -> _Fold:
+def run_fold(data: PairedData, roles, config: RunConfig, callbacks, stop_event) -> FoldResult:
     """Train on ``roles.train`` (choices on ``roles.val``) and measure on ``roles.test``."""
     train, val, test = (data.subset(r) for r in (roles.train, roles.val, roles.test))
     # The batch adapts to small data: a batch never holds more rows than training has.
@@ -355,10 +355,12 @@ def _run_fold(data: PairedData, roles, config: RunConfig, callbacks, stop_event)
     m.update(baselines.baseline_metrics(fitted, test, train.n))
     for key, f in fitted.items():
         outcomes[f"base:{key}"] = f.test_correct
-    return _Fold(result, m, outcomes, {k: f.val_accuracy for k, f in fitted.items()}, test.n)
+    return FoldResult(result, m, outcomes, {k: f.val_accuracy for k, f in fitted.items()}, test.n)
 
 
-def _pool(folds: list[_Fold], config: RunConfig) -> tuple[dict[str, float], dict[str, Any]]:
+def pool_folds(
+    folds: list[FoldResult], config: RunConfig
+) -> tuple[dict[str, float], dict[str, Any]]:
     """The run's metrics and verdicts over every fold's test rows.
 
     One fold: its metrics. Several: each metric's mean over folds weighted by their test
