@@ -94,7 +94,11 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
         )
     )
     st.dataframe(df.head(5), hide_index=True, height=210)
-    st.caption(t(f"data.how_found.{guess['method']}"))
+    how = t(f"data.how_found.{guess['method']}", name=file.name)
+    if guess["method"] in ("one", "none"):  # nothing to pair: say what the table needs
+        st.warning(how, icon=":material/warning:")
+    else:
+        st.caption(how)
     suggested = list(guess["modalities"].items())
     k = st.number_input(
         t("data.number_modalities"),

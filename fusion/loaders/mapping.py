@@ -288,8 +288,8 @@ def suggest_mapping(df: pd.DataFrame) -> dict[str, Any]:
         elif len(numeric) >= 2:
             half = (len(numeric) + 1) // 2
             groups, method = {"a": numeric[:half], "b": numeric[half:]}, "split"
-        else:
-            groups, method = {}, "none"
+        else:  # "one": a single numeric column cannot make two modalities
+            groups, method = {}, "one" if numeric else "none"
     return {
         "modalities": groups,
         "label_column": label,
