@@ -204,7 +204,8 @@ def test_metric_bars_chance_marker() -> None:
     chance = [tr for tr in fig.data if tr.name == "chance"]
     assert len(chance) == 1
     assert list(chance[0].x) == [0.1] and list(chance[0].y) == ["accuracy"]
-    assert list(chance[0].text) == ["chance"]
+    labels = [a for a in fig.layout.annotations if a.text == "chance"]
+    assert [(a.x, a.xref, a.yref) for a in labels] == [(0.1, "x", "y")]
 
 
 def test_chance_labels_sit_beside_their_tick_and_are_never_clipped() -> None:
@@ -214,7 +215,8 @@ def test_chance_labels_sit_beside_their_tick_and_are_never_clipped() -> None:
     )
     chance = next(tr for tr in fig.data if tr.name == "chance")
     assert chance.cliponaxis is False
-    assert list(chance.textposition) == ["top right", "top left"]  # room on the open side
+    labels = [a for a in fig.layout.annotations if a.text == "chance"]
+    assert [a.xanchor for a in labels] == ["left", "right"]  # room on the open side
 
 
 def test_attention_heatmap_sorting_and_rows() -> None:

@@ -17,11 +17,14 @@ from views._text import error_text, language, presenter, t
 
 
 def chart(fig: Any, **kw: Any) -> Any:
-    """Show a Plotly figure; in presenter mode with text large enough for a projector."""
-    if presenter():
-        from fusion.plots import for_projector
+    """Show a Plotly figure, its title clear of the toolbar that hovering shows; in presenter
+    mode with text large enough for a projector."""
+    from fusion.plots import for_projector, place_title
 
+    if presenter():
         for_projector(fig)
+    else:
+        place_title(fig)  # figures built outside fusion.plots' builders (lessons) too
     kw.setdefault("width", "stretch")
     return st.plotly_chart(fig, **kw)
 

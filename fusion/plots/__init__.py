@@ -46,6 +46,7 @@ from fusion.plots.style import (
     label_color_map,
     log_ticks,
     modality_color_map,
+    place_title,
     rgba,
 )
 from fusion.plots.training import embedding_spread, loss_curves, metric_bars
@@ -73,6 +74,7 @@ __all__ = [
     "loss_curves",
     "metric_bars",
     "modality_color_map",
+    "place_title",
     "rgba",
     "shared_space",
 ]

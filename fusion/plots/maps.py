@@ -133,6 +133,9 @@ def shared_space(
     return _finish(fig, title, x_label, y_label)
 
 
+SELECTION_DIM = 0.12  # opacity of the points left out of a selection on the map
+
+
 class _MapTraces:
     """The drawn rows of a map and the traces built from them (plain dicts).
 
@@ -184,6 +187,10 @@ class _MapTraces:
             name=name,
             # Translucent, so the modality drawn last does not hide the one beneath it.
             marker=dict(size=self.size, line=dict(width=0), opacity=0.7, **marker),
+            # A selection (``selectedpoints``) shows plainly: chosen points opaque and
+            # larger, the rest faint.
+            selected=dict(marker=dict(opacity=1.0, size=self.size + 3)),
+            unselected=dict(marker=dict(opacity=SELECTION_DIM)),
             customdata=self.customdata[sel],
             text=self.text[sel],
             hovertemplate=(

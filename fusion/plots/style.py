@@ -95,6 +95,42 @@ def label_color_map(names: Sequence[str]) -> dict[str, str]:
 
 
 PROJECTOR_TITLE_CHARS = 36  # a longer title is broken onto two lines in presenter mode
+# Height (px) of the band at the top of a figure that Plotly's toolbar (the modebar) covers
+# while the pointer is over the chart: titles are placed below it.
+MODEBAR_PX = 30
+DEFAULT_TITLE_PX = 17  # Plotly's title size when neither the figure nor its theme sets one
+
+
+def _subplot_titles_on_top(fig: go.Figure) -> bool:
+    """Whether ``fig`` has subplot titles (make_subplots' annotations) above its top row."""
+    return any(
+        a.yref == "paper" and a.yanchor == "bottom" and (a.y or 0) >= 0.95
+        for a in fig.layout.annotations
+    )
+
+
+def place_title(fig: go.Figure) -> go.Figure:
+    """Put the title at the top, below the toolbar's band, and make the top margin hold it.
+
+    Plotly centres a title in the top margin, where its toolbar appears on hover and covers
+    the title's right end; two-line titles also ran into the subplot titles below them.
+    Returns ``fig``, changed in place.
+    """
+    text = fig.layout.title.text
+    if not text or not str(text).strip():
+        return fig
+    lines = str(text).count("<br>") + 1
+    px = fig.layout.title.font.size or DEFAULT_TITLE_PX
+    room = MODEBAR_PX + round(lines * px * 1.3) + 8
+    if _subplot_titles_on_top(fig):
+        sizes = [a.font.size for a in fig.layout.annotations if a.font.size]
+        room += round(1.4 * max(sizes, default=DEFAULT_TITLE_PX - 3))
+    fig.update_layout(
+        title=dict(x=0, xref="paper", xanchor="left", y=1, yref="container", yanchor="top"),
+        title_pad=dict(t=MODEBAR_PX),
+        margin=dict(t=max(fig.layout.margin.t or 0, room)),
+    )
+    return fig
 
 
 def for_projector(fig: go.Figure, size: int = 20) -> go.Figure:
@@ -134,12 +170,13 @@ def for_projector(fig: go.Figure, size: int = 20) -> go.Figure:
     fig.update_layout(
         margin=dict(
             l=max(m.l or 0, 3 * size),
+            r=max(m.r or 0, size),
             b=max(m.b or 0, 3 * size),
             t=max(m.t or 0, 4 * size),
         ),
         height=round((fig.layout.height or 450) * size / 14),
     )
-    return fig
+    return place_title(fig)
 
 
 def class_order(names: Sequence[str], codes: Sequence[float] | None = None) -> list[str]:
@@ -241,7 +278,7 @@ def _finish(fig: go.Figure, title: str, x_label: str | None, y_label: str | None
         fig.update_xaxes(title=dict(text=x_label))
     if y_label is not None:
         fig.update_yaxes(title=dict(text=y_label))
-    return fig
+    return place_title(fig)
 
 
 def _check_columns(df: pd.DataFrame, needed: Sequence[str], what: str) -> None:

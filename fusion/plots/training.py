@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from fusion.i18n import has
 from fusion.plots.style import (
     LABEL_COLORS,
     MODALITY_COLORS,
@@ -20,6 +21,16 @@ from fusion.plots.style import (
     _tr,
     label_color_map,
 )
+
+
+def part_name(part: str, tr: Callable[..., str], validation: bool = False) -> str:
+    """A loss part's name for people (``a_to_b`` -> "A → B retrieval"), from the catalogue's
+    ``plots.loss_parts``; a column the catalogue does not know (a run's name on Compare)
+    is shown as it is. ``validation``: the part was measured on validation rows."""
+    base = part[4:] if validation and part.startswith("val_") else part
+    key = f"plots.loss_parts.{base}"
+    name = tr(key) if has(key) else part
+    return tr("plots.validation_part", part=name) if validation and has(key) else name
 
 
 def loss_curves(
@@ -63,7 +74,7 @@ def loss_curves(
                 x=d[x].to_numpy(),
                 y=d[p].to_numpy(),
                 mode="lines+markers" if is_val else "lines",
-                name=p,
+                name=part_name(p, tr, validation=is_val),
                 line=dict(color=color, dash="dash" if is_val else "solid", width=2),
                 marker=dict(size=5),
             )
@@ -117,6 +128,9 @@ def embedding_spread(
 # ----------------------------------------------------------------------------- metrics
 
 
+BAR_GAP = 0.45  # share of each bar's row left empty: the chance label sits in it
+
+
 def metric_bars(
     values: Mapping[str, float],
     chance: Mapping[str, float] | None = None,
@@ -129,6 +143,10 @@ def metric_bars(
 
     values: metric name -> value. chance: metric name -> the value a random model would
     score (omit a metric to draw no tick for it). titles: metric name -> display name.
+
+    Each value is written level, just past its bar's end. Each chance tick's label
+    ("chance") sits above its bar, in the gap between rows, in the tick's colour: on the
+    bar it was cut by the bar's edge and grey on a grey bar.
     """
     tr = _tr(t)
     chance = dict(chance or {})
@@ -144,39 +162,62 @@ def metric_bars(
             name=tr("plots.model"),
             marker=dict(color=MODALITY_COLORS[0]),
             text=[f"{v:.3f}" for v in vals],
-            textposition="auto",
+            # Outside the bar and never turned: inside a short or thin bar Plotly turned
+            # the value on end or shrank it.
+            textposition="outside",
+            textangle=0,
+            cliponaxis=False,
             hovertemplate="%{y}: %{x:.4f}<extra></extra>",
         )
     )
     with_chance = [n for n in names if n in chance]
+    chance_color = MODALITY_COLORS[5]
     if with_chance:
         fig.add_trace(
             go.Scatter(
                 x=[float(chance[n]) for n in with_chance],
                 y=[titles.get(n, n) for n in with_chance],
-                mode="markers+text",
+                mode="markers",
                 name=tr("plots.chance"),
-                # A tall vertical tick on top of the bar; the open line symbol needs a
-                # line width to be drawn at all.
+                # A vertical tick across the bar; the open line symbol needs a line width
+                # to be drawn at all.
                 marker=dict(
-                    symbol="line-ns-open", size=28, line=dict(width=3, color=MODALITY_COLORS[5])
+                    symbol="line-ns-open",
+                    size=24,
+                    color=chance_color,
+                    line=dict(width=3, color=chance_color),
                 ),
-                text=[tr("plots.chance")] * len(with_chance),
-                # Beside the tick, on the side with room: a label centred on a chance level
-                # near 0 would be cut at the axis ("nce"); nothing is clipped at the edges.
-                textposition=[
-                    "top right" if chance[n] <= 0.5 * max(1.0, vals.max()) else "top left"
-                    for n in with_chance
-                ],
                 cliponaxis=False,
                 hovertemplate="%{y}: " + tr("plots.chance") + " %{x:.4f}<extra></extra>",
             )
         )
-    fig.update_yaxes(autorange="reversed")  # first metric on top, as listed
-    fig.update_layout(height=max(220, 70 * len(names) + 120), showlegend=True)
-    return _finish(
+    top = max(1.0, float(vals.max()) if vals.size else 1.0)
+    for n in with_chance:
+        c = float(chance[n])
+        # Category axes place annotations by row number; a row's bar spans
+        # i ± (1 - BAR_GAP) / 2, so its top edge (the axis is reversed) is i - that.
+        fig.add_annotation(
+            x=c,
+            y=names.index(n) - (1 - BAR_GAP) / 2,
+            xref="x",
+            yref="y",
+            text=tr("plots.chance"),
+            showarrow=False,
+            yanchor="bottom",
+            # Beside the tick, on the side with room: a label centred on a chance level
+            # near 0 would be cut at the axis ("nce").
+            xanchor="left" if c <= 0.5 * top else "right",
+            font=dict(color=chance_color),
+        )
+    # The first metric on top, as listed; above it as much room as between two rows, so
+    # its chance label is not cut by the top of the plot.
+    fig.update_yaxes(autorange=False, range=[len(names) - 0.5, -0.5 - BAR_GAP / 2])
+    fig.update_layout(bargap=BAR_GAP, height=max(220, 70 * len(names) + 120), showlegend=True)
+    fig = _finish(
         fig,
         title or tr("plots.evaluation_metrics"),
         x_label or tr("plots.score"),
         tr("plots.metric"),
     )
+    fig.update_layout(margin=dict(r=60))  # room for the values written past the longest bars
+    return fig
