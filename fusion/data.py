@@ -190,6 +190,13 @@ def split_indices(
         raise DataError("errors.data.bad_val_fraction", val_fraction=val_fraction)
     if n < MIN_ROWS:
         raise DataError("errors.data.too_few_rows", n=n, min_rows=MIN_ROWS)
+    return _split(n, val_fraction, seed, labels, groups)
+
+
+def _split(
+    n: int, val_fraction: float, seed: int, labels: np.ndarray | None, groups: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_indices` without its checks on the arguments."""
     if groups is not None:
         keys, member = np.unique(np.asarray(groups).astype(str), return_inverse=True)
         if len(keys) < n:
@@ -301,9 +308,7 @@ def _val_from(
     folds: int = 1,
 ) -> Roles:
     """Roles with ``test`` held out and validation drawn from ``rest`` (a share of it)."""
-    if len(rest) < MIN_ROWS:
-        raise DataError("errors.data.too_few_rows", n=len(rest), min_rows=MIN_ROWS)
-    tr, va = split_indices(
+    tr, va = _split(
         len(rest),
         min(max(val_share, 1e-6), 1 - 1e-6),
         seed,

@@ -28,7 +28,7 @@ from fusion.config import (
     monitored_metric,
     set_path,
 )
-from fusion.data import PairedData
+from fusion.data import PairedData, plan_roles
 from fusion.i18n import DEFAULT_LANGUAGE, translate
 from fusion.registry import Field
 
@@ -159,7 +159,14 @@ def auto_notes(cfg: RunConfig, data: PairedData, lang: str = DEFAULT_LANGUAGE) -
         notes.append(translate("train.auto.early_collapse", lang))
     else:
         notes.append(translate(f"train.auto.early.{monitor}", lang, patience=cfg.train.patience))
-    n_train = len(data.split_rows(cfg.train.val_fraction, cfg.train.seed)[0])
+    plan = plan_roles(data, cfg.train)  # the run's real split (or its first fold)
+    n_train = len(plan[0].train)
+    if len(plan) > 1:
+        notes.append(translate("train.auto.cross_validation", lang, folds=len(plan), n=data.n))
+    else:
+        notes.append(translate("train.auto.test_rows", lang, n=len(plan[0].test)))
+    if cfg.train.batch_size > n_train:
+        notes.append(translate("train.auto.batch", lang, batch=cfg.train.batch_size, n=n_train))
     check = cfg.train.standardize_check_rows
     if cfg.train.standardize and registry.METHODS[cfg.method].needs_labels and n_train < check:
         notes.append(translate("train.auto.standardize_check", lang, n=n_train, rows=check))

@@ -240,6 +240,11 @@ class RunInfo:
         return f"{self.name} · {self.method}/{self.loss} · {self.status}"
 
 
+def run_info(path: str | os.PathLike) -> RunInfo:
+    """One run folder's :class:`RunInfo` (status, metrics, verdicts); never raises."""
+    return _read_info(Path(path))
+
+
 def _read_info(path: Path) -> RunInfo:
     info = RunInfo(name=path.name, path=path)
     missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]

@@ -13,9 +13,12 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from fusion.baselines import verdict_sentence
 from fusion.i18n import text_for
 from fusion.registry import LOSSES
 from fusion.rundata import run_signature
+from fusion.runs import run_info
+from fusion.verdicts import Verdict
 from views._links import runs_dir
 from views._state import set_active_run
 from views._text import fmt, language, presenter, t
@@ -105,6 +108,9 @@ def runs_list(lesson: Any, found: dict[str, Path], size: str) -> None:
             spec = specs.get(key)
             left, right = st.columns([3, 1], vertical_alignment="center")
             left.markdown(f"{t(spec.label[0], **spec.label[1]) if spec else key} · `{path.name}`")
+            verdict = Verdict.from_dict(run_info(path).verdicts.get("verdict"))
+            if verdict is not None:  # the run's paired verdict against its baseline
+                left.caption(verdict_sentence(verdict, language()))
             if right.button(
                 t("lessons.tab.open_explore"),
                 key=f"lesson_explore_{lesson.id}_{key}",
