@@ -1,4 +1,4 @@
-"""Command line: ``python -m fusion generate | train | project | runs``.
+"""Command line: ``python -m fusion generate | train | evaluate | project | runs``.
 
 The headless path for scripts, teaching notebooks and benchmarks. Bad input
 prints the project's clear message and exits with status 2, never a traceback.
@@ -8,6 +8,7 @@ prints the project's clear message and exits with status 2, never a traceback.
     python -m fusion train --data data.parquet --method attention --label-column label --out runs/att
     python -m fusion train --data shared_latent --method joint --executor ray --out runs/on-ray
     python -m fusion train --data view_a.csv --data view_b.csv --id-column id --method joint --loss triplet --out runs/mine
+    python -m fusion evaluate --data data.parquet --label-column label --methods attention,early --folds 5
     python -m fusion project runs/demo --method umap
     python -m fusion runs
 """
@@ -229,6 +230,63 @@ def follow(job: Any, progress: Progress, poll: float = 0.2) -> None:
     progress.close()
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Cross-validate methods on the data (fusion.evaluation); Ctrl-C keeps finished folds."""
+    from fusion.evaluation import EvaluationRun, method_choices, row_label
+    from fusion.i18n import translate
+    from fusion.runs import runs_root
+
+    data = load_data(args.data, args)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not args.quiet:
+        print(f"Data: {data.describe()}", file=sys.stderr)
+    root = runs_root(args.root)
+    run = EvaluationRun(
+        data,
+        methods or list(method_choices()),
+        root=root,
+        folds=args.folds,
+        seed=args.seed,
+        epochs=args.epochs,
+        executor=args.executor,
+        name=args.name or "",
+    ).start()
+    seen = -1
+    try:
+        while not run.join(0.3):
+            p = run.progress()
+            if p.done + p.failed != seen and p.total and not args.quiet:
+                seen = p.done + p.failed
+                each = ", ".join(f"{k} {m.done}/{m.total}" for k, m in p.methods.items())
+                print(
+                    translate("evaluate.cli_progress", done=p.done, total=p.total, methods=each),
+                    file=sys.stderr,
+                )
+    except KeyboardInterrupt:
+        print(translate("evaluate.stopping"), file=sys.stderr)
+        run.stop()
+        run.join()
+    if run.result is None:
+        print(f"error: {translate(run.error_key, **run.error_params)}", file=sys.stderr)
+        return 2
+    ev = run.result
+    for s in ev.scores:
+        line = f"  {row_label(s):45s} {s.score:6.3f}  [{s.interval[0]:.3f}, {s.interval[1]:.3f}]"
+        line += f"  {s.test_rows:5d} rows  {s.folds}/{s.folds_total} folds"
+        if s.verdict:
+            line += f"  {s.verdict['outcome']} vs {s.verdict['against']}"
+            line += f" ({s.verdict['difference'] * 100:+.1f} points)"
+        elif s.chosen:
+            line += "  (baseline set against)"
+        elif s.error_key:
+            line += f"  failed: {translate(s.error_key, **s.error_params)}"
+        print(line)
+    if ev.stopped:
+        print(translate("evaluate.stopped", total=ev.folds))
+    print(f"Saved evaluation to {ev.path}")
+    return 0
+
+
 def cmd_project(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -358,6 +416,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="run folder (default: a new folder under $FUSION_RUNS_DIR or ./runs)"
     )
     t.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser(
+        "evaluate", help="cross-validate methods on labelled data, the folds in parallel"
+    )
+    ev.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        help="generator name, a table, or one file per modality (repeat)",
+    )
+    ev.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="generator parameter"
+    )
+    ev.add_argument("--label-column")
+    ev.add_argument("--id-column")
+    ev.add_argument("--group-column", help="rows of one group stay in one fold")
+    ev.add_argument(
+        "--methods",
+        default="attention,early,late,single,joint",
+        help="comma-separated, from: "
+        + ", ".join(m for m, s in registry.METHODS.items() if not s.gradient_free),
+    )
+    ev.add_argument("--folds", type=int, default=5)
+    ev.add_argument("--epochs", type=int, help="at most this many epochs per training")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument(
+        "--executor",
+        choices=["local", "thread", "ray"],
+        help="where the folds train (default $FUSION_EXECUTOR, else local worker processes)",
+    )
+    ev.add_argument("--name", help="the evaluation's folder name")
+    ev.add_argument("--root", help="runs folder (default $FUSION_RUNS_DIR or ./runs)")
+    ev.add_argument("--quiet", action="store_true", help="no progress output")
+    ev.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("project", help="2-D map (UMAP or PCA) of a run's shared space")
     pr.add_argument("run", help="run folder or run name")

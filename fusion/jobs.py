@@ -116,6 +116,10 @@ class TrainTask:
     # A folder the worker keeps the kept epoch's weights in as training goes (local pool:
     # a job whose worker is killed is saved from it); "" writes no checkpoint.
     checkpoint_dir: str = ""
+    # With folds > 0: train only fold ``fold`` of a ``folds``-fold cross-validation and send
+    # back its test rows' outcomes (Outcome.fold; fusion.evaluation) instead of a run.
+    fold: int = -1
+    folds: int = 0
 
     def dataset(self) -> PairedData:
         if self.data is not None:
@@ -183,6 +187,7 @@ class Outcome:
     error_key: str = ""
     error_params: dict[str, Any] = field(default_factory=dict)
     run_result: Any = None  # thread executor with TrainTask.keep_result only
+    fold: Any = None  # a fold task's test outcomes (fusion.evaluation.FoldOutcome)
 
 
 @dataclass
@@ -298,6 +303,7 @@ class TrainingJob:
         self.stop_event = StopEvent()
         self.result: RunSummary | None = None
         self.run_result: Any = None  # the whole RunResult (thread executor, keep_result)
+        self.fold: Any = None  # a fold task's test outcomes (TrainTask.folds > 0)
         self.error: str | None = None  # English; error_key/error_params for other languages
         self.error_key: str = ""
         self.error_params: dict[str, Any] = {}
@@ -376,6 +382,7 @@ class TrainingJob:
                 self._fail(outcome.error_key, outcome.error_params)
                 return
             self.result, self.run_result = outcome.summary, outcome.run_result
+            self.fold = outcome.fold
             if outcome.files and self.root is not None:
                 from fusion.runs import place_run
 
@@ -456,8 +463,11 @@ def get_executor(executor: Any = None) -> Any:
         return _executors[name]
 
 
-def shutdown_executors(wait: float = 10.0) -> None:
-    """Stop every job, let stopped runs be saved (up to ``wait`` s), end the workers."""
+def shutdown_executors(wait: float = 3.0) -> None:
+    """Stop every job, let stopped runs be saved (up to ``wait`` s), end the workers.
+
+    The server's exit (SIGTERM, Ctrl-C): a local pool's worker answers at once with the
+    job's kept weights; ``wait`` bounds the rest, so the server exits within seconds."""
     with _executors_lock:
         made = list(_executors.values())
         _executors.clear()

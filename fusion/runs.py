@@ -47,6 +47,7 @@ from fusion.shared_space import CCAProjection
 if TYPE_CHECKING:  # fusion.experiment imports torch: listing runs must not wait for it
     from fusion.experiment import RunResult
 
+EVALUATIONS = "evaluations"  # saved cross-validations (fusion.evaluation), not a run
 REQUIRED_FILES = ("config.json", "run.json", "metrics.json", "epochs.csv", "embeddings.parquet")
 
 
@@ -283,7 +284,11 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunInfo]:
     root = runs_root(root)
     if not root.is_dir():
         return []
-    infos = [_read_info(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    infos = [
+        _read_info(p)
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name != EVALUATIONS
+    ]
     return sorted(infos, key=lambda i: (i.created, i.name), reverse=True)
 
 

@@ -211,6 +211,10 @@ def run_task(
     try:
         data = task.dataset()
         recorder = _recorder(emit)
+        if task.folds:  # one fold of a cross-validation: its test outcomes, no run saved
+            from fusion.evaluation import run_fold_task
+
+            return run_fold_task(task, data, [recorder], stop_event)
         callbacks = [recorder, *_live_callbacks(task.config, emit, task.live_pace)]
         if task.checkpoint_dir:
             callbacks.append(_checkpoint(task.checkpoint_dir, task.config))
