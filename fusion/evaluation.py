@@ -88,6 +88,9 @@ class FoldOutcome:
     outcomes: dict[str, np.ndarray]
     val_scores: dict[str, float]
     test_rows: np.ndarray  # the test rows' indices in the data
+    pid: int = 0  # the process that trained it
+    started: float = 0.0  # wall-clock times (time.time()) the fold started and ended
+    ended: float = 0.0
 
 
 def fold_roles(data: PairedData, folds: int, config: RunConfig) -> list[Roles]:
@@ -103,6 +106,7 @@ def run_fold_task(task: Any, data: PairedData, callbacks: Sequence[Any], stop_ev
     from fusion.experiment import run_fold
     from fusion.jobs import Outcome, summary_of
 
+    started = time.time()
     config = copy.deepcopy(task.config)  # run_fold adapts the batch and records choices
     roles = fold_roles(data, task.folds, config)[task.fold]
     result = run_fold(data, roles, config, callbacks, stop_event)
@@ -114,6 +118,9 @@ def run_fold_task(task: Any, data: PairedData, callbacks: Sequence[Any], stop_ev
         {k: np.asarray(v, dtype=np.float64) for k, v in result.outcomes.items()},
         dict(result.val_scores),
         np.asarray(roles.test, dtype=np.int64),
+        os.getpid(),
+        started,
+        time.time(),
     )
     return Outcome(summary=summary_of(result.result), fold=fold)
 
@@ -231,6 +238,9 @@ class Evaluation:
     executor: str = ""
     seconds: float = 0.0
     created: str = ""
+    # Every fold job as it ended: method, fold, status ("finished", "stopped", "failed",
+    # "cancelled"), and for trained ones the pid and wall-clock start and end.
+    jobs: list[dict[str, Any]] = field(default_factory=list)
     path: str = ""  # its folder, once saved
 
     @property
@@ -491,7 +501,14 @@ def _result(data, arms, ended, folds, seed, epochs, stopped, ex, t0, name) -> Ev
     by_arm: dict[str, list[FoldOutcome]] = {a.key: [] for a in arms}
     errors: dict[str, Any] = {}
     base_folds: dict[int, FoldOutcome] = {}
+    log = []
     for arm, k, job in ended:
+        fold = getattr(job, "fold", None)
+        status = fold.status if fold is not None else ("failed" if job.error_key else "cancelled")
+        entry: dict[str, Any] = {"method": arm.key, "fold": k, "status": status}
+        if fold is not None:
+            entry.update(pid=fold.pid, started=fold.started, ended=fold.ended)
+        log.append(entry)
         if _kept(job):
             by_arm[arm.key].append(job.fold)
             # The baselines' rows: a classifier's fold first (its standardisation rule).
@@ -521,6 +538,7 @@ def _result(data, arms, ended, folds, seed, epochs, stopped, ex, t0, name) -> Ev
         executor=getattr(ex, "name", str(ex)),
         seconds=time.perf_counter() - t0,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+        jobs=sorted(log, key=lambda e: (e["fold"], e["method"])),
     )
 
 
