@@ -12,7 +12,7 @@ st.set_page_config(
 from views._device import start_warm_up  # noqa: E402  (set_page_config comes first)
 from views._links import sync_url, workspace  # noqa: E402
 from views._sidebar import sidebar  # noqa: E402
-from views._text import t  # noqa: E402
+from views._text import presenter, t  # noqa: E402
 
 PAGES = [
     st.Page(
@@ -37,6 +37,9 @@ PAGES = [
 page = st.navigation(PAGES)
 workspace()  # keep this visitor's ?ws= token in the URL on every page
 sync_url()  # language, presenter mode and the shareable setup, read from / kept in the URL
+# A projector's narrow screen goes to the page: presenter mode collapses the sidebar (a
+# visitor who opened or closed it by hand keeps their choice; Streamlit remembers it).
+st.set_page_config(initial_sidebar_state="collapsed" if presenter() else "expanded")
 start_warm_up()
 sidebar(page.url_path or "home")  # the default page's url_path is ""
 page.run()

@@ -3,6 +3,8 @@ data set and run, the training status and the device."""
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -15,7 +17,6 @@ from views._jobs import (
     attach,
     collect_finished_job,
     current_job,
-    job_ended_unseen,
     waiting_for_slot,
 )
 from views._links import get_active_run, link_note, share_popover
@@ -33,21 +34,84 @@ METRIC_CSS = """
 """
 PRESENTER_CSS = """
 <style>
-/* Presenter mode: Streamlit sizes text in rem, so a larger root font scales the page. */
-html { font-size: 22px; }
+/* Presenter mode, laid out for a projector (1024×768, 1280×720 and up). Streamlit sizes
+   text in rem, so the root font scales the page: 18 px at 1024 px wide, 22 px from 1400. */
+html { font-size: clamp(18px, 1.6vw, 22px); }
 [data-testid="stSidebar"] { font-size: 0.9rem; }
-[data-testid="stMetricValue"] { font-size: 2.4rem; }
-/* Metric labels and values wrap instead of ending in "…" ("Recall@1（平…", "106 / …"). */
-[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
+/* The page's width goes to the content, not to wide side margins. */
+[data-testid="stMainBlockContainer"] {
+  padding-left: 1.5rem !important; padding-right: 1.5rem !important;
+  padding-top: 4.5rem !important;
+}
+/* Columns too narrow for large text wrap onto the next row instead of breaking words
+   ("Alignmen t") and cutting controls ("Class labe…"). */
+[data-testid="stMain"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+[data-testid="stMain"] [data-testid="stColumn"] { min-width: min(100%, 12rem); }
+/* Explore's map takes the whole width; the selected points' panel goes below it. */
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .st-key-explore_map)
+  > [data-testid="stColumn"] { min-width: 100%; }
+/* A lesson's figures side by side become one per row. */
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .stPlotlyChart)
+  > [data-testid="stColumn"] { min-width: min(100%, 24rem); }
+/* Numbers are whole on one line; labels wrap between words. */
+[data-testid="stMetricValue"] { font-size: 2.1rem; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] * {
-  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  white-space: nowrap !important; overflow: visible !important; text-overflow: clip !important;
   height: auto !important;
+}
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important; overflow-wrap: normal !important; word-break: normal !important;
+}
+/* Segmented controls and buttons show their whole text, wrapping onto a second row. */
+[data-testid="stMain"] [data-testid="stButtonGroup"] > div { flex-wrap: wrap; }
+[data-testid="stMain"] [data-testid="stButtonGroup"] button,
+[data-testid="stMain"] [data-testid="stButtonGroup"] button *,
+[data-testid="stMain"] [data-testid="stButton"] button,
+[data-testid="stMain"] [data-testid="stButton"] button * {
+  max-width: none !important; overflow: visible !important; text-overflow: clip !important;
 }
 /* An open lesson's text (Learn's Lessons tab). */
 .st-key-lesson_body p, .st-key-lesson_body li { font-size: 1.3rem; line-height: 1.55; }
 .st-key-lesson_body h3 { font-size: 2.1rem; }
 </style>
 """
+
+
+# Streamlit's notice for a timed fragment rerun that arrives after its fragment is gone.
+STALE_FRAGMENT_LOGGER = "streamlit.runtime.app_session"
+STALE_FRAGMENT_TEXT = "does not exist anymore"
+STALE_FRAGMENT_QUIET_S = 60.0
+
+
+class StaleFragmentOnce(logging.Filter):
+    """Lets Streamlit's "fragment … does not exist anymore" notice through once a minute per
+    fragment. A tab's polling fragments (training progress, twice a second) keep their
+    timers in the browser; a burst of their queued reruns, e.g. when a tab reconnects after
+    its session was dropped, was logged line by line (dozens of lines per tab)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[object, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if STALE_FRAGMENT_TEXT not in str(record.msg):
+            return True
+        fragment = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        now = time.monotonic()
+        if now - self._last.get(fragment, -STALE_FRAGMENT_QUIET_S) < STALE_FRAGMENT_QUIET_S:
+            return False
+        if len(self._last) > 10_000:  # fragment ids are per session: forget old ones
+            self._last.clear()
+        self._last[fragment] = now
+        return True
+
+
+def quiet_stale_fragment_log() -> None:
+    """Install :class:`StaleFragmentOnce` on Streamlit's session logger (once per server)."""
+    logger = logging.getLogger(STALE_FRAGMENT_LOGGER)
+    if not any(isinstance(f, StaleFragmentOnce) for f in logger.filters):
+        logger.addFilter(StaleFragmentOnce())
 
 
 def _on_language() -> None:  # the rerun's sync_url puts the choice into the URL
@@ -99,6 +163,7 @@ def sidebar(page: str = "") -> None:
 
     ``page`` is the URL path of the page being shown (``"train"``, ...).
     """
+    quiet_stale_fragment_log()
     attach()  # a reload, a new tab or another browser of this workspace finds its job again
     job = current_job()
     collect_finished_job()  # adopt an ended job's saved run as soon as any page runs
@@ -127,12 +192,12 @@ def sidebar(page: str = "") -> None:
 
 @st.fragment(run_every=1.0)
 def _training_status() -> None:
-    """The sidebar's training line, kept fresh; a full rerun when the job ends adopts its run."""
+    """The sidebar's training line, kept fresh while the job runs. Once the job has ended or
+    is gone, a full rerun adopts its run and draws the sidebar without this line, which
+    stops its timer (a fragment's timer runs until a full rerun leaves it out)."""
     job = current_job()
     if job is None or not job.running:
-        if job_ended_unseen():
-            st.rerun(scope="app")
-        return
+        st.rerun(scope="app")
     p = job.progress()
     if waiting_for_slot(p):
         st.caption(t("common.training_waiting_free_slot"))

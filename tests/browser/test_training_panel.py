@@ -67,6 +67,9 @@ CUT_METRIC_LABELS_JS = """() => [...document.querySelectorAll(
 
 
 def _sidebar_toggle(app, label: str) -> None:
+    expand = app.page.get_by_test_id("stExpandSidebarButton")
+    if expand.is_visible():  # presenter mode collapses the sidebar: open it as a person would
+        expand.click()
     app.page.get_by_test_id("stSidebarUserContent").get_by_text(label, exact=True).click()
     app.wait()
 
