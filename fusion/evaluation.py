@@ -392,7 +392,7 @@ class EvaluationProgress:
     state: str = "running"  # running | stopping | done
 
 
-def _check(data: PairedData, arms: list[Arm], folds: int) -> None:
+def check_evaluation(data: PairedData, arms: list[Arm], folds: int) -> None:
     """Refuse, before any work, what an evaluation cannot do (a clear message)."""
     if data.labels is None:
         raise DataError("errors.evaluate.needs_labels")
@@ -424,7 +424,7 @@ def evaluate(
     from fusion import jobs
 
     arms = arms_for(data, methods, epochs, seed)
-    _check(data, arms, folds)
+    check_evaluation(data, arms, folds)
     ex = jobs.get_executor(executor)
     parallel = max(1, parallel or jobs.MAX_CONCURRENT)
     stop_event = stop_event or threading.Event()

@@ -19,6 +19,7 @@ from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
 from views._baselines import compare_baselines
 from views._compare_adapter import before_after
+from views._evaluate import evaluate_section
 from views._shared import (
     chart,
     fmt,
@@ -206,6 +207,7 @@ def spread_chart(infos: list[RunInfo]) -> None:
 
 def main() -> None:
     st.title(t("compare.compare_runs"))
+    evaluate_section()  # cross-validation on the active data set, before any run is needed
     infos = H.runs_listing()
     if not infos:
         H.no_runs_state("compare")

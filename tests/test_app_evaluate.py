@@ -1,0 +1,95 @@
+"""AppTest for Compare's "Evaluate on my data": tick methods, run the folds, read the table
+(in English and in Chinese), and the messages without (labelled) data."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from fusion.data import PairedData
+from tests.apptest_helpers import open_page
+
+N = 60
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from fusion.generators import shared_latent
+
+    return shared_latent(n=N, n_classes=3, seed=0)
+
+
+def _wait_for_evaluations(timeout: float = 300.0) -> None:
+    end = time.monotonic() + timeout
+    while any(t.name == "fusion-evaluate" for t in threading.enumerate()):
+        assert time.monotonic() < end, "the evaluation did not end in time"
+        time.sleep(0.1)
+
+
+def _section_text(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [i.value for i in at.info] + [e.value for e in at.error]
+    return "\n".join(parts)
+
+
+def test_evaluate_runs_the_folds_and_shows_the_table(runs_dir, tiny):
+    at = open_page("compare", dataset=tiny)
+    assert not at.exception, at.exception
+    assert any(e.label == "Evaluate on my data" for e in at.expander)
+    at.checkbox(key="evaluate_m_attention").uncheck()
+    at.checkbox(key="evaluate_m_single").uncheck()
+    assert at.checkbox(key="evaluate_m_early").value
+    at.number_input(key="evaluate_folds").set_value(3)
+    at.number_input(key="evaluate_epochs").set_value(2)
+    at.button(key="FormSubmitter:evaluate_form-Evaluate").click().run()
+    assert not at.exception, at.exception
+    _wait_for_evaluations()
+    at.run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "Against the baseline" in d.value.columns)
+    rows = table.set_index("Method")
+    assert "Early fusion (baseline)" in rows.index
+    assert "Logistic regression: all modalities concatenated" in rows.index
+    assert (table["Test rows"] == str(N)).all() and (table["Folds"] == "3 of 3").all()
+    early = rows.loc["Early fusion (baseline)"]
+    assert early["Score"].startswith("accuracy ")
+    assert any(
+        early["Against the baseline"].startswith(w)
+        for w in ("Beat the baseline", "No detectable difference with 60 test rows", "Below")
+    ), early["Against the baseline"]
+    assert (
+        rows["Against the baseline"] == "The baseline set against (best on validation rows)"
+    ).sum() == 1
+    assert any("3-fold cross-validation on 60 rows" in s.value for s in at.success)
+    assert at.get("download_button"), "no CSV download"
+    saved = list((runs_dir / "evaluations").iterdir())
+    assert len(saved) == 1 and (saved[0] / "table.csv").is_file()
+
+    zh = open_page("compare", dataset=tiny, lang="zh")
+    assert not zh.exception, zh.exception
+    assert any(e.label == "在我的数据上评估" for e in zh.expander)
+    table = next(d.value for d in zh.dataframe if "与基线相比" in d.value.columns)
+    assert {"方法", "得分", "95 % 区间", "测试行", "折数"} <= set(table.columns)
+    assert table["得分"].str.startswith("准确率").any()
+
+
+def test_evaluate_says_what_it_needs(runs_dir, tiny):
+    at = open_page("compare")
+    assert not at.exception, at.exception
+    assert "Load a labelled data set on the Data page first" in _section_text(at)
+    bare = PairedData(dict(tiny.modalities))
+    at = open_page("compare", dataset=bare)
+    assert not at.exception, at.exception
+    assert "has no class labels" in _section_text(at)
+
+
+def test_evaluate_with_no_method_ticked_asks_for_one(runs_dir, tiny):
+    at = open_page("compare", dataset=tiny)
+    for m in ("attention", "early", "single"):
+        at.checkbox(key=f"evaluate_m_{m}").uncheck()
+    at.button(key="FormSubmitter:evaluate_form-Evaluate").click().run()
+    assert not at.exception, at.exception
+    assert any("Tick at least one method" in w.value for w in at.warning)
+    assert not any(t.name == "fusion-evaluate" for t in threading.enumerate())
