@@ -162,3 +162,15 @@ def test_a_selection_on_the_map_shows() -> None:
             assert tr.unselected.marker.opacity <= 0.15 < tr.marker.opacity
             assert tr.selected.marker.opacity == 1.0
             assert tr.selected.marker.size > tr.marker.size
+
+
+def test_for_people_levels_bar_values_of_any_figure() -> None:
+    """The lessons' grouped bars are built outside fusion.plots; every chart a page shows
+    passes through for_people, which keeps their values level."""
+    fig = go.Figure(
+        [go.Bar(x=["a", "b"], y=[0.5, 0.7], text=["0.500", "0.700"], textposition="outside")] * 4,
+        layout=dict(title=dict(text="Class precision@10 after training")),
+    )
+    plots.for_people(fig)
+    assert all(tr.textangle == 0 for tr in fig.data)
+    assert fig.layout.title.yanchor == "top" and fig.layout.title.pad.t >= MODEBAR_PX

@@ -16,6 +16,7 @@ from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
 from views._export_panel import export_panel
 from views._shared import chart, get_dataset, metrics_figure, t
+from views._text import presenter
 
 
 def metrics_section(run: LoadedRun) -> None:
@@ -106,8 +107,8 @@ def attention_section(run: LoadedRun) -> None:
     colors = plots.modality_color_map(mods)
     if sort_by == "label" and not has_labels:
         sort_by = None
-    # (figure, caption) in reading order, laid out two per row and a last odd one across
-    # the page: stacking the later charts in one column left a tall empty area beside them.
+    # (figure, caption) in reading order, laid out two per row (one in presenter mode) and a
+    # last odd one across the page: stacking the later charts in one column left a tall empty area beside them.
     figures: list[tuple[Any, str | None]] = [
         (
             plots.attention_heatmap(
@@ -141,8 +142,9 @@ def attention_section(run: LoadedRun) -> None:
         figures.append(
             (plots.head_attention(h_w[j], mods, t=t), t("explore.multi_head_self_attention"))
         )
-    for i in range(0, len(figures), 2):
-        row = figures[i : i + 2]
+    per_row = 1 if presenter() else 2  # a projector's width holds one chart with large text
+    for i in range(0, len(figures), per_row):
+        row = figures[i : i + per_row]
         for column, (fig, caption) in zip(st.columns(len(row)), row, strict=True):
             with column:
                 chart(fig, width="stretch")

@@ -17,14 +17,15 @@ from views._text import error_text, language, presenter, t
 
 
 def chart(fig: Any, **kw: Any) -> Any:
-    """Show a Plotly figure, its title clear of the toolbar that hovering shows; in presenter
-    mode with text large enough for a projector."""
-    from fusion.plots import for_projector, place_title
+    """Show a Plotly figure made readable (:func:`fusion.plots.for_people`: the title clear
+    of the toolbar, bar values level); in presenter mode with text large enough for a
+    projector."""
+    from fusion.plots import for_people, for_projector
 
     if presenter():
         for_projector(fig)
     else:
-        place_title(fig)  # figures built outside fusion.plots' builders (lessons) too
+        for_people(fig)  # figures built outside fusion.plots' builders (lessons) too
     kw.setdefault("width", "stretch")
     return st.plotly_chart(fig, **kw)
 

@@ -133,6 +133,14 @@ def place_title(fig: go.Figure) -> go.Figure:
     return fig
 
 
+def for_people(fig: go.Figure) -> go.Figure:
+    """What every figure a page shows gets, whoever built it: the title clear of the toolbar
+    (:func:`place_title`) and values on bars written level (Plotly turns them on end when
+    a bar is narrower than its text). Returns ``fig``, changed in place."""
+    fig.update_traces(textangle=0, selector=dict(type="bar"))
+    return place_title(fig)
+
+
 def for_projector(fig: go.Figure, size: int = 20) -> go.Figure:
     """Every text of ``fig`` at least ``size`` px, for a room watching a projector: the
     title, axis titles and ticks, legend, annotations, colour bars, and text on the marks.
@@ -176,7 +184,7 @@ def for_projector(fig: go.Figure, size: int = 20) -> go.Figure:
         ),
         height=round((fig.layout.height or 450) * size / 14),
     )
-    return place_title(fig)
+    return for_people(fig)
 
 
 def class_order(names: Sequence[str], codes: Sequence[float] | None = None) -> list[str]:

@@ -53,6 +53,19 @@ COUNT_INSIDE_JS = """([sel, x0, y0, x1, y1]) => {
 }"""
 
 
+# How the map draws its points after a selection: per trace, the points Plotly keeps
+# selected and the drawn opacity of each point (SVG markers).
+SHOWN_SELECTION_JS = """(sel) => {
+  const gd = document.querySelector(sel);
+  const traces = gd._fullData.filter(t => t.mode === 'markers' && t.x.length);
+  const selected = traces.reduce((n, t) => n + (t.selectedpoints || []).length, 0);
+  const opacity = [...gd.querySelectorAll('.scatterlayer .trace .point')]
+    .map(p => parseFloat(getComputedStyle(p).opacity));
+  return {selected, bright: opacity.filter(o => o >= 0.6).length,
+          faint: opacity.filter(o => o <= 0.2).length, drawn: opacity.length};
+}"""
+
+
 def _show_map(app) -> None:
     chart = app.page.locator(MAP)
     chart.scroll_into_view_if_needed()
@@ -93,6 +106,10 @@ def test_lasso_then_click_shows_samples_and_neighbours(app):
     n_points, n_samples = _selected(app)
     assert n_points == expected, f"{n_points} points selected; the lasso enclosed {expected}"
     assert 0 < n_samples <= n_points
+    # The map itself shows which points are selected: those opaque, the others faint.
+    shown = app.page.evaluate(SHOWN_SELECTION_JS, MAP)
+    assert shown["selected"] == n_points, f"the map marks {shown} after selecting {n_points}"
+    assert shown["bright"] == n_points and shown["faint"] == shown["drawn"] - n_points, shown
     app.shot("explore-lasso")
 
     # Then a click on one point picks that point alone.
