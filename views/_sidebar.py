@@ -80,7 +80,7 @@ html { font-size: clamp(18px, 1.6vw, 22px); }
 
 # Streamlit's notice for a timed fragment rerun that arrives after its fragment is gone.
 STALE_FRAGMENT_LOGGER = "streamlit.runtime.app_session"
-STALE_FRAGMENT_TEXT = "does not exist anymore"
+STALE_FRAGMENT_TEXT = "exist anymore"  # from "… does not exist anymore - …"
 STALE_FRAGMENT_QUIET_S = 60.0
 
 
