@@ -198,11 +198,11 @@ def verdict_lines(metrics: dict[str, float], verdicts: dict[str, Any]) -> list[s
         folds = int(metrics.get("cv_folds", 0))
         key = "baselines.rows_cv" if folds > 1 else "baselines.rows_test"
         lines.append(translate(key, rows=f"{rows:,}", folds=folds))
+    shown = []
     for name in ("verdict", "verdict_class_structure"):
         v = Verdict.from_dict(verdicts.get(name))
-        if v is not None and not (name == "verdict_class_structure" and v == Verdict.from_dict(
-            verdicts.get("verdict")
-        )):
+        if v is not None and v not in shown:  # CCA's one verdict is both
+            shown.append(v)
             lines.append(f"{v.outcome.upper()}: {verdict_sentence(v)}")
     return lines
 

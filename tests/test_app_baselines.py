@@ -1,5 +1,5 @@
 """AppTest: Explore and Compare show each run beside its logistic-regression baselines, with
-one sentence on whether fusion beat them; runs saved before baselines still open."""
+its paired verdict (the interval and the test rows); runs saved before baselines still open."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 from tests.apptest_helpers import make_run, open_page
 
-VERDICT_WORDS = ("Fusion beat every baseline", "Fusion did not beat")
+VERDICT_WORDS = ("Beat the baseline", "No detectable difference with", "Below the baseline")
 
 
 def _texts(at) -> list[str]:
@@ -19,7 +19,8 @@ def test_explore_shows_baselines_and_verdict(runs_dir):
     make_run(runs_dir, "att", method="attention")
     at = open_page("explore", explore_method="pca")
     assert not at.exception, at.exception
-    assert any(w in text for text in _texts(at) for w in VERDICT_WORDS)
+    verdict = [text for text in _texts(at) if any(w in text for w in VERDICT_WORDS)]
+    assert verdict and "95 % interval" in verdict[0] and "test rows" in verdict[0]
     specs = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
     assert "Logistic regression: all concatenated" in specs and "This run: accuracy" in specs
 
@@ -40,7 +41,7 @@ def test_compare_puts_each_run_beside_its_baselines(runs_dir):
     make_run(runs_dir, "early", method="early")
     at = open_page("compare")
     assert not at.exception, at.exception
-    verdicts = [m.value for m in at.markdown if any(w in m.value for w in VERDICT_WORDS)]
+    verdicts = [text for text in _texts(at) if any(w in text for w in VERDICT_WORDS)]
     assert len(verdicts) == 2
     assert any("Each run against its baselines" in s.value for s in at.subheader)
 
@@ -49,4 +50,5 @@ def test_explore_in_chinese_says_it_in_chinese(runs_dir):
     make_run(runs_dir, "att", method="attention")
     at = open_page("explore", explore_method="pca", lang="zh")
     assert not at.exception, at.exception
-    assert any("融合" in text and "逻辑回归" in text for text in _texts(at))
+    words = ("胜过基线", "看不出差别", "低于基线")
+    assert any(w in text and "95%" in text for text in _texts(at) for w in words)

@@ -155,3 +155,31 @@ def test_progress_on_a_terminal_is_a_tqdm_bar():
     progress.close()
     text = stream.getvalue()
     assert "6/6" in text and "epoch 2/2" in text and "step" in text
+
+
+def test_train_prints_the_rows_and_the_verdict_with_its_interval(tmp_path, runs_dir, capsys):
+    """Small labelled data on the defaults: the batch adapts instead of refusing the data,
+    the run is cross-validated, and the output says so and gives the paired verdict."""
+    rng = np.random.default_rng(0)
+    y = np.arange(80) % 4
+    df = pd.DataFrame(
+        {
+            **{f"a__{i}": rng.normal(size=80) + (y == i) * 2.0 for i in range(4)},
+            **{f"b__{i}": rng.normal(size=80) for i in range(3)},
+            "label": y,
+        }
+    )
+    path = tmp_path / "small.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "runs" / "small"
+    args = ["train", "--data", str(path), "--method", "attention", "--label-column", "label"]
+    assert main([*args, "--epochs", "3", "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "5-fold cross-validation" in printed and "80 rows" in printed
+    verdict = next(line for line in printed.splitlines() if line.split(":")[0] in VERDICTS)
+    assert "95 % interval" in verdict and "80 test rows" in verdict
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["test_rows"] == 80 and saved["verdict"]["test_rows"] == 80
+
+
+VERDICTS = ("BEAT", "LEVEL", "BELOW")

@@ -122,6 +122,7 @@ def test_the_batch_adapts_to_small_data_and_validate_counts_the_real_split():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_on_noise_accuracy_sits_at_chance_and_beat_is_rare():
     """Two views of pure noise, 80 rows, 4 classes, 20 seeded data sets, the defaults:
     nothing predicts the label, so the reported (cross-validated) accuracy must average
