@@ -43,7 +43,7 @@ CHANCE_LABELS_JS = """(key) => {
   if (!drag || !main) return null;
   const area = drag.getBoundingClientRect();
   const svg = main.getBoundingClientRect();
-  return [...root.querySelectorAll('.textpoint text')]
+  return [...root.querySelectorAll('.textpoint text, .annotation-text')]
     .filter(t => /chance/.test(t.textContent))
     .map(t => {
       const r = t.getBoundingClientRect();
