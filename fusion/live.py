@@ -88,6 +88,10 @@ PEEK_SECONDS = 0.5
 # A paced training (a demo) mostly waits for its pace, so UMAP may take more of the wall time.
 PACED_SHARES = {"umap": 0.5}
 PACE_FRAME_WAIT_SECONDS = 2.0  # a paced evaluation waits at most this long for its frame
+# A paced training's first frame (the start, before any learning) stays at least this long:
+# a page that opens its map on it gets to draw it (Plotly's first chart takes a second or
+# two in a busy browser) before the space starts to move.
+PACE_FIRST_SECONDS = 2.0
 # The live map shows the newest PCA frame instead of an older UMAP one when the newest UMAP
 # frame is more than this many epochs, or seconds, behind the newest frame.
 STALE_UMAP_EPOCHS = 3.0
@@ -221,9 +225,12 @@ class LiveMap:
 
     def _keep_pace(self, epoch: int) -> None:
         """Wait until ``epoch``'s frame is sent (at most PACE_FRAME_WAIT_SECONDS) and
-        ``pace`` seconds have passed since the previous evaluation went on."""
+        ``pace`` seconds have passed since the previous evaluation went on (the first
+        evaluation: PACE_FIRST_SECONDS since its frame was sent)."""
         with self._sent:
             self._sent.wait_for(lambda: self._sent_epoch >= epoch, PACE_FRAME_WAIT_SECONDS)
+        if not self._paced_at:
+            self._paced_at = time.perf_counter() + max(PACE_FIRST_SECONDS - self.pace, 0.0)
         rest = self._paced_at + self.pace - time.perf_counter()
         if rest > 0:
             time.sleep(rest)
@@ -590,6 +597,17 @@ def shown_frame(
     if behind > stale_epochs or _taken(newest) - _taken(last) > stale_seconds:
         return newest, "pca", "umap_stale"
     return last, "umap", "umap_behind"
+
+
+def in_order_index(frames: list[dict[str, Any]], drawn: float | None) -> int:
+    """The frame a view that draws every frame in order (a demo's, one per poll) draws
+    next: the first when it has drawn none (``drawn``: the epoch it drew last), else the
+    one after ``drawn``; the newest when there is none later. A paced training sends about
+    one frame per poll, so such a view stays within a frame or two of the training, and a
+    page that first draws late (a busy machine) still shows the space from its start."""
+    if drawn is None:
+        return 0
+    return next((i for i, f in enumerate(frames) if float(f["epoch"]) > drawn), len(frames) - 1)
 
 
 def _taken(frame: dict[str, Any]) -> float:

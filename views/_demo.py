@@ -9,6 +9,7 @@ one-click data set (:func:`require_dataset`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -20,6 +21,11 @@ from views._job_panel import training_panel
 from views._jobs import current_job, start_training, training_running
 from views._state import get_dataset, job_state, set_dataset
 from views._text import t
+
+# A demo's epochs take a fraction of a second: it trains at most one epoch per this many
+# seconds, so its live map shows the space forming (fusion.live: a paced training).
+DEMO_PACE_SECONDS = 0.5  # the live panel polls twice a second: one frame per poll
+REPLAYED_KEY = "demo_replayed"  # the id of the demo job whose run Explore has replayed
 
 DEMOS = {
     # One click on Home: generator, its parameters, method, loss, and epochs (a few seconds
@@ -59,7 +65,7 @@ def start_demo(kind: str) -> Any:
     Raises FusionError (as :func:`~views._jobs.start_training`) when it cannot start.
     """
     data, label = demo_data(kind)
-    job = start_training(data, demo_config(kind), origin="demo", demo=kind)
+    job = start_training(data, demo_config(kind), origin="demo", demo=kind, pace=DEMO_PACE_SECONDS)
     set_dataset(data, label)
     return job
 
@@ -76,7 +82,7 @@ def demo_training() -> bool:
 
 
 def demo_panel(key: str) -> None:
-    """The Home demo's heading and its live panel (or, once ended, its outcome)."""
+    """The Home demo's heading and its live panel, the map first (or, once ended, its outcome)."""
     demo = demo_kind()
     if demo is None or current_job() is None:
         return
@@ -84,10 +90,27 @@ def demo_panel(key: str) -> None:
     with st.container(border=True):
         if training_running():
             st.markdown(t("home.training_name_demo", name=name))
-            st.caption(t("home.can_leave_page_training"))
+            st.caption(
+                f"{t('home.demo_paced', s=f'{DEMO_PACE_SECONDS:g}')} "
+                f"{t('home.can_leave_page_training')}"
+            )
         else:
             st.markdown(t("home.name_demo", name=name))
-        training_panel(key)
+        training_panel(key, map_first=True)
+
+
+def take_demo_replay(path: str | Path) -> bool:
+    """True once per Home demo, when a page first shows the demo's saved run ``path``:
+    Explore then plays its frames from the start (the space forming, replayed)."""
+    job = current_job()
+    if demo_kind() is None or job is None or job.running or not job.saved_path:
+        return False
+    if Path(job.saved_path).resolve() != Path(path).resolve():
+        return False
+    if st.session_state.get(REPLAYED_KEY) == job.id:
+        return False
+    st.session_state[REPLAYED_KEY] = job.id
+    return True
 
 
 def require_dataset() -> PairedData:

@@ -32,15 +32,20 @@ from views._widgets import (
     scroll_into_view,
 )
 
+DEMO_MAP_HEIGHT = 400  # px: the map with the progress above it fits a 1400×900 window
 
-def training_panel(key: str = "train") -> None:
-    """Live progress while this session's job runs, else the outcome of its last job."""
+
+def training_panel(key: str = "train", map_first: bool = False) -> None:
+    """Live progress while this session's job runs, else the outcome of its last job.
+
+    ``map_first``: the live map right under the progress bar, the curves below it (a
+    demo, whose point is the shared space forming, in view without scrolling)."""
     job = current_job()
     if job is None:
         return
     with st.container(key=f"{key}_panel"):
         if job.running:
-            _live_progress(key)
+            _live_progress(key, map_first)
         else:
             collect_finished_job()
             show_job_outcome(job, key)
@@ -77,8 +82,12 @@ def show_job_outcome(job: Any, key: str) -> None:
         st.warning(f"{text} {message}", icon=":material/warning:")
     if job.result is None:
         return
-    _curves(job.progress(), f"{key}_final")  # the last live curves stay with the summary
+    p = job.progress()
+    _curves(p, f"{key}_final", cfg=job.config)  # the last live curves stay with the summary
     h, cfg = job.result.history, job.config
+    kept = kept_model_caption(job.result.metrics, h)
+    if kept:
+        st.caption(kept)
     cols = st.columns(4)
     cols[0].metric(t("common.epochs_completed"), f"{h.completed_epochs} / {cfg.train.epochs}")
     cols[1].metric(t("common.time"), fmt_duration(h.seconds))
@@ -105,28 +114,68 @@ def show_job_outcome(job: Any, key: str) -> None:
         st.caption(t("common.what_not_saved_no", what=what))
 
 
+def kept_model_caption(metrics: dict[str, float], history: Any) -> str:
+    """What the outcome's metric cards are, unlike the per-epoch validation chart: the kept
+    model's scores on the run's test rows (``test_rows``; retrieval ranks at most
+    ``retrieval_rows`` of them), or pooled over cross-validation folds; "" when the
+    metrics do not say."""
+    total = int(metrics.get("test_rows") or 0)
+    if not total:
+        return ""
+    if metrics.get("cv_folds"):
+        return t("common.kept_model_cv", folds=int(metrics["cv_folds"]), rows=f"{total:,}")
+    epoch = int(getattr(history, "best_epoch", 0) or 0) or int(history.completed_epochs)
+    ranked = int(metrics.get("retrieval_rows") or 0)
+    if 0 < ranked < total:
+        return t("common.kept_model_ranked", e=epoch, total=f"{total:,}", rows=f"{ranked:,}")
+    return t("common.kept_model_all", e=epoch, rows=f"{total:,}")
+
+
+def epoch_chart_title(row: dict[str, float], n_val: int, snapshot_rows: int | None) -> str:
+    """The per-epoch validation chart's title: which epoch, and on how many validation rows
+    (an epoch is evaluated on a fixed sample of at most ``snapshot_rows`` of them)."""
+    e = int(row["epoch"])
+    rows = min(n_val, snapshot_rows) if n_val and snapshot_rows else n_val
+    if not rows:
+        return t("common.validation_after_epoch_e", e=e)
+    if rows < n_val:
+        return t("common.validation_epoch_sample", e=e, rows=f"{rows:,}", total=f"{n_val:,}")
+    return t("common.validation_epoch_all", e=e, rows=f"{rows:,}")
+
+
 @st.fragment(run_every=0.5)
-def _live_progress(key: str) -> None:
+def _live_progress(key: str, map_first: bool = False) -> None:
     """Polls this session's job twice a second; the job's thread never calls st.*."""
     job = current_job()
     if job is None or not job.running:
         st.rerun(scope="app")  # a full rerun of the same page shows the outcome
     p = job.progress()
-    _progress_view(p, key)
     # Stop sits above the live map, beside the progress it stops: the map redraws twice a
     # second and may change height, which would move a button below it under the pointer.
-    st.button(
-        t("common.stop_training"),
+    stop = dict(
+        label=t("common.stop_training"),
         key=f"{key}_stop",
         icon=":material/stop:",
         on_click=stop_current_job,
         help=t("common.ends_within_one_batch"),
     )
+    if map_first:  # the map in view at once; the curves below it
+        bar, button = st.columns([5, 1], vertical_alignment="bottom")
+        with bar:
+            started = _progress_bar(p)
+        button.button(**stop, width="stretch")
+        live_view(p, key, height=DEMO_MAP_HEIGHT, in_order=True)
+        if started:
+            _curves(p, key, cfg=job.config)
+        return
+    if _progress_bar(p):
+        _curves(p, key, cfg=job.config)
+    st.button(**stop)
     live_view(p, key)  # the map (and attention) the worker draws while training
 
 
-def _progress_view(p: Any, chart_key: str) -> None:
-    """Progress bar with ETA, live loss curves per part and validation metrics of ``p``."""
+def _progress_bar(p: Any) -> bool:
+    """Progress bar with ETA (or why there is none yet); True once training has started."""
     if waiting_for_slot(p):
         from fusion.jobs import MAX_CONCURRENT  # imports torch (a job exists)
 
@@ -134,10 +183,10 @@ def _progress_view(p: Any, chart_key: str) -> None:
             t("common.waiting_free_training_slot", n=MAX_CONCURRENT),
             icon=":material/hourglass_top:",
         )
-        return
+        return False
     if p.state in ("queued", "waiting"):
         st.progress(0.0, text=t("common.preparing_data_model"))
-        return
+        return False
     eta = t("common.about_eta_left", eta=fmt_duration(p.eta)) if p.eta is not None else ""
     st.progress(
         p.fraction,
@@ -151,10 +200,10 @@ def _progress_view(p: Any, chart_key: str) -> None:
             eta=eta,
         ),
     )
-    _curves(p, chart_key)
+    return True
 
 
-def _curves(p: Any, chart_key: str) -> None:
+def _curves(p: Any, chart_key: str, cfg: Any = None) -> None:
     """The loss curves per part and the latest validation metrics of ``p``, side by side
     (one above the other in presenter mode: at projector sizes half a page is too narrow)."""
     if presenter():
@@ -172,10 +221,9 @@ def _curves(p: Any, chart_key: str) -> None:
         fig = None
         if p.epoch_rows:
             last = p.epoch_rows[-1]
+            snapshot_rows = getattr(getattr(cfg, "train", None), "snapshot_rows", None)
             fig = metrics_figure(
-                last,
-                prefix="val_",
-                title=t("common.validation_after_epoch_e", e=int(last["epoch"])),
+                last, prefix="val_", title=epoch_chart_title(last, p.n_val, snapshot_rows)
             )
         if fig is not None:
             chart(fig, key=f"{chart_key}_metrics_chart")

@@ -13,13 +13,19 @@ moves the session's :class:`~views._state.JobState` to ``training``; adopting th
 job's saved run (:func:`collect_finished_job`) moves it to ``done``. Training runs on
 :func:`fusion.jobs.get_executor` (worker processes by default), so this process never
 imports torch; the pool is started with the server (:func:`executor`), and a clean
-shutdown stops the jobs, saves what they learned and ends the workers.
+shutdown stops the jobs, saves what they learned and ends the workers: on SIGINT (a
+Ctrl-C in the terminal) or SIGTERM the jobs are told at once (:func:`_take_signals`), and
+the server exits within seconds (:func:`_shut_down`).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import logging
 import os
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -125,8 +131,43 @@ def executor() -> Any:
     """
     ex = jobs.get_executor()
     threading.Thread(target=ex.warm, name="fusion-warm", daemon=True).start()
-    atexit.register(jobs.shutdown_executors)
+    atexit.register(_shut_down)
+    with contextlib.suppress(Exception):  # no server's loop (AppTest): no signals to take
+        from streamlit import runtime
+
+        runtime.get_instance().stopped.get_loop().call_soon_threadsafe(_take_signals)
     return ex
+
+
+_signalled = threading.Event()  # the server got SIGINT or SIGTERM: it is shutting down
+
+
+def _take_signals() -> None:
+    """In the server's main thread (signal handlers are set there): on SIGINT or SIGTERM,
+    tell every job to stop at once, then let Streamlit's own handler stop the server."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: Any, previous: Callable = previous) -> None:
+            _signalled.set()
+            # A thread takes the jobs' locks: the interrupted main thread may hold one.
+            threading.Thread(target=jobs.stop_all, args=(jobs.SHUTDOWN,), daemon=True).start()
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
+def _shut_down() -> None:
+    """At exit: stop the jobs, save their runs, end the workers. After a signal nothing is
+    left to do, so the interpreter's own teardown (seconds on a busy machine) is skipped."""
+    jobs.shutdown_executors()
+    if _signalled.is_set():
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _workspace_key() -> str:
@@ -202,15 +243,22 @@ def start_job(
 
 
 def start_training(
-    data: PairedData, config: Any, *, origin: str = "train", demo: str = "", scroll: bool = False
+    data: PairedData,
+    config: Any,
+    *,
+    origin: str = "train",
+    demo: str = "",
+    scroll: bool = False,
+    pace: float = 0.0,
 ) -> Any:
     """Train ``config`` on ``data`` (:func:`start_job`); the run is saved when it ends.
+    ``pace`` > 0: at least that many seconds per epoch, so the live map can be watched.
 
     Raises FusionError (an invalid config, another job running) before anything starts.
     """
 
     def make(root: Path) -> Any:
-        return jobs.TrainingJob(data, config, root=root)
+        return jobs.TrainingJob(task=jobs.TrainTask(config, data, live_pace=pace), root=root)
 
     return start_job(make, origin, config=config, demo=demo, scroll=scroll)
 

@@ -29,8 +29,17 @@ METHOD_LABELS = {"umap": "UMAP", "pca": "PCA"}
 ATTENTION_VIEWS = ("distribution", "by_class", "reliability")
 
 
-def live_view(p: Any, key: str, default_method: str = "umap") -> None:
-    """The live map (and attention, for attention fusion) of progress ``p``'s events."""
+def live_view(
+    p: Any,
+    key: str,
+    default_method: str = "umap",
+    height: int | None = None,
+    in_order: bool = False,
+) -> None:
+    """The live map (and attention, for attention fusion) of progress ``p``'s events;
+    ``height``: the map's, in pixels, when it must fit a window with the progress above;
+    ``in_order``: every frame from the first, in order, catching up when behind (a demo:
+    its first frames are the point, and a busy page may first draw when they are past)."""
     events = getattr(p, "live", None) or {}
     points = events.get(live.POINTS)
     if not points:
@@ -44,7 +53,7 @@ def live_view(p: Any, key: str, default_method: str = "umap") -> None:
         else:
             left = right = st.container()
         with left:
-            _map(meta, frames, key, default_method)
+            _map(meta, frames, key, default_method, height, in_order)
         if attention:
             with right:
                 _attention(meta, attention, key)
@@ -71,15 +80,25 @@ def _controls(meta: dict[str, Any], key: str, default_method: str) -> tuple[str,
     return method or default_method, color_by if color_by in options else "modality", pairs
 
 
-def _map(meta: dict[str, Any], frames: list[dict[str, Any]], key: str, default: str) -> None:
+def _map(
+    meta: dict[str, Any],
+    frames: list[dict[str, Any]],
+    key: str,
+    default: str,
+    height: int | None,
+    in_order: bool,
+) -> None:
     from fusion.plots.live import live_map
 
     method, color_by, pairs = _controls(meta, key, default)
     if not frames:
         st.caption(t("live.preparing"))
         return
-    frame, shown = _shown_frame(frames, method)
-    fallback = shown != method and bool(frame.get("umap_fallback"))
+    newest = live.epoch_label(frames[-1])
+    if in_order:
+        frames = frames[: _next_in_order(frames, key) + 1]
+    frame, shown, why = live.shown_frame(frames, method)
+    fallback = why == "umap_fallback"
     history = [f[shown] for f in frames if f.get(shown) is not None]
     name = METHOD_LABELS[shown]
     fig = live_map(
@@ -92,24 +111,31 @@ def _map(meta: dict[str, Any], frames: list[dict[str, Any]], key: str, default: 
         revision=f"{key}-{shown}",
         t=t,
     )
+    if height:
+        fig.update_layout(height=height)
     chart(fig, key=f"{key}_live_map_chart", config={"displaylogo": False})
     _captions(meta, frame, shown, fallback)
-    newest = live.epoch_label(frames[-1])
-    if shown == "umap" and live.epoch_label(frame) != newest:  # UMAP frames are rarer (budget)
+    if live.epoch_label(frames[-1]) != newest:  # drawing in order, behind the training
+        st.caption(t("live.in_order", e=live.epoch_label(frames[-1]), newest=newest))
+    elif why == "umap_behind" and live.epoch_label(frame) != newest:  # UMAP frames are rarer
         st.caption(t("live.umap_behind", e=live.epoch_label(frame), newest=newest))
-    elif method == "umap" and shown == "pca" and not fallback:
+    elif why == "umap_stale":  # the newest UMAP frame is too old to stand for the training
+        umap_epoch = live.epoch_label([f for f in frames if f.get("umap") is not None][-1])
+        st.caption(t("live.umap_stale", e=umap_epoch, newest=newest))
+    elif why == "umap_first":
         st.caption(t("live.umap_first"))
 
 
-def _shown_frame(frames: list[dict[str, Any]], method: str) -> tuple[dict[str, Any], str]:
-    """The frame to draw and its map: the newest, or for UMAP the newest frame with UMAP
-    (the worker's budget gives UMAP to some frames only); PCA until there is one."""
-    if method != "umap" or frames[-1].get("umap") is not None:
-        return frames[-1], method
-    with_umap = [f for f in frames if f.get("umap") is not None]
-    if with_umap and not frames[-1].get("umap_fallback"):
-        return with_umap[-1], "umap"
-    return frames[-1], "pca"
+def _next_in_order(frames: list[dict[str, Any]], key: str) -> int:
+    """The index of the frame to draw now when drawing in order (fusion.live.in_order_index),
+    remembering it for the next poll; a new training's frames start from the first."""
+    mark = f"{key}_live_drawn"
+    first = frames[0]
+    run = round(float(first.get("sent", 0.0)) - float(first.get("lag", 0.0)), 2)  # its start
+    last = st.session_state.get(mark)
+    i = live.in_order_index(frames, last[1] if last and last[0] == run else None)
+    st.session_state[mark] = (run, float(frames[i]["epoch"]))
+    return i
 
 
 def _captions(meta: dict[str, Any], frame: dict[str, Any], shown: str, fallback: bool) -> None:

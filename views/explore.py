@@ -21,6 +21,7 @@ from fusion.rundata import MapData, points_frame
 from fusion.runs import LoadedRun, RunInfo
 from views import _explore_helpers as H
 from views._baselines import baselines_section
+from views._demo import take_demo_replay
 from views._explore_asis import pretrained_section
 from views._explore_sections import (
     all_metrics_section,
@@ -42,7 +43,7 @@ from views._shared import (
     set_active_run,
     t,
 )
-from views._widgets import choice
+from views._widgets import choice, scroll_into_view
 
 RUN_KEY = "explore_run"
 EPOCH_KEY = "explore_epoch"
@@ -235,9 +236,10 @@ def _collapse_warning(data: MapData, factor: float, method: str) -> None:
 
 def _advance_play(epochs: list[int]) -> bool:
     """Keep the slider on a snapshot; while playing, step it on. Returns whether playing."""
-    if st.session_state.get(EPOCH_KEY) not in epochs:
-        st.session_state[EPOCH_KEY] = epochs[-1]
     playing = bool(st.session_state.get(PLAY_KEY, False))
+    if st.session_state.get(EPOCH_KEY) not in epochs:  # a replay starts at the first
+        st.session_state[EPOCH_KEY] = epochs[0] if playing else epochs[-1]
+        return playing
     if playing:
         i = epochs.index(st.session_state[EPOCH_KEY])
         if i + 1 < len(epochs):
@@ -265,7 +267,7 @@ def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
     playing = _advance_play(epochs)
     if collapsed:
         _collapse_warning(data, factor, opts["method"])
-    s1, s2 = st.columns([6, 1], vertical_alignment="bottom")
+    s1, s2 = st.columns([5, 2], vertical_alignment="bottom")
     if len(epochs) > 1:
         epoch = s1.select_slider(
             t("explore.training_epoch_snapshot"),
@@ -275,7 +277,12 @@ def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
         )
         label = t("explore.pause") if playing else t("explore.play")
         if s2.button(
-            label, key="explore_play", on_click=_toggle_play, args=(epochs,), width="stretch"
+            label,
+            key="explore_play",
+            on_click=_toggle_play,
+            args=(epochs,),
+            type="secondary" if playing else "primary",  # the invitation to watch the replay
+            width="stretch",
         ):
             st.rerun()  # start or stop the fragment's timer
     else:
@@ -349,6 +356,10 @@ def main() -> None:
     if not infos:
         H.no_runs_state("explore")
     info = pick_run(infos)
+    replay = take_demo_replay(info.path)
+    if replay:  # a Home demo's run opens replaying the space forming from its first frame
+        st.session_state[PLAY_KEY] = True
+        st.session_state.pop(EPOCH_KEY, None)
     run = H.safe_load(info)
     if run is None:
         st.stop()
@@ -380,6 +391,8 @@ def main() -> None:
         if tab.open:
             with tab:
                 sections[name]()
+    if replay:  # the replay in view: its controls at the top of the window
+        scroll_into_view(METHOD_KEY)
 
 
 main()
