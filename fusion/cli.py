@@ -137,6 +137,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from fusion.config import default_config
+    from fusion.i18n import translate
     from fusion.jobs import TrainingJob
     from fusion.runs import runs_root
 
@@ -175,6 +176,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 1
     h = job.result.history
     print(f"{h.status}: {h.message} ({h.seconds:.1f} s on {h.device}; {h.device_reason})")
+    used = job.result.config.train.batch_size
+    if args.batch_size is not None and used < args.batch_size:  # the batch adapted to the rows
+        print(translate("train.auto.batch", batch=args.batch_size, n=used))
     for k, v in sorted(job.result.metrics.items()):
         if not k.endswith("_chance"):
             chance = job.result.metrics.get(f"{k}_chance")

@@ -215,9 +215,11 @@ def test_form_notes_say_what_auto_picked_for_this_data():
     assert "already on one scale" in form.auto_notes(default_config("attention"), alike)[1]
     assert "validation accuracy" in notes[2] and "10 epochs" in notes[2]
     joint = form.auto_notes(default_config("joint", "info_nce", patience=0), data, "zh")
-    assert "不提前停止" in joint[-1]
+    assert any("不提前停止" in note for note in joint)
     collapse = form.auto_notes(default_config("joint", "seed_alignment"), data)
-    assert "collapse" in collapse[-1]
+    assert any("collapse" in note for note in collapse)
+    # 50 rows: a test split would hold 10, so the run says it is cross-validated.
+    assert any("5-fold cross-validation" in note for note in notes)
     assert form.auto_notes(default_config("cca"), data) == []
 
 
@@ -260,18 +262,21 @@ def test_standardize_check_keeps_the_lower_held_out_loss_on_training_rows_only(m
             n = len(inputs["a"])
             return FusionOutput(torch.zeros(n, 2) if not self.good else self.logits[:n])
 
-    def fake_train(_data, inner, held, cfg, callbacks, stop_event):
-        seen.append((inner.n, held.n, cfg.train.standardize))
+    def fake_train(_data, fit_rows, scored, cfg, callbacks, stop_event):
+        seen.append((set(fit_rows.ids), set(scored.ids), cfg.train.standardize))
         model = Oracle(cfg.train.standardize == better)
-        model.logits = 5 * torch.nn.functional.one_hot(torch.as_tensor(held.labels), 2).float()
+        model.logits = 5 * torch.nn.functional.one_hot(torch.as_tensor(scored.labels), 2).float()
         return type("R", (), {"model": model})()
 
     cfg = default_config("attention")
-    train, val = data.split(cfg.train.val_fraction, cfg.train.seed)
+    roles = data.roles(0.2, 0.2, cfg.train.seed)
+    train, val, test = (data.subset(r) for r in (roles.train, roles.val, roles.test))
     monkeypatch.setattr(experiment, "_train", fake_train)
-    assert experiment.choose_standardize(train, cfg) is better
+    assert experiment.choose_standardize(data, train, val, cfg) is better
     assert [s for *_, s in seen] == [True, False]
-    assert all(i + h == train.n for i, h, _ in seen)  # the run's validation rows stay out
+    # Fitted on the training rows, scored on the validation rows; the test rows stay out.
+    assert all(f == set(train.ids) and v == set(val.ids) for f, v, _ in seen)
+    assert all(not (f | v) & set(test.ids) for f, v, _ in seen)
     assert cfg.train.standardize is True  # the config itself is not changed by the check
 
 
@@ -279,6 +284,8 @@ def test_form_notes_say_when_standardisation_is_checked():
     rng = np.random.default_rng(0)
     few = PairedData({"a": rng.random((50, 3)), "b": rng.random((50, 4)) * 100}, np.arange(50) % 2)
     notes = " ".join(form.auto_notes(default_config("attention"), few, "en"))
-    assert "held-out fifth of the training rows" in notes and "40 for training" in notes
-    many = PairedData({"a": rng.random((700, 3)), "b": rng.random((700, 4))}, np.arange(700) % 2)
-    assert "held-out" not in " ".join(form.auto_notes(default_config("attention"), many, "en"))
+    # 50 rows are cross-validated: the first fold trains on 30 (10 test, 10 validation).
+    assert "cross-entropy on the validation rows" in notes and "30 for training" in notes
+    # 1,000 rows train on 600 (200 validation, 200 test): no check.
+    many = PairedData({"a": rng.random((1000, 3)), "b": rng.random((1000, 4))}, np.arange(1000) % 2)
+    assert "is checked" not in " ".join(form.auto_notes(default_config("attention"), many, "en"))
