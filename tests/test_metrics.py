@@ -340,3 +340,40 @@ def test_every_metric_key_has_a_description():
     for info in METRIC_INFO.values():
         assert {"title", "higher_is_better", "source", "url", "formula_latex", "help"} <= set(info)
         assert info["url"].startswith("https://")
+
+
+@pytest.mark.parametrize("broken", [0.5, 0.7, 0.9])
+def test_agreement_of_a_perfect_gate_is_one_at_any_base_rate(broken):
+    """Sensor b broken in 50, 70 or 90 % of the samples: a gate that weights every working
+    sample above every broken one scores 1 (a correlation's ceiling fell to 0.52 at 90 %);
+    attention that ignores reliability scores 0 within its permutation band."""
+    from fusion.metrics import attention_rank_biserial
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    b_works = (rng.random(n) > broken).astype(float)
+    mask = np.c_[np.ones(n), b_works]
+    w_b = 0.2 + 0.6 * b_works + 0.1 * rng.random(n)  # every working sample above every broken
+    gate = attention_rank_biserial(np.c_[1 - w_b, w_b], mask)
+    assert gate["attention_mask_agreement"] == pytest.approx(1.0)
+    assert gate["attention_mask_agreement_chance"] == 0.0
+    blind = attention_rank_biserial(rng.dirichlet([1, 1], n), mask)
+    low, high = (
+        blind["attention_mask_agreement_null_low"],
+        blind["attention_mask_agreement_null_high"],
+    )
+    assert low < 0 < high and high - low < 0.3
+    assert abs(blind["attention_mask_agreement"]) < 0.15
+    inverted = attention_rank_biserial(np.c_[w_b, 1 - w_b], mask)
+    assert inverted["attention_mask_agreement"] == pytest.approx(-1.0)
+
+
+def test_recall_hits_average_both_directions_and_match_retrieval():
+    from fusion.metrics import recall_hits, retrieval
+
+    za, zb = _randn(300, 8, seed=1), _randn(300, 8, seed=2)
+    zb = za + 0.8 * zb
+    hits = recall_hits(za, zb)
+    r = retrieval(za, zb, ties="random", ks=(1,))
+    assert hits.mean() == pytest.approx((r["recall_at_1_a_to_b"] + r["recall_at_1_b_to_a"]) / 2)
+    assert set(np.unique(hits)) <= {0.0, 0.5, 1.0}
