@@ -89,7 +89,8 @@ def info_text(kind: str, name: str, field: str) -> str:
 
 
 def fmt(x: float | None, digits: int = 3) -> str:
-    """A number rounded for people: 0.873, 12.4, 1,234; '–' for missing."""
+    """A number rounded for people: 0.873, 12.4, 1,234; '–' for missing. A small value
+    keeps two significant digits (a chance level of 1/4000 is 0.00025, never "0")."""
     if x is None or x != x:  # NaN
         return "–"
     ax = abs(x)
@@ -97,6 +98,8 @@ def fmt(x: float | None, digits: int = 3) -> str:
         return f"{x:,.0f}"
     if ax >= 10:
         return f"{x:.1f}"
+    if 0 < ax < 10 ** (1 - digits):  # below 0.01 at 3 digits: rounding would hide it
+        return f"{x:.2g}" if ax >= 1e-4 else f"{x:.1e}"
     return f"{x:.{digits}f}".rstrip("0").rstrip(".") if ax else "0"
 
 

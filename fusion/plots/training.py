@@ -188,7 +188,7 @@ def metric_bars(
                     line=dict(width=3, color=chance_color),
                 ),
                 cliponaxis=False,
-                hovertemplate="%{y}: " + tr("plots.chance") + " %{x:.4f}<extra></extra>",
+                hovertemplate="%{y}: " + tr("plots.chance") + " %{x:.3~g}<extra></extra>",
             )
         )
     top = max(1.0, float(vals.max()) if vals.size else 1.0)
