@@ -92,6 +92,9 @@ PACE_FRAME_WAIT_SECONDS = 2.0  # a paced evaluation waits at most this long for 
 # a page that opens its map on it gets to draw it (Plotly's first chart takes a second or
 # two in a busy browser) before the space starts to move.
 PACE_FIRST_SECONDS = 2.0
+# ...and waits this long at most for that frame (the frame thread starts the projection
+# process and imports first: seconds on a busy machine).
+PACE_FIRST_WAIT_SECONDS = 15.0
 # The live map shows the newest PCA frame instead of an older UMAP one when the newest UMAP
 # frame is more than this many epochs, or seconds, behind the newest frame.
 STALE_UMAP_EPOCHS = 3.0
@@ -227,8 +230,9 @@ class LiveMap:
         """Wait until ``epoch``'s frame is sent (at most PACE_FRAME_WAIT_SECONDS) and
         ``pace`` seconds have passed since the previous evaluation went on (the first
         evaluation: PACE_FIRST_SECONDS since its frame was sent)."""
+        wait = PACE_FRAME_WAIT_SECONDS if self._paced_at else PACE_FIRST_WAIT_SECONDS
         with self._sent:
-            self._sent.wait_for(lambda: self._sent_epoch >= epoch, PACE_FRAME_WAIT_SECONDS)
+            self._sent.wait_for(lambda: self._sent_epoch >= epoch, wait)
         if not self._paced_at:
             self._paced_at = time.perf_counter() + max(PACE_FIRST_SECONDS - self.pace, 0.0)
         rest = self._paced_at + self.pace - time.perf_counter()
