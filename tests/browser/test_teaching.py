@@ -8,6 +8,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +52,9 @@ def test_presenter_mode_enlarges_text_and_hides_advanced_settings(app):
         timeout=30_000,
     )
     app.wait()
+    # The projector's width goes to the page: turning presenter mode on collapses the sidebar.
+    sidebar = app.page.get_by_test_id("stSidebar")
+    expect(sidebar).to_have_attribute("data-collapsed", "true")
     main = app.main_text()
     assert "Batch size" not in main and "Optimiser" not in main and "Learning rate" in main
     app.shot("presenter-train")
