@@ -50,7 +50,7 @@ html { font-size: clamp(18px, 1.6vw, 22px); }
 /* Explore's map takes the whole width; the selected points' panel goes below it. */
 [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .st-key-explore_map)
   > [data-testid="stColumn"] { min-width: 100%; }
-/* A lesson's figures side by side become one per row. */
+/* Charts side by side (a lesson's, Compare's) go one per row below 24rem each. */
 [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] .stPlotlyChart)
   > [data-testid="stColumn"] { min-width: min(100%, 24rem); }
 /* Numbers are whole on one line; labels wrap between words. */
