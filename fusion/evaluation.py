@@ -489,7 +489,11 @@ def evaluate(
             running[0][2].join(POLL_S)
     progress.state = "done"
     report()
-    return _result(data, arms, ended, folds, seed, epochs, stop_event.is_set(), ex, t0, name)
+    # Stopped: by the caller, or fold jobs stopped from outside (a server shutting down).
+    stopped = stop_event.is_set() or any(
+        not _kept(job) and not job.error_key for _, _, job in ended
+    )
+    return _result(data, arms, ended, folds, seed, epochs, stopped, ex, t0, name)
 
 
 def _kept(job: Any) -> bool:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -48,29 +49,33 @@ def test_evaluate_runs_the_folds_and_shows_the_table(runs_dir, tiny):
     _wait_for_evaluations()
     at.run()
     assert not at.exception, at.exception
-    table = next(d.value for d in at.dataframe if "Against the baseline" in d.value.columns)
+    table = next(d.value for d in at.table if "Against the baseline" in d.value.columns)
     rows = table.set_index("Method")
     assert "Early fusion (baseline)" in rows.index
     assert "Logistic regression: all modalities concatenated" in rows.index
     assert (table["Test rows"] == str(N)).all() and (table["Folds"] == "3 of 3").all()
     early = rows.loc["Early fusion (baseline)"]
     assert early["Score"].startswith("accuracy ")
-    assert any(
-        early["Against the baseline"].startswith(w)
-        for w in ("Beat the baseline", "No detectable difference with 60 test rows", "Below")
-    ), early["Against the baseline"]
+    assert early["Against the baseline"] in (
+        "Beat the baseline",
+        "No detectable difference with 60 test rows",
+        "Below the baseline",
+    )
+    assert re.fullmatch(r"[+-]\d+\.\d \([+-]\d+\.\d to [+-]\d+\.\d\)", early.iloc[-1]), early
     assert (
         rows["Against the baseline"] == "The baseline set against (best on validation rows)"
     ).sum() == 1
     assert any("3-fold cross-validation on 60 rows" in s.value for s in at.success)
     assert at.get("download_button"), "no CSV download"
+    assert not at.checkbox(key="evaluate_m_attention").value  # the choices are kept
+    assert at.number_input(key="evaluate_folds").value == 3
     saved = list((runs_dir / "evaluations").iterdir())
     assert len(saved) == 1 and (saved[0] / "table.csv").is_file()
 
     zh = open_page("compare", dataset=tiny, lang="zh")
     assert not zh.exception, zh.exception
     assert any(e.label == "在我的数据上评估" for e in zh.expander)
-    table = next(d.value for d in zh.dataframe if "与基线相比" in d.value.columns)
+    table = next(d.value for d in zh.table if "与基线相比" in d.value.columns)
     assert {"方法", "得分", "95 % 区间", "测试行", "折数"} <= set(table.columns)
     assert table["得分"].str.startswith("准确率").any()
 

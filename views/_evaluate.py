@@ -40,6 +40,7 @@ DEFAULT_METHODS = ("attention", "early", "single")
 MAX_FOLDS = 10
 DEFAULT_EPOCHS = 50
 PICK_KEY = "evaluate_pick"
+CHOICE_KEY = "evaluate_choice"  # the form's last submitted choices
 
 
 class _Board:
@@ -91,21 +92,25 @@ def _form() -> None:
         st.info(t("evaluate.needs_labels"), icon="🏷️")
         return
     st.caption(t("evaluate.data", data=data.describe(language())))
-    with st.form("evaluate_form", border=False):
+    default = {"methods": DEFAULT_METHODS, "folds": DEFAULT_FOLDS, "epochs": DEFAULT_EPOCHS}
+    last = st.session_state.get(CHOICE_KEY, default)
+    with st.container(key="evaluate_setup"), st.form("evaluate_form", border=False):
         st.markdown(f"**{t('evaluate.methods')}**", help=t("evaluate.methods_help"))
         choices = method_choices()
-        cols = st.columns(len(choices))
+        cols = st.columns(3)
         ticked = [
             m
-            for col, m in zip(cols, choices, strict=True)
-            if col.checkbox(method_label(m), value=m in DEFAULT_METHODS, key=f"evaluate_m_{m}")
+            for i, m in enumerate(choices)
+            if cols[i % 3].checkbox(
+                method_label(m), value=m in last["methods"], key=f"evaluate_m_{m}"
+            )
         ]
         c1, c2 = st.columns(2)
         folds = c1.number_input(
             t("evaluate.folds"),
             min_value=2,
             max_value=MAX_FOLDS,
-            value=DEFAULT_FOLDS,
+            value=last["folds"],
             step=1,
             key="evaluate_folds",
             help=t("evaluate.folds_help"),
@@ -114,7 +119,7 @@ def _form() -> None:
             t("evaluate.epochs"),
             min_value=1,
             max_value=500,
-            value=DEFAULT_EPOCHS,
+            value=last["epochs"],
             step=1,
             key="evaluate_epochs",
             help=t("evaluate.epochs_help"),
@@ -122,6 +127,8 @@ def _form() -> None:
         go = st.form_submit_button(t("evaluate.start"), type="primary", icon=":material/science:")
     if not go:
         return
+    # The widgets are not drawn while the folds run (their values would be forgotten).
+    st.session_state[CHOICE_KEY] = {"methods": ticked, "folds": int(folds), "epochs": int(epochs)}
     if not ticked:
         st.warning(t("evaluate.pick_methods"))
         return
@@ -201,12 +208,13 @@ def table_frame(ev: Evaluation) -> pd.DataFrame:
     lang = language()
     rows = []
     for s in ev.scores:
+        v = Verdict.from_dict(s.verdict)
         if s.error_key:
             verdict = t("evaluate.failed", error=translate(s.error_key, lang, **s.error_params))
         elif s.chosen:
             verdict = t("evaluate.chosen")
         else:
-            verdict = _verdict_text(Verdict.from_dict(s.verdict))
+            verdict = t(f"evaluate.verdict.{v.outcome}", rows=f"{v.test_rows:,}") if v else "–"
         rows.append(
             {
                 t("evaluate.col_method"): row_label(s, lang),
@@ -215,20 +223,21 @@ def table_frame(ev: Evaluation) -> pd.DataFrame:
                 t("evaluate.col_rows"): f"{s.test_rows:,}",
                 t("evaluate.col_folds"): t("evaluate.folds_of", done=s.folds, total=s.folds_total),
                 t("evaluate.col_verdict"): verdict,
+                t("evaluate.col_difference"): _difference(v),
             }
         )
     return pd.DataFrame(rows)
 
 
-def _verdict_text(v: Verdict | None) -> str:
+def _difference(v: Verdict | None) -> str:
+    """Run minus baseline in accuracy points, with the paired interval."""
     if v is None:
         return "–"
     return t(
-        f"evaluate.verdict.{v.outcome}",
+        "evaluate.difference",
         points=f"{v.difference * 100:+.1f}",
         low=f"{v.interval[0] * 100:+.1f}",
         high=f"{v.interval[1] * 100:+.1f}",
-        rows=f"{v.test_rows:,}",
     )
 
 
@@ -246,7 +255,7 @@ def show_table(ev: Evaluation) -> None:
                 ),
                 icon="✅",
             )
-        st.dataframe(table_frame(ev), hide_index=True, width="stretch", key="evaluate_table")
+        st.table(table_frame(ev), hide_index=True)
         st.caption(t("evaluate.caption"))
         st.download_button(
             t("evaluate.download"),

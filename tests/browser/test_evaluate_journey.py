@@ -81,7 +81,7 @@ def test_upload_train_read_the_verdict_then_evaluate_five_folds(app, tmp_path):
     app.page.get_by_test_id("stExpander").filter(has_text="Evaluate on my data").locator(
         "summary"
     ).click()
-    form = keyed(app, "evaluate_form")
+    form = keyed(app, "evaluate_setup")
     form.wait_for()
     for method in ("Attention fusion", "Early fusion (baseline)", "Single modality (baseline)"):
         assert form.get_by_role("checkbox", name=method).is_checked(), method
@@ -102,16 +102,33 @@ def test_upload_train_read_the_verdict_then_evaluate_five_folds(app, tmp_path):
     app.wait()
     app.assert_no_exception()
     wait_for_text(app, f"Evaluated by 5-fold cross-validation on {N} rows", 30)
-    grid = keyed(app, "evaluate_table")
-    grid.scroll_into_view_if_needed()
+    table = result.get_by_test_id("stTable")
+    table.scroll_into_view_if_needed()
     app.shot("evaluate-table")
-    # The table is a canvas grid: read it through its CSV, which holds the same rows.
+    rows = {}
+    for tr in table.locator("tbody tr").all():
+        cells = [c.inner_text().strip() for c in tr.locator("td, th").all()]
+        rows[cells[0]] = cells
+    for name in ("Attention fusion", "Early fusion (baseline)", "Single modality (baseline): a"):
+        assert name in rows, rows
+        score, interval, test_rows, folds, verdict, difference = rows[name][1:]
+        assert re.fullmatch(r"accuracy (0\.\d+|1|0)", score), score
+        assert re.fullmatch(r"[\d.]+ – [\d.]+", interval), interval
+        assert test_rows == str(N) and folds == "5 of 5"
+        assert verdict in VERDICTS, verdict
+        assert re.fullmatch(r"[+-]\d+\.\d \([+-]\d+\.\d to [+-]\d+\.\d\)", difference)
+    assert "Logistic regression: all modalities concatenated" in rows
+    chosen = [r for r in rows.values() if "The baseline set against" in r[5]]
+    assert len(chosen) == 1, rows
+    # The CSV download holds the same rows, with plain keys.
     with app.page.expect_download() as dl:
         result.get_by_role("button", name="Download the table (CSV)").click()
     csv = Path(dl.value.path()).read_text(encoding="utf-8").splitlines()
     assert csv[0].startswith("method,metric,score,low,high,test_rows,folds,folds_total,verdict")
-    rows = {line.split(",")[0]: line.split(",") for line in csv[1:]}
+    keyed_rows = {line.split(",")[0]: line.split(",") for line in csv[1:]}
     for key in ("attention", "early", "single:a", "single:b", "logistic:concat"):
-        assert key in rows, csv
-        assert rows[key][5] == str(N) and rows[key][6] == "5", rows[key]
-    assert rows["attention"][8] in ("beat", "level", "below")
+        assert key in keyed_rows, csv
+        assert keyed_rows[key][5] == str(N) and keyed_rows[key][6] == "5", keyed_rows[key]
+    assert keyed_rows["attention"][8] in ("beat", "level", "below")
+    # The form kept what was asked.
+    assert keyed(app, "evaluate_epochs").get_by_role("spinbutton").input_value() == "10"
