@@ -188,10 +188,35 @@ def files_mapping_ui(files: list, tables: list[pd.DataFrame]) -> PairedData | No
     )
 
 
+def _css_string(text: str) -> str:
+    """``text`` as a quoted CSS string (for ``content:``)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def uploader_text_css(key: str) -> None:
+    """Streamlit's own words in the file uploader with ``key`` ("Upload", "50MB per file")
+    replaced by the catalogue's, in the session's language: the page hides Streamlit's
+    text and shows ours in its place (the browser side of the widget has no option for it).
+    """
+    limit = int(st.get_option("server.maxUploadSize"))
+    zone = f'.st-key-{key} [data-testid="stFileUploaderDropzone"]'
+    button = f'{zone} button [data-testid="stMarkdownContainer"]'
+    note = f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] > div'
+    st.html(
+        "<style>"
+        f"{button} p, {note} > span {{ display: none; }}"
+        f"{button}::after {{ content: {_css_string(t('data.upload_button'))}; }}"
+        f"{note}::after {{ content: {_css_string(t('data.upload_limit', mb=limit))};"
+        " font-size: 0.875rem; opacity: 0.6; }"
+        "</style>"
+    )
+
+
 def upload_ui() -> tuple[PairedData, str] | None:
     """File upload plus the mapping step; (data, label) once loaded."""
     from fusion.loaders import detect_format, is_npy, list_columns, load
 
+    uploader_text_css("upload_files")
     files = st.file_uploader(
         t("data.data_files_csv_tsv"),
         accept_multiple_files=True,

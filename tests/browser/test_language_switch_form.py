@@ -69,3 +69,26 @@ def test_data_generator_select_box_follows_the_language(app):
     assert chinese != english
     assert _shown(app)[0] == chinese
     app.shot("data-generator-zh")
+
+
+AFTER_JS = """(sel) => {
+  const el = document.querySelector(sel);
+  return el ? getComputedStyle(el, '::after').content : null;
+}"""
+
+
+def test_the_uploader_speaks_the_sessions_language(app):
+    app.nav("Data")
+    _switch_to_chinese(app)
+    app.page.get_by_test_id("stMain").get_by_role("tab").nth(1).click()
+    zone = app.page.locator('.st-key-upload_files [data-testid="stFileUploaderDropzone"]')
+    zone.wait_for()
+    button = '.st-key-upload_files button [data-testid="stMarkdownContainer"]'
+    note = '.st-key-upload_files [data-testid="stFileUploaderDropzoneInstructions"] > div'
+    limit = translate("data.upload_limit", "zh", mb=50)
+    assert app.page.evaluate(AFTER_JS, button) == f'"{translate("data.upload_button", "zh")}"'
+    assert app.page.evaluate(AFTER_JS, note) == f'"{limit}"'
+    # Streamlit's own English words are hidden.
+    assert not zone.get_by_text("Upload", exact=True).is_visible()
+    assert not zone.get_by_text("50MB per file").is_visible()
+    app.shot("uploader-zh")
