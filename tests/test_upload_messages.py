@@ -1,9 +1,10 @@
-"""Uploads that cannot make paired data say what they need: a table with one numeric column,
-a single .npy file."""
+"""Uploads that cannot make paired data say what they need (a table with one numeric column,
+a single .npy file), and the Data page names generated classes in the session's language."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,8 @@ import pytest
 from fusion import loaders
 from fusion.errors import DataError
 from fusion.i18n import translate
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -62,3 +65,21 @@ def test_the_data_page_says_what_a_one_column_table_and_a_single_npy_need(small_
     at.file_uploader[0].set_value(("image.npy", one, "application/octet-stream")).run()
     assert any("Add the other modality's .npy file" in e.value for e in at.error), at.error
     assert at.session_state["dataset_label"] == "before"
+
+
+def test_the_data_preview_names_generated_classes_in_the_sessions_language(small_latent):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["lang"] = "zh"
+    at.session_state["dataset"] = small_latent
+    at.run()
+    at.switch_page("views/data.py")
+    at.run()
+    assert not at.exception, at.exception
+    first = at.dataframe[-1].value  # the first rows of the active dataset
+    assert set(first["label"]) <= {f"类别 {c}" for c in range(4)}, set(first["label"])
+    pca = [c for c in at.get("plotly_chart")]
+    assert pca, "no PCA chart"
+    shown = " ".join(str(c.proto.spec) for c in pca)
+    assert "类别 0" in shown and "class 0" not in shown

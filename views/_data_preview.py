@@ -5,6 +5,7 @@ reliability mask, its first rows, and downloads as CSV or Parquet.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 import numpy as np
@@ -14,6 +15,17 @@ import streamlit as st
 from fusion.data import PairedData
 from fusion.loaders import localized_warnings
 from views._shared import chart, dataset_label, fmt, language, t
+
+GENERATED_CLASS = re.compile(r"class (\d+)")  # the generators' label names: "class 0", ...
+
+
+def label_names(data: PairedData) -> list[str]:
+    """The class names to show: a generator's "class 3" in the session's language."""
+    out = []
+    for name in data.label_names:
+        m = GENERATED_CLASS.fullmatch(str(name))
+        out.append(t("data.class_n", c=m.group(1)) if m else str(name))
+    return out
 
 
 def modality_stats(data: PairedData) -> pd.DataFrame:
@@ -59,7 +71,8 @@ def pca_figure(data: PairedData, name: str, max_points: int = 1500):
     uv = project(data.flat(name)[rows], method="pca")
     points = pd.DataFrame({"u": uv[:, 0], "v": uv[:, 1], "sample": rows, "modality": name})
     if data.labels is not None:
-        points["label_name"] = [data.label_names[i] for i in data.labels[rows]]
+        names = label_names(data)
+        points["label_name"] = [names[i] for i in data.labels[rows]]
     fig = plots.shared_space(
         points,
         color_by="label" if data.labels is not None else "modality",
@@ -121,10 +134,11 @@ def preview_ui(data: PairedData) -> None:
     if images or texts:
         st.markdown(t("data.samples_2"))
         k = min(10, data.n)
+        names = label_names(data) if data.labels is not None else []
         for name in images:
             captions = [
                 f"{data.ids[i]}"
-                + (f" · {data.label_names[data.labels[i]]}" if data.labels is not None else "")
+                + (f" · {names[data.labels[i]]}" if data.labels is not None else "")
                 for i in range(k)
             ]
             fig = plots.image_grid(
@@ -139,7 +153,7 @@ def preview_ui(data: PairedData) -> None:
         for name in texts:
             rows = {t("data.id"): data.ids[:k], name: data.texts[name][:k]}
             if data.labels is not None:
-                rows[t("data.label")] = [data.label_names[i] for i in data.labels[:k]]
+                rows[t("data.label")] = [names[i] for i in data.labels[:k]]
             st.dataframe(pd.DataFrame(rows), hide_index=True)
 
     if data.mask is not None:
@@ -158,4 +172,10 @@ def preview_ui(data: PairedData) -> None:
             )
 
     st.markdown(t("data.first_rows"))
-    st.dataframe(data_to_frame(data.subset(np.arange(min(10, data.n)))), hide_index=True)
+    first = data_to_frame(data.subset(np.arange(min(10, data.n))))
+    if "label" in first and data.label_names:  # shown in the session's language; a
+        # download keeps the data's own names
+        first["label"] = first["label"].map(
+            dict(zip(data.label_names, label_names(data), strict=True))
+        )
+    st.dataframe(first, hide_index=True)
