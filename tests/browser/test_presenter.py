@@ -80,6 +80,7 @@ def _open(app, path: str, lang: str, size: tuple[int, int], extra: str = "") -> 
     app.page.get_by_test_id("stSidebarNav").wait_for(state="attached")
     app.wait()
     app.assert_no_exception()
+    expect(app.page.get_by_text("Page not found")).to_have_count(0)
 
 
 def _check_page(app, name: str, lang: str, size: tuple[int, int]) -> None:
@@ -120,7 +121,7 @@ def test_presenter_mode_fits_a_projector(app):
 
     for size in SIZES:
         for lang in LANGS:
-            _open(app, "home", lang, size)
+            _open(app, "", lang, size)  # Home, the default page, is at the root
             _check_page(app, "home", lang, size)
 
             _open(app, "explore", lang, size)
