@@ -9,13 +9,17 @@ from anywhere (runs are saved under the working directory's ``./runs``, or
 ``$FUSION_RUNS_DIR``). Further options go to Streamlit, e.g.
 ``fusion-playground --server.port 8600``.
 
-This module starts Streamlit as a separate process and never imports it.
+This module starts Streamlit as a separate process and never imports it. A Ctrl-C in the
+terminal reaches Streamlit too (the terminal signals the whole process group): Streamlit
+stops the trainings, saves what they learned and exits, and this command waits for it
+rather than killing it; a SIGTERM sent to this command is passed on to Streamlit.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import tomllib
@@ -70,9 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         print(" ".join(command(args[1:])))
         return 0
     try:
-        return subprocess.call(command(args), env=dict(os.environ))
+        process = subprocess.Popen(command(args), env=dict(os.environ))
     except KeyboardInterrupt:
         return 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Streamlit drives the shutdown
+    signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signum))
+    return process.wait()
 
 
 if __name__ == "__main__":

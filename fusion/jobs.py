@@ -463,6 +463,15 @@ def get_executor(executor: Any = None) -> Any:
         return _executors[name]
 
 
+def stop_all(reason: str = "") -> list[TrainingJob]:
+    """Ask every job of this process to stop (without waiting); the jobs asked."""
+    with _active_lock:
+        running = list(_active)
+    for job in running:
+        job.stop(reason)
+    return running
+
+
 def shutdown_executors(wait: float = 3.0) -> None:
     """Stop every job, let stopped runs be saved (up to ``wait`` s), end the workers.
 
@@ -471,10 +480,7 @@ def shutdown_executors(wait: float = 3.0) -> None:
     with _executors_lock:
         made = list(_executors.values())
         _executors.clear()
-    with _active_lock:
-        running = list(_active)
-    for job in running:
-        job.stop(SHUTDOWN)
+    running = stop_all(SHUTDOWN)
     end = time.monotonic() + wait
     for job in running:
         job.join(max(0.0, end - time.monotonic()))

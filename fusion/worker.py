@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import ctypes
+import io
 import json
 import math
 import os
@@ -50,6 +51,7 @@ from fusion.jobs import (
     CHECKPOINT_INFO,
     CHECKPOINT_WEIGHTS,
     SHUTDOWN,
+    SHUTDOWN_KEPT_KEY,
     SHUTDOWN_KEY,
     THREAD_NAME,
     WORKER_DIED_KEPT_KEY,
@@ -124,11 +126,15 @@ def _recorder(emit: Emit):
 
 def _write_atomically(path: Path, write: Callable[[Any], None]) -> None:
     """Write ``path`` through ``write(file)`` under a temporary name, then rename it: a
-    worker killed midway leaves the previous file whole."""
+    worker killed midway leaves the previous file whole. Best effort: a checkpoint that
+    cannot be written (a full disk, its job already saved) never stops the training."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _checkpoint(folder: str, config: Any):
@@ -139,17 +145,44 @@ def _checkpoint(folder: str, config: Any):
     class Checkpoint(Callback):
         """Keeps the kept epoch's weights on disk as training goes: the best epoch of the
         watched metric with early stopping (fit's rule: the later of equals), else the last
-        completed epoch. ``checkpoint.json`` says which epoch, with the epoch rows so far."""
+        completed epoch. ``checkpoint.json`` says which epoch, with the epoch rows so far.
+
+        It also holds that epoch's weights and map in memory (before the first epoch ends:
+        the starting weights, epoch 0), so that a server shutting down gets the job's
+        stopped run at once (:meth:`stopped_run`), without waiting for the training's own
+        end (its final evaluation and baselines take seconds).
+        """
 
         def __init__(self):
             self.path = Path(folder)
             self.path.mkdir(parents=True, exist_ok=True)
+            self.lock = threading.Lock()
             self.model: Any = None
+            self.history: Any = None
+            self.device = ""
+            self.steps: list[dict[str, float]] = []
+            self.started = time.perf_counter()
             self.best: float | None = None
             self.kept = 0
+            self.kept_state: dict[str, Any] | None = None
+            self.kept_arrays: dict[str, Any] | None = None
+            self.evaluated: tuple[int, dict[str, Any], Any] | None = None  # epoch, arrays, rows
+
+        def on_train_start(self, info):
+            self.device = str(info.get("device", ""))
 
         def on_model(self, model):
             self.model = model
+
+        def on_step(self, info):
+            self.steps.append(info)
+
+        def on_evaluate(self, epoch, arrays, data):
+            self.evaluated = (epoch, arrays, data)
+            if epoch == 0 and self.model is not None and self.kept_state is None:
+                state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+                with self.lock:  # kept in memory only: a killed worker had learned nothing
+                    self.kept_state, self.kept_arrays = state, arrays
 
         def _improves(self, info: dict[str, float], monitor: str) -> bool:
             if not monitor:
@@ -166,9 +199,14 @@ def _checkpoint(folder: str, config: Any):
         def on_epoch_end(self, info, history):
             if self.model is None:
                 return
+            self.history = history
+            epoch = int(info["epoch"])
             if self._improves(info, history.monitor):
-                self.kept = int(info["epoch"])
-                state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+                state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+                ev = self.evaluated
+                with self.lock:
+                    self.kept, self.kept_state = epoch, state
+                    self.kept_arrays = ev[1] if ev is not None and ev[0] == epoch else None
                 _write_atomically(self.path / CHECKPOINT_WEIGHTS, lambda f: torch.save(state, f))
             about = {
                 "epoch": self.kept,
@@ -177,6 +215,53 @@ def _checkpoint(folder: str, config: Any):
             }
             text = json.dumps(about).encode()
             _write_atomically(self.path / CHECKPOINT_INFO, lambda f: f.write(text))
+
+        def stopped_run(self, task: TrainTask) -> Outcome | None:
+            """The job as a stopped run of the kept epoch's weights, made now from what this
+            holds (None before an epoch was kept): its curves so far, its maps up to that
+            epoch, and that epoch's validation metrics (those of the snapshot rows, as a
+            run that ran out of memory while evaluating keeps)."""
+            from fusion.experiment import RunResult
+            from fusion.train import History, Snapshot
+
+            with self.lock:
+                kept, state, arrays = self.kept, self.kept_state, self.kept_arrays
+            h0, ev = self.history, self.evaluated
+            if state is None or arrays is None or ev is None:
+                return None
+            rows = [dict(r) for r in list(h0.epochs)] if h0 is not None else []
+            kept_row = next((r for r in rows if int(r["epoch"]) == kept), {})
+            snaps = [s for s in list(h0.snapshots) if s.epoch < kept] if h0 is not None else []
+            h = History(
+                device=self.device,
+                device_reason=h0.device_reason if h0 is not None else "",
+                status="stopped",
+                epochs=rows,
+                steps=list(self.steps),
+                snapshots=[*snaps, Snapshot(kept, arrays)],
+                seconds=time.perf_counter() - self.started,
+                monitor=h0.monitor if h0 is not None else "",
+                best_epoch=kept,
+                best_value=self.best,
+            )
+            h.final_metrics = {k[4:]: v for k, v in kept_row.items() if k.startswith("val_")}
+            during = int(rows[-1]["epoch"]) + 1 if rows else kept + 1
+            h.say(SHUTDOWN_KEPT_KEY, epoch=during, kept=kept)
+            rows_data = ev[2]  # the validation rows every snapshot was made on
+            result = RunResult(
+                config=task.config,
+                history=h,
+                metrics=dict(h.final_metrics),
+                model=None,
+                val=rows_data,
+                data_source=dict(getattr(rows_data, "source", {}) or {}),
+                modality_names=list(rows_data.names),
+            )
+            name, files = _run_files(result, task.run_name)
+            buffer = io.BytesIO()
+            torch.save(state, buffer)
+            files[CHECKPOINT_WEIGHTS] = buffer.getvalue()  # a run's weights.pt
+            return Outcome(summary=summary_of(result), name=name, files=files)
 
     return Checkpoint()
 
@@ -191,9 +276,16 @@ def _one_blas_thread_for(config: Any) -> contextlib.AbstractContextManager:
 
 
 def run_task(
-    task: TrainTask, emit: Emit, stop_event: threading.Event, threads: int | None = None
+    task: TrainTask,
+    emit: Emit,
+    stop_event: threading.Event,
+    threads: int | None = None,
+    checkpoint: Any = None,
 ) -> Outcome:
     """Train ``task`` here; report through ``emit``; return its :class:`Outcome`.
+
+    ``checkpoint``: the task's :func:`_checkpoint` callback, when the caller wants to reach
+    it while the task trains (a worker does); made here otherwise, when the task asks for one.
 
     Configuration and data errors come back as an outcome with ``error_key`` (a message
     for the user), never as an exception; a device out-of-memory error too.
@@ -216,8 +308,10 @@ def run_task(
 
             return run_fold_task(task, data, [recorder], stop_event)
         callbacks = [recorder, *_live_callbacks(task.config, emit, task.live_pace)]
-        if task.checkpoint_dir:
-            callbacks.append(_checkpoint(task.checkpoint_dir, task.config))
+        if checkpoint is None and task.checkpoint_dir:
+            checkpoint = _checkpoint(task.checkpoint_dir, task.config)
+        if checkpoint is not None:
+            callbacks.append(checkpoint)
         with _one_blas_thread_for(task.config):
             result = run_experiment(data, task.config, callbacks, stop_event)
         recorder.flush()
@@ -352,6 +446,22 @@ def worker_main(conn: Any, parent_pid: int) -> None:
 
     tasks: queue.Queue = queue.Queue()
     stops: dict[str, StopEvent] = {}
+    answer = threading.Lock()  # one "done" per job: from the task's end or from a shutdown
+    current: dict[str, Any] = {"job": None}  # the task training now, its checkpoint, answered
+
+    def answer_at_once(job_id: str) -> None:
+        """The server shuts down: send the job's stopped run from its checkpoint now."""
+        with answer:
+            if current["job"] != job_id or current["checkpoint"] is None or current["answered"]:
+                return
+            try:
+                outcome = current["checkpoint"].stopped_run(current["task"])
+            except Exception:  # the task's own end answers then
+                traceback.print_exc()
+                return
+            if outcome is not None:
+                current["answered"] = True
+                send(("done", job_id, outcome))
 
     def listen() -> None:
         while True:
@@ -363,8 +473,14 @@ def worker_main(conn: Any, parent_pid: int) -> None:
                 stops.setdefault(msg[1], StopEvent())
                 tasks.put(msg)
             elif msg[0] == "stop":
-                stops.setdefault(msg[1], StopEvent()).stop(msg[2] if len(msg) > 2 else "")
+                reason = msg[2] if len(msg) > 2 else ""
+                stops.setdefault(msg[1], StopEvent()).stop(reason)
+                if reason == SHUTDOWN:
+                    answer_at_once(msg[1])
             elif msg[0] == "exit":
+                if current["job"] is not None:  # its end is not awaited any more
+                    _end_projection()
+                    os._exit(0)
                 tasks.put(None)
                 return
 
@@ -375,17 +491,31 @@ def worker_main(conn: Any, parent_pid: int) -> None:
         def emit(kind: str, payload: Any, job_id: str = job_id) -> None:
             send(("events", job_id, [(kind, payload)]))
 
+        checkpoint = None
+        if kind == "run" and task.checkpoint_dir:
+            checkpoint = _checkpoint(task.checkpoint_dir, task.config)
+        with answer:
+            current.update(job=job_id, task=task, checkpoint=checkpoint, answered=False)
         if kind == "salvage":
             outcome = salvage_task(task, *rest)
         else:
-            outcome = run_task(task, emit, stops[job_id], *rest)
-        send(("done", job_id, outcome))
+            outcome = run_task(task, emit, stops[job_id], *rest, checkpoint=checkpoint)
+        with answer:
+            if not current["answered"]:
+                send(("done", job_id, outcome))
+            current.update(job=None, task=None, checkpoint=None)
         stops.pop(job_id, None)
     conn.close()
+    _end_projection()
+
+
+def _end_projection() -> None:
+    """End this worker's projection process, reaped here (not left to notice its parent
+    is gone)."""
     with contextlib.suppress(Exception):
         from fusion import projector
 
-        projector.shutdown()  # reaped here, not left to notice its parent is gone
+        projector.shutdown()
 
 
 if __name__ == "__main__":  # python -m fusion.worker <socket fd> <server pid>

@@ -161,15 +161,47 @@ def test_killed_worker_job_is_saved_from_the_weights_it_kept(small_latent, runs_
     assert wait_until(lambda: len(pool.workers()) == 2, 60)
 
 
-def test_shutdown_stop_says_the_server_shut_down(small_latent, runs_dir, executor):
-    job = started(small_latent, long_config(), executor, root=runs_dir)
+def test_shutdown_stop_says_the_server_shut_down(small_latent, executor):
+    """Without a checkpoint (a job that saves no run keeps none), the training's own end
+    says why it stopped."""
+    job = started(small_latent, long_config(), executor)
     assert wait_until(lambda: job.progress().step >= 3)
+    assert not job.task.checkpoint_dir
     job.stop(jobs.SHUTDOWN)
     assert job.join(60)
     h = job.result.history
     assert h.status == "stopped" and h.message_key == jobs.SHUTDOWN_KEY
     assert "the server shut down" in h.message
-    assert (job.saved_path / "weights.pt").is_file()
+
+
+def test_shutdown_saves_a_pool_job_at_once_from_its_kept_epoch(small_latent, runs_dir, pool):
+    """A worker told the server shuts down answers with the kept epoch's run at once,
+    without waiting for the training's own end (its final evaluation and baselines)."""
+    import torch
+
+    from fusion.runs import load_run, load_weights
+
+    job = started(small_latent, long_config(), pool, root=runs_dir)
+    folder = Path(job.task.checkpoint_dir)
+    assert wait_until(lambda: jobs.checkpoint_epoch(folder) >= 2)
+    job.stop(jobs.SHUTDOWN)
+    at_stop = jobs.checkpoint_epoch(folder)
+    on_disk = torch.load(folder / jobs.CHECKPOINT_WEIGHTS, weights_only=True)
+    assert job.join(60)
+    h = job.result.history
+    # Only the worker's answer at once says so (the training's own end says SHUTDOWN_KEY).
+    assert h.status == "stopped" and h.message_key == jobs.SHUTDOWN_KEPT_KEY, h.message
+    kept = h.message_params["kept"]
+    assert kept >= 2 and h.best_epoch == kept and h.message_params["epoch"] > kept
+    run = load_run(job.saved_path)
+    assert run.run["status"] == "stopped" and run.snapshot_epochs[-1] == kept
+    assert run.metrics and all(k in run.epochs for k in ("epoch", "train_loss"))
+    saved = load_weights(job.saved_path)
+    assert saved.keys() == on_disk.keys()
+    assert kept in (at_stop, at_stop + 1)  # an epoch may end within the batch the stop cuts
+    if kept == at_stop:
+        assert all(torch.equal(saved[k], on_disk[k]) for k in on_disk)  # the kept epoch's
+    assert not folder.exists()  # the checkpoint is dropped once the run is saved
 
 
 def test_generated_task_trains_in_the_worker(runs_dir, pool):
