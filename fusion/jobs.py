@@ -15,9 +15,12 @@ The worker (:func:`fusion.worker.run_task`) streams events that :meth:`Progress.
 folds into the same :class:`Progress` the pages poll, and ends with an :class:`Outcome`:
 a :class:`RunSummary` and the run's files, which :meth:`TrainingJob._finish` writes into
 the job's runs folder (:func:`fusion.runs.place_run`). :meth:`TrainingJob.stop` ends the
-training within one batch and keeps what was learned. A worker that dies (killed, out of
-memory) fails only its own job, with ``messages.jobs.worker_died``; the curves streamed
-so far stay.
+training within one batch and keeps what was learned; ``stop(SHUTDOWN)`` says the server
+shuts down (:func:`shutdown_executors`), and the run's message says so. A worker that dies
+(killed, out of memory) affects only its own job: on a local pool it is saved as a stopped
+run from the weights the worker kept as it trained (``TrainTask.checkpoint_dir``,
+``messages.jobs.worker_died_kept``), else it fails with ``messages.jobs.worker_died``; the
+curves streamed so far stay either way.
 
 Caps: at most ``FUSION_MAX_TRAININGS`` trainings at once (default: one per core); a job
 waiting for a slot says so. This module imports neither torch nor streamlit.
