@@ -11,6 +11,7 @@ import pytest
 
 from fusion.data import PairedData
 from tests.apptest_helpers import open_page
+from tests.test_i18n_pages import ENGLISH_RUN
 
 N = 60
 
@@ -78,6 +79,8 @@ def test_evaluate_runs_the_folds_and_shows_the_table(runs_dir, tiny):
     table = next(d.value for d in zh.table if "与基线相比" in d.value.columns)
     assert {"方法", "得分", "95 % 区间", "测试行", "折数"} <= set(table.columns)
     assert table["得分"].str.startswith("准确率").any()
+    shown = " ".join(table.astype(str).to_numpy().ravel())
+    assert not ENGLISH_RUN.search(shown), ENGLISH_RUN.search(shown)
 
 
 def test_evaluate_says_what_it_needs(runs_dir, tiny):
