@@ -73,7 +73,7 @@ def test_upload_explore_as_is_train_adapter_and_compare(runs_dir):
     assert len(names) == 2 and names[0] == str(runs[0])
     after = load_run(names[1])
     assert after.run_config().method == "joint"
-    assert after.run_config().model.encoder.kind == "linear"
+    assert after.run_config().model.encoder.kind == "adapter_linear"  # starts as the identity
     assert after.metrics["recall_at_1_mean"] > 10 * after.metrics["recall_at_1_mean_chance"]
     assert after.metrics["recall_at_1_mean"] > 3 * m["recall_at_1_mean"]
     assert any("Before and after the adapter" in s.value for s in at.subheader)

@@ -131,9 +131,10 @@ def load(
             return load_npz(data, name=display, nan_policy=nan_policy)
         df = load_table(data, name=display, sep=sep)
         guess = suggest_mapping(df)
-        if modalities is None and guess["method"] == "one":  # nothing to pair
+        lonely = modalities is None and not list_columns(df)  # vector columns pair themselves
+        if lonely and guess["method"] == "one":  # nothing to pair
             raise DataError("errors.loaders.table_one_numeric", file=display)
-        if modalities is None and guess["method"] == "none":
+        if lonely and guess["method"] == "none":
             raise DataError("errors.loaders.table_none_numeric", file=display)
         return from_table(
             df,
