@@ -256,16 +256,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         name=args.name or "",
     ).start()
     seen = -1
+
+    def show() -> None:
+        nonlocal seen
+        p = run.progress()
+        if p.done + p.failed != seen and p.total and not args.quiet:
+            seen = p.done + p.failed
+            each = ", ".join(f"{k} {m.done}/{m.total}" for k, m in p.methods.items())
+            print(
+                translate("evaluate.cli_progress", done=p.done, total=p.total, methods=each),
+                file=sys.stderr,
+                flush=True,
+            )
+
     try:
         while not run.join(0.3):
-            p = run.progress()
-            if p.done + p.failed != seen and p.total and not args.quiet:
-                seen = p.done + p.failed
-                each = ", ".join(f"{k} {m.done}/{m.total}" for k, m in p.methods.items())
-                print(
-                    translate("evaluate.cli_progress", done=p.done, total=p.total, methods=each),
-                    file=sys.stderr,
-                )
+            show()
+        show()
     except KeyboardInterrupt:
         print(translate("evaluate.stopping"), file=sys.stderr)
         run.stop()

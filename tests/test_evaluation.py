@@ -207,3 +207,32 @@ def test_folds_run_as_ray_actors(tiny, ray_address):
     (early,) = [s for s in ev.scores if s.key == "early"]
     assert early.folds == FOLDS and early.test_rows == N
     assert all(j["status"] == "finished" and j["pid"] for j in ev.jobs)
+
+
+def test_ctrl_c_on_the_command_line_keeps_the_finished_folds(tmp_path):
+    """A real ``python -m fusion evaluate`` on worker processes, interrupted (SIGINT) once
+    a fold has finished: it stops the rest and saves what finished, saying so."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "fusion", "evaluate", "--data", "shared_latent"]
+    cmd += ["--param", f"n={N}", "--methods", "early", "--folds", "5", "--epochs", "2"]
+    cmd += ["--executor", "local", "--root", str(tmp_path), "--name", "interrupted"]
+    env = {**os.environ, "FUSION_MAX_TRAININGS": "1"}  # one fold at a time
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:
+            if line.startswith("1/5 folds done"):
+                proc.send_signal(signal.SIGINT)
+                break
+        out, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Stopped" in out and "Saved evaluation to" in out, out
+    saved = json.loads((tmp_path / EVALUATIONS / "interrupted" / "evaluation.json").read_text())
+    assert saved["stopped"] is True
+    early = next(s for s in saved["scores"] if s["key"] == "early")
+    assert 1 <= early["folds"] < 5 and early["test_rows"] == early["folds"] * N // 5
