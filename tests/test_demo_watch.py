@@ -200,13 +200,13 @@ def test_a_short_run_keeps_every_step():
 def _titles_script():
     import streamlit as st
 
-    from views._job_panel import epoch_chart_title, kept_model_caption
+    from views._job_panel import epoch_chart_labels, kept_model_caption
 
     class H:
         best_epoch, completed_epochs = 10, 12
 
-    st.write(epoch_chart_title({"epoch": 12}, 4000, 2000))
-    st.write(epoch_chart_title({"epoch": 3}, 500, 2000))
+    st.write(" | ".join(epoch_chart_labels({"epoch": 12}, 4000, 2000)))
+    st.write(" | ".join(epoch_chart_labels({"epoch": 3}, 500, 2000)))
     st.write(kept_model_caption({"retrieval_rows": 4000.0, "test_rows": 4000.0}, H()))
     st.write(kept_model_caption({"retrieval_rows": 10000.0, "test_rows": 20000.0}, H()))
     st.write(kept_model_caption({"accuracy": 0.9, "test_rows": 4000.0}, H()))
@@ -218,9 +218,10 @@ def test_each_validation_number_says_its_epoch_and_rows():
     assert not at.exception, at.exception
     texts = [m.value for m in at.markdown]
     assert texts[0] == (
-        "Validation after epoch 12 · 2,000 of 4,000 validation rows (the same rows every epoch)"
+        "Epoch 12 · 2,000 validation rows | Each epoch is scored on a fixed sample of 2,000 "
+        "of the 4,000 validation rows, the same every epoch."
     )
-    assert texts[1] == "Validation after epoch 3 · all 500 validation rows"
+    assert texts[1].strip() == "Epoch 3 · 500 validation rows |"  # all rows: no caption
     assert texts[2].endswith("kept model's (epoch 10), measured on 4,000 test rows.")
     assert texts[3].endswith("on 20,000 test rows; retrieval ranks 10,000 of them.")
     assert texts[4].endswith("kept model's (epoch 10), measured on 4,000 test rows.")
@@ -238,8 +239,7 @@ def test_the_train_panel_labels_its_epoch_chart_and_its_cards(runs_dir, small_la
     at.run()
     assert not at.exception, at.exception
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
-    epoch_title = next(x for x in titles if x.startswith("Validation after epoch"))
-    assert re.fullmatch(r"Validation after epoch 2 · all [\d,]+ validation rows", epoch_title)
+    assert any(re.fullmatch(r"Epoch 2 · [\d,]+ validation rows", x) for x in titles), titles
     captions = " ".join(c.value for c in at.caption)
     assert "The cards below " in captions  # the kept model's test rows (or CV folds)
 

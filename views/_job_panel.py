@@ -131,16 +131,20 @@ def kept_model_caption(metrics: dict[str, float], history: Any) -> str:
     return t("common.kept_model_all", e=epoch, rows=f"{total:,}")
 
 
-def epoch_chart_title(row: dict[str, float], n_val: int, snapshot_rows: int | None) -> str:
-    """The per-epoch validation chart's title: which epoch, and on how many validation rows
-    (an epoch is evaluated on a fixed sample of at most ``snapshot_rows`` of them)."""
+def epoch_chart_labels(
+    row: dict[str, float], n_val: int, snapshot_rows: int | None
+) -> tuple[str, str]:
+    """The per-epoch validation chart's title (which epoch, on how many validation rows)
+    and, when an epoch is scored on a fixed sample of at most ``snapshot_rows`` of the
+    validation rows, a caption saying so ("" otherwise)."""
     e = int(row["epoch"])
     rows = min(n_val, snapshot_rows) if n_val and snapshot_rows else n_val
     if not rows:
-        return t("common.validation_after_epoch_e", e=e)
+        return t("common.validation_after_epoch_e", e=e), ""
+    title = t("common.validation_epoch_rows", e=e, rows=f"{rows:,}")
     if rows < n_val:
-        return t("common.validation_epoch_sample", e=e, rows=f"{rows:,}", total=f"{n_val:,}")
-    return t("common.validation_epoch_all", e=e, rows=f"{rows:,}")
+        return title, t("common.validation_epoch_sample", rows=f"{rows:,}", total=f"{n_val:,}")
+    return title, ""
 
 
 @st.fragment(run_every=0.5)
@@ -218,15 +222,16 @@ def _curves(p: Any, chart_key: str, cfg: Any = None) -> None:
         else:
             st.caption(t("common.loss_curve_appears_after"))
     with right:
-        fig = None
+        fig, note = None, ""
         if p.epoch_rows:
             last = p.epoch_rows[-1]
             snapshot_rows = getattr(getattr(cfg, "train", None), "snapshot_rows", None)
-            fig = metrics_figure(
-                last, prefix="val_", title=epoch_chart_title(last, p.n_val, snapshot_rows)
-            )
+            title, note = epoch_chart_labels(last, p.n_val, snapshot_rows)
+            fig = metrics_figure(last, prefix="val_", title=title)
         if fig is not None:
             chart(fig, key=f"{chart_key}_metrics_chart")
+            if note:
+                st.caption(note)
         elif p.state in ("done", "failed"):
             st.caption(t("common.no_validation_metrics"))
         else:
