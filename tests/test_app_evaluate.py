@@ -101,3 +101,28 @@ def test_evaluate_with_no_method_ticked_asks_for_one(runs_dir, tiny):
     assert not at.exception, at.exception
     assert any("Tick at least one method" in w.value for w in at.warning)
     assert not any(t.name == "fusion-evaluate" for t in threading.enumerate())
+
+
+def test_stop_keeps_the_finished_folds_and_says_so(runs_dir, tiny):
+    at = open_page("compare", dataset=tiny)
+    for m in ("attention", "single"):
+        at.checkbox(key=f"evaluate_m_{m}").uncheck()
+    at.number_input(key="evaluate_epochs").set_value(30)
+    at.button(key="FormSubmitter:evaluate_form-Evaluate").click().run()
+    assert not at.exception, at.exception
+    end = time.monotonic() + 300
+    # Two folds train at once and may end together: any finished fold will do.
+    some_done = re.compile(r"Early fusion \(baseline\): [1-4]/5 folds")
+    while not any(some_done.search(m.value) for m in at.markdown):
+        assert time.monotonic() < end, [m.value for m in at.markdown]
+        time.sleep(0.3)
+        at.run()
+    at.button(key="evaluate_stop").click().run()
+    _wait_for_evaluations()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Stopped: each row rests on the folds that finished" in w.value for w in at.warning)
+    table = next(d.value for d in at.table if "Folds" in d.value.columns)
+    early = table.set_index("Method").loc["Early fusion (baseline)"]
+    done = int(early["Folds"].split(" of ")[0])
+    assert 1 <= done < 5 and early["Test rows"] == str(done * N // 5), early
