@@ -16,6 +16,7 @@ projection process (:mod:`fusion.projector`). Torch-free.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import socket
@@ -66,6 +67,17 @@ def messages(conn: Connection) -> Iterator[Any]:
             yield conn.recv()
         except (EOFError, OSError):
             return
+
+
+def hang_up(conn: Connection) -> None:
+    """End a pipe both ways without closing it: the thread reading it gets EOF and closes
+    it (closed under a reading thread, the read could fail with a traceback instead)."""
+    with contextlib.suppress(OSError, ValueError):
+        sock = socket.fromfd(conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM)  # a dup
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.close()
 
 
 def name_os_thread(name: str) -> None:

@@ -36,7 +36,7 @@ import time
 from typing import Any
 
 from fusion import jobs
-from fusion.child import messages, start_module
+from fusion.child import hang_up, messages, start_module
 
 THREAD_READER = "fusion-reader"
 IDLE_S = float(os.environ.get("FUSION_WORKER_IDLE_SECONDS", "120"))
@@ -154,6 +154,7 @@ class _Worker:
             elif msg[0] == "ready":
                 self.ready = True
                 self.pool._ready(self, msg[1])
+        self.conn.close()  # here, by the thread reading it, never under a read
         self.end(5)
         self.pool._died(self, self.process.returncode)
 
@@ -353,6 +354,7 @@ class LocalExecutor:
             w.send(("exit",))
         for w in workers:
             w.end(3)
-            w.conn.close()
+            hang_up(w.conn)  # its reader ends and closes the pipe
+            w.reader.join(1)
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)

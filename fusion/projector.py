@@ -115,10 +115,12 @@ class _Child:
             self.process.wait(5)
 
     def close(self) -> None:
-        """End the child (its pipe closes: it exits; one busy with a frame or with UMAP's
-        compile is killed after :data:`CLOSE_SECONDS`: it holds nothing to save) and reap it."""
-        with contextlib.suppress(OSError):
-            self.conn.close()
+        """End the child (its pipe is hung up: it exits, and the reader closes the pipe; one
+        busy with a frame or with UMAP's compile is killed after :data:`CLOSE_SECONDS`: it
+        holds nothing to save) and reap it."""
+        from fusion.child import hang_up
+
+        hang_up(self.conn)
         try:
             self.process.wait(CLOSE_SECONDS)
         except Exception:
