@@ -565,6 +565,7 @@ class EvaluationRun:
         self.error_key, self.error_params = "", {}
         self._progress = EvaluationProgress()
         self._lock = threading.Lock()
+        self._done = threading.Event()
         self._thread = threading.Thread(
             target=self._run,
             args=(data, list(methods), root, kw),
@@ -598,6 +599,8 @@ class EvaluationRun:
         except Exception as exc:  # never leave the page waiting forever
             self.error_key = "messages.jobs.failed_unexpectedly"
             self.error_params = {"error_type": exc.__class__.__name__, "error": str(exc)[:300]}
+        finally:
+            self._done.set()
 
     def progress(self) -> EvaluationProgress:
         with self._lock:
@@ -605,14 +608,16 @@ class EvaluationRun:
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.ident is not None and not self._done.is_set()
 
     def stop(self) -> None:
         self.stop_event.set()
 
     def join(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """Wait for the end (True when it has ended). An event, not ``Thread.join``: a
+        Ctrl-C that interrupts ``Thread.join`` can leave the thread marked as ended on
+        Python 3.11 while it still runs."""
+        return self._done.wait(timeout)
 
 
 # ---------------------------------------------------------------------------------------
