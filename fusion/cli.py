@@ -177,8 +177,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     h = job.result.history
     print(f"{h.status}: {h.message} ({h.seconds:.1f} s on {h.device}; {h.device_reason})")
     used = job.result.config.train.batch_size
-    if args.batch_size is not None and used < args.batch_size:  # the batch adapted to the rows
-        print(translate("train.auto.batch", batch=args.batch_size, n=used))
+    if used < t.batch_size:  # the default batch adapted to fewer training rows
+        print(translate("train.auto.batch", batch=t.batch_size, n=used))
     for k, v in sorted(job.result.metrics.items()):
         if not k.endswith("_chance"):
             chance = job.result.metrics.get(f"{k}_chance")

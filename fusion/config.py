@@ -191,10 +191,15 @@ class CCAConfig:
 # Training
 
 
+DEFAULT_BATCH_SIZE = 128  # the default batch; on fewer training rows it takes them all
+
+
 @dataclass
 class TrainConfig:
     epochs: int = 50  # an upper bound: early stopping (patience) usually ends sooner
-    batch_size: int = 128
+    # Rows per step. The default adapts to small data (all training rows when there are fewer);
+    # a batch chosen larger than the training rows is refused with the largest that fits.
+    batch_size: int = DEFAULT_BATCH_SIZE
     lr: float = 3e-3
     optimizer: str = "adamw"
     schedule: str = "constant"  # learning-rate schedule: "constant" or "cosine" (decays to 0)
@@ -334,10 +339,11 @@ class RunConfig:
             raise ConfigError(
                 "errors.experiment.modality_not_in_data", modality=modality, choices=data.names
             )
-        from fusion.data import plan_roles  # the split itself: too few rows is a DataError
+        from fusion.data import plan_roles  # the real split: too few rows is a DataError
 
-        plan_roles(data, self.train)
-        self.train.validate()
+        n_train = min(len(r.train) for r in plan_roles(data, self.train))
+        adapts = self.train.batch_size == DEFAULT_BATCH_SIZE  # the default fits itself
+        self.train.validate(None if adapts else n_train)
 
     def _validate_joint_loss(self) -> None:
         losses = registry.joint_losses()

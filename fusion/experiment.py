@@ -34,7 +34,7 @@ from torch import nn
 
 from fusion import baselines, losses, metrics, registry, shared_space
 from fusion import verdicts as verdicts_
-from fusion.config import RunConfig, default_config, monitored_metric
+from fusion.config import DEFAULT_BATCH_SIZE, RunConfig, default_config, monitored_metric
 from fusion.data import PairedData, plan_roles
 from fusion.models import input_stats
 from fusion.train import (
@@ -317,8 +317,8 @@ class FoldResult:
 def run_fold(data: PairedData, roles, config: RunConfig, callbacks, stop_event) -> FoldResult:
     """Train on ``roles.train`` (choices on ``roles.val``) and measure on ``roles.test``."""
     train, val, test = (data.subset(r) for r in (roles.train, roles.val, roles.test))
-    # The batch adapts to small data: a batch never holds more rows than training has.
-    config.train.batch_size = max(2, min(config.train.batch_size, train.n))
+    if config.train.batch_size == DEFAULT_BATCH_SIZE:  # the default adapts to small data
+        config.train.batch_size = max(2, min(config.train.batch_size, train.n))
     config.train.validate(train.n)
     check = needs_standardize_check(config, train.n)
     if check:

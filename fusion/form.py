@@ -22,6 +22,7 @@ import numpy as np
 from fusion import registry
 from fusion.config import (
     AUTO_WIDTH_RANGE,
+    DEFAULT_BATCH_SIZE,
     RunConfig,
     default_config,
     get_path,
@@ -165,7 +166,7 @@ def auto_notes(cfg: RunConfig, data: PairedData, lang: str = DEFAULT_LANGUAGE) -
         notes.append(translate("train.auto.cross_validation", lang, folds=len(plan), n=data.n))
     else:
         notes.append(translate("train.auto.test_rows", lang, n=len(plan[0].test)))
-    if cfg.train.batch_size > n_train:
+    if cfg.train.batch_size == DEFAULT_BATCH_SIZE and cfg.train.batch_size > n_train:
         notes.append(translate("train.auto.batch", lang, batch=cfg.train.batch_size, n=n_train))
     check = cfg.train.standardize_check_rows
     if cfg.train.standardize and registry.METHODS[cfg.method].needs_labels and n_train < check:

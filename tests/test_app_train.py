@@ -101,8 +101,11 @@ def test_an_invalid_config_is_refused_with_the_fix(small_latent):
     from fusion.jobs import active_jobs
 
     at = open_train(small_latent.subset(list(range(40))))
-    start(at)  # default batch size 128 > the 32 training rows
-    assert at.error and "Choose a batch size of at most 32" in at.error[0].value
+    # 40 rows are cross-validated (5 folds): 24 training rows in each. The default batch
+    # adapts to them; a batch chosen larger is refused with the largest that fits.
+    at.select_slider(key="tr_bs_joint_info_nce").set_value(256)  # sent with the form
+    start(at)
+    assert at.error and "Choose a batch size of at most 24" in at.error[0].value
     assert not active_jobs()
     assert any(b.label == "Start training" and not b.disabled for b in at.button)
 

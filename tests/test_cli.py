@@ -110,18 +110,8 @@ def test_bad_input_exits_2_with_message(tmp_path, capsys):
     assert "error:" in err and "bad.csv" in err and "Traceback" not in err
     assert main(["train", "--data", "no_such_thing"]) == 2
     assert "No such file or generator" in capsys.readouterr().err
-    assert main(["train", "--data", "shared_latent", "--batch-size", "1"]) == 2
+    assert main(["train", "--data", "shared_latent", "--batch-size", "100000"]) == 2
     assert "Batch size" in capsys.readouterr().err
-
-
-def test_a_batch_larger_than_the_training_rows_adapts_and_says_so(tmp_path, runs_dir, capsys):
-    out = tmp_path / "runs" / "big-batch"
-    args = ["train", "--data", "shared_latent", "--param", "n=300", "--epochs", "1"]
-    assert main([*args, "--batch-size", "100000", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    # 300 rows: 60 test, 60 validation, 176 training after stratified rounding.
-    assert "The batch size (100000) is larger than the 176 training rows" in printed
-    assert json.loads((out / "config.json").read_text())["train"]["batch_size"] == 176
 
 
 def test_python_dash_m_help():
@@ -186,6 +176,9 @@ def test_train_prints_the_rows_and_the_verdict_with_its_interval(tmp_path, runs_
     assert main([*args, "--epochs", "3", "--quiet", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "5-fold cross-validation" in printed and "80 rows" in printed
+    # 80 rows, 5 folds: 16 test and 16 validation rows, 48 training rows in each fold.
+    assert "The batch size (128) is larger than the 48 training rows" in printed
+    assert json.loads((out / "config.json").read_text())["train"]["batch_size"] == 48
     verdict = next(line for line in printed.splitlines() if line.split(":")[0] in VERDICTS)
     assert "95 % interval" in verdict and "80 test rows" in verdict
     saved = json.loads((out / "metrics.json").read_text())
