@@ -235,6 +235,8 @@ class RunResult:
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # rows -> (metrics, outputs) of the trained model on other rows (the test rows); not saved
     evaluate_rows: Any = None
+    # The ids of the rows the metrics were measured on (all rows after cross-validation)
+    test_ids: np.ndarray | None = None
 
     @property
     def status(self) -> str:
@@ -282,13 +284,15 @@ def run_experiment(
     before any work; faults during training come back as the history's status.
     """
     config.validate(data)
-    if registry.LOSSES[config.loss].family == "none":  # nothing is fitted or chosen
-        roles = data.roles(config.train.val_fraction, 0.0, config.train.seed)
-        train, val = data.subset(roles.train), data.subset(roles.val)
-        result = registry.LOSSES[config.loss].fn(data, train, val, config, callbacks)
-        result.metrics["test_rows"] = float(val.n)
-        return result
     plan = plan_roles(data, config.train)
+    if registry.LOSSES[config.loss].family == "none":  # nothing is trained or chosen
+        # Vectors as they are: measured (and mapped) on the first split's test rows, the
+        # rows a trained run on the same data reports on; the probe fits the training rows.
+        train, test = data.subset(plan[0].train), data.subset(plan[0].test)
+        result = registry.LOSSES[config.loss].fn(data, train, test, config, callbacks)
+        result.metrics["test_rows"] = float(test.n)
+        result.test_ids = test.ids
+        return result
     pristine = copy.deepcopy(config)
     folds: list[FoldResult] = []
     for roles in plan:
@@ -300,6 +304,7 @@ def run_experiment(
             break  # a stopped run reports the folds it finished
     result = folds[0].result
     result.metrics, result.verdicts = pool_folds(folds, config)
+    result.test_ids = np.concatenate([data.ids[r.test] for r in plan[: len(folds)]])
     return result
 
 

@@ -214,7 +214,7 @@ def test_adapter_recovers_pairs_the_raw_vectors_miss():
     assert before.metrics["recall_at_1_mean"] < 4 * chance
     assert after.metrics["recall_at_1_mean"] > 10 * chance
     assert after.metrics["recall_at_1_mean"] > 3 * before.metrics["recall_at_1_mean"]
-    assert before.val.ids.tolist() == after.val.ids.tolist()  # the same validation rows
+    assert before.test_ids.tolist() == after.test_ids.tolist()  # measured on the same rows
     with pytest.raises(ConfigError, match="'linear' or 'mlp'"):
         pretrained.adapter_config(data, "cnn")
 
