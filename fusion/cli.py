@@ -354,6 +354,23 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_arguments(parser: argparse.ArgumentParser, group_help: str) -> None:
+    """The options that name the data: ``--data`` (repeatable), generator parameters and the
+    columns of a table (labels, ids, groups)."""
+    parser.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        help="generator name, a table, or one file per modality (repeat)",
+    )
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="generator parameter"
+    )
+    parser.add_argument("--label-column")
+    parser.add_argument("--id-column")
+    parser.add_argument("--group-column", help=group_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m fusion", description="Fusion Playground from the command line."
@@ -373,20 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_generate)
 
     t = sub.add_parser("train", help="train a fusion model and save the run folder")
-    t.add_argument(
-        "--data",
-        action="append",
-        required=True,
-        help="generator name, a table, or one file per modality (repeat)",
-    )
-    t.add_argument(
-        "--param", action="append", default=[], metavar="NAME=VALUE", help="generator parameter"
-    )
-    t.add_argument("--label-column")
-    t.add_argument("--id-column")
-    t.add_argument(
-        "--group-column",
-        help="column naming each row's subject or source; a group stays on one side of the split",
+    _data_arguments(
+        t, "column naming each row's subject or source; a group stays on one side of the split"
     )
     t.add_argument("--method", default="joint", choices=list(registry.METHODS))
     t.add_argument(
@@ -431,18 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser(
         "evaluate", help="cross-validate methods on labelled data, the folds in parallel"
     )
-    ev.add_argument(
-        "--data",
-        action="append",
-        required=True,
-        help="generator name, a table, or one file per modality (repeat)",
-    )
-    ev.add_argument(
-        "--param", action="append", default=[], metavar="NAME=VALUE", help="generator parameter"
-    )
-    ev.add_argument("--label-column")
-    ev.add_argument("--id-column")
-    ev.add_argument("--group-column", help="rows of one group stay in one fold")
+    _data_arguments(ev, "rows of one group stay in one fold")
     ev.add_argument(
         "--methods",
         default="attention,early,late,single,joint",

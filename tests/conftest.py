@@ -45,3 +45,15 @@ def ray_address():
 
     with ray_head() as address:
         yield address
+
+
+@pytest.fixture(scope="module")
+def pool():
+    """A warm local pool of two real worker processes, shut down (none left) after the module."""
+    from fusion.executors import LocalExecutor
+
+    ex = LocalExecutor(workers=2, keep=2)
+    ex.warm()
+    yield ex
+    ex.shutdown()
+    assert not ex.workers()

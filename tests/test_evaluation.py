@@ -30,7 +30,6 @@ from fusion.evaluation import (
     save_evaluation,
     score_interval,
 )
-from fusion.executors import LocalExecutor
 from fusion.runs import list_runs
 
 N = 60
@@ -42,15 +41,6 @@ def tiny():
     from fusion.generators import shared_latent
 
     return shared_latent(n=N, n_classes=3, seed=0)
-
-
-@pytest.fixture(scope="module")
-def pool():
-    ex = LocalExecutor(workers=2, keep=2)
-    ex.warm()
-    yield ex
-    ex.shutdown()
-    assert not ex.workers()
 
 
 def _overlap(a: dict, b: dict) -> bool:

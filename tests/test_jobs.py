@@ -21,15 +21,6 @@ from fusion.jobs import TrainingJob, active_jobs
 from tests.job_helpers import long_config, started, wait_until
 
 
-@pytest.fixture(scope="module")
-def pool():
-    ex = LocalExecutor(workers=2, keep=2)
-    ex.warm()
-    yield ex
-    ex.shutdown()
-    assert not ex.workers()
-
-
 @pytest.fixture(params=["thread", "local"])
 def executor(request, pool):
     return pool if request.param == "local" else ThreadExecutor()
