@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_journeys import keyed, open_tab
 from tests.browser.test_live_map import POINTS_JS
@@ -97,6 +98,10 @@ def test_demo_series(app, demo):
     keyed(app, f"demo_{demo}").get_by_role("button", name=re.compile("Try the")).click()
     app.page.wait_for_url(re.compile(r"/explore(\\?|$)"), timeout=60_000)
     keyed(app, "explore_map").wait_for(timeout=180_000)
+    # A demo's run opens replaying its frames; the series is taken once the replay has ended
+    # (its button invites to watch again).
+    play = keyed(app, "explore_play").get_by_role("button")
+    expect(play).to_contain_text("Watch the space form", timeout=180_000)
     start, middle, end = series(app, f"{demo}-demo")
     assert start["epoch"] < middle["epoch"] < end["epoch"], [start["title"], end["title"]]
     assert start["xy"].shape == end["xy"].shape and len(start["xy"]) >= 100
