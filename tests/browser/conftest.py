@@ -178,7 +178,13 @@ class App:
         self.wait()
 
     def nav(self, title: str, shot_name: str | None = None) -> None:
-        """Click ``title`` in the sidebar navigation, wait for the page, check it, screenshot it."""
+        """Click ``title`` in the sidebar navigation, wait for the page, check it, screenshot it.
+
+        A collapsed sidebar (presenter mode starts with it collapsed) is opened first, as a
+        person would."""
+        expand = self.page.get_by_test_id("stExpandSidebarButton")
+        if expand.is_visible():
+            expand.click()
         link = self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=title)
         link.click()
         self.page.get_by_test_id("stSidebarNav").locator(

@@ -32,10 +32,11 @@ def test_tour_of_every_page(app, mode):
     for page in PAGES:
         path = "" if page == "home" else page  # the default page's address is "/"
         app.page.goto(f"{app.url}/{path}?ws={ws}&{MODES[mode]}")
-        app.page.get_by_test_id("stSidebarNav").wait_for()
+        # Presenter mode starts with the sidebar collapsed: its navigation is there, hidden.
+        app.page.get_by_test_id("stSidebarNav").wait_for(state="attached")
         app.wait()
         app.assert_no_exception()
-        nav = app.page.get_by_test_id("stSidebarNav").inner_text()
+        nav = app.page.get_by_test_id("stSidebarNav").text_content() or ""
         assert NAV_HOME[lang] in nav, nav
         if page == "explore":
             assert wait_for_map(app, 60) > 0  # the demo's run, in this workspace
