@@ -169,6 +169,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     root = out.parent if out else runs_root()
     if out and out.is_dir():  # --out names the folder: a new run replaces the old one
         shutil.rmtree(out)
+    requested = t.batch_size  # the run adapts the config's default batch to small data
     job = TrainingJob(data, cfg, root=root, name=cfg.name or None, executor=args.executor)
     follow(job.start(), progress)
     if job.result is None:
@@ -177,8 +178,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     h = job.result.history
     print(f"{h.status}: {h.message} ({h.seconds:.1f} s on {h.device}; {h.device_reason})")
     used = job.result.config.train.batch_size
-    if used < t.batch_size:  # the default batch adapted to fewer training rows
-        print(translate("train.auto.batch", batch=t.batch_size, n=used))
+    if used < requested:  # the default batch adapted to fewer training rows
+        print(translate("train.auto.batch", batch=requested, n=used))
     for k, v in sorted(job.result.metrics.items()):
         if not k.endswith("_chance"):
             chance = job.result.metrics.get(f"{k}_chance")

@@ -92,10 +92,12 @@ def test_gpu_out_of_memory_everywhere_still_gives_the_advice(runs_dir, small_lat
 def test_batch_larger_than_the_data_is_refused_on_the_train_page(small_latent):
     from fusion.jobs import active_jobs
 
-    at = open_train(small_latent.subset(list(range(100))))  # 80 training rows
-    at.select_slider(key="tr_bs_joint_info_nce").set_value(128)
+    # 100 rows are cross-validated (5 folds of 20 test rows): 60 training rows in each fold.
+    # The default batch (128) adapts to them; a batch chosen larger is refused.
+    at = open_train(small_latent.subset(list(range(100))))
+    at.select_slider(key="tr_bs_joint_info_nce").set_value(256)
     start(at)
-    assert at.error and "Choose a batch size of at most 80" in at.error[0].value
+    assert at.error and "Choose a batch size of at most 60" in at.error[0].value
     assert not active_jobs()
     assert not at.exception, at.exception
 
