@@ -42,6 +42,7 @@ from fusion.train import (
     History,
     Snapshot,
     TensorData,
+    _is_oom,
     _one_blas_thread,
     fit,
     resolve_device,
@@ -332,7 +333,14 @@ def run_fold(data: PairedData, roles, config: RunConfig, callbacks, stop_event) 
         result = registry.LOSSES[config.loss].fn(data, train, val, config, callbacks)
     else:
         result = _train(data, train, val, config, callbacks, stop_event)
-    m, arrays = result.evaluate_rows(test)
+    try:
+        m, arrays = result.evaluate_rows(test)
+    except RuntimeError as exc:
+        if not _is_oom(exc):
+            raise
+        # Out of memory measuring the test rows: the run is kept unmeasured; its message
+        # (fusion.train) already says what to change.
+        m, arrays = {}, {}
     m = dict(m)
     outcomes: dict[str, np.ndarray] = {}
     seed = config.train.seed
