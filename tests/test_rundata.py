@@ -187,7 +187,7 @@ def test_rundata_reads_runs_without_torch():
         ("alignment_image_text", "Alignment (image · text)", None),
         ("accuracy", "Accuracy", None),
         ("no_such_metric", "no such metric", "no such metric"),
-        ("retrieval_rows", "Validation pairs ranked for retrieval (count)", None),
+        ("retrieval_rows", "Test pairs ranked for retrieval (count)", None),
         ("baseline_train_rows", "Training rows the baselines were fitted on (count)", None),
     ],
 )

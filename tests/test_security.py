@@ -24,6 +24,9 @@ SHARED_RESOURCES = {
     # so it outlives a closed tab. Keyed by the workspace token; a session only reaches
     # its own workspace's slot (views._jobs.job_slot), as with the runs folder.
     "job_board": "the server's job slots, one per workspace token",
+    # Likewise an evaluation (Compare's cross-validation) belongs to its workspace: keyed by
+    # the token, a session reaches only its own (views._evaluate).
+    "evaluation_board": "the server's evaluations, one per workspace token",
 }
 
 

@@ -60,12 +60,12 @@ class _Board:
 
 
 @st.cache_resource(show_spinner=False)
-def _board() -> _Board:
+def evaluation_board() -> _Board:
     return _Board()
 
 
 def _current() -> EvaluationRun | None:
-    return _board().get(_workspace_key())
+    return evaluation_board().get(_workspace_key())
 
 
 def evaluate_section() -> None:
@@ -144,7 +144,7 @@ def _start(data: Any, methods: list[str], folds: int, epochs: int) -> None:
     run = EvaluationRun(
         data, methods, root=runs_dir(), folds=folds, epochs=epochs, executor=executor()
     )
-    _board().put(_workspace_key(), run.start())
+    evaluation_board().put(_workspace_key(), run.start())
     st.session_state.pop(PICK_KEY, None)  # show the new one when it ends
     st.rerun()
 
