@@ -53,7 +53,7 @@ from fusion.config import RunConfig, default_config
 from fusion.data import PairedData, Roles, cross_validation_roles
 from fusion.errors import DataError, FusionError
 from fusion.i18n import DEFAULT_LANGUAGE, translate
-from fusion.runs import EVALUATIONS, runs_root, safe_name
+from fusion.runs import EVALUATIONS, json_default, runs_root, safe_name
 
 FILE = "evaluation.json"
 TABLE = "table.csv"
@@ -642,20 +642,13 @@ def save_evaluation(ev: Evaluation, runs_folder: str | os.PathLike | None = None
     tmp.mkdir()
     ev.name = path.name
     (tmp / FILE).write_text(
-        json.dumps(ev.to_dict(), indent=2, ensure_ascii=False, default=_plain), encoding="utf-8"
+        json.dumps(ev.to_dict(), indent=2, ensure_ascii=False, default=json_default),
+        encoding="utf-8",
     )
     ev.table().to_csv(tmp / TABLE, index=False)
     tmp.rename(path)
     ev.path = str(path)
     return path
-
-
-def _plain(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def load_evaluation(path: str | os.PathLike) -> Evaluation:

@@ -83,7 +83,8 @@ def _inside(root: Path, name: str) -> Path:
     return path
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """``json.dumps``'s ``default`` for numpy scalars and arrays (anything else as text)."""
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -93,7 +94,7 @@ def _json_default(o: Any) -> Any:
 
 def _write_json(path: Path, obj: Any) -> None:
     path.write_text(
-        json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default), encoding="utf-8"
+        json.dumps(obj, indent=2, ensure_ascii=False, default=json_default), encoding="utf-8"
     )
 
 
