@@ -195,7 +195,7 @@ def verdict_lines(metrics: dict[str, float], verdicts: dict[str, Any]) -> list[s
     """What the numbers above rest on, and the run's verdicts against its baselines."""
     from fusion.baselines import verdict_sentence
     from fusion.i18n import translate
-    from fusion.verdicts import Verdict
+    from fusion.verdicts import saved
 
     lines = []
     if "test_rows" in metrics:
@@ -203,12 +203,8 @@ def verdict_lines(metrics: dict[str, float], verdicts: dict[str, Any]) -> list[s
         folds = int(metrics.get("cv_folds", 0))
         key = "baselines.rows_cv" if folds > 1 else "baselines.rows_test"
         lines.append(translate(key, rows=f"{rows:,}", folds=folds))
-    shown = []
-    for name in ("verdict", "verdict_class_structure"):
-        v = Verdict.from_dict(verdicts.get(name))
-        if v is not None and v not in shown:  # CCA's one verdict is both
-            shown.append(v)
-            lines.append(f"{v.outcome.upper()}: {verdict_sentence(v)}")
+    for _, v in saved(verdicts):
+        lines.append(f"{v.outcome.upper()}: {verdict_sentence(v)}")
     return lines
 
 

@@ -144,3 +144,17 @@ def compare(run: np.ndarray, base: np.ndarray, against: str, metric: str, seed: 
         baseline_score=float(np.mean(base)) if len(base) else float("nan"),
         method=method,
     )
+
+
+SAVED = ("verdict", "verdict_class_structure")  # the keys a run saves its verdicts under
+
+
+def saved(verdicts: Mapping[str, Any]) -> list[tuple[str, Verdict]]:
+    """A run's saved verdicts that read as verdicts, each once, in :data:`SAVED` order
+    (linear CCA's one verdict is saved under both keys)."""
+    out: list[tuple[str, Verdict]] = []
+    for key in SAVED:
+        v = Verdict.from_dict(verdicts.get(key))
+        if v is not None and all(v != seen for _, seen in out):
+            out.append((key, v))
+    return out

@@ -23,7 +23,7 @@ from fusion.baselines import (
     verdict_sentence,
 )
 from fusion.runs import LoadedRun
-from fusion.verdicts import Verdict
+from fusion.verdicts import Verdict, saved
 from views._shared import chart, language, t
 
 RUN_COLOR = plots.MODALITY_COLORS[0]
@@ -125,11 +125,9 @@ def compare_baselines(runs: dict[str, LoadedRun]) -> None:
         colors += co
     chart(_figure(values, chance, titles, colors, t("baselines.axis")))
     for name, r in runs.items():
-        for key in ("verdict", "verdict_class_structure"):
-            v = _verdict(r, key)
-            if v is not None and not (key != "verdict" and v == _verdict(r, "verdict")):
-                st.markdown(f"**{name}** · {baseline_label(v.against, language())}")
-                _say(v)
+        for _, v in saved(r.verdicts):
+            st.markdown(f"**{name}** · {baseline_label(v.against, language())}")
+            _say(v)
         if name in found and r.validation_reported:
             st.caption(f"**{name}**: {t('baselines.validation_reported')}")
     st.caption(t("baselines.compare_caption") + " " + t("baselines.interval_note"))
