@@ -167,6 +167,7 @@ def _checkpoint(folder: str, config: Any):
             self.kept_state: dict[str, Any] | None = None
             self.kept_arrays: dict[str, Any] | None = None
             self.evaluated: tuple[int, dict[str, Any], Any] | None = None  # epoch, arrays, rows
+            self.rows: list[dict[str, Any]] = []  # the epoch rows as of the last epoch's end
 
         def on_train_start(self, info):
             self.device = str(info.get("device", ""))
@@ -208,6 +209,8 @@ def _checkpoint(folder: str, config: Any):
                     self.kept, self.kept_state = epoch, state
                     self.kept_arrays = ev[1] if ev is not None and ev[0] == epoch else None
                 _write_atomically(self.path / CHECKPOINT_WEIGHTS, lambda f: torch.save(state, f))
+            with self.lock:  # the rows up to this epoch: the trainer appends the next one early
+                self.rows = [dict(r) for r in history.epochs if int(r["epoch"]) <= epoch]
             about = {
                 "epoch": self.kept,
                 "standardize": bool(config.train.standardize),  # as the training decided
@@ -226,10 +229,10 @@ def _checkpoint(folder: str, config: Any):
 
             with self.lock:
                 kept, state, arrays = self.kept, self.kept_state, self.kept_arrays
+                rows = [dict(r) for r in self.rows]
             h0, ev = self.history, self.evaluated
             if state is None or arrays is None or ev is None:
                 return None
-            rows = [dict(r) for r in list(h0.epochs)] if h0 is not None else []
             kept_row = next((r for r in rows if int(r["epoch"]) == kept), {})
             snaps = [s for s in list(h0.snapshots) if s.epoch < kept] if h0 is not None else []
             h = History(
