@@ -23,6 +23,7 @@ AREAS = (
     "realdata",
     "live",
     "jobs",
+    "demo_repeat",
 )
 
 

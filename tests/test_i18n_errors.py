@@ -252,4 +252,5 @@ def test_a_failed_job_keeps_the_error_key(small_latent):
     assert p.state == "failed" and p.message == job.error
     assert localized_message(job, "zh", "error") == localized_message(p, "zh")
     assert CJK.search(localized_message(p, "zh"))
-    assert isinstance(FusionError(job.error_key, **job.error_params), FusionError)
+    # The key and its parameters rebuild the very message the job shows.
+    assert str(FusionError(job.error_key, **job.error_params)) == job.error

@@ -45,6 +45,8 @@ DEFAULT_TIMEOUT_MS = 30_000
 APP = '[data-testid="stApp"]'
 EXCEPTION = '[data-testid="stException"]'
 MAX_SHOT_HEIGHT = 6000
+# Resolves once the page has painted two more frames (layout after a resize is done).
+SETTLED_FRAMES_JS = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
 # The height of the main area's content (Streamlit scrolls inside stMain, not the window).
 CONTENT_HEIGHT_JS = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
@@ -155,6 +157,17 @@ class App:
     def wait(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         wait_for_app_run(self.page, timeout_ms)
 
+    def last_send(self) -> float:
+        """When the page last sent the server a message (page time, ms; 0: never)."""
+        return float(self.page.evaluate("() => window.__fusionRuns.lastSend"))
+
+    def wait_for_send(self, after: float, timeout_ms: int = 5_000) -> None:
+        """Wait until the page has sent the server a message after ``after`` (see
+        :meth:`last_send`): a widget's new value, sent a moment after it changed."""
+        self.page.wait_for_function(
+            "t => window.__fusionRuns.lastSend > t", arg=after, timeout=timeout_ms
+        )
+
     def assert_no_exception(self) -> None:
         boxes = self.page.locator(EXCEPTION)
         if boxes.count():
@@ -208,7 +221,7 @@ class App:
         tall = min(max(VIEWPORT["height"], height), MAX_SHOT_HEIGHT)
         if tall > VIEWPORT["height"]:
             self.page.set_viewport_size({"width": VIEWPORT["width"], "height": tall})
-            self.page.wait_for_timeout(400)  # charts re-lay out
+            self.page.evaluate(SETTLED_FRAMES_JS)  # charts re-lay out to the new height
         try:
             self.page.screenshot(path=str(path), full_page=True)
         finally:
@@ -218,11 +231,18 @@ class App:
         return path
 
 
+def new_context(browser, **options):
+    """A browser context that reports the app's run signals (see :data:`RUN_SIGNALS_JS`)."""
+    context = browser.new_context(**{"viewport": VIEWPORT, **options})
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context.add_init_script(RUN_SIGNALS_JS)
+    return context
+
+
 @pytest.fixture
 def app(browser, app_server, request):
     """A fresh browser context (a new Streamlit session) opened at Home."""
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context = new_context(browser)
     a = App(context.new_page(), app_server, request.node.name)
     a.open()
     yield a
@@ -233,24 +253,52 @@ def app(browser, app_server, request):
     context.close()
 
 
-def wait_for_app_run(page, timeout_ms: int = DEFAULT_TIMEOUT_MS, settle_ms: int = 300) -> None:
-    """Wait until the app is connected and its script has finished this run."""
-    page.wait_for_timeout(200)  # let a click's rerun request reach the server
-    page.locator(f"{APP}[data-test-connection-state='CONNECTED']").wait_for(
-        state="attached", timeout=timeout_ms
-    )
-    page.locator(f"{APP}[data-test-script-state='notRunning']").wait_for(
-        state="attached", timeout=timeout_ms
-    )
-    wait_for_no_skeletons(page, timeout_ms)
-    page.wait_for_timeout(settle_ms)
+# Installed in every page before the app loads: records when the page last sent the server a
+# message (a widget's rerun request) and when a script run last started, so that
+# :func:`wait_for_app_run` waits for the run a click asked for instead of a fixed pause.
+RUN_SIGNALS_JS = """(() => {
+  const s = (window.__fusionRuns = { lastSend: 0, lastStart: 0 });
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    s.lastSend = performance.now();
+    return send.call(this, data);
+  };
+  new MutationObserver((records) => {
+    const values = records.map((r) => r.oldValue);
+    values.push(records[records.length - 1].target.getAttribute('data-test-script-state'));
+    if (values.slice(1).includes('running')) s.lastStart = performance.now();
+  }).observe(document, {
+    subtree: true, attributes: true, attributeOldValue: true,
+    attributeFilter: ['data-test-script-state'],
+  });
+})();"""
+
+# True once the app is connected and idle, and the last message the page sent was answered
+# by a script run (or none was, ANSWER_MS after it: a message that asks for no rerun).
+APP_IDLE_JS = """(answerMs) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const s = window.__fusionRuns;
+  if (!app || !s) return false;
+  if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
+  if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+  return s.lastStart >= s.lastSend || performance.now() - s.lastSend > answerMs;
+}"""
+ANSWER_MS = 1500  # a rerun request is answered by a run start well within this
+
+
+def wait_for_app_run(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    """Wait until the app is connected, the run the last interaction asked for has started
+    and finished, and no element is a loading placeholder (the app's own signals)."""
+    page.wait_for_function(APP_IDLE_JS, arg=ANSWER_MS, timeout=timeout_ms)
 
 
 def wait_for_no_skeletons(page, timeout_ms: int = 10_000) -> None:
     """Wait (bounded, without failing) until no element is still a loading placeholder."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while page.get_by_test_id("stSkeleton").count() and time.monotonic() < deadline:
-        page.wait_for_timeout(200)
+    with contextlib.suppress(Exception):
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms
+        )
 
 
 @pytest.fixture(scope="session")

@@ -1,27 +1,31 @@
 """Home's demos, clicked again and again in one tab: each lands on Explore promptly.
 
-Issue 15 item 2: two launches in about twenty sat 60-120 s on Home although their run had
-been saved within 2 s of the click. Each demo runs ``REPEATS`` times in a row here; for
-every launch the time from the click to Explore showing the demo's own run with its map
-is recorded (training, saving and the first map included), and the test fails if any
+A launch must not stall on Home after its run was saved. Each demo runs ``REPEATS`` times
+in a row (``FUSION_DEMO_REPEATS``, 3 here; ``benchmarks/bench_demo_repeat.py`` runs 20);
+for every launch the time from the click to Explore showing the demo's own run with its
+map is recorded (training, saving and the first map included), and the test fails if any
 launch takes longer than ``BOUND_S`` (a demo trains in about 2 s on a quiet 2-core CPU).
 The distribution is printed and kept in ``test-artifacts/timings.json``.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.test_journeys import MIN_MAP_POINTS, keyed, map_points
+from benchmarks.appserver import MAP_POINTS_JS
+from tests.browser.conftest import EXCEPTION
+from tests.browser.test_journeys import MIN_MAP_POINTS, keyed
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPEATS = 20
-BOUND_S = 30.0  # generous under load; a stall of the issue's kind took 60-120 s
+REPEATS = int(os.environ.get("FUSION_DEMO_REPEATS", "3"))
+BOUND_S = 30.0  # generous under load; a stalled launch sits 60 s or more
 EXPLORE = re.compile(r"/explore(\?|$)")
 
 
@@ -43,17 +47,23 @@ def _launch(app, kind: str) -> tuple[float, float]:
     button.click()
     app.page.wait_for_url(EXPLORE, timeout=int(3 * BOUND_S * 1000))
     opened = time.monotonic() - t0
-    deadline = t0 + 3 * BOUND_S
-    while True:  # the demo's run replaces the live panel once it is saved
-        app.assert_no_exception()
-        shown = _shown_run(app)
-        if shown and shown != before and map_points(app) >= MIN_MAP_POINTS:
-            break
-        assert time.monotonic() < deadline, (
+    try:  # the demo's run replaces the live panel once it is saved
+        app.page.wait_for_function(
+            f"""([before, n]) => {{
+              if (document.querySelector('{EXCEPTION}')) return true;
+              const picker = document.querySelector('.st-key-explore_run');
+              const shown = picker ? picker.innerText : '';
+              return !!shown && shown !== before && ({MAP_POINTS_JS})() >= n;
+            }}""",
+            arg=[before, MIN_MAP_POINTS],
+            timeout=3 * BOUND_S * 1000,
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(
             f"the {kind} demo's run did not show on Explore within {3 * BOUND_S:.0f} s; "
             f"the page says:\n{app.main_text()[:1500]}"
-        )
-        app.page.wait_for_timeout(200)
+        ) from None
+    app.assert_no_exception()
     seconds = time.monotonic() - t0
     app.wait(timeout_ms=int(3 * BOUND_S * 1000))
     app.assert_no_exception()

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.apptest_helpers import make_run
+from tests.browser.conftest import SETTLED_FRAMES_JS
 from tests.browser.test_journeys import keyed, wait_for_text
 
 pytestmark = pytest.mark.browser
@@ -69,7 +70,7 @@ SHOWN_SELECTION_JS = """(sel) => {
 def _show_map(app) -> None:
     chart = app.page.locator(MAP)
     chart.scroll_into_view_if_needed()
-    app.page.wait_for_timeout(300)
+    app.page.evaluate(SETTLED_FRAMES_JS)
 
 
 def _selected(app) -> tuple[int, int]:
@@ -116,14 +117,13 @@ def test_lasso_then_click_shows_samples_and_neighbours(app):
     _show_map(app)
     point = app.page.evaluate(POINT_JS, [MAP, 3])
     app.page.mouse.move(point["x"], point["y"])
-    app.page.wait_for_timeout(300)
+    app.page.locator(f"{MAP} .hoverlayer .hovertext").first.wait_for()  # plotly sees the point
     app.page.mouse.click(point["x"], point["y"])
     app.wait()
     app.assert_no_exception()
-    for _ in range(50):  # the rerun may still be drawing the panel
-        if _selected(app) == (1, 1):
-            break
-        app.page.wait_for_timeout(300)
+    expect(app.page.get_by_test_id("stMain")).to_contain_text(
+        re.compile(SELECTED.pattern.replace(r"(\d+)", "1", 2)), timeout=15_000
+    )
     assert _selected(app) == (1, 1), "a click did not pick exactly the point clicked"
     assert NEIGHBOURS in app.main_text()
     sample_id = re.search(r"id (\S+?)(<br>|$)", point["text"]).group(1)

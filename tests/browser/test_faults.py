@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, VIEWPORT, App
+from tests.browser.conftest import App, new_context
 from tests.browser.test_journeys import (
     keyed,
     no_early_stop,
@@ -68,10 +69,7 @@ def start_long_training(app: App, name: str = "") -> None:
     app.page.get_by_role("button", name="Start training").click()
     keyed(app, "train_stop").wait_for(timeout=60_000)
     app.page.get_by_test_id("stProgress").filter(has_text="step").wait_for(timeout=60_000)
-    deadline = time.monotonic() + 30
-    while progress_step(app) < 2:  # a stop now leaves a run with steps, which is saved
-        assert time.monotonic() < deadline, "the training made no progress"
-        app.page.wait_for_timeout(300)
+    wait_for_step_above(app, 1, 30)  # a stop now leaves a run with steps, which is saved
     app.wait()
 
 
@@ -79,6 +77,21 @@ def progress_step(app: App) -> int:
     """The step counter of the live progress bar ("... step 12 of 600 ...")."""
     text = app.page.get_by_test_id("stProgress").first.inner_text()
     return int(text.split("step ", 1)[1].split(" ", 1)[0])
+
+
+STEP_ABOVE_JS = """(n) => {
+  const bar = document.querySelector('[data-testid="stProgress"]');
+  const m = bar && bar.innerText.match(/step (\\d+)/);
+  return !!m && parseInt(m[1], 10) > n;
+}"""
+
+
+def wait_for_step_above(app: App, n: int, timeout_s: float) -> None:
+    """Wait until the live progress bar's step counter passes ``n`` (the job moves)."""
+    try:
+        app.page.wait_for_function(STEP_ABOVE_JS, arg=n, timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        raise AssertionError(f"the training shows no step past {n} in {timeout_s:.0f} s") from None
 
 
 def run_options(app: App) -> list[str]:
@@ -136,11 +149,7 @@ def test_leave_and_come_back_then_stop_mid_epoch(app):
     app.nav("Train", "train-reattached")
     # The panel re-attached to the same job, which kept going meanwhile.
     wait_for_text(app, "You can switch pages; the training keeps going", 30)
-    first = progress_step(app)
-    deadline = time.monotonic() + 30
-    while progress_step(app) <= first:
-        assert time.monotonic() < deadline, "the re-attached panel shows no progress"
-        app.page.wait_for_timeout(300)
+    wait_for_step_above(app, progress_step(app), 30)  # the re-attached panel shows progress
     assert app.server.training_threads() == 1
 
     # Stop at whatever batch it is in (mid-epoch): the thread ends, the run is kept.
@@ -156,11 +165,7 @@ def test_leave_and_come_back_then_stop_mid_epoch(app):
 def watch_progress_move(app: App, timeout_s: float = 60) -> None:
     """The live panel is shown and its step counter moves (the job is alive and attached)."""
     app.page.get_by_test_id("stProgress").filter(has_text="step").wait_for(timeout=timeout_s * 1000)
-    first = progress_step(app)
-    deadline = time.monotonic() + timeout_s
-    while progress_step(app) <= first:
-        assert time.monotonic() < deadline, "the re-attached panel shows no progress"
-        app.page.wait_for_timeout(300)
+    wait_for_step_above(app, progress_step(app), timeout_s)
 
 
 def test_reload_and_closed_tab_keep_the_job_and_it_reattaches(app, browser):
@@ -194,8 +199,7 @@ def test_reload_and_closed_tab_keep_the_job_and_it_reattaches(app, browser):
     assert any("survives-reload" in o for o in options), options
 
     # Close the tab during a training (a second visitor), then open their link again.
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context = new_context(browser)
     other = App(context.new_page(), server, app.test_name + "-closed-tab")
     try:
         other.open()
@@ -207,8 +211,7 @@ def test_reload_and_closed_tab_keep_the_job_and_it_reattaches(app, browser):
         context.close()
     time.sleep(3)  # the websocket is gone; the job is not
     assert server.training_threads() == 1
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context = new_context(browser)
     again = App(context.new_page(), server, app.test_name + "-came-back")
     try:
         again.page.goto(link)

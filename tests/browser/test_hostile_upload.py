@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, VIEWPORT, App
+from tests.browser.conftest import App, new_context
 from tests.browser.test_journeys import open_tab, wait_for_alert, wait_for_text
 
 pytestmark = pytest.mark.browser
@@ -50,8 +50,7 @@ def test_npz_bomb_upload_is_refused_and_the_server_survives(app, browser, app_se
         assert resp.status == 200 and resp.read().decode().strip() == "ok"
 
     # Another visitor's session still works: it generates data and sees it active.
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context = new_context(browser)
     try:
         other = App(context.new_page(), app_server, "other-session")
         other.open()

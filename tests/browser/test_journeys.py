@@ -15,8 +15,10 @@ import time
 
 import numpy as np
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from benchmarks.appserver import MAP_POINTS_JS
+from tests.browser.conftest import EXCEPTION, SETTLED_FRAMES_JS
 
 pytestmark = pytest.mark.browser
 
@@ -29,20 +31,22 @@ def map_points(app) -> int:
     return app.page.evaluate(MAP_POINTS_JS)
 
 
-def wait_for_map(app, timeout_s: float) -> int:
-    """Wait until the page shows a scatter chart with points; return how many."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        app.assert_no_exception()
-        n = map_points(app)
-        if n >= MIN_MAP_POINTS:
-            return n
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"no map with at least {MIN_MAP_POINTS} points after {timeout_s:.0f} s on "
-                f"{app.page.url}; the page says:\n{app.main_text()[:2000]}"
-            )
-        app.page.wait_for_timeout(500)
+def wait_for_map(app, timeout_s: float, at_least: int = MIN_MAP_POINTS) -> int:
+    """Wait until the page shows a scatter chart with ``at_least`` points (or an exception
+    box, which fails); return how many points it shows."""
+    try:
+        app.page.wait_for_function(
+            f"n => ({MAP_POINTS_JS})() >= n || !!document.querySelector('{EXCEPTION}')",
+            arg=at_least,
+            timeout=timeout_s * 1000,
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"no map with at least {at_least} points after {timeout_s:.0f} s on "
+            f"{app.page.url}; the page says:\n{app.main_text()[:2000]}"
+        ) from None
+    app.assert_no_exception()
+    return map_points(app)
 
 
 def write_csv(path, n: int = 300, seed: int = 0) -> None:
@@ -69,26 +73,34 @@ def keyed(app, key: str):
 
 def wait_for_text(app, text: str, timeout_s: float, where: str = "stMain") -> None:
     """Wait until ``text`` shows in the main area, failing early on an exception box."""
-    deadline = time.monotonic() + timeout_s
     area = app.page.get_by_test_id(where)
-    while area.get_by_text(text).count() == 0:
-        app.assert_no_exception()
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{text!r} did not appear within {timeout_s:.0f} s on {app.page.url}; the "
-                f"page says:\n{area.inner_text()[:2000]}"
-            )
-        app.page.wait_for_timeout(300)
+    found = area.get_by_text(text).or_(app.page.locator(EXCEPTION)).first
+    try:
+        found.wait_for(state="attached", timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"{text!r} did not appear within {timeout_s:.0f} s on {app.page.url}; the "
+            f"page says:\n{area.inner_text()[:2000]}"
+        ) from None
+    app.assert_no_exception()
 
 
 def set_epochs(app, key: str, keys: list[str]) -> int:
-    """Drive the Train form's epochs slider from the keyboard; return the value it shows."""
+    """Drive a slider of the Train form from the keyboard; return the value it shows.
+
+    A moved slider sends its value to the server a moment later: this waits until it has
+    been sent and the run it causes has finished."""
     thumb = keyed(app, key).get_by_role("slider")
+    shown = keyed(app, key).get_by_test_id("stSliderThumbValue")
+    before, sent = shown.inner_text(), app.last_send()
     thumb.focus()
     for k in keys:
         thumb.press(k)
-    app.page.wait_for_timeout(200)
-    return int(keyed(app, key).get_by_test_id("stSliderThumbValue").inner_text())
+    app.page.evaluate(SETTLED_FRAMES_JS)
+    if shown.inner_text() != before:
+        app.wait_for_send(after=sent)
+        app.wait()
+    return int(shown.inner_text())
 
 
 def no_early_stop(app, key: str = "tr_patience_joint_info_nce") -> None:
@@ -119,15 +131,16 @@ def open_tab(app, name: str) -> None:
 
 def wait_for_alert(app, kind: str, *needles: str, timeout_s: float = 30) -> str:
     """Wait for a visible alert of ``kind`` (Error, Warning, ...) containing every needle."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        shown = alerts(app, kind)
-        for text in shown:
-            if all(n in text for n in needles):
-                return text
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {kind} alert containing {needles}; alerts shown: {shown}")
-        app.page.wait_for_timeout(300)
+    boxes = app.page.get_by_test_id("stMain").get_by_test_id(f"stAlertContent{kind}")
+    for n in needles:
+        boxes = boxes.filter(has_text=re.compile(re.escape(n)))
+    try:
+        boxes.filter(visible=True).first.wait_for(timeout=timeout_s * 1000)
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"no {kind} alert containing {needles}; alerts shown: {alerts(app, kind)}"
+        ) from None
+    return boxes.filter(visible=True).first.inner_text()
 
 
 def upload(app, path) -> None:

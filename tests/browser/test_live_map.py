@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from tests.browser.conftest import EXCEPTION
 from tests.browser.test_journeys import keyed, no_early_stop, set_epochs, wait_for_text
 
 pytestmark = pytest.mark.browser
@@ -44,18 +46,24 @@ def _read(app, key: str) -> dict | None:
 
 
 def _wait_points(app, key: str, n: int, timeout_ms: int = 90_000) -> dict:
-    waited = 0
-    while waited < timeout_ms:
-        got = _read(app, key)
-        if got and len(got["x"]) >= n:
-            return got
-        app.assert_no_exception()
-        app.page.wait_for_timeout(250)
-        waited += 250
-    raise AssertionError(
-        f"the chart {key!r} never held {n} points; the page says:\n"
-        f"{app.page.get_by_test_id('stMain').inner_text()[:2000]}"
-    )
+    """Wait until the chart ``key`` holds ``n`` points (an exception box fails at once)."""
+    try:
+        app.page.wait_for_function(
+            f"""([key, n]) => {{
+              if (document.querySelector('{EXCEPTION}')) return true;
+              const got = ({POINTS_JS})(key);
+              return !!got && got.x.length >= n;
+            }}""",
+            arg=[key, n],
+            timeout=timeout_ms,
+        )
+    except PlaywrightTimeout:
+        raise AssertionError(
+            f"the chart {key!r} never held {n} points; the page says:\n"
+            f"{app.page.get_by_test_id('stMain').inner_text()[:2000]}"
+        ) from None
+    app.assert_no_exception()
+    return _read(app, key)
 
 
 def _sorted_points(d: dict) -> np.ndarray:
@@ -78,13 +86,16 @@ def test_live_map_moves_while_training_and_explore_shows_the_last_frame(app):
     app.page.get_by_role("button", name="Start training").click()
     first = _wait_points(app, "train_live_map_chart", 100)
     p1 = app.page.evaluate(PROGRESS_JS)
-    app.page.wait_for_timeout(1100)
-    second = first
-    for _ in range(160):  # a new UMAP frame: the first fit (seconds) spaces the next out
-        second = _read(app, "train_live_map_chart")
-        if second and second["title"] != first["title"]:
-            break
-        app.page.wait_for_timeout(250)
+    # A new frame, titled with a later epoch (the first UMAP fit, seconds, spaces it out).
+    app.page.wait_for_function(
+        f"""([key, title]) => {{
+          const got = ({POINTS_JS})(key);
+          return !!got && got.title !== title;
+        }}""",
+        arg=["train_live_map_chart", first["title"]],
+        timeout=40_000,
+    )
+    second = _read(app, "train_live_map_chart")
     p2 = app.page.evaluate(PROGRESS_JS)
     assert p1 is not None and p2 is not None and p2 < 100, (p1, p2)
     assert len(second["x"]) == len(first["x"]) >= 100

@@ -31,6 +31,18 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-artifacts" / "live-series"
 ASSETS = ROOT / "assets"
 EPOCH = re.compile(r"epoch (\d+)")
+# True once the map's drawn points have held still for five polls in a row (its transition
+# from the previous frame has ended).
+MAP_STILL_JS = """(key) => {
+  const layer = document.querySelector('.st-key-' + key + ' .scatterlayer');
+  if (!layer) return false;
+  const sig = [...layer.querySelectorAll('.point')].slice(0, 80)
+    .map((p) => p.getAttribute('transform')).join(';');
+  const same = sig === window.__mapSig;
+  window.__mapSig = sig;
+  window.__mapStill = same && sig ? (window.__mapStill || 0) + 1 : 0;
+  return window.__mapStill >= 5;
+}"""
 
 
 def _shot(app, selector: str) -> bytes | None:
@@ -54,7 +66,7 @@ def _frame_at(app, keys: list[str]) -> dict:
         thumb.press(k)
     app.wait()
     app.page.mouse.move(2, 2)  # no hover toolbar over the map
-    app.page.wait_for_timeout(800)  # the map's transition ends
+    app.page.wait_for_function(MAP_STILL_JS, arg="explore_map", polling=100)  # transition ends
     got = app.page.evaluate(POINTS_JS, "explore_map")
     m = EPOCH.search(got["title"])
     return {

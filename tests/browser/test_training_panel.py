@@ -15,9 +15,11 @@ Screenshots go to test-artifacts/screenshots/ (see conftest.py).
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.test_journeys import keyed, no_early_stop, set_epochs, wait_for_text
 
@@ -84,7 +86,12 @@ def test_training_panel_in_view_with_final_curves_and_presenter_sizes(app):
     assert set_epochs(app, "tr_bs_joint_info_nce", ["Home"]) == 16  # minutes: Stop comes first
     app.page.get_by_role("button", name="Start training").click()  # scrolls down to it
     keyed(app, "train_metrics_chart").wait_for(timeout=60_000)  # one epoch has been scored
-    app.page.wait_for_timeout(600)
+    with contextlib.suppress(PlaywrightTimeout):  # the page scrolls to the panel smoothly
+        app.page.wait_for_function(
+            f"key => {{ const b = ({IN_VIEW_JS})(key); return !!b && b.top >= 0 && b.top < b.height; }}",
+            arg="train_panel",
+            timeout=5_000,
+        )
     box = app.page.evaluate(IN_VIEW_JS, "train_panel")
     assert box and 0 <= box["top"] < box["height"], (
         f"after Start training the live panel is off-screen: {box}"
@@ -93,12 +100,12 @@ def test_training_panel_in_view_with_final_curves_and_presenter_sizes(app):
     # One progress figure on screen: the panel's (the sidebar's lagged behind it).
     sidebar = app.sidebar_text()
     assert "progress on this page" in sidebar and "%" not in sidebar, sidebar
-    labels = None
-    for _ in range(40):  # the chart may be mid-redraw when read
-        labels = app.page.evaluate(CHANCE_LABELS_JS, "train_metrics_chart")
-        if labels is not None:
-            break
-        app.page.wait_for_timeout(100)
+    # The chart may be mid-redraw when read (the labels read null then).
+    with contextlib.suppress(PlaywrightTimeout):
+        app.page.wait_for_function(
+            f"key => ({CHANCE_LABELS_JS})(key) !== null", arg="train_metrics_chart", timeout=4_000
+        )
+    labels = app.page.evaluate(CHANCE_LABELS_JS, "train_metrics_chart")
     assert labels, "the validation chart shows no chance label"
     cut = [x for x in labels if x["left"] < -1 or x["right"] < -1]
     assert not cut, f"chance labels stick out of the chart (px beyond the edges): {cut}"

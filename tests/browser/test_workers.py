@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from benchmarks.appserver import process_tree, streamlit_server
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS, VIEWPORT, App, Server
+from tests.browser.conftest import App, Server, new_context
 from tests.browser.test_faults import start_long_training
 from tests.browser.test_journeys import keyed, wait_for_map, wait_for_text
 
@@ -46,8 +47,7 @@ def own_server(tmp_path: Path, **env: str):
 
 @contextlib.contextmanager
 def tab(browser, server: Server, name: str):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context = new_context(browser)
     try:
         app = App(context.new_page(), server, name)
         app.open()
@@ -63,11 +63,11 @@ def run_demo(app: App) -> int:
     deadline = time.monotonic() + DEMO_TO_MAP_S
     # Explore shows the live panel (its live map too) until the run is saved: wait for that
     main = app.page.get_by_test_id("stMain")
-    while "Training the joint embedding demo" in main.inner_text():
-        assert time.monotonic() < deadline, main.inner_text()[:1500]
-        app.page.wait_for_timeout(250)
-    while (n := wait_for_map(app, DEMO_TO_MAP_S)) < 2 * 400 and time.monotonic() < deadline:
-        app.page.wait_for_timeout(500)  # a smaller chart (the curves) may be drawn first
+    expect(main).not_to_contain_text(
+        "Training the joint embedding demo", timeout=(deadline - time.monotonic()) * 1000
+    )
+    # A smaller chart (the curves) may be drawn first: wait for the map's 2 x 400 points.
+    n = wait_for_map(app, max(1.0, deadline - time.monotonic()), at_least=2 * 400)
     app.wait()
     app.assert_no_exception()
     return n
