@@ -27,7 +27,7 @@ Executors import this module and :mod:`fusion.jobs.protocol`, never the job hand
 from __future__ import annotations
 
 import os
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from fusion.jobs.protocol import Outcome, StopEvent, TrainTask
 
@@ -68,6 +68,7 @@ class Job(Protocol):
     def salvaging(self, exitcode: Any, kept: int) -> None: ...
 
 
+@runtime_checkable
 class Executor(Protocol):
     """Where jobs train. Every method may be called from any thread."""
 
