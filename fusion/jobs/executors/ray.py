@@ -1,4 +1,6 @@
-"""The ``ray`` executor: jobs on a Ray cluster, ``FUSION_EXECUTOR=ray`` (or ``python -m fusion train --executor ray``).
+"""The ``ray`` executor: jobs on a Ray cluster.
+
+``FUSION_EXECUTOR=ray``, or ``python -m fusion train --executor ray``.
 
 Which cluster is Ray's own business: ``RAY_ADDRESS`` (as in every Ray program), e.g.
 ``127.0.0.1:6379`` for a head started with ``ray start --head``; without it ``ray.init()``
