@@ -3,10 +3,11 @@
 A :class:`TrainingJob` is the server's handle on one training. The training itself runs
 elsewhere, on an *executor* chosen by ``FUSION_EXECUTOR`` (:func:`get_executor`):
 
-- ``local`` (the app's default): a pool of worker processes on this machine, started with
-  ``spawn`` (:class:`fusion.jobs.executors.local.LocalExecutor`); the web server never imports torch.
-- ``thread``: a thread in this process (:class:`fusion.jobs.executors.thread.ThreadExecutor`), for
-  notebooks and as the benchmarks' baseline; ``job.run_result`` then holds the whole
+- ``local`` (the app's default): a pool of worker processes on this machine, each a fresh
+  ``python -m fusion.worker`` (:class:`fusion.jobs.executors.local.LocalExecutor`); the web
+  server never imports torch.
+- ``thread``: a thread in this process
+  (:class:`fusion.jobs.executors.thread.ThreadExecutor`), for notebooks and as the benchmarks' baseline; ``job.run_result`` then holds the whole
   :class:`~fusion.experiment.RunResult`.
 - ``ray``: a Ray cluster (:class:`fusion.jobs.executors.ray.RayExecutor`); ``RAY_ADDRESS``
   says which, as in every Ray program.
