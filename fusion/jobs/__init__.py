@@ -7,7 +7,8 @@ elsewhere, on an *executor* chosen by ``FUSION_EXECUTOR`` (:func:`get_executor`)
   ``python -m fusion.worker`` (:class:`fusion.jobs.executors.local.LocalExecutor`); the web
   server never imports torch.
 - ``thread``: a thread in this process
-  (:class:`fusion.jobs.executors.thread.ThreadExecutor`), for notebooks and as the benchmarks' baseline; ``job.run_result`` then holds the whole
+  (:class:`fusion.jobs.executors.thread.ThreadExecutor`), for notebooks and as the
+  benchmarks' baseline; ``job.run_result`` then holds the whole
   :class:`~fusion.experiment.RunResult`.
 - ``ray``: a Ray cluster (:class:`fusion.jobs.executors.ray.RayExecutor`); ``RAY_ADDRESS``
   says which, as in every Ray program.
