@@ -47,9 +47,8 @@ def ray_overhead(quick: bool) -> list[Entry]:
     from benchmarks.rayhead import ray_head
     from fusion import generators
     from fusion.config import default_config
-    from fusion.executors import LocalExecutor
     from fusion.jobs import TrainingJob
-    from fusion.ray_executor import RayExecutor
+    from fusion.jobs.executors import LocalExecutor, RayExecutor
 
     data = generators.generate("shared_latent", n=1000, seed=0)
     repeats = 2 if quick else 5

@@ -13,7 +13,7 @@ alternating so that machine noise hits both:
   the training steps of an epoch, not its evaluation;
 - "whole epochs incl. eval": wall time between consecutive ``on_epoch_end`` callbacks,
   i.e. training steps plus the per-epoch evaluation and snapshot fit does every epoch;
-- a job in a local worker process (``fusion.executors.LocalExecutor``, as the app runs
+- a job in a local worker process (``fusion.jobs.executors.LocalExecutor``, as the app runs
   training; a lone worker gets one torch thread per core, as the bare loop has), steady-
   state, vs the same main-thread loop (target >= 0.9); and, without a target, a job on the
   thread executor (``fusion.jobs.JOB_THREADS`` torch threads in a background thread).
@@ -156,10 +156,10 @@ def run(quick: bool) -> list[Entry]:
     n = 4000 if quick else 10_000
     epochs = 3 if quick else 5
     repeats = 1 if quick else 5
-    from fusion.executors import LocalExecutor, ThreadExecutor
+    from fusion.jobs.executors import LocalExecutor, ThreadExecutor
 
     threads = torch.get_num_threads()
-    from fusion.executors import worker_threads
+    from fusion.jobs.executors.local import worker_threads
 
     pool = LocalExecutor(workers=1)  # a lone worker: worker_threads(1) torch threads
     pool.warm()
@@ -189,7 +189,7 @@ def run(quick: bool) -> list[Entry]:
             (f"train {label}: fit whole epochs incl. per-epoch eval vs bare loop", whole, None,
              b, setting),
             (f"train {label}: job in a local worker process vs bare loop, same threads", job,
-             0.90, bj, f"{job_threads} torch thread(s) in both (fusion.executors.worker_threads)"),
+             0.90, bj, f"{job_threads} torch thread(s) in both (fusion.jobs.executors.local.worker_threads)"),
             (f"train {label}: job on the thread executor (1 torch thread) vs bare loop",
              thread_job, None, b, setting),
         ):  # fmt: skip

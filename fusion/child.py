@@ -10,7 +10,7 @@ A child starts in a session of its own: the SIGINT a terminal sends its foregrou
 process group on Ctrl-C reaches the server, which ends its children in order (a
 worker first saves its job), never the children in the middle of their work. A child
 still ends with its parent (its pipe closes; see each child's own watch).
-Used by the local training workers (:mod:`fusion.executors`) and the live map's
+Used by the local training workers (:mod:`fusion.jobs.executors.local`) and the live map's
 projection process (:mod:`fusion.projector`). Torch-free.
 """
 

@@ -7,7 +7,7 @@ embedding with its linear probe) on each of ``folds`` folds of
 never seen by the model tested on them; validation rows, drawn from the other parts, do
 every choosing (early stopping, the standardisation check, the baseline to set against).
 Each (method, fold) is a :class:`~fusion.jobs.TrainingJob` whose task carries
-``fold``/``folds`` (:func:`run_fold_task`, in the worker): the folds fan out over the
+``fold``/``folds`` (:func:`fusion.folds.run_fold_task`, in the worker): the folds fan out over the
 executor (worker processes, threads or Ray actors) and run in parallel, up to
 ``parallel`` at once.
 
@@ -26,7 +26,7 @@ folds that finished are kept and every score says how many folds it rests on.
 :func:`save_evaluation` writes ``<runs folder>/evaluations/<name>/evaluation.json`` and
 ``table.csv``.
 
-Torch-free at import (the worker side, :func:`run_fold_task`, imports it when called);
+Torch-free at import (the worker side, :mod:`fusion.folds`, imports it when called);
 no streamlit.
 """
 
@@ -50,8 +50,9 @@ import pandas as pd
 from fusion import baselines, registry
 from fusion import verdicts as verdicts_
 from fusion.config import RunConfig, default_config
-from fusion.data import PairedData, Roles, cross_validation_roles
+from fusion.data import PairedData
 from fusion.errors import DataError, FusionError
+from fusion.folds import FoldOutcome, fold_roles
 from fusion.i18n import DEFAULT_LANGUAGE, translate
 from fusion.runs import EVALUATIONS, json_default, runs_root, safe_name
 
@@ -66,63 +67,6 @@ LOGISTIC = "logistic"  # the method name of the logistic baselines' rows
 def method_choices() -> tuple[str, ...]:
     """The methods an evaluation can train: the registry's trained methods."""
     return tuple(m for m, spec in registry.METHODS.items() if not spec.gradient_free)
-
-
-# ---------------------------------------------------------------------------------------
-# What a fold sends back
-
-
-@dataclass
-class FoldOutcome:
-    """One fold's test rows and per-row outcomes (picklable: numpy arrays, no torch).
-
-    outcomes: per test row, "run" (a classifier: 1 when right), "probe" (a joint
-    embedding's linear probe, mean over modalities), "base:<key>" (each logistic baseline).
-    val_scores: each logistic baseline's validation accuracy (to pick the one set against).
-    status: how the training ended (fusion.train.History.status).
-    """
-
-    fold: int
-    status: str
-    metrics: dict[str, float]
-    outcomes: dict[str, np.ndarray]
-    val_scores: dict[str, float]
-    test_rows: np.ndarray  # the test rows' indices in the data
-    pid: int = 0  # the process that trained it
-    started: float = 0.0  # wall-clock times (time.time()) the fold started and ended
-    ended: float = 0.0
-
-
-def fold_roles(data: PairedData, folds: int, config: RunConfig) -> list[Roles]:
-    """The roles of every fold (the same for every method of one evaluation)."""
-    t = config.train
-    return cross_validation_roles(data.n, folds, t.val_fraction, t.seed, data.labels, data.groups)
-
-
-def run_fold_task(task: Any, data: PairedData, callbacks: Sequence[Any], stop_event: Any) -> Any:
-    """The worker side: train fold ``task.fold`` of ``task.folds`` and return an
-    :class:`~fusion.jobs.Outcome` holding its :class:`FoldOutcome` (no run is saved).
-    Imports torch."""
-    from fusion.experiment import run_fold
-    from fusion.jobs import Outcome, summary_of
-
-    started = time.time()
-    config = copy.deepcopy(task.config)  # run_fold adapts the batch and records choices
-    roles = fold_roles(data, task.folds, config)[task.fold]
-    result = run_fold(data, roles, config, callbacks, stop_event)
-    result.result.metrics = dict(result.metrics)
-    fold = FoldOutcome(
-        task.fold,
-        result.result.history.status,
-        dict(result.metrics),
-        {k: np.asarray(v, dtype=np.float64) for k, v in result.outcomes.items()},
-        dict(result.val_scores),
-        np.asarray(roles.test, dtype=np.int64),
-        os.getpid(),
-        started,
-        time.time(),
-    )
-    return Outcome(summary=summary_of(result.result), fold=fold)
 
 
 # ---------------------------------------------------------------------------------------

@@ -37,13 +37,12 @@ from fusion import verdicts as verdicts_
 from fusion.config import DEFAULT_BATCH_SIZE, RunConfig, default_config, monitored_metric
 from fusion.data import PairedData, plan_roles
 from fusion.models import input_stats
+from fusion.runtime import is_oom, one_blas_thread
 from fusion.train import (
     Callback,
     History,
     Snapshot,
     TensorData,
-    _is_oom,
-    _one_blas_thread,
     fit,
     resolve_device,
 )
@@ -336,7 +335,7 @@ def run_fold(data: PairedData, roles, config: RunConfig, callbacks, stop_event) 
     try:
         m, arrays = result.evaluate_rows(test)
     except RuntimeError as exc:
-        if not _is_oom(exc):
+        if not is_oom(exc):
             raise
         # Out of memory measuring the test rows: the run is kept unmeasured; its message
         # (fusion.train) already says what to change.
@@ -363,7 +362,7 @@ def run_fold(data: PairedData, roles, config: RunConfig, callbacks, stop_event) 
         probe = [arrays[k] for k in arrays if k.startswith("probe_pred:")]
         if probe and test.labels is not None:
             outcomes["probe"] = np.mean([p == test.labels for p in probe], axis=0)
-    with _one_blas_thread():  # BLAS threads gain nothing on these fits and thrash (7x slower)
+    with one_blas_thread():  # BLAS threads gain nothing on these fits and thrash (7x slower)
         fitted = baselines.fit_baselines(train, val, test, seed, check_scaling=check)
     m.update(baselines.baseline_metrics(fitted, test, train.n))
     for key, f in fitted.items():
@@ -504,7 +503,7 @@ class _ModelRows:
 
     def __call__(self, rows: PairedData) -> tuple[dict[str, float], dict[str, np.ndarray]]:
         self.model.eval()
-        with torch.no_grad(), _one_blas_thread():
+        with torch.no_grad(), one_blas_thread():
             return self.task.evaluate(self.model, TensorData.from_paired(rows, self.device), True)
 
 

@@ -197,9 +197,9 @@ def child_pid() -> int | None:
 def _here(X: np.ndarray, prev: np.ndarray | None, method: str, kw: dict[str, Any]) -> np.ndarray:
     """A frame made in this process (a training's: torch is loaded), on one BLAS thread."""
     from fusion import projection
-    from fusion.train import _one_blas_thread
+    from fusion.runtime import one_blas_thread
 
-    with _one_blas_thread():
+    with one_blas_thread():
         return projection.next_frame(X, prev, method, **kw)
 
 

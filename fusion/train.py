@@ -11,10 +11,11 @@ Design notes (measured on a 2-core CPU, see benchmarks/):
 - Loss parts are read back once per step (one ``tolist``) and validation
   metrics once per epoch; snapshots of validation outputs are kept only at a
   bounded number of epochs, each capped in rows, so memory stays bounded.
-- Per-epoch evaluation runs numpy's BLAS on one thread (:func:`_one_blas_thread`):
-  OpenBLAS's idle workers spin for a while after each call and, on a small machine,
-  then fight torch's OpenMP threads for the cores, so the next epoch's steps ran 3-30x
-  slower (joint InfoNCE, 2 cores, 2 torch threads).
+- Per-epoch evaluation runs numpy's BLAS on one thread
+  (:func:`fusion.runtime.one_blas_thread`): OpenBLAS's idle workers spin for a while
+  after each call and, on a small machine, then fight torch's OpenMP threads for the
+  cores, so the next epoch's steps ran 3-30x slower (joint InfoNCE, 2 cores, 2 torch
+  threads).
 - Faults end training without losing work: the stop event ends it within one
   batch ("stopped"); a NaN/inf loss ends it ("diverged") and restores the
   weights from the last completed epoch; a device out-of-memory error ends it
@@ -34,7 +35,6 @@ Design notes (measured on a 2-core CPU, see benchmarks/):
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import threading
@@ -56,6 +56,8 @@ from fusion.i18n import (
     translate,
 )
 from fusion.registry import DEVICES
+from fusion.runtime import is_oom, one_blas_thread
+from fusion.runtime import one_blas_thread as _one_blas_thread  # noqa: F401  (fusion.live's name)
 
 
 def resolve_device(requested: str = "auto") -> tuple[torch.device, str]:
@@ -227,33 +229,6 @@ def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
 
 
-_blas_controller: Any = None  # threadpoolctl's view of the loaded BLAS libraries, made once
-
-
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """Limit numpy/scipy's BLAS (OpenBLAS) to one thread for the ``with`` block.
-
-    The metrics of an epoch's evaluation (at most ``snapshot_rows`` rows) gain nothing from
-    BLAS threads, and idle OpenBLAS workers keep spinning after the call, stealing the
-    cores torch's training threads need (see the module notes). threadpoolctl comes with
-    scikit-learn; without it this is a no-op.
-    """
-    global _blas_controller
-    try:
-        if _blas_controller is None:
-            from threadpoolctl import ThreadpoolController
-
-            _blas_controller = ThreadpoolController()
-        return _blas_controller.limit(limits=1, user_api="blas")
-    except ImportError:
-        return contextlib.nullcontext()
-
-
-def _is_oom(exc: BaseException) -> bool:
-    oom_type = getattr(torch.cuda, "OutOfMemoryError", ())
-    return isinstance(exc, oom_type) or "out of memory" in str(exc).lower()
-
-
 def fit(
     model: nn.Module,
     task: Task,
@@ -284,7 +259,7 @@ def fit(
             if not run.epoch(epoch) or run.patience_ran_out(epoch):
                 break
     except RuntimeError as exc:
-        if not _is_oom(exc):
+        if not is_oom(exc):
             raise
         model.load_state_dict(run.good_state)
         run.out_of_memory(run.history.completed_epochs + 1)
@@ -372,7 +347,7 @@ class _Fit:
         evaluation costs the same on 1k or 100k pairs; the final metrics use all of ``val``.
         """
         self.model.eval()
-        with torch.no_grad(), _one_blas_thread():
+        with torch.no_grad(), one_blas_thread():
             metrics, arrays = self.task.evaluate(self.model, self.snap_t, final=False)
             if self.monitor == "loss":
                 metrics["loss"] = self.validation_loss()
@@ -392,7 +367,7 @@ class _Fit:
     def peek(self, at: float) -> None:
         """The peeking callbacks' view within an epoch (see :meth:`Callback.on_peek`)."""
         self.model.eval()
-        with torch.no_grad(), _one_blas_thread():
+        with torch.no_grad(), one_blas_thread():
             arrays = self.task.live_arrays(self.model, self.snap_t)
         self.model.train()
         for cb in self.peekers:
@@ -568,7 +543,7 @@ class _Fit:
                     _, arrays = self.task.evaluate(self.model, self.snap_t, final=False)
                     history.snapshots.append(Snapshot(last, arrays))
         except RuntimeError as exc:
-            if not _is_oom(exc):
+            if not is_oom(exc):
                 raise
             # Out of memory while evaluating: keep the run (history, snapshots so far,
             # weights) with the last per-epoch metrics, and say what to change.

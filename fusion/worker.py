@@ -1,9 +1,9 @@
 """The training side of a job: what runs in a worker process, a thread or a Ray actor.
 
-:func:`run_task` is the one function every executor runs (:mod:`fusion.executors`,
-:mod:`fusion.ray_executor`). It takes a :class:`~fusion.jobs.TrainTask`, trains it with
+:func:`run_task` is the one function every executor runs (:mod:`fusion.jobs.executors`).
+It takes a :class:`~fusion.jobs.protocol.TrainTask`, trains it with
 :func:`fusion.experiment.run_experiment`, reports progress as events through ``emit`` and
-returns a :class:`~fusion.jobs.Outcome`: a small summary of the run and, when the task
+returns a :class:`~fusion.jobs.protocol.Outcome`: a small summary of the run and, when the task
 asks for it, the run's files as bytes. The server writes those files into the workspace
 (:func:`fusion.runs.place_run`), so a worker needs no shared disk with the server.
 
@@ -11,7 +11,7 @@ With ``TrainTask.checkpoint_dir`` (the local pool sets it), a :class:`Checkpoint
 the kept epoch's weights in that folder as training goes; if the worker is then killed,
 :func:`salvage_task`, in another worker, saves the job as a stopped run from them.
 
-Events are ``(kind, payload)`` pairs (see :meth:`fusion.jobs.Progress.apply`): ``worker``
+Events are ``(kind, payload)`` pairs (:mod:`fusion.jobs.protocol`; :meth:`fusion.jobs.handle.Progress.apply`): ``worker``
 (pid, host, device), ``start``, ``step``, ``epoch``, ``say``, and any kind a live view adds
 (:func:`fusion.live.live_callbacks`).
 
@@ -47,13 +47,25 @@ from typing import Any
 
 from fusion.child import name_os_thread
 from fusion.errors import FusionError
-from fusion.jobs import (
+from fusion.jobs.protocol import (
     CHECKPOINT_INFO,
     CHECKPOINT_WEIGHTS,
+    DONE,
+    EPOCH,
+    EVENTS,
+    EXIT,
+    FAILED_KEY,
+    READY,
+    RUN,
+    SALVAGE,
     SHUTDOWN,
     SHUTDOWN_KEPT_KEY,
     SHUTDOWN_KEY,
+    START,
+    STEPS,
+    STOP,
     THREAD_NAME,
+    WORKER,
     WORKER_DIED_KEPT_KEY,
     WORKER_DIED_KEY,
     Outcome,
@@ -61,6 +73,7 @@ from fusion.jobs import (
     TrainTask,
     summary_of,
 )
+from fusion.runtime import is_oom, one_blas_thread
 
 Emit = Callable[[str, Any], None]
 IDLE_NAME = "fusion-idle"  # a worker's thread between trainings
@@ -102,12 +115,12 @@ def _recorder(emit: Emit):
 
         def flush(self):
             if self.pending:
-                emit("steps", self.pending)
+                emit(STEPS, self.pending)
                 self.pending = []
             self.last = time.perf_counter()
 
         def on_train_start(self, info):
-            emit("start", dict(info))
+            emit(START, dict(info))
 
         def on_step(self, info):
             self.pending.append(dict(info))
@@ -116,7 +129,7 @@ def _recorder(emit: Emit):
 
         def on_epoch_end(self, info, history):
             self.flush()
-            emit("epoch", dict(info))
+            emit(EPOCH, dict(info))
 
         def on_train_end(self, history):
             self.flush()
@@ -273,9 +286,7 @@ def _one_blas_thread_for(config: Any) -> contextlib.AbstractContextManager:
     """Linear CCA fits on one BLAS thread (idle OpenBLAS workers fight training threads)."""
     if config.method != "cca":
         return contextlib.nullcontext()
-    from fusion.train import _one_blas_thread
-
-    return _one_blas_thread()
+    return one_blas_thread()
 
 
 def run_task(
@@ -297,17 +308,16 @@ def run_task(
 
     from fusion import registry
     from fusion.experiment import run_experiment
-    from fusion.train import _is_oom
 
     if threads:
         torch.set_num_threads(threads)
     name_os_thread(THREAD_NAME)
-    emit("worker", {"pid": os.getpid(), "host": socket.gethostname(), "threads": threads or 0})
+    emit(WORKER, {"pid": os.getpid(), "host": socket.gethostname(), "threads": threads or 0})
     try:
         data = task.dataset()
         recorder = _recorder(emit)
         if task.folds:  # one fold of a cross-validation: its test outcomes, no run saved
-            from fusion.evaluation import run_fold_task
+            from fusion.folds import run_fold_task
 
             return run_fold_task(task, data, [recorder], stop_event)
         callbacks = [recorder, *_live_callbacks(task.config, emit, task.live_pace)]
@@ -330,11 +340,11 @@ def run_task(
     except FusionError as exc:
         return Outcome(error_key=exc.key, error_params=dict(exc.params))
     except Exception as exc:
-        if _is_oom(exc):  # the user's choice of size, not a bug: say what to change
+        if is_oom(exc):  # the user's choice of size, not a bug: say what to change
             return Outcome(error_key="messages.jobs.out_of_memory")
         traceback.print_exc()
         return Outcome(
-            error_key="messages.jobs.failed_unexpectedly",
+            error_key=FAILED_KEY,
             error_params={"error_type": exc.__class__.__name__, "error": str(exc)[:300]},
         )
     finally:
@@ -427,10 +437,8 @@ def _warm_projection() -> None:
 def worker_main(conn: Any, parent_pid: int) -> None:
     """A local worker process: load torch, say ready, train tasks until the pipe closes.
 
-    Messages from the server: ``("run", job_id, task, threads)``, ``("stop", job_id,
-    reason)``, ``("salvage", job_id, task, exitcode, steps)`` (:func:`salvage_task`),
-    ``("exit",)``. To the server: ``("ready", info)``, ``("events", job_id, [(kind,
-    payload), ...])``, ``("done", job_id, outcome)``.
+    The messages both ways are :mod:`fusion.jobs.protocol`'s (``RUN``, ``SALVAGE``, ``STOP``,
+    ``EXIT`` from the server; ``READY``, ``EVENTS``, ``DONE`` to it).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server drives the shutdown
     _die_with_parent()
@@ -442,7 +450,7 @@ def worker_main(conn: Any, parent_pid: int) -> None:
         with send_lock:
             conn.send(msg)
 
-    send(("ready", {"pid": os.getpid(), **device_info()}))
+    send((READY, {"pid": os.getpid(), **device_info()}))
     import fusion.experiment  # noqa: F401  (warm: the first task starts at once)
 
     threading.Thread(target=_warm_projection, name="fusion-warm-umap", daemon=True).start()
@@ -464,7 +472,7 @@ def worker_main(conn: Any, parent_pid: int) -> None:
                 return
             if outcome is not None:
                 current["answered"] = True
-                send(("done", job_id, outcome))
+                send((DONE, job_id, outcome))
 
     def listen() -> None:
         while True:
@@ -472,15 +480,15 @@ def worker_main(conn: Any, parent_pid: int) -> None:
                 msg = conn.recv()
             except (EOFError, OSError):  # the server is gone: nothing left to train for
                 os._exit(0)
-            if msg[0] in ("run", "salvage"):
+            if msg[0] in (RUN, SALVAGE):
                 stops.setdefault(msg[1], StopEvent())
                 tasks.put(msg)
-            elif msg[0] == "stop":
+            elif msg[0] == STOP:
                 reason = msg[2] if len(msg) > 2 else ""
                 stops.setdefault(msg[1], StopEvent()).stop(reason)
                 if reason == SHUTDOWN:
                     answer_at_once(msg[1])
-            elif msg[0] == "exit":
+            elif msg[0] == EXIT:
                 if current["job"] is not None:  # its end is not awaited any more
                     _end_projection()
                     os._exit(0)
@@ -492,20 +500,20 @@ def worker_main(conn: Any, parent_pid: int) -> None:
         kind, job_id, task, *rest = item
 
         def emit(kind: str, payload: Any, job_id: str = job_id) -> None:
-            send(("events", job_id, [(kind, payload)]))
+            send((EVENTS, job_id, [(kind, payload)]))
 
         checkpoint = None
-        if kind == "run" and task.checkpoint_dir:
+        if kind == RUN and task.checkpoint_dir:
             checkpoint = _checkpoint(task.checkpoint_dir, task.config)
         with answer:
             current.update(job=job_id, task=task, checkpoint=checkpoint, answered=False)
-        if kind == "salvage":
+        if kind == SALVAGE:
             outcome = salvage_task(task, *rest)
         else:
             outcome = run_task(task, emit, stops[job_id], *rest, checkpoint=checkpoint)
         with answer:
             if not current["answered"]:
-                send(("done", job_id, outcome))
+                send((DONE, job_id, outcome))
             current.update(job=None, task=None, checkpoint=None)
         stops.pop(job_id, None)
     conn.close()

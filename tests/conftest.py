@@ -50,7 +50,7 @@ def ray_address():
 @pytest.fixture(scope="module")
 def pool():
     """A warm local pool of two real worker processes, shut down (none left) after the module."""
-    from fusion.executors import LocalExecutor
+    from fusion.jobs.executors import LocalExecutor
 
     ex = LocalExecutor(workers=2, keep=2)
     ex.warm()

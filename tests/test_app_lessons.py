@@ -174,10 +174,10 @@ def test_presenter_mode_keeps_only_what_the_lesson_needs(tiny_lessons):
 
 
 def test_a_waiting_lesson_blocks_others_and_can_be_stopped(tiny_lessons, monkeypatch):
-    from fusion import jobs
+    from fusion.jobs.executors import thread
 
-    monkeypatch.setattr(jobs, "_slots", threading.BoundedSemaphore(1))
-    jobs._slots.acquire()  # another visitor's training holds the server's only slot
+    monkeypatch.setattr(thread, "TRAINING_SLOTS", threading.BoundedSemaphore(1))
+    thread.TRAINING_SLOTS.acquire()  # another visitor's training holds the server's only slot
     try:
         at = open_learn()
         at.button(key="lesson_start_shared_space").click().run()
@@ -196,7 +196,7 @@ def test_a_waiting_lesson_blocks_others_and_can_be_stopped(tiny_lessons, monkeyp
         assert not at.button(key="lesson_train_shared_space").disabled
         assert not find_runs(get_lesson("shared_space"), tiny_lessons)
     finally:
-        jobs._slots.release()
+        thread.TRAINING_SLOTS.release()
 
 
 def test_other_pages_show_a_lesson_job_like_any_training(tiny_lessons):

@@ -187,7 +187,7 @@ def test_command_line_bad_method_exits_with_a_message(tmp_path, capsys):
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
 def test_folds_run_as_ray_actors(tiny, ray_address):
-    from fusion.ray_executor import RayExecutor
+    from fusion.jobs.executors import RayExecutor
 
     ex = RayExecutor(address=ray_address)
     try:

@@ -16,8 +16,8 @@ import pytest
 from fusion import jobs
 from fusion.config import default_config
 from fusion.errors import ConfigError
-from fusion.executors import LocalExecutor, ThreadExecutor
 from fusion.jobs import TrainingJob, active_jobs
+from fusion.jobs.executors import LocalExecutor, ThreadExecutor, thread
 from tests.job_helpers import long_config, started, wait_until
 
 
@@ -87,8 +87,8 @@ def test_jobs_beyond_the_cap_wait_and_say_so(small_latent):
 
 
 def test_thread_executor_cancel_while_waiting(small_latent, monkeypatch):
-    monkeypatch.setattr(jobs, "_slots", threading.BoundedSemaphore(1))
-    jobs._slots.acquire()
+    monkeypatch.setattr(thread, "TRAINING_SLOTS", threading.BoundedSemaphore(1))
+    thread.TRAINING_SLOTS.acquire()
     try:
         job = TrainingJob(
             small_latent, default_config("joint", epochs=1, batch_size=64), executor="thread"
@@ -98,7 +98,7 @@ def test_thread_executor_cancel_while_waiting(small_latent, monkeypatch):
         assert job.join(10)
         assert job.progress().state == "failed" and job.progress().message_key.endswith("cancelled")
     finally:
-        jobs._slots.release()
+        thread.TRAINING_SLOTS.release()
 
 
 def test_killed_worker_fails_only_its_job_with_a_clear_message(small_latent, pool):

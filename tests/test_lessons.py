@@ -20,6 +20,7 @@ from fusion.errors import ConfigError
 from fusion.experiment import run_experiment
 from fusion.generators import generate
 from fusion.i18n import catalogue
+from fusion.jobs.executors import thread
 from fusion.lessons import (
     LESSONS,
     LessonJob,
@@ -237,9 +238,9 @@ def test_stopping_a_lesson_job_ends_the_run_and_skips_the_rest(tmp_path):
 
 
 def test_lesson_job_waits_for_a_server_slot(tmp_path, monkeypatch):
-    monkeypatch.setattr(jobs, "_slots", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(thread, "TRAINING_SLOTS", threading.BoundedSemaphore(1))
     monkeypatch.setattr(jobs, "MAX_CONCURRENT", 1)
-    jobs._slots.acquire()  # another session's training holds the only slot
+    thread.TRAINING_SLOTS.acquire()  # another session's training holds the only slot
     try:
         lesson = get_lesson("shared_space")
         job = LessonJob(lesson, lesson.base_runs("tiny"), tmp_path).start()
@@ -248,7 +249,7 @@ def test_lesson_job_waits_for_a_server_slot(tmp_path, monkeypatch):
         time.sleep(0.5)
         assert job.lesson_progress().fraction == 0.0  # nothing trains without a slot
     finally:
-        jobs._slots.release()
+        thread.TRAINING_SLOTS.release()
     job.join(60)
     assert job.lesson_progress().state == "done"
     assert np.isclose(job.progress().fraction, 1.0)

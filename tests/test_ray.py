@@ -22,7 +22,7 @@ from tests.job_helpers import long_config, started, wait_until
 
 @pytest.fixture(scope="module")
 def ray_ex(ray_address):
-    from fusion.ray_executor import RayExecutor
+    from fusion.jobs.executors import RayExecutor
 
     ex = RayExecutor(address=ray_address)
     yield ex
@@ -87,7 +87,7 @@ def test_command_line_trains_on_ray(ray_address, tmp_path):
 
 def test_without_ray_the_message_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as on a machine without Ray
-    from fusion.ray_executor import RayExecutor
+    from fusion.jobs.executors import RayExecutor
 
     with pytest.raises(ConfigError) as err:
         RayExecutor()

@@ -1,7 +1,7 @@
 """Each lesson's analysis: from its finished runs to the numbers its text quotes and its figures.
 
 An analysis takes the lesson's runs (run key -> :class:`~fusion.lessons.view.RunView`) and
-a translate function and returns :class:`~fusion.lessons.view.Findings`; the papers each
+a translate function and returns :class:`~fusion.lessons.specs.Findings`; the papers each
 one follows are in its docstring.
 """
 
@@ -26,24 +26,27 @@ from fusion.lessons.figures import (
     map_figure,
     maps_grid,
 )
-from fusion.lessons.specs import THREE_NOISE, Translate, run_key
-from fusion.lessons.view import Findings, RunView, first_last, require_runs, val_series
+from fusion.lessons.specs import THREE_NOISE, Findings, Translate, run_key
+from fusion.lessons.view import RunView, first_last, require_runs, val_series
 from fusion.plots import MODALITY_COLORS
 
 
-def _values_present(
-    lesson_id: str, views: Mapping[str, RunView], prefix: str
-) -> list[tuple[float, RunView]]:
-    """(value, run) of every trained variation run with key ``<prefix>-<value>``, by value."""
-    # Imported here: the catalogue imports this module for its analyses.
-    from fusion.lessons.catalogue import get_lesson
+def _values_present(views: Mapping[str, RunView], prefix: str) -> list[tuple[float, RunView]]:
+    """(value, run) of every trained variation run with key ``<prefix>-<value>``, by value.
 
+    The values are read back from the keys (:func:`~fusion.lessons.specs.run_key`); the
+    views hold only one lesson's runs (:func:`fusion.lessons.find_runs`)."""
     out = []
-    for v in get_lesson(lesson_id).variation.values:
-        key = run_key(prefix, v)
-        if key in views:
-            out.append((v, views[key]))
-    return out
+    for key, view in views.items():
+        if not key.startswith(prefix + "-"):
+            continue
+        try:
+            value = float(key[len(prefix) + 1 :])
+        except ValueError:
+            continue
+        if run_key(prefix, value) == key:
+            out.append((value, view))
+    return sorted(out, key=lambda item: item[0])
 
 
 def analyse_shared_space(views: Mapping[str, RunView], t: Translate) -> Findings:
@@ -101,7 +104,7 @@ def analyse_shared_space(views: Mapping[str, RunView], t: Translate) -> Findings
         )
     chance_legend(fig, t)
     f.figures["retrieval"] = fig
-    trained = _values_present("shared_space", views, "noise")
+    trained = _values_present(views, "noise")
     xs = [v for v, _ in trained]
     f.figures["noise"] = line_figure(
         [
@@ -158,7 +161,7 @@ def analyse_collapse(views: Mapping[str, RunView], t: Translate) -> Findings:
     )
     lines = [(t("lessons.runs.infonce"), nce.epochs["epoch"], val_series(nce, "spread"))]
     dashes = {}
-    for i, (lam, view) in enumerate(_values_present("collapse", views, "seed-lam")):
+    for i, (lam, view) in enumerate(_values_present(views, "seed-lam")):
         name = t("lessons.runs.seed_lam", lam=f"{lam:g}")
         lines.append((name, view.epochs["epoch"], val_series(view, "spread")))
         dashes[name] = ("solid", "dash", "dot")[i % 3]  # the seed's lines lie on top of each other
@@ -222,7 +225,7 @@ def analyse_collapse(views: Mapping[str, RunView], t: Translate) -> Findings:
 
 def analyse_temperature(views: Mapping[str, RunView], t: Translate) -> Findings:
     """Modality gap ||mean(a/|a|) - mean(b/|b|)|| (Liang et al. 2022) against InfoNCE's tau."""
-    trained = _values_present("temperature", views, "tau")
+    trained = _values_present(views, "tau")
     if len(trained) < 1:
         raise ConfigError("lessons.errors.missing_runs", runs="tau-*")
     f = Findings()
@@ -297,7 +300,7 @@ def analyse_broken_sensor(views: Mapping[str, RunView], t: Translate) -> Finding
     Modality attention w = softmax_m(score(h_m)) (Bahdanau et al. 2015) on the
     gated-reliability task of Arevalo et al. 2017; early fusion concatenates the inputs.
     """
-    atts = _values_present("broken_sensor", views, "att")
+    atts = _values_present(views, "att")
     if not atts:
         raise ConfigError("lessons.errors.missing_runs", runs="att-*")
     f = Findings()
@@ -408,8 +411,8 @@ def analyse_digits(views: Mapping[str, RunView], t: Translate) -> Findings:
     (the rotated digit); in their table linear CCA scored below raw pixels and the deep
     multi-view models above.
     """
-    joints = _values_present("digits", views, "joint")
-    ccas = dict(_values_present("digits", views, "cca"))
+    joints = _values_present(views, "joint")
+    ccas = dict(_values_present(views, "cca"))
     if not joints:
         raise ConfigError("lessons.errors.missing_runs", runs="joint-*")
     f = Findings()
@@ -517,7 +520,7 @@ def analyse_three(views: Mapping[str, RunView], t: Translate) -> Findings:
         t("lessons.axes.modality"),
         t("lessons.axes.score_or_weight"),
     )
-    trained = _values_present("three_modalities", views, "att-a")
+    trained = _values_present(views, "att-a")
     xs = [v for v, _ in trained]
     f.figures["noise_a"] = line_figure(
         [

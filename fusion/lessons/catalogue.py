@@ -4,7 +4,7 @@
 each entry names its runs at both sizes, its steps and figures, its "try this" variation
 and its analysis (:mod:`fusion.lessons.analyses`). :func:`find_runs` finds a lesson's
 saved runs in a runs folder; :func:`analyse` turns finished runs into
-:class:`~fusion.lessons.view.Findings`. Importing this module never imports torch.
+:class:`~fusion.lessons.specs.Findings`. Importing this module never imports torch.
 
 The six lessons and what they show at their default settings (seed 0, CPU; measured with
 ``python -m fusion.lessons``, which trains every value of every lesson). Seconds: the
@@ -72,6 +72,7 @@ from fusion.lessons.analyses import (
 from fusion.lessons.specs import (
     RUN_PREFIX,
     THREE_NOISE,
+    Findings,
     Lesson,
     RunSpec,
     Step,
@@ -79,7 +80,7 @@ from fusion.lessons.specs import (
     Variation,
     run_key,
 )
-from fusion.lessons.view import Findings, as_view
+from fusion.lessons.view import as_view
 
 if TYPE_CHECKING:
     from fusion.config import RunConfig

@@ -8,7 +8,8 @@ plain parameter with a few values (a temperature, a corruption level, ...); the 
 one value are ``lesson.runs_for(value, size)``, and the lesson starts by training the
 values in ``variation.base`` plus its ``fixed_runs``. Run keys encode the value
 (:func:`run_key`: ``tau-0.1``), so a run trained once is found again on disk and never
-retrained. The lessons themselves are in :mod:`fusion.lessons.catalogue`.
+retrained. A lesson's analysis returns :class:`Findings`: named numbers and named figures.
+The lessons themselves are in :mod:`fusion.lessons.catalogue`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fusion.errors import ConfigError
 
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from fusion.config import RunConfig
-    from fusion.lessons.view import Findings
 
 Translate = Callable[..., str]  # t(key, **params) -> text, as views._shared.t
 SIZES = ("default", "tiny")
@@ -129,6 +131,14 @@ class Lesson:
         for v in self.variation.values:
             runs += self.runs_for(v, size)
         return runs
+
+
+@dataclass
+class Findings:
+    """The numbers a lesson's text quotes (by name) and its figures (by name)."""
+
+    numbers: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, go.Figure] = field(default_factory=dict)
 
 
 def _check_size(size: str) -> None:

@@ -3,8 +3,7 @@
 :class:`RunView` is the same few tables whether the run is a
 :class:`~fusion.experiment.RunResult` just trained, a :class:`~fusion.runs.LoadedRun` or a
 run folder (:func:`as_view`). :func:`map_points` projects a snapshot to 2-D (PCA or UMAP),
-:func:`gap_points` shows it along the modality gap; :class:`Findings` is what an analysis
-returns: named numbers and named figures.
+:func:`gap_points` shows it along the modality gap.
 """
 
 from __future__ import annotations
@@ -12,13 +11,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from fusion.errors import ConfigError
 from fusion.lessons.specs import Translate
@@ -79,14 +77,6 @@ def as_view(run: Any) -> RunView:
             run.info.path,
         )
     raise TypeError(f"expected a RunResult, LoadedRun or run folder, got {type(run).__name__}")
-
-
-@dataclass
-class Findings:
-    """The numbers a lesson's text quotes (by name) and its figures (by name)."""
-
-    numbers: dict[str, float] = field(default_factory=dict)
-    figures: dict[str, go.Figure] = field(default_factory=dict)
 
 
 def _class_names(t: Translate, names: pd.Series) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Where jobs train on one machine: a pool of worker processes, or a thread in this process.
+"""The ``local`` executor: a pool of worker processes on this machine.
 
 :class:`LocalExecutor` (the app's default) runs up to ``FUSION_MAX_TRAININGS`` worker
 processes (default: one per core; one is kept warm, the others start when jobs queue and
@@ -16,12 +16,7 @@ itself (its pipe closes; on Linux it also gets SIGKILL from ``PR_SET_PDEATHSIG``
 A worker gets ``(cores - 1) // busy workers`` torch threads (at least one) when its job
 starts (:func:`worker_threads`): a lone training on an 8-core machine uses seven.
 
-:class:`ThreadExecutor` trains in a thread of this process with ``FUSION_JOB_THREADS``
-torch threads, under a semaphore of ``FUSION_MAX_TRAININGS`` slots: for notebooks, tests
-and as the benchmarks' baseline. It imports torch into this process; the local pool
-does not.
-
-Neither imports torch at import time.
+No torch at import time.
 """
 
 from __future__ import annotations
@@ -35,8 +30,9 @@ import threading
 import time
 from typing import Any
 
-from fusion import jobs
 from fusion.child import hang_up, messages, start_module
+from fusion.jobs import protocol
+from fusion.jobs.executors.base import MAX_CONCURRENT, Job
 
 THREAD_READER = "fusion-reader"
 IDLE_S = float(os.environ.get("FUSION_WORKER_IDLE_SECONDS", "120"))
@@ -58,59 +54,6 @@ def worker_threads(busy: int) -> int:
     return max(1, (_cores() - 1) // max(1, busy))
 
 
-class ThreadExecutor:
-    """Train each job in a thread of this process (torch is imported here)."""
-
-    name = "thread"
-
-    def __init__(self, slots: threading.BoundedSemaphore | None = None, threads: int | None = None):
-        self._slots = slots  # default: this process's fusion.jobs._slots
-        self.threads = threads or jobs.JOB_THREADS
-        self._device: dict[str, Any] | None = None
-
-    def submit(self, job: jobs.TrainingJob) -> None:
-        threading.Thread(target=self._run, args=(job,), name=jobs.THREAD_NAME, daemon=True).start()
-
-    def _run(self, job: jobs.TrainingJob) -> None:
-        from fusion.worker import run_task
-
-        slots = self._slots or jobs._slots
-        while not slots.acquire(timeout=0.2):
-            if job.stop_event.is_set():
-                job._cancelled()
-                return
-        job._dispatched()
-        try:
-            outcome = run_task(
-                job.task, lambda k, p: job._events([(k, p)]), job.stop_event, self.threads
-            )
-        except BaseException as exc:  # never leave a job running forever
-            outcome = jobs.Outcome(
-                error_key="messages.jobs.failed_unexpectedly",
-                error_params={"error_type": exc.__class__.__name__, "error": str(exc)[:300]},
-            )
-        finally:
-            slots.release()
-        job._finish(outcome)
-
-    def cancel(self, job: jobs.TrainingJob) -> None:
-        pass  # the stop event is shared with the training thread
-
-    def device_info(self, timeout: float = 0.0) -> dict[str, Any]:
-        """The device this process trains on (imports torch; ``timeout`` is not needed)."""
-        if self._device is None:
-            from fusion.worker import device_info
-
-            self._device = device_info()
-        return self._device
-
-    def warm(self) -> None:
-        pass
-
-    def shutdown(self) -> None:
-        pass
-
-
 class _Worker:
     """One worker process, its pipe, and the job it trains (the pool's bookkeeping).
 
@@ -124,7 +67,7 @@ class _Worker:
         self.pool = pool
         self.ready = False
         self.idle_since = time.monotonic()
-        self.job: jobs.TrainingJob | None = None
+        self.job: Job | None = None
         self.send_lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, name=THREAD_READER, daemon=True)
         self.reader.start()
@@ -143,15 +86,15 @@ class _Worker:
 
     def _read(self) -> None:
         for msg in messages(self.conn):
-            if msg[0] == "events" and self.job is not None:
-                self.job._events(msg[2])
-            elif msg[0] == "done" and self.job is not None and self.job.id == msg[1]:
+            if msg[0] == protocol.EVENTS and self.job is not None:
+                self.job.events(msg[2])
+            elif msg[0] == protocol.DONE and self.job is not None and self.job.id == msg[1]:
                 job, self.job = self.job, None
-                job._finish(msg[2])
+                job.finish(msg[2])
                 self.pool._forget_checkpoint(job)
                 self.idle_since = time.monotonic()
                 self.pool._idle(self)
-            elif msg[0] == "ready":
+            elif msg[0] == protocol.READY:
                 self.ready = True
                 self.pool._ready(self, msg[1])
         self.conn.close()  # here, by the thread reading it, never under a read
@@ -182,13 +125,13 @@ class LocalExecutor:
     def __init__(
         self, workers: int | None = None, keep: int | None = None, idle_s: float | None = None
     ):
-        self.size = workers or jobs.MAX_CONCURRENT
+        self.size = workers or MAX_CONCURRENT
         warm = int(os.environ.get("FUSION_WARM_WORKERS", "1"))
         self.keep = min(self.size, keep if keep is not None else warm)
         self.idle_s = idle_s if idle_s is not None else IDLE_S
         self._lock = threading.RLock()
         self._workers: list[_Worker] = []
-        self._queue: collections.deque[jobs.TrainingJob] = collections.deque()
+        self._queue: collections.deque[Job] = collections.deque()
         self._device: dict[str, Any] | None = None
         self._device_ready = threading.Event()
         self._closed = False
@@ -229,27 +172,27 @@ class LocalExecutor:
             job, worker.job = worker.job, None
             kept = 0
             if job is not None and not self._closed and job.id not in self._salvage:
-                kept = jobs.checkpoint_epoch(job.task.checkpoint_dir or os.devnull)
+                kept = protocol.checkpoint_epoch(job.task.checkpoint_dir or os.devnull)
             if kept:  # saved from its checkpoint by the next free worker, before any new job
                 self._salvage[job.id] = (exitcode, job.progress().steps)
                 self._queue.appendleft(job)
         if job is not None and kept:
-            job._salvaging(exitcode, kept)
+            job.salvaging(exitcode, kept)
         elif job is not None:
             self._salvage.pop(job.id, None)
-            job._crashed(exitcode)
+            job.crashed(exitcode)
             self._forget_checkpoint(job)
         self.warm()  # the kept workers are kept
         self._dispatch()
 
-    def _checkpoint_dir(self, job: jobs.TrainingJob) -> str:
+    def _checkpoint_dir(self, job: Job) -> str:
         """A folder of this pool's scratch folder for ``job``'s checkpoint."""
         with self._lock:
             if self._scratch is None:
                 self._scratch = tempfile.mkdtemp(prefix="fusion-jobs-")
             return os.path.join(self._scratch, job.id)
 
-    def _forget_checkpoint(self, job: jobs.TrainingJob) -> None:
+    def _forget_checkpoint(self, job: Job) -> None:
         """The job has ended: its checkpoint is no longer needed."""
         with self._lock:
             self._salvage.pop(job.id, None)
@@ -266,7 +209,7 @@ class LocalExecutor:
             for w in old:
                 self._workers.remove(w)
         for w in old:
-            w.send(("exit",))
+            w.send((protocol.EXIT,))
         return len(old)
 
     def _retire_forever(self) -> None:
@@ -284,17 +227,17 @@ class LocalExecutor:
                 job = self._queue.popleft()
                 salvage = self._salvage.pop(job.id, None)
                 if salvage is None and job.stop_event.is_set():
-                    job._cancelled()
+                    job.cancelled()
                     continue
                 worker = idle.pop(0)
                 worker.job = job
                 busy = sum(1 for w in self._workers if w.job is not None)
                 threads = worker_threads(busy)
-                job._dispatched()
-                msg = ("run", job.id, job.task, threads)
+                job.dispatched()
+                msg = (protocol.RUN, job.id, job.task, threads)
                 if salvage is not None:
                     self._salvage[job.id] = salvage  # a second death fails the job
-                    msg = ("salvage", job.id, job.task, *salvage)
+                    msg = (protocol.SALVAGE, job.id, job.task, *salvage)
                 if not worker.send(msg):
                     worker.job = None
                     self._queue.appendleft(job)
@@ -303,18 +246,18 @@ class LocalExecutor:
                 self._workers.append(_Worker(self))
                 starting += 1
             for job in list(self._queue)[:starting]:
-                job._dispatched()  # a worker is starting for it: not waiting for a slot
+                job.dispatched()  # a worker is starting for it: not waiting for a slot
 
     # -- the executor API -----------------------------------------------------------
 
-    def submit(self, job: jobs.TrainingJob) -> None:
+    def submit(self, job: Job) -> None:
         job.task.checkpoint_dir = self._checkpoint_dir(job) if job.task.save else ""
         with self._lock:
             self._queue.append(job)
         self.warm()
         self._dispatch()
 
-    def cancel(self, job: jobs.TrainingJob) -> None:
+    def cancel(self, job: Job) -> None:
         with self._lock:
             if job.id in self._salvage:  # its run is being saved from its checkpoint
                 return
@@ -325,9 +268,9 @@ class LocalExecutor:
                 queued = False
                 worker = next((w for w in self._workers if w.job is job), None)
         if queued:
-            job._cancelled()
+            job.cancelled()
         elif worker is not None:
-            worker.send(("stop", job.id, job.stop_event.reason))
+            worker.send((protocol.STOP, job.id, job.stop_event.reason))
 
     def queued(self) -> int:
         with self._lock:
@@ -347,11 +290,11 @@ class LocalExecutor:
             queued, self._queue = list(self._queue), collections.deque()
         for job in queued:
             if job.id in self._salvage:
-                job._crashed(self._salvage[job.id][0])
+                job.crashed(self._salvage[job.id][0])
             else:
-                job._cancelled()
+                job.cancelled()
         for w in workers:
-            w.send(("exit",))
+            w.send((protocol.EXIT,))
         for w in workers:
             w.end(3)
             hang_up(w.conn)  # its reader ends and closes the pipe

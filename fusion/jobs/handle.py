@@ -1,38 +1,16 @@
-"""Training jobs: one API for the pages, the lessons, the command line and the benchmarks.
+"""The server's handle on one training: :class:`TrainingJob` and its :class:`Progress`.
 
-A :class:`TrainingJob` is the server's handle on one training. The training itself runs
-elsewhere, on an *executor* chosen by ``FUSION_EXECUTOR`` (:func:`get_executor`):
-
-- ``local`` (the app's default): a pool of worker processes on this machine, started with
-  ``spawn`` (:class:`fusion.executors.LocalExecutor`); the web server never imports torch.
-- ``thread``: a thread in this process (:class:`fusion.executors.ThreadExecutor`), for
-  notebooks and as the benchmarks' baseline; ``job.run_result`` then holds the whole
-  :class:`~fusion.experiment.RunResult`.
-- ``ray``: a Ray cluster (:class:`fusion.ray_executor.RayExecutor`); ``RAY_ADDRESS``
-  says which, as in every Ray program.
-
-The worker (:func:`fusion.worker.run_task`) streams events that :meth:`Progress.apply`
-folds into the same :class:`Progress` the pages poll, and ends with an :class:`Outcome`:
-a :class:`RunSummary` and the run's files, which :meth:`TrainingJob._finish` writes into
-the job's runs folder (:func:`fusion.runs.place_run`). :meth:`TrainingJob.stop` ends the
-training within one batch and keeps what was learned; ``stop(SHUTDOWN)`` says the server
-shuts down (:func:`shutdown_executors`), and the run's message says so. A worker that dies
-(killed, out of memory) affects only its own job: on a local pool it is saved as a stopped
-run from the weights the worker kept as it trained (``TrainTask.checkpoint_dir``,
-``messages.jobs.worker_died_kept``), else it fails with ``messages.jobs.worker_died``; the
-curves streamed so far stay either way.
-
-Caps: at most ``FUSION_MAX_TRAININGS`` trainings at once (default: one per core); a job
-waiting for a slot says so. This module imports neither torch nor streamlit.
-
-Messages are English (``Progress.message``, ``TrainingJob.error``) with a catalogue key
-and parameters beside them; :func:`fusion.i18n.localized_message` shows them in a page's
-language.
+A job validates its config in the caller, hands itself to an executor
+(:func:`fusion.jobs.executors.get_executor`) and is then driven by it through the
+executor's side of its API (:class:`fusion.jobs.executors.base.Job`): events folded into
+its progress, the worker's :class:`~fusion.jobs.protocol.Outcome` written into the runs
+folder, or the reason it ended without one. This module also keeps the jobs of this process
+that have not ended (:func:`active_jobs`, :func:`stop_all`, :func:`shutdown_executors`).
+No torch, no streamlit.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -45,24 +23,25 @@ from fusion.config import RunConfig
 from fusion.data import PairedData
 from fusion.errors import ConfigError
 from fusion.i18n import DEFAULT_LANGUAGE, translate
+from fusion.jobs import executors
+from fusion.jobs.protocol import (
+    EPOCH,
+    SALVAGING_KEY,
+    SHUTDOWN,
+    START,
+    STEPS,
+    WORKER,
+    WORKER_DIED_KEY,
+    Outcome,
+    RunSummary,
+    StopEvent,
+    TrainTask,
+)
 
-MAX_CONCURRENT = max(1, int(os.environ.get("FUSION_MAX_TRAININGS", os.cpu_count() or 1)))
-JOB_THREADS = max(1, int(os.environ.get("FUSION_JOB_THREADS", "1")))  # thread executor
-EXECUTORS = ("local", "thread", "ray")
-DEFAULT_EXECUTOR = "local"
 # The live map's frames kept in memory (peeks come twice a second; see fusion.live)
 MAX_LIVE_FRAMES = 240
 MAX_LIVE_STEPS = 4000  # the live curve keeps at most this many step points, over the whole run
-OOM_FAILED_KEY = "messages.jobs.out_of_memory"
-WORKER_DIED_KEY = "messages.jobs.worker_died"
-WORKER_DIED_KEPT_KEY = "messages.jobs.worker_died_kept"  # ... and its checkpoint was kept
-SALVAGING_KEY = "messages.jobs.salvaging"
-SHUTDOWN_KEY = "messages.jobs.server_shutdown"
-SHUTDOWN_KEPT_KEY = "messages.jobs.server_shutdown_kept"  # saved from the kept epoch at once
-SHUTDOWN = "shutdown"  # the stop reason of jobs stopped because the server shuts down
-THREAD_NAME = "fusion-training"  # at most 15 bytes: Linux truncates longer OS thread names
 
-_slots = threading.BoundedSemaphore(MAX_CONCURRENT)  # the thread executor's training slots
 _active_lock = threading.Lock()
 _active: set[TrainingJob] = set()
 
@@ -71,126 +50,6 @@ def active_jobs() -> int:
     """How many jobs started in this process have not ended (any executor)."""
     with _active_lock:
         return sum(1 for j in _active if j.running)
-
-
-CHECKPOINT_WEIGHTS = "weights.pt"  # in TrainTask.checkpoint_dir: the kept epoch's state_dict
-CHECKPOINT_INFO = "checkpoint.json"  # which epoch that is, and the epoch rows so far
-
-
-def checkpoint_epoch(folder: str | os.PathLike) -> int:
-    """The epoch whose weights a job's checkpoint folder holds (0: none, or unreadable)."""
-    path = Path(folder)
-    try:
-        epoch = int(json.loads((path / CHECKPOINT_INFO).read_text())["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0
-    return epoch if (path / CHECKPOINT_WEIGHTS).is_file() else 0
-
-
-class StopEvent(threading.Event):
-    """A job's stop event, with why it was set (``reason``: "" for the user, ``SHUTDOWN``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reason = ""
-
-    def stop(self, reason: str = "") -> None:
-        if not self.is_set():
-            self.reason = reason
-        self.set()
-
-
-# ---------------------------------------------------------------------------
-# What travels between the server and a worker
-
-
-@dataclass
-class TrainTask:
-    """One training, as sent to a worker: the config and the data (or how to make it)."""
-
-    config: RunConfig
-    data: PairedData | None = None
-    generator: str = ""  # with ``params``: generate the data in the worker instead
-    params: dict[str, Any] = field(default_factory=dict)
-    run_name: str | None = None  # the run folder's name (default: from the config)
-    save: bool = True  # send the run's files back to be saved
-    keep_result: bool = False  # thread executor: keep the whole RunResult (notebooks)
-    live_pace: float = 0.0  # > 0: at least this many seconds per evaluation (a demo's live map)
-    # A folder the worker keeps the kept epoch's weights in as training goes (local pool:
-    # a job whose worker is killed is saved from it); "" writes no checkpoint.
-    checkpoint_dir: str = ""
-    # With folds > 0: train only fold ``fold`` of a ``folds``-fold cross-validation and send
-    # back its test rows' outcomes (Outcome.fold; fusion.evaluation) instead of a run.
-    fold: int = -1
-    folds: int = 0
-
-    def dataset(self) -> PairedData:
-        if self.data is not None:
-            return self.data
-        from fusion.generators import generate
-
-        return generate(self.generator, **self.params)
-
-
-@dataclass
-class HistorySummary:
-    """The parts of :class:`fusion.train.History` a page shows once a job has ended."""
-
-    status: str = "failed"
-    message: str = ""
-    message_key: str = ""
-    message_params: dict[str, Any] = field(default_factory=dict)
-    completed_epochs: int = 0
-    seconds: float = 0.0
-    device: str = ""
-    device_reason: str = ""
-    epochs: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int = 0  # the epoch whose weights the run kept (0: the last one trained)
-
-
-@dataclass
-class RunSummary:
-    """A finished job's result without torch: config, history summary and metrics."""
-
-    config: RunConfig
-    history: HistorySummary
-    metrics: dict[str, float]
-    verdicts: dict[str, Any] = field(default_factory=dict)  # fusion.verdicts, as dicts
-
-
-def summary_of(result: Any) -> RunSummary:
-    """The :class:`RunSummary` of a :class:`fusion.experiment.RunResult`."""
-    h = result.history
-    return RunSummary(
-        result.config,
-        HistorySummary(
-            h.status,
-            h.message,
-            h.message_key,
-            dict(h.message_params),
-            h.completed_epochs,
-            float(h.seconds),
-            h.device,
-            h.device_reason,
-            [dict(r) for r in h.epochs],
-            int(getattr(h, "best_epoch", 0) or 0),
-        ),
-        dict(result.metrics),
-        dict(getattr(result, "verdicts", {})),
-    )
-
-
-@dataclass
-class Outcome:
-    """What a worker returns: a summary and the run's files, or an error's catalogue key."""
-
-    summary: RunSummary | None = None
-    name: str = ""
-    files: dict[str, bytes] | None = None
-    error_key: str = ""
-    error_params: dict[str, Any] = field(default_factory=dict)
-    run_result: Any = None  # thread executor with TrainTask.keep_result only
-    fold: Any = None  # a fold task's test outcomes (fusion.evaluation.FoldOutcome)
 
 
 @dataclass
@@ -224,7 +83,7 @@ class Progress:
 
     def apply(self, kind: str, payload: Any) -> None:
         """Fold one worker event into the progress (see :mod:`fusion.worker`)."""
-        if kind == "steps":
+        if kind == STEPS:
             from fusion.live import add_steps  # torch-free
 
             if payload:
@@ -235,15 +94,15 @@ class Progress:
             self.elapsed = time.perf_counter() - self.started
             if self.step:
                 self.eta = self.elapsed / self.step * max(self.total_steps - self.step, 0)
-        elif kind == "epoch":
+        elif kind == EPOCH:
             self.epoch_rows.append(payload)
-        elif kind == "start":
+        elif kind == START:
             self.state, self.epochs = "running", int(payload["epochs"])
             self.total_steps = int(payload["epochs"]) * int(payload["batches_per_epoch"])
             self.n_val = int(payload.get("n_val", 0))
             self.started = time.perf_counter()
             self.say("messages.jobs.training_on", device=payload["device"])
-        elif kind == "worker":
+        elif kind == WORKER:
             self.worker = dict(payload)
         elif kind == "frame":  # fusion.live.FRAME
             from fusion.live import add_frame, thin_frames  # torch-free
@@ -325,7 +184,7 @@ class TrainingJob:
             self.config.validate(self.task.data)
         else:
             self.config.validate()
-        self.executor = get_executor(self.executor)
+        self.executor = executors.get_executor(self.executor)
         with self._lock:
             self._progress.state = "waiting"
             self._progress.say("messages.jobs.waiting")
@@ -360,25 +219,27 @@ class TrainingJob:
         with self._lock:
             return self._progress.copy()
 
-    # -- the executor's side ------------------------------------------------------
+    # -- the executor's side (fusion.jobs.executors.base.Job) ------------------------
 
-    def _events(self, events: list[tuple[str, Any]]) -> None:
+    def events(self, events: list[tuple[str, Any]]) -> None:
+        """Fold the worker's events into the progress."""
         with self._lock:
             for kind, payload in events:
                 self._progress.apply(kind, payload)
 
-    def _say(self, key: str, **params: Any) -> None:
+    def say(self, key: str, **params: Any) -> None:
+        """Show catalogue ``key`` as the progress message."""
         with self._lock:
             self._progress.say(key, **params)
 
-    def _dispatched(self, key: str = "messages.jobs.starting") -> None:
+    def dispatched(self, key: str = "messages.jobs.starting") -> None:
         """A worker has taken the job (it prepares its data and model, then trains)."""
         self._queued = False
         with self._lock:
             if self._progress.state in ("queued", "waiting"):
                 self._progress.say(key)
 
-    def _finish(self, outcome: Outcome) -> None:
+    def finish(self, outcome: Outcome) -> None:
         """The worker's outcome: write the run into ``root``, then end the job."""
         try:
             if outcome.error_key:
@@ -402,21 +263,21 @@ class TrainingJob:
         finally:
             self._end()
 
-    def _cancelled(self) -> None:
+    def cancelled(self) -> None:
         """Stopped while still queued: nothing was trained."""
         with self._lock:
             self._progress.state = "failed"
             self._progress.say("messages.jobs.cancelled")
         self._end()
 
-    def _crashed(self, exitcode: Any) -> None:
+    def crashed(self, exitcode: Any) -> None:
         """The worker process died under this job (killed, out of memory, crashed)."""
         self._fail(WORKER_DIED_KEY, {"code": exitcode})
         self._end()
 
-    def _salvaging(self, exitcode: Any, kept: int) -> None:
+    def salvaging(self, exitcode: Any, kept: int) -> None:
         """The worker died, but its checkpoint of epoch ``kept`` is being saved as a run."""
-        self._say(SALVAGING_KEY, code=exitcode, epoch=kept)
+        self.say(SALVAGING_KEY, code=exitcode, epoch=kept)
 
     def _fail(self, key: str, params: dict[str, Any] | None = None) -> None:
         params = dict(params or {})
@@ -430,40 +291,6 @@ class TrainingJob:
         self._ended.set()
         with _active_lock:
             _active.discard(self)
-
-
-# ---------------------------------------------------------------------------
-# Executors
-
-
-_executors: dict[str, Any] = {}
-_executors_lock = threading.Lock()
-
-
-def executor_name(name: str | None = None) -> str:
-    """The executor to use: ``name``, else ``$FUSION_EXECUTOR``, else ``local``."""
-    chosen = (name or os.environ.get("FUSION_EXECUTOR") or DEFAULT_EXECUTOR).strip().lower()
-    if chosen not in EXECUTORS:
-        raise ConfigError("errors.jobs.unknown_executor", name=chosen, choices=", ".join(EXECUTORS))
-    return chosen
-
-
-def get_executor(executor: Any = None) -> Any:
-    """This process's executor of that name (made once), or ``executor`` itself."""
-    if executor is not None and not isinstance(executor, str):
-        return executor
-    name = executor_name(executor)
-    with _executors_lock:
-        if name not in _executors:
-            if name == "ray":
-                from fusion.ray_executor import RayExecutor
-
-                _executors[name] = RayExecutor()
-            else:
-                from fusion.executors import LocalExecutor, ThreadExecutor
-
-                _executors[name] = LocalExecutor() if name == "local" else ThreadExecutor()
-        return _executors[name]
 
 
 def stop_all(reason: str = "") -> list[TrainingJob]:
@@ -480,9 +307,7 @@ def shutdown_executors(wait: float = 3.0) -> None:
 
     The server's exit (SIGTERM, Ctrl-C): a local pool's worker answers at once with the
     job's kept weights; ``wait`` bounds the rest, so the server exits within seconds."""
-    with _executors_lock:
-        made = list(_executors.values())
-        _executors.clear()
+    made = executors.release_all()
     running = stop_all(SHUTDOWN)
     end = time.monotonic() + wait
     for job in running:

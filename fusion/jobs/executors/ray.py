@@ -1,4 +1,6 @@
-"""Jobs on a Ray cluster: ``FUSION_EXECUTOR=ray`` (or ``python -m fusion train --executor ray``).
+"""The ``ray`` executor: jobs on a Ray cluster.
+
+``FUSION_EXECUTOR=ray``, or ``python -m fusion train --executor ray``.
 
 Which cluster is Ray's own business: ``RAY_ADDRESS`` (as in every Ray program), e.g.
 ``127.0.0.1:6379`` for a head started with ``ray start --head``; without it ``ray.init()``
@@ -13,7 +15,7 @@ that finished a job is kept for the next one of its kind (a new actor is a new p
 that loads torch: seconds), and ends after ``FUSION_WORKER_IDLE_SECONDS`` idle. The actor
 runs :func:`fusion.worker.run_task` in one of its threads; the server polls its events
 (:meth:`drain`) a few times a second from a thread of its own, and gets back the
-:class:`~fusion.jobs.Outcome` with the run's files, which the server writes into the
+:class:`~fusion.jobs.protocol.Outcome` with the run's files, which the server writes into the
 workspace. Stopping sets the actor's stop event (training ends within one batch; a job
 not yet placed is cancelled). An actor whose process dies (killed, out of memory, a lost
 node) fails its job with the same message as a local worker's death.
@@ -30,8 +32,9 @@ import threading
 import time
 from typing import Any
 
-from fusion import jobs
 from fusion.errors import ConfigError
+from fusion.jobs.executors.base import Job
+from fusion.jobs.protocol import FAILED_KEY, Outcome
 
 POLL_S = 0.25
 CPUS_PER_JOB = max(1, int(os.environ.get("FUSION_RAY_CPUS", "1")))
@@ -104,6 +107,7 @@ class RayExecutor:
         self.trainer = _trainer_class(ray)
         self._lock = threading.Lock()
         self._idle: list[tuple[int, float, Any]] = []  # (GPUs, idle since, actor), reusable
+        self._following: set[str] = set()  # the ids of the jobs whose actor is followed
 
     def warm(self) -> None:
         pass  # Ray keeps its own worker pool
@@ -123,11 +127,11 @@ class RayExecutor:
             actor = self.trainer.options(num_cpus=CPUS_PER_JOB, num_gpus=gpus).remote()
         return actor
 
-    def submit(self, job: jobs.TrainingJob) -> None:
+    def submit(self, job: Job) -> None:
         gpus = 1 if job.config.train.device == "cuda" else 0
         actor = self._actor(gpus)
         ref = actor.run.remote(job.id, job.task, CPUS_PER_JOB)
-        job._say("messages.jobs.ray_waiting")
+        job.say("messages.jobs.ray_waiting")
         threading.Thread(
             target=self._follow,
             args=(job, actor, ref, gpus),
@@ -135,8 +139,17 @@ class RayExecutor:
             daemon=True,
         ).start()
 
-    def _follow(self, job: jobs.TrainingJob, actor: Any, ref: Any, gpus: int) -> None:
+    def _follow(self, job: Job, actor: Any, ref: Any, gpus: int) -> None:
         """Poll the actor's events until its run returns; then finish (or fail) the job."""
+        with self._lock:
+            self._following.add(job.id)
+        try:
+            self._poll(job, actor, ref, gpus)
+        finally:
+            with self._lock:
+                self._following.discard(job.id)
+
+    def _poll(self, job: Job, actor: Any, ref: Any, gpus: int) -> None:
         ray = self.ray
         drain = None
         stop_sent = reusable = False
@@ -150,29 +163,29 @@ class RayExecutor:
                     events, drain = ray.get(drain), None
                     if events:
                         if job.waiting:
-                            job._dispatched()
-                        job._events(events)
+                            job.dispatched()
+                        job.events(events)
                 if job.stop_event.is_set() and not stop_sent:
                     stop_sent = True
                     if job.waiting:  # not placed on a node yet: nothing to keep
                         ray.kill(actor)
-                        job._cancelled()
+                        job.cancelled()
                         return
                     actor.stop.remote(job.id)
                 if done:
                     break
             if drain is not None:  # a drain still in flight holds events too
-                job._events(ray.get(drain, timeout=30))
-            job._events(ray.get(actor.drain.remote(), timeout=30))
+                job.events(ray.get(drain, timeout=30))
+            job.events(ray.get(actor.drain.remote(), timeout=30))
             outcome = ray.get(ref)
             reusable = True
-            job._finish(outcome)
+            job.finish(outcome)
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
-            job._crashed(exc.__class__.__name__)  # Ray does not say the exit code
+            job.crashed(exc.__class__.__name__)  # Ray does not say the exit code
         except ray.exceptions.RayError as exc:
-            job._finish(
-                jobs.Outcome(
-                    error_key="messages.jobs.failed_unexpectedly",
+            job.finish(
+                Outcome(
+                    error_key=FAILED_KEY,
                     error_params={"error_type": exc.__class__.__name__, "error": str(exc)[:300]},
                 )
             )
@@ -184,7 +197,7 @@ class RayExecutor:
                 with contextlib.suppress(Exception):  # already gone
                     ray.kill(actor)
 
-    def cancel(self, job: jobs.TrainingJob) -> None:
+    def cancel(self, job: Job) -> None:
         pass  # the follower thread sees the stop event within one poll
 
     def device_info(self, timeout: float = 0.0) -> dict[str, Any]:
@@ -197,9 +210,10 @@ class RayExecutor:
         }
 
     def shutdown(self, wait: float = 5.0) -> None:
-        """Leave the cluster (jobs were stopped by :func:`fusion.jobs.shutdown_executors`)."""
+        """Leave the cluster once the jobs it follows have ended (up to ``wait`` s; they
+        were stopped by :func:`fusion.jobs.shutdown_executors`)."""
         end = time.monotonic() + wait
-        while jobs.active_jobs() and time.monotonic() < end:
+        while self._following and time.monotonic() < end:
             time.sleep(0.1)
         with self._lock:
             idle, self._idle = self._idle, []
