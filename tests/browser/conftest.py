@@ -55,7 +55,12 @@ CONTENT_HEIGHT_JS = """() => {
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip the browser tests (with the reason) where Chromium is not installed."""
+    """Every test in this folder must carry the ``browser`` mark (the tiers select by it);
+    skip the browser tests (with the reason) where Chromium is not installed."""
+    here = Path(__file__).parent
+    unmarked = [i.nodeid for i in items if here in i.path.parents and "browser" not in i.keywords]
+    if unmarked:
+        raise pytest.UsageError(f"browser tests without pytestmark = pytest.mark.browser: {unmarked}")
     if Path(CHROMIUM).exists():
         return
     skip = pytest.mark.skip(reason=f"{CHROMIUM} not found: apt-get install chromium")

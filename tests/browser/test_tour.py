@@ -16,6 +16,8 @@ import pytest
 
 from tests.browser.test_journeys import DEMO_TO_MAP_S, keyed, wait_for_map
 
+pytestmark = pytest.mark.browser
+
 PAGES = ("home", "data", "train", "explore", "compare", "learn")
 MODES = {"en": "lang=en", "zh": "lang=zh", "presenter": "lang=en&present=1"}
 # A word each page shows in its language (the page titles of the navigation).
