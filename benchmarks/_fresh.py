@@ -67,19 +67,19 @@ def paired(n: int, dims: tuple[int, int] = (128, 64), seed: int = 0) -> Any:
 
 
 def demo_spec(kind: str) -> dict[str, Any]:
-    """Home's demo parameters from views/_demo.py's DEMOS, read without importing streamlit."""
+    """Home's demo parameters from views/parts/demo.py's DEMOS, read without importing streamlit."""
     import ast
     from pathlib import Path
 
     from benchmarks.common import ROOT
 
-    tree = ast.parse(Path(ROOT, "views", "_demo.py").read_text(encoding="utf-8"))
+    tree = ast.parse(Path(ROOT, "views", "parts", "demo.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "DEMOS" for t in node.targets
         ):
             return ast.literal_eval(node.value)[kind]
-    raise LookupError("DEMOS not found in views/_demo.py")
+    raise LookupError("DEMOS not found in views/parts/demo.py")
 
 
 # ----------------------------------------------------------------------------- measurements

@@ -1,7 +1,7 @@
 """Home's default demo end to end, in a fresh process: imports, data, training, first map.
 
 A new ``python`` process (cwd = repo root) imports the library, generates
-``DEMOS["joint"]`` from views/_demo.py, trains ``default_config("joint", "info_nce")``
+``DEMOS["joint"]`` from views/parts/demo.py, trains ``default_config("joint", "info_nce")``
 for the demo's epochs the way the app does (a :class:`fusion.jobs.TrainingJob` thread,
 saving the run), and maps the last snapshot with UMAP (``fusion.projection.project``).
 The value is the wall time from spawning the process to the map being ready (interpreter

@@ -8,18 +8,20 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from views.site import Page
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120  # the first UMAP map in a fresh process compiles numba code
 
 
-def open_page(page: str | None, timeout: float = TIMEOUT, **state) -> AppTest:
-    """Run ``app.py`` with ``state`` preset in session state, then switch to ``views/<page>.py``."""
+def open_page(page: Page | None, timeout: float = TIMEOUT, **state) -> AppTest:
+    """Run ``app.py`` with ``state`` preset in session state, then switch to ``page``."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     for k, v in state.items():
         at.session_state[k] = v
     at.run()
     if page:
-        at.switch_page(f"views/{page}.py")
+        at.switch_page(page.script)
         at.run()
     return at
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.apptest_helpers import make_run, open_page
+from views.site import COMPARE, EXPLORE
 
 VERDICT_WORDS = ("Beat the baseline", "No detectable difference with", "Below the baseline")
 
@@ -17,7 +18,7 @@ def _texts(at) -> list[str]:
 
 def test_explore_shows_baselines_and_verdict(runs_dir):
     make_run(runs_dir, "att", method="attention")
-    at = open_page("explore", explore_method="pca")
+    at = open_page(EXPLORE, explore_method="pca")
     assert not at.exception, at.exception
     verdict = [text for text in _texts(at) if any(w in text for w in VERDICT_WORDS)]
     assert verdict and "95 % interval" in verdict[0] and "test rows" in verdict[0]
@@ -30,7 +31,7 @@ def test_explore_opens_a_run_saved_before_baselines(runs_dir):
     metrics = json.loads((path / "metrics.json").read_text())
     old = {k: v for k, v in metrics.items() if not k.startswith("baseline_")}
     (path / "metrics.json").write_text(json.dumps(old))
-    at = open_page("explore", explore_method="pca")
+    at = open_page(EXPLORE, explore_method="pca")
     assert not at.exception, at.exception
     assert not any(w in text for text in _texts(at) for w in VERDICT_WORDS)
     assert any("has no baselines" in c.value for c in at.caption)
@@ -39,7 +40,7 @@ def test_explore_opens_a_run_saved_before_baselines(runs_dir):
 def test_compare_puts_each_run_beside_its_baselines(runs_dir):
     make_run(runs_dir, "att", method="attention")
     make_run(runs_dir, "early", method="early")
-    at = open_page("compare")
+    at = open_page(COMPARE)
     assert not at.exception, at.exception
     verdicts = [text for text in _texts(at) if any(w in text for w in VERDICT_WORDS)]
     assert len(verdicts) == 2
@@ -48,7 +49,7 @@ def test_compare_puts_each_run_beside_its_baselines(runs_dir):
 
 def test_explore_in_chinese_says_it_in_chinese(runs_dir):
     make_run(runs_dir, "att", method="attention")
-    at = open_page("explore", explore_method="pca", lang="zh")
+    at = open_page(EXPLORE, explore_method="pca", lang="zh")
     assert not at.exception, at.exception
     words = ("胜过基线", "看不出差别", "低于基线")
     assert any(w in text and "95%" in text for text in _texts(at) for w in words)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import make_damaged, make_run, open_page
+from views.site import COMPARE
 
 
 def open_compare(**state) -> AppTest:
-    return open_page("compare", **state)
+    return open_page(COMPARE, **state)
 
 
 def test_compare_two_runs(runs_dir):

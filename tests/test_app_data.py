@@ -9,10 +9,11 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import open_page
+from views.site import DATA
 
 
 def open_data(**state) -> AppTest:
-    return open_page("data", timeout=60, **state)
+    return open_page(DATA, timeout=60, **state)
 
 
 def click(at: AppTest, label: str) -> AppTest:

@@ -12,6 +12,7 @@ import pytest
 from fusion.data import PairedData
 from tests.apptest_helpers import open_page
 from tests.test_i18n_pages import ENGLISH_RUN
+from views.site import COMPARE
 
 N = 60
 
@@ -37,7 +38,7 @@ def _section_text(at) -> str:
 
 
 def test_evaluate_runs_the_folds_and_shows_the_table(runs_dir, tiny):
-    at = open_page("compare", dataset=tiny)
+    at = open_page(COMPARE, dataset=tiny)
     assert not at.exception, at.exception
     assert any(e.label == "Evaluate on my data" for e in at.expander)
     at.checkbox(key="evaluate_m_attention").uncheck()
@@ -73,7 +74,7 @@ def test_evaluate_runs_the_folds_and_shows_the_table(runs_dir, tiny):
     saved = list((runs_dir / "evaluations").iterdir())
     assert len(saved) == 1 and (saved[0] / "table.csv").is_file()
 
-    zh = open_page("compare", dataset=tiny, lang="zh")
+    zh = open_page(COMPARE, dataset=tiny, lang="zh")
     assert not zh.exception, zh.exception
     assert any(e.label == "在我的数据上评估" for e in zh.expander)
     table = next(d.value for d in zh.table if "与基线相比" in d.value.columns)
@@ -84,17 +85,17 @@ def test_evaluate_runs_the_folds_and_shows_the_table(runs_dir, tiny):
 
 
 def test_evaluate_says_what_it_needs(runs_dir, tiny):
-    at = open_page("compare")
+    at = open_page(COMPARE)
     assert not at.exception, at.exception
     assert "Load a labelled data set on the Data page first" in _section_text(at)
     bare = PairedData(dict(tiny.modalities))
-    at = open_page("compare", dataset=bare)
+    at = open_page(COMPARE, dataset=bare)
     assert not at.exception, at.exception
     assert "has no class labels" in _section_text(at)
 
 
 def test_evaluate_with_no_method_ticked_asks_for_one(runs_dir, tiny):
-    at = open_page("compare", dataset=tiny)
+    at = open_page(COMPARE, dataset=tiny)
     for m in ("attention", "early", "single"):
         at.checkbox(key=f"evaluate_m_{m}").uncheck()
     at.button(key="FormSubmitter:evaluate_form-Evaluate").click().run()
@@ -104,7 +105,7 @@ def test_evaluate_with_no_method_ticked_asks_for_one(runs_dir, tiny):
 
 
 def test_stop_keeps_the_finished_folds_and_says_so(runs_dir, tiny):
-    at = open_page("compare", dataset=tiny)
+    at = open_page(COMPARE, dataset=tiny)
     for m in ("attention", "single"):
         at.checkbox(key=f"evaluate_m_{m}").uncheck()
     at.number_input(key="evaluate_epochs").set_value(30)

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import make_damaged, make_run, open_page
+from views.site import EXPLORE
 
 
 @pytest.fixture
@@ -14,7 +15,7 @@ def joint_run(runs_dir):
 
 
 def open_explore(**state) -> AppTest:
-    return open_page("explore", **state)
+    return open_page(EXPLORE, **state)
 
 
 def test_explore_shows_map_metrics_and_controls(joint_run):
@@ -121,7 +122,7 @@ def test_explore_without_runs_offers_a_way_on(runs_dir):
 
 def test_selection_event_rows_from_list_dict_or_point_index():
     """Issue 15 item 1: Plotly hands binary customdata back as a dict; each form finds the row."""
-    from views._explore_helpers import selected_rows
+    from views.parts.explore_helpers import selected_rows
 
     by_trace = [None, [10, 11, 12], [20, 21]]  # pair lines first, then two modalities
     points = [

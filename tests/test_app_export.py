@@ -19,7 +19,7 @@ def panel_app(run_path: str, n_figures: int = 2, data_csv: str | None = None) ->
 
     import plotly.graph_objects as go
 
-    from views._export_panel import export_panel
+    from views.parts.export_panel import export_panel
 
     figures = {
         f"Figure {i}": go.Figure(go.Scatter(x=[0, 1, 2], y=[i, 2, 1])) for i in range(n_figures)
@@ -47,7 +47,7 @@ def run(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def fresh_png_check():
-    from views._export_panel import _png_available
+    from views.parts.export_panel import _png_available
 
     _png_available.clear()
     yield
@@ -116,8 +116,8 @@ def test_uploaded_data_run_says_whether_its_data_is_in_the_zip(tmp_path):
 
 def test_button_callables_build_the_files(run):
     """What the buttons hand Streamlit to run on click (AppTest cannot click a download)."""
-    from views._explore_helpers import run_signature
-    from views._export_panel import _projector, _script, _zip_bytes
+    from views.parts.explore_helpers import run_signature
+    from views.parts.export_panel import _projector, _script, _zip_bytes
 
     path = str(Path(run))
     blob = _zip_bytes(path, None, "none")
@@ -129,7 +129,7 @@ def test_button_callables_build_the_files(run):
 
 def test_figure_file_names_carry_the_run_and_title_not_the_icon():
     """Issue 15: the PNG was saved as material-scatter_plot-Shared-space.png."""
-    from views._export_panel import _file_stem
+    from views.parts.export_panel import _file_stem
 
     assert _file_stem(":material/scatter_plot: Shared space", "demo") == "demo-Shared-space"
     assert _file_stem(":material/center_focus_strong: 注意力", "demo") == "demo-注意力"

@@ -14,7 +14,7 @@ from tests.apptest_helpers import APP, TIMEOUT, wait_for_jobs
 @pytest.fixture
 def tiny_demos(monkeypatch):
     """The demos as the page defines them, but small enough to train in a second."""
-    from views._shared import DEMOS
+    from views.parts.demo import DEMOS
 
     for kind in DEMOS:
         monkeypatch.setitem(DEMOS[kind], "params", {"n": 300, "seed": 0})

@@ -7,13 +7,14 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from fusion.registry import LOSSES
+from views.site import LEARN
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def open_learn() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("views/learn.py")
+    at.switch_page(LEARN.script)
     return at.run()
 
 

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from fusion.i18n import translate
 from fusion.lessons import LESSONS, find_runs, get_lesson
 from tests.apptest_helpers import APP, TIMEOUT
+from views.site import EXPLORE, HOME, LEARN, TRAIN
 
 LESSON_THREADS = ("fusion-lesson", "fusion-training")
 
@@ -42,7 +43,7 @@ def open_learn(**query) -> AppTest:
     for k, v in query.items():
         at.query_params[k] = v
     at.run()
-    at.switch_page("views/learn.py")
+    at.switch_page(LEARN.script)
     return at.run()
 
 
@@ -202,15 +203,15 @@ def test_a_waiting_lesson_blocks_others_and_can_be_stopped(tiny_lessons, monkeyp
 def test_other_pages_show_a_lesson_job_like_any_training(tiny_lessons):
     at = open_learn()
     at.button(key="lesson_start_temperature").click().run()
-    for page in ("train", "home", "explore"):  # while it runs (or just after, when fast)
-        at.switch_page(f"views/{page}.py")
+    for page in (TRAIN, HOME, EXPLORE):  # while it runs (or just after, when fast)
+        at.switch_page(page.script)
         at.run()
         assert not at.exception, (page, at.exception)
     wait_for_lesson()
-    at.switch_page("views/train.py")
+    at.switch_page(TRAIN.script)
     at.run()
     assert not at.exception, at.exception
     assert "lesson-temperature-tau-0.1" in " ".join(c.value for c in at.sidebar.caption)
-    at.switch_page("views/explore.py")
+    at.switch_page(EXPLORE.script)
     at.run()
     assert not at.exception, at.exception

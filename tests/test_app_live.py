@@ -14,7 +14,7 @@ from fusion.config import default_config
 def _script():
     import streamlit as st
 
-    from views._live_map import live_view
+    from views.parts.live_map import live_view
 
     class P:  # what fusion.jobs.Progress carries: the worker's events by kind
         live = st.session_state["events"]

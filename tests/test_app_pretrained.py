@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import open_page, wait_for_jobs
 from tests.test_pretrained import clip_like, npy
+from views.site import DATA, EXPLORE
 
 
 def click(at: AppTest, key: str) -> AppTest:
@@ -15,7 +16,7 @@ def click(at: AppTest, key: str) -> AppTest:
 
 def test_upload_explore_as_is_train_adapter_and_compare(runs_dir):
     img, txt, labels = clip_like(n=240, rotate=True, seed=1)
-    at = open_page("data", timeout=180)
+    at = open_page(DATA, timeout=180)
     at.file_uploader[0].set_value(
         [
             ("image.npy", npy(img), "application/octet-stream"),
@@ -51,7 +52,7 @@ def test_upload_explore_as_is_train_adapter_and_compare(runs_dir):
     # The gap shift and the adapter live in Explore's Pretrained tab.
     # A new AppTest session (as after a reload) with the same data active.
     at = open_page(
-        "explore", timeout=180, dataset=data, explore_tab=":material/travel_explore: Pretrained"
+        EXPLORE, timeout=180, dataset=data, explore_tab=":material/travel_explore: Pretrained"
     )
     assert not at.exception, at.exception
     specs = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))

@@ -27,13 +27,14 @@ from fusion.i18n import translate
 from fusion.setup import parse_setup, setup_query
 from tests.apptest_helpers import APP, TIMEOUT, make_run, open_page
 from tests.test_app_lessons import wait_for_lesson
+from views.site import COMPARE, EXPLORE, LEARN, TRAIN
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_explore_shows_the_run_message_in_chinese(runs_dir):
     make_run(runs_dir, "tiny-joint")
-    at = open_page("explore", lang="zh")
+    at = open_page(EXPLORE, lang="zh")
     assert not at.exception, at.exception
     shown = " ".join(s.value for s in at.success)
     assert translate("messages.train.finished", "zh", epochs=2) in shown, shown
@@ -43,7 +44,7 @@ def test_explore_shows_the_run_message_in_chinese(runs_dir):
 def test_compare_status_column_in_chinese(runs_dir):
     make_run(runs_dir, "tiny-a")
     make_run(runs_dir, "tiny-b")
-    at = open_page("compare", lang="zh")
+    at = open_page(COMPARE, lang="zh")
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     column = translate("compare.status", "zh")
@@ -68,7 +69,7 @@ def test_a_new_session_works_on_its_newest_runs_generated_data_again(runs_dir):
     trained on generated data that can be made again from its recorded parameters."""
     make_run(runs_dir, "generated")  # shared_latent, n=200, seed 0
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # a reload: a new session
-    at.switch_page("views/train.py").run()
+    at.switch_page(TRAIN.script).run()
     assert not at.exception, at.exception
     data = at.session_state["dataset"]
     assert data.n == 200 and data.source["generator"] == "shared_latent"
@@ -84,7 +85,7 @@ def _query(at: AppTest) -> dict[str, str]:
 
 
 def test_the_link_follows_a_lesson_trained_after_a_demo(runs_dir, monkeypatch):
-    from views._shared import DEMOS
+    from views.parts.demo import DEMOS
 
     monkeypatch.setenv("FUSION_LESSON_SIZE", "tiny")
     for kind in DEMOS:
@@ -95,7 +96,7 @@ def test_the_link_follows_a_lesson_trained_after_a_demo(runs_dir, monkeypatch):
     wait_for_lesson()
     at.run()
     assert _query(at)["method"] == "attention"
-    at.switch_page("views/learn.py").run()
+    at.switch_page(LEARN.script).run()
     at.button(key="lesson_start_collapse").click().run()
     assert not at.exception, at.exception
     query = _query(at)
@@ -117,7 +118,7 @@ def test_on_train_the_link_note_does_not_send_you_to_train():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in {"data": "shared_latent", "d.n": "300", "method": "joint"}.items():
         at.query_params[k] = v
-    at.switch_page("views/train.py")
+    at.switch_page(TRAIN.script)
     at.run()
     assert not at.exception, at.exception
     toasts = [x.value for x in at.toast]

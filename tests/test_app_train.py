@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import APP, TIMEOUT, wait_for_jobs
+from views.site import TRAIN
 
 
 def open_train(data=None, label: str = "tiny") -> AppTest:
@@ -17,7 +18,7 @@ def open_train(data=None, label: str = "tiny") -> AppTest:
         at.session_state["dataset"] = data
         at.session_state["dataset_label"] = label
     at.run()
-    at.switch_page("views/train.py")
+    at.switch_page(TRAIN.script)
     return at.run()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import APP, TIMEOUT, make_run
+from views.site import EXPLORE
 
 
 def _visit(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
@@ -29,13 +30,13 @@ def test_each_visitor_gets_a_private_workspace_in_the_url(runs_dir, monkeypatch)
     make_run(runs_dir, "made-on-the-command-line")
 
     # Alice (coming back with her URL) sees her run only; Bob sees none of them.
-    again = _visit({"ws": ws_a}, "views/explore.py")
+    again = _visit({"ws": ws_a}, EXPLORE.script)
     assert not again.exception, again.exception
     assert again.session_state["workspace"] == ws_a
     picker = again.selectbox(key="explore_run")
     assert [o for o in picker.options if "alices-run" in o]
     assert not [o for o in picker.options if "command-line" in o]
-    bob_explore = _visit({"ws": ws_b}, "views/explore.py")
+    bob_explore = _visit({"ws": ws_b}, EXPLORE.script)
     assert not bob_explore.exception
     assert not bob_explore.selectbox  # the empty state: no runs to pick
     assert any("No training runs yet" in i.value for i in bob_explore.info)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fusion.i18n import translate
-from views._text import fmt
+from views.parts.text import fmt
 
 
 @pytest.mark.parametrize(

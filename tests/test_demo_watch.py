@@ -87,7 +87,7 @@ def _points(n=4):
 def _live_script():
     import streamlit as st
 
-    from views._live_map import live_view
+    from views.parts.live_map import live_view
 
     class P:
         live = st.session_state["events"]
@@ -200,7 +200,7 @@ def test_a_short_run_keeps_every_step():
 def _titles_script():
     import streamlit as st
 
-    from views._job_panel import epoch_chart_labels, kept_model_caption
+    from views.parts.job_panel import epoch_chart_labels, kept_model_caption
 
     class H:
         best_epoch, completed_epochs = 10, 12

@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from tests.apptest_helpers import APP, TIMEOUT, make_run, wait_for_jobs
 from tests.test_app_explore import open_explore
 from tests.test_app_train import open_train, start
+from views.site import COMPARE
 
 
 def oom_forward(monkeypatch, fail_calls):
@@ -121,7 +122,8 @@ def test_a_zero_dimensional_embedding_is_refused_with_a_message(small_latent):
 
         from fusion.errors import FusionError
         from fusion.experiment import default_config
-        from views._shared import show_error, start_training
+        from views.parts.jobs import start_training
+        from views.parts.widgets import show_error
 
         cfg = default_config("joint", "info_nce", epochs=1)
         cfg.model.dim = 0
@@ -172,7 +174,7 @@ def test_a_corrupted_run_folder_does_not_crash_explore_or_compare(runs_dir):
     assert at.get("plotly_chart"), "the good run's map is not shown"
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page("views/compare.py").run()
+    at.switch_page(COMPARE.script).run()
     assert not at.exception, at.exception
     assert any("damaged" in e.label for e in at.expander)
 

@@ -394,13 +394,14 @@ def test_train_page_states_the_estimate_and_warns_before_a_long_run(small_latent
 
     from fusion.data import PairedData
     from tests.apptest_helpers import APP, TIMEOUT
+    from views.site import TRAIN
 
     def train_page(data: PairedData) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=TIMEOUT)
         at.session_state["dataset"] = data
         at.session_state["dataset_label"] = "data"
         at.run()
-        at.switch_page("views/train.py")
+        at.switch_page(TRAIN.script)
         return at.run()
 
     at = train_page(small_latent)

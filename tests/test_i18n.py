@@ -12,7 +12,7 @@ import pytest
 from fusion.i18n import LANGUAGES, catalogue, placeholders, translate
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "views").glob("*.py")) + [ROOT / "app.py"]
+PAGES = sorted((ROOT / "views").rglob("*.py")) + [ROOT / "app.py"]
 TABLES = (
     "nav",
     "common",

@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from fusion.generators import shared_latent
 from tests.apptest_helpers import APP, TIMEOUT, make_run
+from views.site import EXPLORE, PAGES
 
-PAGES = ["home", "data", "train", "explore", "compare", "learn"]
 PROPER = [
     "Fusion Playground",
     "Deep CCA",
@@ -59,7 +59,7 @@ def runs(tmp_path_factory):
     return root, [make_run(root, "joint-run"), make_run(root, "att-run", method="attention")]
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.url_path)
 def test_page_in_chinese_has_no_english(page, runs, monkeypatch):
     root, made = runs
     monkeypatch.setenv("FUSION_RUNS_DIR", str(root))
@@ -67,13 +67,13 @@ def test_page_in_chinese_has_no_english(page, runs, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params["lang"] = "zh"
     at.session_state["dataset"] = shared_latent(n=200, n_classes=4, seed=0)
-    at.session_state["active_run"] = str(made[1] if page == "explore" else made[0])
+    at.session_state["active_run"] = str(made[1] if page is EXPLORE else made[0])
     at.run()
-    at.switch_page(f"views/{page}.py")
+    at.switch_page(page.script)
     at.run()
     assert not at.exception, at.exception
     found = sorted({s for text in _texts(at._tree) for s in english_sentences(text)})
-    assert not found, f"English on the Chinese {page} page: {found}"
+    assert not found, f"English on the Chinese {page.url_path} page: {found}"
 
 
 def test_the_checker_sees_english():

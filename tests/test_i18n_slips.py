@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted((ROOT / "views").glob("*.py")) + [ROOT / "app.py"]
+PAGES = sorted((ROOT / "views").rglob("*.py")) + [ROOT / "app.py"]
 
 SENTENCE = re.compile(r"\b[A-Za-z][a-z']+(?: [a-z'<>_-]+){3,}")  # four words or more
 CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)

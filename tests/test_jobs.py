@@ -230,7 +230,7 @@ def test_shutdown_stops_jobs_keeps_their_runs_and_ends_every_worker(small_latent
 def test_a_workspace_nobody_visits_has_its_job_stopped_after_the_abandon_time(small_latent):
     """Jobs belong to the workspace: a session leaving does not stop them; an abandoned
     workspace (no session for ``abandon_s``) does, keeping what was learned."""
-    from views._jobs import JobBoard
+    from views.parts.jobs import JobBoard
 
     board = JobBoard(abandon_s=1.0)
     slot = board.slot("ws-a")

@@ -54,16 +54,21 @@ def test_every_package_of_the_library_is_installed():
         ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "fusion").rglob("__init__.py")
     }
     assert found <= listed, sorted(found - listed)
+    # The dashboard's folders of modules (app.py's views/), installed under fusion_playground.
+    views = {p.parent for p in (ROOT / "views").rglob("*.py") if "__pycache__" not in p.parts}
+    dashboard = {".".join(("fusion_playground", *d.relative_to(ROOT).parts)) for d in views}
+    assert dashboard <= listed, sorted(dashboard - listed)
 
 
 def test_dashboard_passes_the_project_streamlit_config():
     from fusion.dashboard import app_dir, command
+    from views.site import PAGES
 
     cmd = command(["--server.port", "9999"])
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app.py")
     assert "--server.maxUploadSize=50" in cmd and "--runner.postScriptGC=false" in cmd
     assert cmd[-2:] == ["--server.port", "9999"]  # the user's options come last and win
-    assert (app_dir() / "views" / "home.py").is_file()
+    assert all((app_dir() / page.script).is_file() for page in PAGES)
 
 
 def _free_port() -> int:
@@ -117,6 +122,9 @@ def test_pip_install_gives_both_commands(tmp_path):
         check=True,
     ).stdout
     assert "site-packages/fusion_playground/app.py" in shown  # the installed app, not src
+    installed = Path(shown.split()[shown.split().index("run") + 1]).parent
+    sources = [p.relative_to(ROOT) for p in (ROOT / "views").rglob("*.py")]
+    assert [p for p in sources if not (installed / p).is_file()] == []  # every page and part
 
     port = _free_port()
     server = subprocess.Popen(

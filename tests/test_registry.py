@@ -13,6 +13,7 @@ import torch
 from fusion import i18n, registry
 from fusion.registry import Field, LossSpec, Param
 from tests.apptest_helpers import open_page
+from views.site import LEARN, TRAIN
 
 TOY = "toy_cosine"
 TOY_STRINGS = {
@@ -76,13 +77,13 @@ def test_a_registered_loss_appears_everywhere(toy_loss, tmp_path, runs_dir, smal
     assert main([*args, "--epochs", "2", "--loss-param", "scale=2.0", "--out", str(out)]) == 0
     assert json.loads((out / "config.json").read_text())["loss_params"] == {"scale": 2.0}
     # The Train form offers it, with its own field.
-    at = open_page("train", dataset=small_latent, dataset_label="tiny")
+    at = open_page(TRAIN, dataset=small_latent, dataset_label="tiny")
     assert "Toy cosine" in at.selectbox(key="train_loss_choice").options  # its label
     at.selectbox(key="train_loss_choice").set_value(TOY).run()
     assert not at.exception, at.exception
     assert at.select_slider(key=f"tr_scale_joint_{TOY}").value == 1.0
     # The Learn page shows its formula.
-    at = open_page("learn")
+    at = open_page(LEARN)
     assert any("toy" in x.value for x in at.latex)
 
 

@@ -22,10 +22,10 @@ SHARED_RESOURCES = {
     "executor": "the executor: worker processes or a Ray connection, no user's data",
     # Holds users' jobs, on purpose: a job belongs to its workspace, not to a websocket,
     # so it outlives a closed tab. Keyed by the workspace token; a session only reaches
-    # its own workspace's slot (views._jobs.job_slot), as with the runs folder.
+    # its own workspace's slot (views.parts.jobs.job_slot), as with the runs folder.
     "job_board": "the server's job slots, one per workspace token",
     # Likewise an evaluation (Compare's cross-validation) belongs to its workspace: keyed by
-    # the token, a session reaches only its own (views._evaluate).
+    # the token, a session reaches only its own (views.parts.evaluate).
     "evaluation_board": "the server's evaluations, one per workspace token",
 }
 

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 from tests.apptest_helpers import make_run
+from views.site import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,14 +19,15 @@ SCRIPT = textwrap.dedent(
     """
     import sys
     from streamlit.testing.v1 import AppTest
+    from views.site import PAGES
 
     at = AppTest.from_file(sys.argv[1], default_timeout=120)
     at.run()
-    for page in ["data", "train", "explore", "compare", "learn", "home"]:
-        at.switch_page(f"views/{page}.py")
+    for page in [*PAGES[1:], PAGES[0]]:  # Home, the first page shown, last again
+        at.switch_page(page.script)
         at.run()
         assert not at.exception, (page, [e.value for e in at.exception])
-        print(page, "torch" in sys.modules, flush=True)
+        print(page.url_path, "torch" in sys.modules, flush=True)
     """
 )
 
@@ -51,5 +53,5 @@ def test_no_page_imports_torch(tmp_path):
     )
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     lines = [ln.split() for ln in out.stdout.splitlines() if ln.strip()]
-    assert [ln[0] for ln in lines] == ["data", "train", "explore", "compare", "learn", "home"]
+    assert [ln[0] for ln in lines] == [p.url_path for p in (*PAGES[1:], PAGES[0])]
     assert all(ln[1] == "False" for ln in lines), out.stdout

@@ -11,6 +11,7 @@ from fusion.experiment import default_config
 from fusion.generators import GENERATORS, generate
 from fusion.setup import parse_setup, setup_query
 from tests.apptest_helpers import APP, TIMEOUT, wait_for_jobs
+from views.site import TRAIN
 
 TINY = {
     "shared_latent": {"n": 120, "seed": 3, "n_modalities": 3, "noise": [0.2, 0.5, 0.9]},
@@ -101,7 +102,7 @@ def test_url_round_trip_through_the_app(tmp_path, monkeypatch):
     session B, rebuilds the same data and puts the same settings into B's Train form."""
     monkeypatch.setenv("FUSION_RUNS_DIR", str(tmp_path))
     a = _app({})
-    a.switch_page("views/train.py").run()
+    a.switch_page(TRAIN.script).run()
     a.button(key="empty_make_data").click().run()
     a.select_slider(key="tr_dim_joint_info_nce").set_value(8)
     a.select_slider(key="tr_temp_joint_info_nce").set_value(0.2)
@@ -122,7 +123,7 @@ def test_url_round_trip_through_the_app(tmp_path, monkeypatch):
     b = _app(query)
     assert not b.exception, b.exception
     assert _same_data(b.session_state["dataset"], a.session_state["dataset"])
-    b.switch_page("views/train.py").run()
+    b.switch_page(TRAIN.script).run()
     assert not b.exception, b.exception
     assert b.select_slider(key="tr_dim_joint_info_nce").value == 8
     assert b.select_slider(key="tr_temp_joint_info_nce").value == 0.2

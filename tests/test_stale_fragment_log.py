@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from views._sidebar import (
+from views.parts.sidebar import (
     STALE_FRAGMENT_LOGGER,
     StaleFragmentOnce,
     quiet_stale_fragment_log,

@@ -13,6 +13,7 @@ import pytest
 from fusion import loaders
 from fusion.errors import DataError
 from fusion.i18n import translate
+from views.site import DATA
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
@@ -55,7 +56,7 @@ def test_a_single_npy_file_is_told_to_add_the_other_modalitys_file():
 def test_the_data_page_says_what_a_one_column_table_and_a_single_npy_need(small_latent):
     from tests.apptest_helpers import open_page
 
-    at = open_page("data", timeout=60, dataset=small_latent, dataset_label="before")
+    at = open_page(DATA, timeout=60, dataset=small_latent, dataset_label="before")
     at.file_uploader[0].set_value(("one.csv", ONE_COLUMN, "text/csv")).run()
     assert not at.exception, at.exception
     shown = [w.value for w in at.warning]
@@ -74,7 +75,7 @@ def test_the_data_preview_names_generated_classes_in_the_sessions_language(small
     at.query_params["lang"] = "zh"
     at.session_state["dataset"] = small_latent
     at.run()
-    at.switch_page("views/data.py")
+    at.switch_page(DATA.script)
     at.run()
     assert not at.exception, at.exception
     first = at.dataframe[-1].value  # the first rows of the active dataset
