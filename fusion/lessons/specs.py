@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from fusion.config import RunConfig
 
-Translate = Callable[..., str]  # t(key, **params) -> text, as views._shared.t
+Translate = Callable[..., str]  # t(key, **params) -> text, as views.parts.text.t
 SIZES = ("default", "tiny")
 RUN_PREFIX = "lesson"  # run folders are named lesson-<lesson id>-<run key>
 
