@@ -118,15 +118,13 @@ def _browser_update_ms(repeat: int) -> tuple[float | None, float, str]:
 def _memory_mb() -> float:
     from fusion import live
 
-    lm = live.LiveMap(lambda k, p: None)
-    lm.rows, lm.names = np.arange(N_VAL_PAIRS), ["a", "b"]
+    record = live.FrameRecord()
+    record.rows, record.names = np.arange(N_VAL_PAIRS), ["a", "b"]
     frame = np.zeros((2 * N_VAL_PAIRS, 2), dtype=np.float32)
     for e in range(100):
-        lm.epochs.append(e)
-        lm.umap_epochs.append(e)
-        lm.coords["pca"].append(frame + e)
-        lm.coords["umap"].append(frame - e)
-    return sum(a.nbytes for a in lm.saved().values()) / 1e6
+        record.add("pca", e, frame + e)
+        record.add("umap", e, frame - e)
+    return sum(a.nbytes for a in record.saved().values()) / 1e6
 
 
 def run(quick: bool) -> list[Entry]:

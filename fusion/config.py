@@ -8,7 +8,7 @@ with :meth:`RunConfig.from_dict`; links and the Train form fill it by dotted pat
 
 Every config's ``validate`` starts with :func:`check_types`, so a wrong type or a NaN is a
 :class:`~fusion.errors.ConfigError` naming the field, never a ``TypeError`` deep inside.
-Importing this module (and :mod:`fusion.runs`, :mod:`fusion.setup`) never imports torch.
+Importing this module (and :mod:`fusion.runs`, :mod:`fusion.share`) never imports torch.
 """
 
 from __future__ import annotations

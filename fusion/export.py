@@ -21,7 +21,6 @@ Runs (a folder written by :func:`fusion.runs.save_run`):
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import math
@@ -38,6 +37,13 @@ from fusion.data import PairedData
 from fusion.errors import FusionError
 from fusion.rundata import snapshot, snapshot_epochs
 from fusion.shared_space import FILE as SHARED_SPACE_FILE
+from fusion.templates import reproduce as _reproduce
+
+# The script's own tolerance rule is the export's too; its data file is the zip's.
+from fusion.templates.reproduce import ABS_TOL as ABS_TOL
+from fusion.templates.reproduce import DATA_FILE
+from fusion.templates.reproduce import TOLERANCE_RULE as TOLERANCE_RULE
+from fusion.templates.reproduce import tolerance as tolerance
 
 
 def data_to_frame(data: PairedData) -> pd.DataFrame:
@@ -65,48 +71,6 @@ def data_to_bytes(data: PairedData, fmt: str = "csv") -> bytes:
 # ---------------------------------------------------------------------------
 # Runs: the files of one run folder, as downloads
 
-DATA_FILE = "data.npz"  # the training data of a run made from uploaded files, when included
-# How far a reproduced metric may be from the exported one (tolerance() below, carried into
-# reproduce.py as it is). The same machine and library versions give identical numbers;
-# another thread count, CPU or torch build changes float rounding, which can move a
-# retrieval rank or a predicted class for a row or two. So the allowance scales with the
-# value (REL_TOL of it), a metric that counts rows may move by ROWS_TOL rows' worth
-# (ROWS_TOL / n: 2 of 40 rows is 0.05, 2 of 4000 is 0.0005, below a small R@1), median
-# ranks (in items) by RANK_ABS_TOL, and every metric by ABS_TOL (float rounding).
-ABS_TOL = 1e-3
-REL_TOL = 0.05
-ROWS_TOL = 2
-RANK_ABS_TOL = 2.0
-# Metrics that are a share of rows (retrieval ranks, predicted classes): ROWS_TOL applies.
-ROW_COUNTED = ("recall_at_", "accuracy", "precision", "f1", "attention_on_informative")
-# Retrieval is scored on ``retrieval_rows`` (a subsample of large sets), the rest on all rows.
-RETRIEVAL_WORDS = ("recall_at_", "median_rank", "class_precision")
-
-
-def tolerance(key: str, exported: float, metrics: dict | None = None, n_rows: int = 0) -> float:
-    """The largest |reproduced - exported| that counts as a match for metric ``key``.
-
-    ``metrics``: the exported metrics (their ``retrieval_rows`` and ``test_rows``);
-    ``n_rows``: the rows the run was scored on, when the metrics do not say.
-    """
-    metrics = metrics or {}
-    if key.startswith("median_rank"):
-        return max(RANK_ABS_TOL, REL_TOL * abs(exported))
-    allowed = max(ABS_TOL, REL_TOL * abs(exported))
-    if any(word in key for word in ROW_COUNTED):
-        n = metrics.get("test_rows") or n_rows
-        if any(word in key for word in RETRIEVAL_WORDS):
-            n = metrics.get("retrieval_rows") or n
-        if n:
-            allowed = max(allowed, ROWS_TOL / float(n))
-    return allowed
-
-
-TOLERANCE_RULE = (
-    f"|reproduced - exported| <= the largest of {ABS_TOL}, {REL_TOL:.0%} of the exported "
-    f"value and, for a share of n rows (recall, accuracy, precision), {ROWS_TOL} rows' worth "
-    f"({ROWS_TOL}/n); median ranks: the larger of {RANK_ABS_TOL:g} and {REL_TOL:.0%}"
-)
 _HTML_CONFIG = {"displaylogo": False, "responsive": True}
 
 
@@ -297,13 +261,34 @@ def _json_literal(obj: Any) -> str:
     return text
 
 
+def _replace_line(script: str, line: str, text: str) -> str:
+    """``script`` with its one line ``line`` (whole, without the newline) replaced by ``text``."""
+    lines = script.split("\n")
+    assert lines.count(line) == 1, f"the template has no single line {line!r}"
+    lines[lines.index(line)] = text
+    return "\n".join(lines)
+
+
+def reproduce_template() -> str:
+    """The source of the reproduce script (:mod:`fusion.templates.reproduce`) before it is
+    filled in with a run."""
+    return Path(_reproduce.__file__).read_text(encoding="utf-8")
+
+
+# The template's lines that reproduce_script() fills in: the docstring's title, and the run's
+# JSON files (each as a line ``NAME: dict = {}  # filled in: <file>``).
+_TITLE = (_reproduce.__doc__ or "").splitlines()[0]
+_FILLED = {"CONFIG": "config.json", "EXPORTED_METRICS": "metrics.json", "RUN": "run.json"}
+
+
 def reproduce_script(run_dir: str | os.PathLike) -> str:
     """A standalone ``reproduce.py`` for the run: rebuild the data, train on the CPU, compare.
 
-    The script carries the run's configuration, its reported metrics and the few facts of
-    ``run.json`` it checks, so it runs on its own, downloaded without the zip. Only a run
-    on uploaded data needs more: that data, as ``data.npz`` beside the script (the
-    unzipped :func:`run_archive`) or a file given with ``--data``.
+    The script is :mod:`fusion.templates.reproduce` with the run's title in its docstring
+    and the run's configuration, its reported metrics and the few facts of ``run.json`` it
+    checks as JSON in three marked lines, so it runs on its own, downloaded without the
+    zip. Only a run on uploaded data needs more: that data, as ``data.npz`` beside the
+    script (the unzipped :func:`run_archive`) or a file given with ``--data``.
     """
     run_dir = Path(run_dir)
     cfg = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
@@ -323,21 +308,17 @@ def reproduce_script(run_dir: str | os.PathLike) -> str:
     )
     # The header goes into the script's docstring: keep backslashes and quotes literal.
     header = header.replace("\\", "\\\\").replace('"""', "'''")
-    return (
-        _REPRODUCE_TEMPLATE.replace("@@HEADER@@", header)
-        .replace("@@ABS_TOL@@", repr(ABS_TOL))
-        .replace("@@REL_TOL@@", repr(REL_TOL))
-        .replace("@@ROWS_TOL@@", repr(ROWS_TOL))
-        .replace("@@RANK_ABS_TOL@@", repr(RANK_ABS_TOL))
-        .replace("@@ROW_COUNTED@@", repr(ROW_COUNTED))
-        .replace("@@RETRIEVAL_WORDS@@", repr(RETRIEVAL_WORDS))
-        .replace("@@TOLERANCE_RULE@@", repr(TOLERANCE_RULE))
-        .replace("@@TOLERANCE@@", inspect.getsource(tolerance))
-        .replace("@@DATA_FILE@@", DATA_FILE)
-        .replace("@@CONFIG@@", _json_literal(cfg))
-        .replace("@@METRICS@@", _json_literal(_read_json(run_dir / "metrics.json")))
-        .replace("@@RUN@@", _json_literal(run_facts))
-    )
+    script = _replace_line(reproduce_template(), f'"""{_TITLE}', f'"""{header}')
+    values = {
+        "CONFIG": cfg,
+        "EXPORTED_METRICS": _read_json(run_dir / "metrics.json"),
+        "RUN": run_facts,
+    }
+    for name, file in _FILLED.items():
+        marked = f"{name}: dict = {{}}  # filled in: {file}"
+        filled = f'{name}: dict = json.loads(\n    r"""\n{_json_literal(values[name])}\n"""\n)'
+        script = _replace_line(script, marked, filled)
+    return script
 
 
 def _readme(name: str, members: list[str], data_note: str) -> str:
@@ -566,216 +547,3 @@ def figure_bytes(fig: Any, fmt: str, scale: float = 2.0) -> bytes:
             "errors.export.png_failed", detail=f"{type(exc).__name__}: {str(exc)[:200]}"
         ) from None
     return bytes(png)
-
-
-# The script reproduce_script() writes; @@NAME@@ markers are filled in (no str.format, so
-# the braces of the script itself need no escaping).
-_REPRODUCE_TEMPLATE = '''#!/usr/bin/env python
-"""@@HEADER@@
-
-What this script does:
-1. takes the run's configuration (where its data came from included) and the metrics
-   the run reported, which it carries below (CONFIG, EXPORTED_METRICS: the same as
-   config.json and metrics/metrics.json in the run's zip), so it runs on its own;
-2. rebuilds the exact training data: the seeded generator with the recorded parameters,
-   or, for a run on uploaded data, @@DATA_FILE@@ beside this script (as in the run's zip)
-   or the file given with --data;
-3. trains the same model with fusion.experiment.run_experiment on the CPU; the seeds in
-   the configuration fix the split, the initialisation and the order of the batches;
-4. prints every metric of the run next to the reproduced one, writes them to
-   reproduced_metrics.json and exits with status 1 when one differs by more than the
-   tolerance below (status 2 when the data or the fusion package cannot be found).
-
-Run it with the fusion package importable, anywhere (a run on uploaded data: in the
-unzipped run folder, or with --data FILE):
-
-    PYTHONPATH=/path/to/fusion-playground python reproduce.py
-"""
-
-from __future__ import annotations
-
-import argparse
-import json
-import math
-import sys
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-
-# How far a reproduced metric may be from the exported one (tolerance() below): the same
-# machine and library versions give identical numbers; another CPU, thread count or torch
-# build changes float rounding, which can move a rank or a predicted class for a row or two.
-ABS_TOL = @@ABS_TOL@@
-REL_TOL = @@REL_TOL@@
-ROWS_TOL = @@ROWS_TOL@@
-RANK_ABS_TOL = @@RANK_ABS_TOL@@
-ROW_COUNTED = @@ROW_COUNTED@@
-RETRIEVAL_WORDS = @@RETRIEVAL_WORDS@@
-TOLERANCE_RULE = @@TOLERANCE_RULE@@
-
-# The run this script reproduces: its configuration (config.json), the metrics it reported
-# (metrics/metrics.json) and how its training ended (from run.json).
-CONFIG = json.loads(
-    r"""
-@@CONFIG@@
-"""
-)
-EXPORTED_METRICS = json.loads(
-    r"""
-@@METRICS@@
-"""
-)
-RUN = json.loads(
-    r"""
-@@RUN@@
-"""
-)
-
-
-@@TOLERANCE@@
-
-def load_data(source: dict, data_files: list[Path] | None):
-    """The training data: regenerated from its seed, or read back with fusion.loaders."""
-    if "generator" in source:
-        from fusion.generators import generate
-
-        return generate(source["generator"], **source.get("params", {}))
-    paths = data_files or [HERE / "@@DATA_FILE@@"]
-    missing = [p for p in paths if not p.is_file()]
-    if data_files and missing:
-        shown = ", ".join(str(p) for p in missing)
-        print(f"--data: no such file: {shown}", file=sys.stderr)
-        raise SystemExit(2)
-    if missing:
-        files = ", ".join(source.get("files") or []) or "uploaded files"
-        print(
-            f"This run was trained on uploaded data ({files}). This script carries the run's "
-            f"configuration but not its data, and there is no @@DATA_FILE@@ beside it. Run it "
-            "in the unzipped run folder (the run's zip holds @@DATA_FILE@@ when the same "
-            "dataset was loaded in the dashboard at export), or pass the original file: "
-            "python reproduce.py --data FILE (one .npy file per modality: --data a.npy b.npy)",
-            file=sys.stderr,
-        )
-        raise SystemExit(2)
-    from fusion.errors import FusionError
-    from fusion.loaders import load
-
-    try:
-        return load(paths if len(paths) > 1 else paths[0])
-    except FusionError as exc:  # the file cannot make this run's data: say why, no traceback
-        print(f"Cannot use {', '.join(str(p) for p in paths)} as the data: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data",
-        type=Path,
-        nargs="+",
-        help="training data (uploaded-data runs): a table or NPZ file, or one .npy per modality",
-    )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=HERE / "reproduced_metrics.json",
-        help="where to write the reproduced metrics (JSON)",
-    )
-    parser.add_argument(
-        "--config", type=Path, help="train with this config.json instead of the run's own"
-    )
-    parser.add_argument(
-        "--metrics", type=Path, help="compare with this metrics.json instead of the run's own"
-    )
-    args = parser.parse_args()
-
-    try:
-        from fusion.experiment import RunConfig, run_experiment
-    except ImportError as exc:
-        print(
-            f"Cannot import the fusion package ({exc}). Run with the Fusion Playground "
-            "folder on the path: PYTHONPATH=/path/to/fusion-playground python reproduce.py",
-            file=sys.stderr,
-        )
-        return 2
-
-    # 1. The configuration and the metrics the run reported (carried above, or given).
-    config_dict = CONFIG
-    if args.config:
-        config_dict = json.loads(args.config.read_text(encoding="utf-8"))
-    exported = EXPORTED_METRICS
-    if args.metrics:
-        exported = json.loads(args.metrics.read_text(encoding="utf-8"))
-    # Numbers are compared; a structured entry (a verdict with its interval) is not a metric.
-    skipped = sorted(k for k, v in exported.items() if not isinstance(v, (int, float)))
-    exported = {k: v for k, v in exported.items() if k not in skipped}
-    run_info = RUN
-    config = RunConfig.from_dict(config_dict)
-    config.train.device = "cpu"  # the same device everywhere; a GPU run differs by rounding
-
-    # 2. The exact data.
-    data = load_data(config_dict.get("data") or {}, args.data)
-    print(f"Data: {data.describe()}")
-    if run_info.get("status") != "finished":
-        print(
-            f"Note: the run ended early ({run_info.get('status')}, "
-            f"{run_info.get('completed_epochs')} of {config.train.epochs} epochs); this script "
-            "trains all epochs, so its metrics may differ by more than the tolerance."
-        )
-
-    # 3. Train again, on the CPU.
-    print(f"Training {config.method} / {config.loss}, {config.train.epochs} epochs, on the CPU")
-    result = run_experiment(data, config)
-    if result.status != "finished":
-        print(f"Training did not finish: {result.status}: {result.history.message}")
-    if result.val.n != run_info.get("n_val", result.val.n):
-        print(f"Note: {result.val.n} validation samples, the run had {run_info.get('n_val')}.")
-    reproduced = result.metrics
-
-    # 4. Compare, metric by metric.
-    print(f"Tolerance: {TOLERANCE_RULE}.")
-    if skipped:
-        print(f"Not numbers, not compared: {', '.join(skipped)}")
-    width = max((len(k) for k in exported), default=len("metric"))
-    head = ["exported", "reproduced", "diff", "allowed"]
-    print(f"{'metric'.ljust(width)}  {head[0]:>10}  {head[1]:>10}  {head[2]:>9}  {head[3]:>8}")
-    failed = []
-    for key, old in exported.items():
-        new = reproduced.get(key)
-        if new is None:
-            failed.append(key)
-            print(f"{key.ljust(width)}  {old:>10.4g}  {'missing':>10}")
-            continue
-        both_nan = isinstance(old, float) and math.isnan(old) and math.isnan(new)
-        diff = 0.0 if both_nan else abs(float(new) - float(old))
-        allowed = tolerance(key, float(old), exported, int(run_info.get("n_val") or 0))
-        ok = both_nan or diff <= allowed
-        if not ok:
-            failed.append(key)
-        flag = "" if ok else "  <-- differs"
-        row = f"{old:>10.4g}  {new:>10.4g}  {diff:>9.2g}  {allowed:>8.3g}"
-        print(f"{key.ljust(width)}  {row}{flag}")
-
-    args.output.write_text(
-        json.dumps({"metrics": reproduced, "failed": failed}, indent=2, default=float),
-        encoding="utf-8",
-    )
-    diffs = [
-        (abs(float(reproduced[k]) - float(v)), k)
-        for k, v in exported.items()
-        if k in reproduced and not (math.isnan(float(v)) or math.isnan(float(reproduced[k])))
-    ]
-    if diffs:
-        largest, where = max(diffs)
-        print(f"Largest difference: {largest:.3g} ({where if largest else 'all identical'})")
-    print(f"Reproduced metrics written to {args.output}")
-    if failed:
-        print(f"{len(failed)} metric(s) differ beyond the tolerance: {', '.join(failed)}")
-        return 1
-    print(f"All {len(exported)} metrics match within the tolerance ({TOLERANCE_RULE}).")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-'''

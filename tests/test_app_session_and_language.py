@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from fusion.generators import generate
 from fusion.i18n import translate
-from fusion.setup import parse_setup, setup_query
+from fusion.share import parse_setup, setup_query
 from tests.apptest_helpers import APP, TIMEOUT, make_run, open_page
 from tests.test_app_lessons import wait_for_lesson
 from views.site import COMPARE, EXPLORE, LEARN, TRAIN

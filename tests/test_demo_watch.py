@@ -153,7 +153,7 @@ def live_data(n):
 def test_an_unpaced_training_does_not_wait():
     assert live.live_callbacks(_cfg(), Sink())[0].pace == 0.0
     paced = live.live_callbacks(_cfg(), Sink(), pace=0.4)[0]
-    assert paced.pace == 0.4 and paced.shares["umap"] == live.PACED_SHARES["umap"]
+    assert paced.pace == 0.4 and paced.frames.budget.shares["umap"] == live.PACED_SHARES["umap"]
 
 
 def _cfg():

@@ -3,6 +3,7 @@ exported ``reproduce.py`` run in a subprocess, whose metrics must match the run'
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import os
@@ -18,6 +19,7 @@ import pytest
 
 from fusion import export, loaders
 from fusion.errors import FusionError
+from fusion.templates import reproduce as template_module
 from tests.apptest_helpers import make_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -301,6 +303,44 @@ def test_reproduce_script_is_valid_python_whatever_the_file_names(tmp_path):
     ):
         assert namespace["tolerance"](*args) == export.tolerance(*args)
     assert namespace["TOLERANCE_RULE"] == export.TOLERANCE_RULE
+
+
+def test_the_script_is_the_template_with_the_run_in_four_lines(joint_run):
+    """The exported script is fusion/templates/reproduce.py with only its docstring's title
+    and the three marked lines replaced: the code itself is the template's, as linted."""
+    template = export.reproduce_template().splitlines()
+    script = export.reproduce_script(joint_run).splitlines()
+    changed = [
+        op for op in difflib.SequenceMatcher(a=template, b=script).get_opcodes() if op[0] != "equal"
+    ]
+    assert [line for _, i1, i2, _, _ in changed for line in template[i1:i2]] == [
+        '"""' + template_module.__doc__.splitlines()[0],
+        "CONFIG: dict = {}  # filled in: config.json",
+        "EXPORTED_METRICS: dict = {}  # filled in: metrics.json",
+        "RUN: dict = {}  # filled in: run.json",
+    ]
+    assert joint_run.name in script[1]
+
+
+def test_the_template_run_as_a_module_reproduces_a_saved_run(joint_run, tmp_path, monkeypatch):
+    """The template is code: given a saved run's files in its three values, its main()
+    retrains the run and finds every metric within the tolerance; a changed one fails."""
+    read = lambda name: json.loads((joint_run / name).read_text(encoding="utf-8"))  # noqa: E731
+    info = read("run.json")
+    monkeypatch.setattr(template_module, "CONFIG", read("config.json"))
+    monkeypatch.setattr(template_module, "EXPORTED_METRICS", read("metrics.json"))
+    monkeypatch.setattr(
+        template_module, "RUN", {k: info[k] for k in ("status", "n_val") if k in info}
+    )
+    out = tmp_path / "reproduced.json"
+    assert template_module.main(["--output", str(out)]) == 0
+    assert json.loads(out.read_text())["failed"] == []
+    off = {**read("metrics.json"), "accuracy_of_nothing": 0.5}
+    (tmp_path / "off.json").write_text(json.dumps(off))
+    assert (
+        template_module.main(["--output", str(out), "--metrics", str(tmp_path / "off.json")]) == 1
+    )
+    assert json.loads(out.read_text())["failed"] == ["accuracy_of_nothing"]
 
 
 def test_exported_script_reproduces_the_run(joint_run, tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from fusion import live, projector
 from fusion.config import default_config
 from fusion.data import PairedData
+from fusion.live import umap_frames
 
 
 class Sink:
@@ -267,7 +268,7 @@ def test_slow_frames_drop_waiting_evaluations_but_never_the_last(monkeypatch):
 
 
 def test_umap_falls_back_to_pca_when_it_cannot_keep_up(monkeypatch):
-    monkeypatch.setattr(live, "UMAP_SLOW_SECONDS", 0.0)
+    monkeypatch.setattr(umap_frames, "UMAP_SLOW_SECONDS", 0.0)
     rng = np.random.default_rng(0)
     X = [{m: rng.normal(size=(60, 4)).astype(np.float32) for m in "ab"} for _ in range(6)]
     lm, sink, h = _drive(X, sleep=0.5, shares=NO_BUDGET)
@@ -352,14 +353,12 @@ def test_attention_run_streams_weights_with_labels_and_mask(small_gated):
 def test_frames_are_compact():
     """100 frames of 5,000 points, both maps: well under 50 MB, and small events."""
     rng = np.random.default_rng(0)
-    lm = live.LiveMap(lambda k, p: None)
-    lm.rows, lm.names = np.arange(2500), ["a", "b"]
+    record = live.FrameRecord()
+    record.rows, record.names = np.arange(2500), ["a", "b"]
     for e in range(100):
-        lm.epochs.append(e)
-        lm.umap_epochs.append(e)
         for m in ("pca", "umap"):
-            lm.coords[m].append(rng.normal(size=(5000, 2)).astype(np.float32))
-    saved = lm.saved()
+            record.add(m, e, rng.normal(size=(5000, 2)).astype(np.float32))
+    saved = record.saved()
     total = sum(a.nbytes for a in saved.values())
     assert total < 50e6, total
     frame = {"epoch": 1, "pca": saved["pca"][0], "umap": saved["umap"][0], "spread": 1.0}
@@ -381,7 +380,6 @@ def test_switched_off_gives_no_callbacks():
 
 @pytest.mark.parametrize("method", ["pca", "umap"])
 def test_points_frame_feeds_the_map(method):
-    from fusion import plots
     from fusion.plots.live import live_map
 
     rng = np.random.default_rng(0)
@@ -392,7 +390,19 @@ def test_points_frame_feeds_the_map(method):
     assert len(df) == 100 and set(df["modality"]) == {"a", "b"}
     fig = live_map(df, live.axis_ranges([f[method]], method), color_by="label", show_pairs=True)
     assert fig.layout.transition.duration > 0 and fig.layout.xaxis.autorange is False
-    assert isinstance(fig, type(plots.shared_space(df)))
+    # Every point is drawn once, where the frame puts it, in its class's traces...
+    drawn = [tr for tr in fig.data if (tr.legendgroup or "").startswith("label:")]
+    xy = np.concatenate([np.column_stack([tr.x, tr.y]) for tr in drawn]).astype(float)
+    want = f[method].astype(float)
+    np.testing.assert_allclose(xy[np.lexsort(xy.T)], want[np.lexsort(want.T)], rtol=1e-6)
+    assert {tr.name for tr in drawn} == set(df["label_name"])
+    # ...and one line trace joins each sample's two points (a gap between samples).
+    (pairs,) = [tr for tr in fig.data if tr.mode == "lines"]
+    seg = np.asarray(pairs.x, dtype=float).reshape(50, 3)
+    assert np.isnan(seg[:, 2]).all()
+    ends = np.sort(seg[:, :2], axis=1)
+    same = np.sort(df.sort_values(["sample", "modality"])["u"].to_numpy().reshape(50, 2), axis=1)
+    np.testing.assert_allclose(ends[np.lexsort(ends.T)], same[np.lexsort(same.T)], rtol=1e-6)
     assert {tr.type for tr in fig.data} == {"scatter"}  # SVG markers: Plotly animates them
 
 
@@ -430,5 +440,5 @@ def test_a_stuck_umap_frame_never_holds_the_end_of_training(monkeypatch):
     t0 = time.perf_counter()
     lm, sink, h = _drive(X, shares=NO_BUDGET, wait_pca=True)
     assert time.perf_counter() - t0 < 2.5  # not the 3 s of the stuck frame
-    assert not lm.use_umap and list(h.live_frames["epochs"]) == [0, 1, 2]
+    assert not lm.frames.umap.use_umap and list(h.live_frames["epochs"]) == [0, 1, 2]
     assert "umap" not in h.live_frames

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from fusion.errors import DataError
+from fusion.metric_names import METRIC_INFO, metric_info
 from fusion.metrics import (
-    METRIC_INFO,
     alignment,
     attention_mask_agreement,
     canonical_correlations,
@@ -19,7 +19,6 @@ from fusion.metrics import (
     joint_metrics,
     linear_probe_accuracy,
     mean_canonical_correlation,
-    metric_info,
     modality_gap,
     retrieval,
     spread,

@@ -114,7 +114,7 @@ def test_form_fields_cover_each_method_and_loss():
 
 def test_configs_runs_and_setups_import_without_torch():
     code = (
-        "import sys, fusion.config, fusion.runs, fusion.setup, fusion.registry, fusion.form; "
+        "import sys, fusion.config, fusion.runs, fusion.share, fusion.registry, fusion.form; "
         "print(sorted(m for m in ('torch', 'streamlit', 'sklearn') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,7 +1,7 @@
 """Learn: the ideas behind the playground in plain words, every loss and key metric as a
 formula with its symbols explained and its paper linked, and a slot for guided lessons.
 
-Formulas come from :data:`fusion.registry.LOSSES` and :data:`fusion.metrics.METRIC_INFO`
+Formulas come from :data:`fusion.registry.LOSSES` and :data:`fusion.metric_names.METRIC_INFO`
 so the page shows exactly what the code computes. The seed article's objective (its
 section 4) is also shown as the article writes it, with why its minimum is collapse
 (Hadsell, Chopra & LeCun 2006 add the missing repulsive term).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from fusion.metrics import METRIC_INFO
+from fusion.metric_names import METRIC_INFO
 from fusion.registry import LOSSES
 from views.parts.lessons import lessons_tab, lessons_tab_default
 from views.parts.text import info_text, language, t

@@ -25,8 +25,7 @@ import streamlit as st
 from fusion.errors import FusionError
 from fusion.i18n import localized_message
 from fusion.metric_names import headline_keys as _headline_keys
-from fusion.metric_names import metric_help, metric_name
-from fusion.metrics import metric_info
+from fusion.metric_names import metric_help, metric_info, metric_name
 from fusion.rundata import MapData, build_map_data, run_signature
 from fusion.runs import LoadedRun, RunInfo, list_runs, load_run
 from views.parts.links import get_active_run, runs_dir

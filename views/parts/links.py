@@ -2,7 +2,7 @@
 
 - ``?ws=`` keeps this visitor's workspace (their runs folder) across reloads.
 - ``?lang=``, ``?present=1`` and the setup (data generator, parameters, training
-  configuration; :mod:`fusion.setup`) are written back on every run (:func:`sync_url`),
+  configuration; :mod:`fusion.share`) are written back on every run (:func:`sync_url`),
   so a reload or a shared link restores them.
 - The sidebar's "share this setup" popover gives the link without the workspace token.
 """
@@ -21,7 +21,7 @@ import streamlit as st
 from fusion.errors import FusionError
 from fusion.i18n import DEFAULT_LANGUAGE
 from fusion.runs import runs_root
-from fusion.setup import is_setup_key, parse_setup, setup_query
+from fusion.share import is_setup_key, parse_setup, setup_query
 from views.parts.dataset import dataset_title, generate, restore_dataset
 from views.parts.state import (
     URL_CHECKED,

@@ -83,7 +83,7 @@ def status_label(status: str) -> str:
 
 def info_text(kind: str, name: str, field: str) -> str:
     """The title, help or source of a loss (``kind="loss"``) or a metric pattern
-    (``kind="metric"``, a key of :data:`fusion.metrics.METRIC_INFO`) in the session's
+    (``kind="metric"``, a key of :data:`fusion.metric_names.METRIC_INFO`) in the session's
     language. Formulas themselves stay in the library as LaTeX."""
     return t(info_key(kind, name, field))
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from fusion.errors import FusionError
 from fusion.experiment import default_config
 from fusion.generators import GENERATORS, generate
-from fusion.setup import parse_setup, setup_query
+from fusion.share import parse_setup, setup_query
 from tests.apptest_helpers import APP, TIMEOUT, wait_for_jobs
 from views.site import TRAIN
 
