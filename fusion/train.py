@@ -57,7 +57,6 @@ from fusion.i18n import (
 )
 from fusion.registry import DEVICES
 from fusion.runtime import is_oom, one_blas_thread
-from fusion.runtime import one_blas_thread as _one_blas_thread  # noqa: F401  (fusion.live's name)
 
 
 def resolve_device(requested: str = "auto") -> tuple[torch.device, str]:

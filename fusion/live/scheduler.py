@@ -42,9 +42,9 @@ FRAME_SHARES = {"pca": 0.05, "umap": 0.15}
 
 def _one_thread() -> contextlib.AbstractContextManager:
     """BLAS on one thread for the ``with`` block (the frame thread's share of the cores)."""
-    from fusion.train import _one_blas_thread  # the worker has torch loaded already
+    from fusion.runtime import one_blas_thread
 
-    return _one_blas_thread()
+    return one_blas_thread()
 
 
 def _frame_thread_setup() -> None:
