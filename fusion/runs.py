@@ -2,7 +2,8 @@
 
 A run folder holds:
 
-- ``config.json``   the :class:`~fusion.config.RunConfig` and the data source,
+- ``config.json``   the :class:`~fusion.config.RunConfig` (with its layout's
+                    ``schema_version``) and the data source,
 - ``run.json``      status, message, device, timings, modality names, creation time,
 - ``metrics.json``  flat metrics, each with ``<name>_chance`` where it has one,
 - ``epochs.csv``    one row per epoch (seconds, samples/s, train losses, val metrics),
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fusion.config import RunConfig
+from fusion.config import SCHEMA_VERSION, RunConfig
 from fusion.data import PairedData
 from fusion.errors import DataError
 from fusion.i18n import DEFAULT_LANGUAGE, translate
@@ -119,7 +120,13 @@ def save_run(
     path, tmp = _new_folder(root, base, overwrite)
     h = result.history
     _write_json(
-        tmp / "config.json", {**cfg.to_dict(), "name": path.name, "data": result.data_source}
+        tmp / "config.json",
+        {
+            "schema_version": SCHEMA_VERSION,
+            **cfg.to_dict(),
+            "name": path.name,
+            "data": result.data_source,
+        },
     )
     _write_json(
         tmp / "run.json",
