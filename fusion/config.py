@@ -150,7 +150,8 @@ class JointConfig:
     dim: int = spec(  # shared-space dimension
         16, bounds=Interval(1, None), error="errors.models.bad_shared_dim"
     )
-    normalize: bool | None = None  # L2-normalise (cosine geometry, as CLIP); None = the loss's
+    # L2-normalise (cosine geometry, as CLIP); None = the loss's default.
+    normalize: bool | None = spec(None)
     temperature: float = spec(  # initial softmax temperature τ of InfoNCE
         0.1,
         bounds=Interval(0.0, None, closed="neither"),
@@ -181,8 +182,8 @@ class AttentionConfig:
         label="train.attention_heads",
         help="train.self_attention_heads_across",
     )
-    attention_hidden: int = 32  # width of the scoring network
-    entropy_weight: float = 0.0  # weight of the attention-entropy term in the loss
+    attention_hidden: int = spec(32)  # width of the scoring network
+    entropy_weight: float = spec(0.0)  # weight of the attention-entropy term in the loss
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
     def validate(self) -> None:
@@ -195,7 +196,7 @@ class AttentionConfig:
 @dataclass
 class BaselineConfig:
     kind: str = "early"  # "early" | "late" | "single"
-    modality: str | None = None  # for "single": which modality (default: the first)
+    modality: str | None = spec(None)  # for "single": which modality (default: the first)
     dim: int = spec(  # encoder output width
         32, bounds=Interval(1, None), error="errors.models.bad_encoder_dim"
     )
@@ -295,7 +296,7 @@ class TrainConfig:
     n_snapshots: int = spec(10, bounds=Interval(0, None), error="errors.train.bad_snapshots")
     # At most this many validation rows per snapshot (bounds memory).
     snapshot_rows: int = spec(2000, bounds=Interval(1, None), error="errors.train.bad_snapshots")
-    threads: int | None = None  # torch intra-op threads for this run; None keeps torch's setting
+    threads: int | None = spec(None)  # torch intra-op threads; None keeps torch's setting
     # Each modality's features are scaled to zero mean and unit variance with the training
     # rows' statistics, inside the model (fusion.models.Standardize).
     standardize: bool = spec(True, label="train.standardize", help="train.standardize_help")
@@ -550,6 +551,25 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
         ) from None
     check_types(cfg)
     return cfg
+
+
+def settable_paths(method: str, loss: str | None = None) -> list[str]:
+    """The dotted paths of every declared parameter of a method and loss's config."""
+    loss = loss or registry.default_loss(method)
+
+    def walk(cls: type, prefix: str) -> list[str]:
+        out = [f"{prefix}{name}" for name in declared(cls)]
+        for name, hint in typing.get_type_hints(cls).items():
+            if dataclasses.is_dataclass(hint):
+                out += walk(hint, f"{prefix}{name}.")
+        return out
+
+    spec_ = registry.LOSSES.get(loss)
+    return [
+        *walk(registry.METHODS[method].config_class, "model."),
+        *(f"loss_params.{k}" for k in (spec_.params if spec_ is not None else {})),
+        *walk(TrainConfig, "train."),
+    ]
 
 
 def param_at(path: str, method: str = "joint", loss: str | None = None) -> Param | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -52,13 +53,8 @@ class Interval:
         assert self.closed in ("both", "left", "right", "neither"), self.closed
 
     def __contains__(self, x: Any) -> bool:
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-            try:  # numpy scalars
-                x = float(x)
-            except (TypeError, ValueError):
-                return False
-            if not math.isfinite(x):
-                return False
+        if not _is_number(x) or not math.isfinite(float(x)):
+            return False
         left = self.closed in ("both", "left")
         right = self.closed in ("both", "right")
         if self.lo is not None and (x < self.lo or (x == self.lo and not left)):
@@ -89,7 +85,7 @@ class Param:
     the bounds are open or wide. ``label``/``help`` are catalogue keys for widgets; ``error``
     is the catalogue key of the refusal, filled with the param's name and value (under its
     own name, ``value`` and ``param``), ``lo``/``hi``/``bound``/``choices`` and the caller's
-    context. ``name`` and ``default`` are filled by the declaring table.
+    context; without one, ``errors.params.not_<type>`` words it. ``name`` and ``default`` are filled by the declaring table.
     """
 
     default: Any = NO_DEFAULT
@@ -138,11 +134,10 @@ class Param:
 
     def refuse(self, value: Any, error: type[FusionError] = ConfigError, **context: Any):
         """The error for ``value``: the param's message key with everything it may name."""
-        key = self.error or "errors.params.bad_value"
+        key = self.error or self._default_error()
         return error(
             key,
             **{
-                "expected": self.expected(),
                 "lo": self.lo,
                 "hi": self.hi,
                 "bound": self.bound_text(),
@@ -154,12 +149,12 @@ class Param:
             },
         )
 
-    def expected(self) -> str:
-        """What the param takes, in words for a message ("an integer >= 1", "one of a, b")."""
+    def _default_error(self) -> str:
+        """The catalogue key of the generic refusal for this param's type."""
         if self.choices:
-            return ("a list from " if self.multi else "one of ") + ", ".join(map(str, self.choices))
-        word = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
-        return word.get(self.type, "a value") + self.bound_text()
+            return "errors.params.not_choice"
+        names = {int: "not_int", float: "not_number", bool: "not_bool"}
+        return f"errors.params.{names.get(self.type, 'not_text')}"
 
     def check_one(self, value: Any, error: type[FusionError] = ConfigError, **context: Any) -> Any:
         """One value (not a list): the right type and within bounds or choices, normalised
@@ -179,8 +174,7 @@ class Param:
             if isinstance(value, str):
                 return value
             raise self.refuse(value, error, **context)
-        number = not isinstance(value, bool) and _is_number(value)
-        if not number or not math.isfinite(float(value)):
+        if not _is_number(value) or not math.isfinite(float(value)):
             raise self.refuse(value, error, **context)
         if kind is int:
             if not float(value).is_integer():
@@ -206,11 +200,8 @@ class Param:
 
 
 def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return not isinstance(value, (str, bytes))
+    """int, float and numpy's numbers (not bool, numpy's bool or text)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def spec(default: Any, **kw: Any) -> Any:
@@ -247,23 +238,38 @@ def check_fields(cfg: Any, **context: Any) -> None:
 
 
 def parse_value(p: Param, text: str, path: str = "") -> Any:
-    """``text`` from a command line or link as ``p``'s type: ``"5"`` -> 5 for an int,
-    ``"true"`` -> True for a bool, JSON for lists; then checked by :meth:`Param.check`."""
-    value: Any = text
+    """``text`` from a command line or link in ``p``'s type: ``"5"`` -> 5 for an int,
+    ``"true"`` -> True for a bool, JSON for lists and ``null``. Text that is not of the type
+    is refused with the type's message naming ``path``; bounds and choices are left to the
+    config's ``validate``, which words them with the context they need."""
     stripped = text.strip()
-    if p.multi or p.per_modality or p.type in (int, float, bool) or stripped == "null":
+    kind = p.type
+    value: Any = text
+    if stripped == "null" and p.nullable:
+        return None
+    if p.multi or p.per_modality or kind in (int, float, bool):
         try:
             value = json.loads(stripped)
         except ValueError:
-            if p.type is bool and stripped.lower() in ("true", "false"):
+            if kind is bool and stripped.lower() in ("true", "false"):
                 value = stripped.lower() == "true"
             elif p.multi and stripped:
                 value = [s.strip() for s in stripped.split(",")]
-            else:
-                raise p.refuse(text, ConfigError, path=path or p.name) from None
-    if p.type is float and isinstance(value, int) and not isinstance(value, bool):
+    items = value if isinstance(value, list) and (p.multi or p.per_modality) else [value]
+    for item in items:
+        ok = {
+            int: _is_number(item) and float(item).is_integer(),
+            float: _is_number(item),
+            bool: isinstance(item, bool),
+        }.get(kind, isinstance(item, str))
+        if not ok:
+            generic = replace(p, error="", bounds=None, choices=(), name=path or p.name)
+            raise generic.refuse(text, ConfigError)
+    if kind is float and _is_number(value):
         value = float(value)
-    return p.check(value, ConfigError, path=path or p.name)
+    if kind is int and _is_number(value):
+        value = int(value)
+    return value
 
 
 def with_names(params: Mapping[str, Param]) -> dict[str, Param]:
