@@ -600,4 +600,6 @@ def generate(name: str, **params: Any) -> PairedData:
             unknown=", ".join(unknown),
             valid=", ".join(declared),
         )
+    for key, value in params.items():  # each value within its declared range or choices
+        declared[key].check(value, DataError, gen=name)
     return GENERATORS[name](**params)

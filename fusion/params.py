@@ -135,6 +135,7 @@ class Param:
     def refuse(self, value: Any, error: type[FusionError] = ConfigError, **context: Any):
         """The error for ``value``: the param's message key with everything it may name."""
         key = self.error or self._default_error()
+        value = context.pop("shown", value)  # a list's whole value, not the item at fault
         return error(
             key,
             **{
@@ -193,8 +194,8 @@ class Param:
             items = [value] if isinstance(value, str) else value
             if not isinstance(items, Sequence) or not items:
                 raise self.refuse(value, error, **context)
-            return [self.check_one(v, error, **{**context, "value": value}) for v in items]
-        if self.per_modality and isinstance(value, Sequence) and not isinstance(value, str):
+            return [self.check_one(v, error, **context, shown=value) for v in items]
+        if self.per_modality and hasattr(value, "__iter__") and not isinstance(value, (str, bytes)):
             return [self.check_one(v, error, **context) for v in value]
         return self.check_one(value, error, **context)
 

@@ -237,7 +237,7 @@ class RunInfo:
     metrics: dict[str, float] = field(default_factory=dict)
     # "verdict" (and "verdict_class_structure"): the paired comparisons with the baselines
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    message_key: str = ""  # catalogue key of the message ("" in runs saved before keys)
+    message_key: str = ""  # catalogue key of the message ("": an English message as saved)
     message_params: dict[str, Any] = field(default_factory=dict)
     problem_key: str = ""
     problem_params: dict[str, Any] = field(default_factory=dict)
@@ -328,8 +328,8 @@ class LoadedRun:
 
     @property
     def validation_reported(self) -> bool:
-        """Saved before test rows existed: its numbers were measured on validation rows,
-        the rows early stopping chose on."""
+        """A run without test rows (``test_fraction`` 0, as config layouts up to 3 read):
+        its numbers were measured on validation rows, the rows early stopping chose on."""
         return "test_rows" not in self.metrics
 
     @property

@@ -34,7 +34,7 @@ def test_data_page_without_data_offers_generators_and_upload():
 
 
 def test_noise_and_corrupted_fraction_are_sliders_with_their_ranges():
-    """Issue 15: they were free text boxes; one value per modality stays possible."""
+    """Sliders over their ranges, not free text boxes; one value per modality stays possible."""
     at = open_data()
     noise = at.slider(key="gen_shared_latent_noise")
     corrupt = at.slider(key="gen_shared_latent_corrupt_fraction")

@@ -121,7 +121,7 @@ def test_run_json_is_plain_json(runs_dir, joint_result):
 
 
 def test_default_names_say_what_the_run_is(runs_dir, joint_result, attention_result):
-    """Issue 15: runs were named by timestamps only."""
+    """A run's default name says its loss or method, data and seed, not only a time."""
     first = save_run(joint_result)
     assert first.name == "infonce-shared_latent-s0"
     assert save_run(joint_result).name == "infonce-shared_latent-s0-2"
@@ -140,5 +140,5 @@ def test_cca_run_saves_without_weights(runs_dir):
     r = run_experiment(digits_two_view(n=300, seed=0), default_config("cca"))
     run = load_run(save_run(r, name="cca"))
     assert run.run["status"] == "finished" and "linear_probe_accuracy" in run.metrics
-    # Linear CCA is solved in closed form: it records no cross-entropy (issue 15).
+    # Linear CCA is solved in closed form: it records no cross-entropy.
     assert run.run["loss"] == "cca" and run.config["loss"] == "cca"
