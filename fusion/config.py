@@ -121,9 +121,7 @@ class EncoderConfig:
         label="train.encoder_depth",
         help="train.hidden_layers_mlp_encoder",
     )
-    activation: str = spec(
-        "relu", choices=ACTIVATIONS, error="errors.models.unknown_activation"
-    )
+    activation: str = spec("relu", choices=ACTIVATIONS, error="errors.models.unknown_activation")
     dropout: float = spec(
         0.0, bounds=Interval(0.0, 1.0, closed="left"), error="errors.models.bad_dropout"
     )

@@ -32,6 +32,7 @@ from typing import Any
 
 from fusion.errors import ConfigError, FusionError
 
+
 class _NoDefault:
     def __repr__(self) -> str:
         return "NO_DEFAULT"
@@ -128,7 +129,7 @@ class Param:
         return lo, hi, step
 
     def bound_text(self) -> str:
-        """" >= 0", " > 0", " in [0, 1)" or "" (the bound as a message's suffix)."""
+        """ " >= 0", " > 0", " in [0, 1)" or "" (the bound as a message's suffix)."""
         text = self.bounds.text() if self.bounds else ""
         return f" {text}" if text else ""
 

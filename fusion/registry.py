@@ -321,7 +321,9 @@ def _from_param(f: Field, method: str, loss: str) -> Field:
     default = f.default
     if default is None and f.path.startswith("loss_params."):  # unset in the config
         default = p.default
-    return replace(f, label=f.label or p.label, help=f.help or p.help, bounds=bounds, default=default)
+    return replace(
+        f, label=f.label or p.label, help=f.help or p.help, bounds=bounds, default=default
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,7 +19,10 @@ from tests.apptest_helpers import open_page
 TOY = "toy_blobs"
 TOY_STRINGS = {
     "data.generator_info.toy_blobs.title": ("Toy blobs", "玩具团簇"),
-    "data.generator_info.toy_blobs.body": ("Two views of labelled blobs.", "带标签团簇的两个视图。"),
+    "data.generator_info.toy_blobs.body": (
+        "Two views of labelled blobs.",
+        "带标签团簇的两个视图。",
+    ),
     "gen_params.toy_blobs.n.label": ("Rows", "行数"),
     "gen_params.toy_blobs.n.help": ("Number of pairs.", "样本对的数量。"),
     "gen_params.toy_blobs.spread.label": ("Spread", "离散度"),
