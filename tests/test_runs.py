@@ -161,7 +161,8 @@ def test_a_run_saves_its_config_layout_version(runs_dir, joint_result):
 
     path = save_run(joint_result, name="versioned")
     assert json.loads((path / "config.json").read_text())["schema_version"] == SCHEMA_VERSION
-    assert load_run(path).run_config().to_dict() == joint_result.config.to_dict()
+    loaded = load_run(path).run_config().to_dict()
+    assert loaded == {**joint_result.config.to_dict(), "name": "versioned"}
 
 
 @pytest.mark.parametrize("version", sorted(_LAYOUTS))
