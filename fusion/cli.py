@@ -80,6 +80,41 @@ def apply_settings(cfg: Any, pairs: list[str]) -> Any:
     return out
 
 
+# The common flags of ``train`` and the setting each one sets, as ``--set <path>=`` would. A
+# flag whose setting the method's config does not have is ignored (``--temperature`` for a
+# classifier); ``--modality`` picks the modality of the single-modality baseline only.
+FLAG_SETTINGS = {
+    "epochs": "train.epochs",
+    "batch_size": "train.batch_size",
+    "lr": "train.lr",
+    "optimizer": "train.optimizer",
+    "seed": "train.seed",
+    "device": "train.device",
+    "weight_decay": "train.weight_decay",
+    "dim": "model.dim",
+    "encoder": "model.encoder.kind",
+    "hidden": "model.encoder.hidden",
+    "temperature": "model.temperature",
+    "heads": "model.heads",
+    "modality": "model.modality",
+}
+
+
+def apply_flags(cfg: Any, args: argparse.Namespace) -> Any:
+    """The RunConfig ``cfg`` with the common flags given in ``args`` (:data:`FLAG_SETTINGS`)."""
+    from fusion.config import RunConfig, param_at, set_path
+
+    d = cfg.to_dict()
+    for flag, path in FLAG_SETTINGS.items():
+        value = getattr(args, flag, None)
+        if value is None or param_at(path, cfg.method, cfg.loss) is None:
+            continue
+        if flag == "modality" and cfg.method != "single":
+            continue
+        set_path(d, path, value)
+    return RunConfig.from_dict(d)
+
+
 def generator_settings(name: str, pairs: list[str]) -> dict[str, Any]:
     """A generator's ``--set name=value`` pairs, each read as its declared type."""
     from fusion.generators import GENERATOR_SPECS
@@ -197,24 +232,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from fusion.runs import runs_root
 
     data = load_data(args.data, args)
-    cfg = default_config(args.method, args.loss)
-    t = cfg.train
-    for k in ("epochs", "batch_size", "lr", "optimizer", "seed", "device", "weight_decay"):
-        v = getattr(args, k)
-        if v is not None:
-            setattr(t, k, v)
-    if args.dim is not None:
-        cfg.model.dim = args.dim
-    if args.encoder is not None and hasattr(cfg.model, "encoder"):
-        cfg.model.encoder.kind = args.encoder
-    if args.hidden is not None and hasattr(cfg.model, "encoder"):
-        cfg.model.encoder.hidden = args.hidden
-    if args.temperature is not None and args.method == "joint":
-        cfg.model.temperature = args.temperature
-    if args.heads is not None and args.method == "attention":
-        cfg.model.heads = args.heads
-    if args.modality is not None and args.method == "single":
-        cfg.model.modality = args.modality
+    cfg = apply_flags(default_config(args.method, args.loss), args)
     cfg.loss_params.update(_params(args.loss_param))
     cfg = apply_settings(cfg, args.set)
     out = Path(args.out) if args.out else None
