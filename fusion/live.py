@@ -1,6 +1,6 @@
 """The live map and live attention while training: frames made in the training worker.
 
-:func:`live_callbacks` gives the training worker its live views (issue 13). After every
+:func:`live_callbacks` gives the training worker its live views. After every
 evaluation (epoch 0 and each epoch's end) :class:`LiveMap` takes the validation
 embeddings the task already computed (``emb:<modality>`` on the fixed snapshot rows,
 :meth:`fusion.train.Callback.on_evaluate`), keeps a deterministic subsample of whole
