@@ -134,7 +134,7 @@ class EncoderConfig:
         """The encoder width for a modality of this per-sample shape: ``hidden``, or for 0
         ("auto") the next power of two at or above its number of features, within
         :data:`AUTO_WIDTH_RANGE` (6 or 36 features -> 64, 120 -> 128, 240 -> 256; an 8×8
-        image -> 64 channels, as before "auto"): a wide modality gets room, and a narrow one
+        image -> 64 channels): a wide modality gets room, and a narrow one
         the width that suits the playground's generated data."""
         if self.hidden:
             return self.hidden
