@@ -1,4 +1,4 @@
-"""The live map while training (issue 13): frame rate, latency, throughput, memory, drawing.
+"""The live map while training: frame rate, latency, throughput, memory, drawing.
 
 One joint InfoNCE training on ``shared_latent`` whose validation split holds 2,500 pairs,
 so every live frame maps 5,000 points (both modalities), on one torch thread as a job's

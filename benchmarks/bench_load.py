@@ -16,7 +16,7 @@ and its data's seed, and its run folder is alone in its workspace); the median a
 latency of ``/_stcore/health``, polled throughout; whether sessions beyond the cap showed
 "Waiting for a free training slot"; the server's resident memory (``VmRSS``) after a
 warm-up session and after all sessions closed; trainings left running (threads or worker processes named ``fusion-training``; idle
-workers of the pool may stay). Targets (issue 12): health p99 <= 250 ms and worst <= 1 s,
+workers of the pool may stay). Targets: health p99 <= 250 ms and worst <= 1 s,
 memory back within 10 % of the warm-up level, no training left running.
 
 ``python -m benchmarks --only load`` runs 20 sessions (``--quick``: 6);

@@ -14,7 +14,7 @@ verdicts (difference and 95 % interval, :mod:`fusion.verdicts`). The validation 
 rows early stopping watched) is shown beside it, as the number this benchmark reported
 before test rows existed.
 
-Target (issue 14): attention fusion within one point of the concatenated baseline, or above.
+Target: attention fusion within one point of the concatenated baseline, or above.
 
 ``FUSION_BENCH_BEFORE=<folder>`` also measures the code in that folder (a checkout of an
 earlier commit, e.g. ``git archive <commit> | tar -x -C <folder>``) on the same data and

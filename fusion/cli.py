@@ -5,6 +5,7 @@ prints the project's clear message and exits with status 2, never a traceback.
 
     python -m fusion generate shared_latent --n 2000 --seed 0 --out data.parquet
     python -m fusion train --data shared_latent --method joint --loss info_nce --epochs 20 --out runs/demo
+    python -m fusion train --data shared_latent --set train.patience=5 --set train.standardize=false
     python -m fusion train --data data.parquet --method attention --label-column label --out runs/att
     python -m fusion train --data shared_latent --method joint --executor ray --out runs/on-ray
     python -m fusion train --data view_a.csv --data view_b.csv --id-column id --method joint --loss triplet --out runs/mine
@@ -42,6 +43,95 @@ def _params(pairs: list[str]) -> dict[str, Any]:
         k, v = p.split("=", 1)
         out[k.strip()] = _value(v)
     return out
+
+
+def _pair(pair: str) -> tuple[str, str]:
+    """``path=value`` of a ``--set``, split at the first ``=``."""
+    path, sep, text = pair.partition("=")
+    if not sep or not path.strip():
+        raise FusionError("errors.cli.bad_set", pair=pair)
+    return path.strip(), text
+
+
+def apply_settings(cfg: Any, pairs: list[str]) -> Any:
+    """The RunConfig ``cfg`` with each ``--set path=value`` applied: the path names a declared
+    parameter of the method and loss (:func:`fusion.config.settable_paths`), the text is read
+    as its type (:func:`fusion.params.parse_value`), and the result is validated."""
+    from fusion.config import RunConfig, param_at, set_path, settable_paths
+    from fusion.params import parse_value
+
+    if not pairs:
+        return cfg
+    d = cfg.to_dict()
+    for pair in pairs:
+        path, text = _pair(pair)
+        p = param_at(path, cfg.method, cfg.loss)
+        if p is None:
+            raise FusionError(
+                "errors.cli.unknown_set_path",
+                path=path,
+                method=cfg.method,
+                loss=cfg.loss,
+                known=", ".join(settable_paths(cfg.method, cfg.loss)),
+            )
+        set_path(d, path, parse_value(p, text, path))
+    out = RunConfig.from_dict(d)
+    out.validate()
+    return out
+
+
+# The common flags of ``train`` and the setting each one sets, as ``--set <path>=`` would. A
+# flag whose setting the method's config does not have is ignored (``--temperature`` for a
+# classifier); ``--modality`` picks the modality of the single-modality baseline only.
+FLAG_SETTINGS = {
+    "epochs": "train.epochs",
+    "batch_size": "train.batch_size",
+    "lr": "train.lr",
+    "optimizer": "train.optimizer",
+    "seed": "train.seed",
+    "device": "train.device",
+    "weight_decay": "train.weight_decay",
+    "dim": "model.dim",
+    "encoder": "model.encoder.kind",
+    "hidden": "model.encoder.hidden",
+    "temperature": "model.temperature",
+    "heads": "model.heads",
+    "modality": "model.modality",
+}
+
+
+def apply_flags(cfg: Any, args: argparse.Namespace) -> Any:
+    """The RunConfig ``cfg`` with the common flags given in ``args`` (:data:`FLAG_SETTINGS`)."""
+    from fusion.config import RunConfig, param_at, set_path
+
+    d = cfg.to_dict()
+    for flag, path in FLAG_SETTINGS.items():
+        value = getattr(args, flag, None)
+        if value is None or param_at(path, cfg.method, cfg.loss) is None:
+            continue
+        if flag == "modality" and cfg.method != "single":
+            continue
+        set_path(d, path, value)
+    return RunConfig.from_dict(d)
+
+
+def generator_settings(name: str, pairs: list[str]) -> dict[str, Any]:
+    """A generator's ``--set name=value`` pairs, each read as its declared type."""
+    from fusion.generators import GENERATOR_SPECS
+    from fusion.params import parse_value
+
+    out: dict[str, Any] = {}
+    declared = GENERATOR_SPECS[name].params if name in GENERATOR_SPECS else {}
+    for pair in pairs or []:
+        key, text = _pair(pair)
+        out[key] = parse_value(declared[key], text, key) if key in declared else _value(text)
+    return out
+
+
+def _generator_names() -> str:
+    from fusion.generators import GENERATORS
+
+    return " | ".join(GENERATORS)
 
 
 class Progress:
@@ -118,7 +208,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from fusion import generators
     from fusion.export import data_to_frame
 
-    params = _params(args.param)
+    params = {**_params(args.param), **generator_settings(args.generator, args.set)}
     for k in ("n", "seed"):
         if getattr(args, k) is not None:
             params[k] = getattr(args, k)
@@ -142,25 +232,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from fusion.runs import runs_root
 
     data = load_data(args.data, args)
-    cfg = default_config(args.method, args.loss)
-    t = cfg.train
-    for k in ("epochs", "batch_size", "lr", "optimizer", "seed", "device", "weight_decay"):
-        v = getattr(args, k)
-        if v is not None:
-            setattr(t, k, v)
-    if args.dim is not None:
-        cfg.model.dim = args.dim
-    if args.encoder is not None and hasattr(cfg.model, "encoder"):
-        cfg.model.encoder.kind = args.encoder
-    if args.hidden is not None and hasattr(cfg.model, "encoder"):
-        cfg.model.encoder.hidden = args.hidden
-    if args.temperature is not None and args.method == "joint":
-        cfg.model.temperature = args.temperature
-    if args.heads is not None and args.method == "attention":
-        cfg.model.heads = args.heads
-    if args.modality is not None and args.method == "single":
-        cfg.model.modality = args.modality
+    cfg = apply_flags(default_config(args.method, args.loss), args)
     cfg.loss_params.update(_params(args.loss_param))
+    cfg = apply_settings(cfg, args.set)
     out = Path(args.out) if args.out else None
     cfg.name = out.name if out else ""
     progress = Progress(quiet=args.quiet)
@@ -169,7 +243,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     root = out.parent if out else runs_root()
     if out and out.is_dir():  # --out names the folder: a new run replaces the old one
         shutil.rmtree(out)
-    requested = t.batch_size  # the run adapts the config's default batch to small data
+    requested = cfg.train.batch_size  # the run adapts the config's default batch to small data
     job = TrainingJob(data, cfg, root=root, name=cfg.name or None, executor=args.executor)
     follow(job.start(), progress)
     if job.result is None:
@@ -375,13 +449,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="make a synthetic paired data set and write it to a file")
-    g.add_argument(
-        "generator", help="shared_latent | gated_reliability | digits_two_view | digits_captions"
-    )
+    g.add_argument("generator", help=_generator_names())
     g.add_argument("--n", type=int)
     g.add_argument("--seed", type=int)
     g.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="generator parameter"
+    )
+    g.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="generator parameter, read as its declared type (repeatable), e.g. --set noise=0.5",
     )
     g.add_argument("--out", required=True, help="output file: .parquet, .csv or .tsv")
     g.set_defaults(func=cmd_generate)
@@ -417,6 +496,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--modality", help="for --method single")
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=list(registry.DEVICES))
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="any setting by its dotted path, checked like the Train form's (repeatable; "
+        "applied after the flags above), e.g. --set train.patience=5 "
+        "--set train.standardize=false --set model.encoder.depth=2",
+    )
     t.add_argument("--quiet", action="store_true", help="no progress output, only the results")
     t.add_argument(
         "--executor",

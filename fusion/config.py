@@ -23,6 +23,7 @@ import numpy as np
 
 from fusion import registry
 from fusion.errors import ConfigError
+from fusion.params import Interval, Param, check_fields, declared, spec
 from fusion.registry import ACTIVATIONS, DEVICES, ENCODER_KINDS, OPTIMIZERS, SCHEDULES
 
 
@@ -95,34 +96,45 @@ AUTO_WIDTH_RANGE = (64, 256)  # "auto" encoder widths stay within these bounds
 
 @dataclass
 class EncoderConfig:
-    kind: str = "auto"  # "auto" = small CNN for image-shaped modalities, MLP otherwise
+    # "auto" = small CNN for image-shaped modalities, MLP otherwise
+    kind: str = spec(
+        "auto",
+        choices=ENCODER_KINDS,
+        error="errors.models.unknown_encoder",
+        label="train.encoder",
+        help="train.network_turns_each_modality",
+    )
     # Width of hidden layers (MLP) / channels of the last conv (CNN); 0 = auto: each
     # modality's own, from its width (width_for).
-    hidden: int = 0
-    depth: int = 1  # hidden layers of the MLP
-    activation: str = "relu"
-    dropout: float = 0.0
+    hidden: int = spec(
+        0,
+        bounds=Interval(0, None),
+        error="errors.models.encoder_size",
+        label="train.encoder_width",
+        help="train.units_per_hidden_layer_auto",
+    )
+    depth: int = spec(  # hidden layers of the MLP
+        1,
+        bounds=Interval(0, None),
+        widget_range=(0, 4),
+        error="errors.models.encoder_size",
+        label="train.encoder_depth",
+        help="train.hidden_layers_mlp_encoder",
+    )
+    activation: str = spec("relu", choices=ACTIVATIONS, error="errors.models.unknown_activation")
+    dropout: float = spec(
+        0.0, bounds=Interval(0.0, 1.0, closed="left"), error="errors.models.bad_dropout"
+    )
 
     def validate(self) -> None:
         check_types(self)
-        if self.kind not in ENCODER_KINDS:
-            raise ConfigError(
-                "errors.models.unknown_encoder", kind=self.kind, choices=ENCODER_KINDS
-            )
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                "errors.models.unknown_activation", activation=self.activation, choices=ACTIVATIONS
-            )
-        if self.hidden < 0 or self.depth < 0:
-            raise ConfigError("errors.models.encoder_size")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError("errors.models.bad_dropout", dropout=self.dropout)
+        check_fields(self)
 
     def width_for(self, input_shape: tuple[int, ...]) -> int:
         """The encoder width for a modality of this per-sample shape: ``hidden``, or for 0
         ("auto") the next power of two at or above its number of features, within
         :data:`AUTO_WIDTH_RANGE` (6 or 36 features -> 64, 120 -> 128, 240 -> 256; an 8×8
-        image -> 64 channels, as before "auto"): a wide modality gets room, and a narrow one
+        image -> 64 channels): a wide modality gets room, and a narrow one
         the width that suits the playground's generated data."""
         if self.hidden:
             return self.hidden
@@ -133,32 +145,48 @@ class EncoderConfig:
 
 @dataclass
 class JointConfig:
-    dim: int = 16  # shared-space dimension
-    normalize: bool | None = None  # L2-normalise (cosine geometry, as CLIP); None = the loss's
-    temperature: float = 0.1  # initial softmax temperature τ of InfoNCE
-    learn_temperature: bool = False
+    dim: int = spec(  # shared-space dimension
+        16, bounds=Interval(1, None), error="errors.models.bad_shared_dim"
+    )
+    # L2-normalise (cosine geometry, as CLIP); None = the loss's default.
+    normalize: bool | None = spec(None)
+    temperature: float = spec(  # initial softmax temperature τ of InfoNCE
+        0.1,
+        bounds=Interval(0.0, None, closed="neither"),
+        error="errors.models.bad_temperature",
+        label="train.temperature",
+        help="train.infonce_softmax_temperature_lower",
+    )
+    learn_temperature: bool = spec(
+        False, label="train.learn_temperature", help="train.train_along_encoders_clip"
+    )
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
     def validate(self) -> None:
-        if self.dim < 1:
-            raise ConfigError("errors.models.bad_shared_dim", dim=self.dim)
-        if not self.temperature > 0:
-            raise ConfigError("errors.models.bad_temperature", temperature=self.temperature)
+        check_fields(self)
         self.encoder.validate()
 
 
 @dataclass
 class AttentionConfig:
-    dim: int = 32  # token dimension per modality
-    heads: int = 0  # > 0 adds multi-head self-attention across modality tokens
-    attention_hidden: int = 32  # width of the scoring network
-    entropy_weight: float = 0.0  # weight of the attention-entropy term in the loss
+    dim: int = spec(  # token dimension per modality
+        32, bounds=Interval(1, None), error="errors.models.bad_token_dim"
+    )
+    # > 0 adds multi-head self-attention across modality tokens
+    heads: int = spec(
+        0,
+        bounds=Interval(0, None),
+        error="errors.models.heads_not_divisor",
+        label="train.attention_heads",
+        help="train.self_attention_heads_across",
+    )
+    attention_hidden: int = spec(32)  # width of the scoring network
+    entropy_weight: float = spec(0.0)  # weight of the attention-entropy term in the loss
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
     def validate(self) -> None:
-        if self.dim < 1:
-            raise ConfigError("errors.models.bad_token_dim", dim=self.dim)
-        if self.heads < 0 or (self.heads and self.dim % self.heads):
+        check_fields(self, dim=self.dim)
+        if self.heads and self.dim % self.heads:  # the heads split the token dimension
             raise ConfigError("errors.models.heads_not_divisor", dim=self.dim, heads=self.heads)
         self.encoder.validate()
 
@@ -166,25 +194,27 @@ class AttentionConfig:
 @dataclass
 class BaselineConfig:
     kind: str = "early"  # "early" | "late" | "single"
-    modality: str | None = None  # for "single": which modality (default: the first)
-    dim: int = 32  # encoder output width
+    modality: str | None = spec(None)  # for "single": which modality (default: the first)
+    dim: int = spec(  # encoder output width
+        32, bounds=Interval(1, None), error="errors.models.bad_encoder_dim"
+    )
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
     def validate(self) -> None:
-        if self.kind not in [m for m, spec in registry.METHODS.items() if spec.baseline]:
+        if self.kind not in [m for m, s in registry.METHODS.items() if s.baseline]:
             raise ConfigError("errors.models.unknown_baseline", kind=self.kind)
-        if self.dim < 1:
-            raise ConfigError("errors.models.bad_encoder_dim", dim=self.dim)
+        check_fields(self)
         self.encoder.validate()
 
 
 @dataclass
 class CCAConfig:
-    dim: int = 8  # number of canonical components
+    dim: int = spec(  # number of canonical components
+        8, bounds=Interval(1, None), error="errors.experiment.cca_dim"
+    )
 
     def validate(self) -> None:
-        if self.dim < 1:
-            raise ConfigError("errors.experiment.cca_dim", dim=self.dim)
+        check_fields(self)
 
 
 # ---------------------------------------------------------------------------------------
@@ -196,81 +226,120 @@ DEFAULT_BATCH_SIZE = 128  # the default batch; on fewer training rows it takes t
 
 @dataclass
 class TrainConfig:
-    epochs: int = 50  # an upper bound: early stopping (patience) usually ends sooner
+    # An upper bound: early stopping (patience) usually ends sooner.
+    epochs: int = spec(
+        50,
+        bounds=Interval(1, None),
+        widget_range=(1, 200),
+        error="errors.train.bad_epochs",
+        label="train.epochs",
+        help="train.passes_over_training_data",
+    )
     # Rows per step. The default adapts to small data (all training rows when there are fewer);
     # a batch chosen larger than the training rows is refused with the largest that fits.
-    batch_size: int = DEFAULT_BATCH_SIZE
-    lr: float = 3e-3
-    optimizer: str = "adamw"
-    schedule: str = "constant"  # learning-rate schedule: "constant" or "cosine" (decays to 0)
-    weight_decay: float = 1e-2  # AdamW: decoupled decay (Loshchilov & Hutter 2019); else L2
-    seed: int = 0
-    device: str = "auto"
-    val_fraction: float = 0.2
-    n_snapshots: int = 10  # validation snapshots kept for the map (epoch 0 and last included)
-    snapshot_rows: int = 2000  # at most this many validation rows per snapshot (bounds memory)
-    threads: int | None = None  # torch intra-op threads for this run; None keeps torch's setting
+    batch_size: int = spec(
+        DEFAULT_BATCH_SIZE,
+        bounds=Interval(2, None),
+        error="errors.train.bad_batch_size",
+        label="train.batch_size",
+        help="train.pairs_per_step_contrastive",
+    )
+    lr: float = spec(
+        3e-3,
+        bounds=Interval(0.0, None, closed="neither"),
+        error="errors.train.bad_lr",
+        label="train.learning_rate",
+        help="train.step_size_if_loss",
+    )
+    optimizer: str = spec(
+        "adamw",
+        choices=OPTIMIZERS,
+        error="errors.train.unknown_optimizer",
+        label="train.optimiser",
+        help="train.gradient_method_adam_safe",
+    )
+    # Learning-rate schedule: "constant" or "cosine" (decays to 0).
+    schedule: str = spec(
+        "constant",
+        choices=SCHEDULES,
+        error="errors.train.unknown_schedule",
+        label="train.lr_schedule",
+        help="train.keep_learning_rate_constant",
+    )
+    # AdamW: decoupled decay (Loshchilov & Hutter 2019); else L2.
+    weight_decay: float = spec(
+        1e-2,
+        bounds=Interval(0.0, None),
+        error="errors.train.negative_weight_decay",
+        label="train.weight_decay",
+        help="train.weight_decay_help",
+    )
+    seed: int = spec(
+        0,
+        widget_range=(0, 2**31 - 1),
+        label="train.seed",
+        help="train.fixes_split_initial_weights",
+    )
+    device: str = spec(
+        "auto",
+        choices=DEVICES,
+        error="errors.train.unknown_device",
+        label="train.device",
+        help="train.auto_uses_gpu_when",
+    )
+    val_fraction: float = spec(
+        0.2, bounds=Interval(0.0, 1.0, closed="neither"), error="errors.train.bad_val_fraction"
+    )
+    # Validation snapshots kept for the map (epoch 0 and last included).
+    n_snapshots: int = spec(10, bounds=Interval(0, None), error="errors.train.bad_snapshots")
+    # At most this many validation rows per snapshot (bounds memory).
+    snapshot_rows: int = spec(2000, bounds=Interval(1, None), error="errors.train.bad_snapshots")
+    threads: int | None = spec(None)  # torch intra-op threads; None keeps torch's setting
     # Each modality's features are scaled to zero mean and unit variance with the training
     # rows' statistics, inside the model (fusion.models.Standardize).
-    standardize: bool = True
+    standardize: bool = spec(True, label="train.standardize", help="train.standardize_help")
     # Early stopping: end after this many epochs without a better validation score (the
     # method's monitored metric, fusion.train) and keep the best epoch's weights; 0 = off.
-    patience: int = 10
+    patience: int = spec(
+        10,
+        bounds=Interval(0, None),
+        widget_range=(0, 50),
+        error="errors.train.bad_patience",
+        label="train.patience",
+        help="train.patience_help",
+    )
     # With standardize on, a labelled classifier and fewer training rows than this, a fifth of
     # the training rows is held out to check it first: standardisation stays on unless training
     # without it scores a lower held-out cross-entropy (fusion.experiment.choose_standardize,
     # the choice is saved in the run's config); 0 = never check.
-    standardize_check_rows: int = 500
+    standardize_check_rows: int = spec(
+        500, bounds=Interval(0, None), error="errors.train.bad_standardize_check_rows"
+    )
     # Rows held out as test rows: reported and compared, never chosen on (validation rows
-    # serve early stopping and every automatic choice). 0 = none (runs saved before test
-    # rows existed: their numbers were measured on validation rows).
-    test_fraction: float = 0.2
+    # serve early stopping and every automatic choice). 0 = none (the layout of schema 3 and
+    # older reads so: those runs' numbers were measured on validation rows).
+    test_fraction: float = spec(
+        0.2, bounds=Interval(0.0, 1.0, closed="left"), error="errors.train.bad_test_fraction"
+    )
     # When the test rows would be fewer than min_test_rows, the run is evaluated by
     # cv_folds-fold cross-validation instead (fusion.data.plan_roles): every row is tested
     # once, by a model that never saw it.
-    cv_folds: int = 5
-    min_test_rows: int = 30
+    cv_folds: int = spec(5, bounds=Interval(2, None), error="errors.train.bad_cv")
+    min_test_rows: int = spec(30, bounds=Interval(0, None), error="errors.train.bad_cv")
 
     def validate(self, n_train: int | None = None) -> None:
         check_types(self)
-        if self.epochs < 1:
-            raise ConfigError("errors.train.bad_epochs", epochs=self.epochs)
-        if self.batch_size < 2:
-            raise ConfigError("errors.train.bad_batch_size", batch_size=self.batch_size)
+        check_fields(self, val_fraction=self.val_fraction, folds=self.cv_folds)
         if n_train is not None and self.batch_size > n_train:
             raise ConfigError(
                 "errors.train.batch_too_large", batch_size=self.batch_size, n_train=n_train
             )
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError("errors.train.bad_lr", lr=self.lr)
-        if self.schedule not in SCHEDULES:
-            raise ConfigError(
-                "errors.train.unknown_schedule", schedule=self.schedule, choices=SCHEDULES
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(
-                "errors.train.unknown_optimizer", optimizer=self.optimizer, choices=OPTIMIZERS
-            )
-        if self.device not in DEVICES:
-            raise ConfigError("errors.train.unknown_device", device=self.device, choices=DEVICES)
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError("errors.train.bad_val_fraction", val_fraction=self.val_fraction)
-        if self.weight_decay < 0:
-            raise ConfigError("errors.train.negative_weight_decay")
-        if self.n_snapshots < 0 or self.snapshot_rows < 1:
-            raise ConfigError("errors.train.bad_snapshots")
-        if self.patience < 0:
-            raise ConfigError("errors.train.bad_patience", patience=self.patience)
-        if self.standardize_check_rows < 0:
-            raise ConfigError("errors.train.bad_standardize_check_rows")
-        if not 0.0 <= self.test_fraction < 1.0 or self.val_fraction + self.test_fraction >= 1.0:
+        if self.val_fraction + self.test_fraction >= 1.0:  # some rows must be left to train
             raise ConfigError(
                 "errors.train.bad_test_fraction",
                 test_fraction=self.test_fraction,
                 val_fraction=self.val_fraction,
             )
-        if self.cv_folds < 2 or self.min_test_rows < 0:
-            raise ConfigError("errors.train.bad_cv", folds=self.cv_folds)
 
 
 # ---------------------------------------------------------------------------------------
@@ -382,14 +451,24 @@ class RunConfig:
         if not isinstance(d, dict) or "method" not in d:
             raise ConfigError("errors.experiment.needs_method")
         known = {"method", "loss", "loss_params", "model", "train", "name"}
-        d = {k: v for k, v in d.items() if k in known}
+        d = {k: v for k, v in migrate(d).items() if k in known}
         d.setdefault("model", {})  # the method's default config, not the joint one
         return cls(**d)
 
 
-# TrainConfig's fields before standardisation and early stopping existed (issue 14). A saved
-# config with all of these and none of the new ones trained without them, and reads so.
-_TRAIN_FIELDS_BEFORE_14 = frozenset(
+# ---------------------------------------------------------------------------------------
+# Saved configs: the layout's version and the migrations from each older one
+
+# The layout of a saved config (run.json's config.json); a run saves it as "schema_version".
+#   1: TrainConfig without standardisation or early stopping;
+#   2: + train.standardize, train.patience;
+#   3: + train.standardize_check_rows (the held-out check of standardisation);
+#   4: + train.test_fraction, cv_folds, min_test_rows (test rows and cross-validation).
+SCHEMA_VERSION = 4
+
+# The TrainConfig fields of each older layout, by which a config saved without a version is
+# recognised (such a config has every field of its layout and none of a later one).
+_TRAIN_FIELDS_V1 = frozenset(
     [
         "epochs",
         "batch_size",
@@ -405,20 +484,54 @@ _TRAIN_FIELDS_BEFORE_14 = frozenset(
         "threads",
     ]
 )
-_TRAIN_AS_BEFORE_14 = {"standardize": False, "patience": 0}
-# Saved before the held-out check of standardisation: they trained without it.
-_TRAIN_FIELDS_BEFORE_CHECK = _TRAIN_FIELDS_BEFORE_14 | {"standardize", "patience"}
-# Saved before test rows: reported on validation rows, without cross-validation.
-_TRAIN_FIELDS_BEFORE_TEST = _TRAIN_FIELDS_BEFORE_CHECK | {"standardize_check_rows"}
+_TRAIN_FIELDS_V2 = _TRAIN_FIELDS_V1 | {"standardize", "patience"}
+_TRAIN_FIELDS_V3 = _TRAIN_FIELDS_V2 | {"standardize_check_rows"}
+
+
+def saved_version(d: dict[str, Any]) -> int:
+    """The layout a saved config dict is in: its "schema_version", else the layout its train
+    fields match (a hand-written or partial config without a version is read as current)."""
+    version = d.get("schema_version")
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version
+    train = d.get("train")
+    if not isinstance(train, dict):
+        return SCHEMA_VERSION
+    keys = set(train)
+    if keys == _TRAIN_FIELDS_V1:
+        return 1
+    if keys == _TRAIN_FIELDS_V2:
+        return 2
+    if keys <= _TRAIN_FIELDS_V3 and len(keys) >= len(_TRAIN_FIELDS_V1):
+        return 3
+    return SCHEMA_VERSION
+
+
+# Each migration turns a train dict of version v into one of v + 1 that trains as the saved
+# run did: the behaviour a later field added is off where the run did not have it.
+_MIGRATIONS = {
+    1: lambda t: {**t, "standardize": False, "patience": 0},
+    2: lambda t: {**t, "standardize_check_rows": 0},
+    3: lambda t: {**t, "test_fraction": 0.0},
+}
+
+
+def migrate(d: dict[str, Any]) -> dict[str, Any]:
+    """A saved config dict in the current layout, from whichever layout it was saved in."""
+    version = saved_version(d)
+    if version > SCHEMA_VERSION:
+        raise ConfigError("errors.experiment.newer_schema", version=version, current=SCHEMA_VERSION)
+    d = {k: v for k, v in d.items() if k != "schema_version"}
+    if isinstance(d.get("train"), dict):
+        train = d["train"]
+        for v in range(max(version, 1), SCHEMA_VERSION):
+            train = _MIGRATIONS[v](train)
+        d["train"] = train
+    return d
 
 
 def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
-    """A config dataclass from a JSON dict: unknown fields and wrong types are refused.
-
-    A :class:`TrainConfig` saved before issue 14 (every field of then, none of the new)
-    gets the behaviour it trained with: no standardisation, no early stopping; one saved
-    before the held-out check of standardisation trains without that check.
-    """
+    """A config dataclass from a JSON dict: unknown fields and wrong types are refused."""
     fields = getattr(cls, "__dataclass_fields__", {})
     unknown = set(d) - set(fields)
     if unknown:
@@ -426,16 +539,6 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
             "errors.experiment.unknown_fields", config=cls.__name__, fields=sorted(unknown, key=str)
         )
     d = dict(d)
-    if cls is TrainConfig and set(d) == _TRAIN_FIELDS_BEFORE_14:
-        d.update(_TRAIN_AS_BEFORE_14)
-    if cls is TrainConfig and set(d) == _TRAIN_FIELDS_BEFORE_CHECK:
-        d["standardize_check_rows"] = 0
-    if (
-        cls is TrainConfig
-        and set(d) <= _TRAIN_FIELDS_BEFORE_TEST
-        and len(d) >= len(_TRAIN_FIELDS_BEFORE_14)
-    ):
-        d["test_fraction"] = 0.0
     if "encoder" in d and isinstance(d["encoder"], dict):
         d["encoder"] = config_from_dict(EncoderConfig, d["encoder"])
     try:
@@ -448,28 +551,47 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
     return cfg
 
 
-def _check_loss_param(loss: str, key: str, value: Any, param: registry.Param) -> None:
+def settable_paths(method: str, loss: str | None = None) -> list[str]:
+    """The dotted paths of every declared parameter of a method and loss's config."""
+    loss = loss or registry.default_loss(method)
+
+    def walk(cls: type, prefix: str) -> list[str]:
+        out = [f"{prefix}{name}" for name in declared(cls)]
+        for name, hint in typing.get_type_hints(cls).items():
+            if dataclasses.is_dataclass(hint):
+                out += walk(hint, f"{prefix}{name}.")
+        return out
+
+    spec_ = registry.LOSSES.get(loss)
+    return [
+        *walk(registry.METHODS[method].config_class, "model."),
+        *(f"loss_params.{k}" for k in (spec_.params if spec_ is not None else {})),
+        *walk(TrainConfig, "train."),
+    ]
+
+
+def param_at(path: str, method: str = "joint", loss: str | None = None) -> Param | None:
+    """The :class:`~fusion.params.Param` at a dotted path of :meth:`RunConfig.to_dict` for a
+    method and loss ("train.patience", "model.encoder.hidden", "loss_params.margin"); None
+    for a path that is not a declared parameter."""
+    head, _, rest = path.partition(".")
+    if head == "loss_params":
+        spec_ = registry.LOSSES.get(loss or registry.default_loss(method))
+        return spec_.params.get(rest) if spec_ is not None else None
+    cls: Any = {"train": TrainConfig, "model": registry.METHODS[method].config_class}.get(head)
+    parts = rest.split(".") if rest else []
+    while cls is not None and len(parts) > 1:
+        hints = typing.get_type_hints(cls)
+        cls = hints.get(parts.pop(0))
+        cls = cls if dataclasses.is_dataclass(cls) else None
+    if cls is None or not parts:
+        return None
+    return declared(cls).get(parts[0])
+
+
+def _check_loss_param(loss: str, key: str, value: Any, param: Param) -> None:
     """A loss parameter's value: one of its choices, or a finite number within its bound."""
-    if param.choices:
-        if value not in param.choices:
-            raise ConfigError("errors.experiment.bad_mining", value=value)
-        return
-    number = (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-    below = param.minimum is not None and (
-        value <= param.minimum if param.exclusive else value < param.minimum
-    )
-    if not number or below:
-        raise ConfigError(
-            "errors.experiment.loss_param_not_number",
-            loss=loss,
-            param=key,
-            bound=param.bound_text(),
-            value=value,
-        )
+    param.check(value, ConfigError, loss=loss, param=key)
 
 
 def monitored_metric(method: str, loss: str) -> str | None:

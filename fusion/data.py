@@ -260,8 +260,8 @@ class Roles:
 
     train: fits the model. val: serves every choice (early stopping, the standardisation
     check, the baseline a run is set against). test: is reported and compared, and nothing
-    chooses on it; empty for a run saved before test rows existed (its numbers were
-    measured on validation rows). fold / folds: which fold of a cross-validation this is
+    chooses on it; empty for a run with ``test_fraction`` 0 (its numbers are measured on
+    validation rows). fold / folds: which fold of a cross-validation this is
     (0 of 1 for a single split).
     """
 

@@ -18,14 +18,19 @@ Defaults are small: a demo trains in seconds on a laptop CPU.
 - :func:`digits_captions`: digit images paired with short English / Chinese
   captions featurised by character n-grams (an image-text toy for retrieval).
 
-``GENERATORS`` maps names to functions, ``generate(name, **params)`` calls one,
-and ``GENERATOR_PARAMS`` describes each parameter (range, step, kind, help) so a
-UI can build widgets from it. Invalid parameters raise :class:`DataError`.
+Each generator registers where it is defined (:func:`register_generator`), declaring
+its parameters as :class:`~fusion.params.Param` (range, step; defaults from its
+signature, label and help from the catalogue). ``GENERATOR_SPECS`` holds the entries,
+``GENERATORS`` maps names to functions, and ``generate(name, **params)`` calls one;
+the Data page, the command line and share links derive their lists and widgets from
+them. Invalid parameters raise :class:`DataError`.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -33,264 +38,99 @@ import numpy as np
 
 from fusion.data import MIN_ROWS, PairedData
 from fusion.errors import DataError
+from fusion.params import Interval, Param
 
 _SEED_MAX = 2**31 - 1
 
-# Parameter specs for UIs. "kind" is "int", "float", "choice" (one of
-# "options") or "multi" (a subset of "options"). "per_modality": True means the
-# parameter takes a scalar (same for every modality) or one value per modality,
-# and "default" may then be a list. "optional": True means None is allowed
-# (its meaning is in "help"). The generators validate against these ranges.
-GENERATOR_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
-    "shared_latent": {
-        "n": {
-            "default": 2000,
-            "min": MIN_ROWS,
-            "max": 50_000,
-            "step": 100,
-            "kind": "int",
-            "help": "Number of paired samples.",
-        },
-        "n_classes": {
-            "default": 8,
-            "min": 2,
-            "max": 20,
-            "step": 1,
-            "kind": "int",
-            "help": "Number of classes (clusters in the shared latent space).",
-        },
-        "n_modalities": {
-            "default": 2,
-            "min": 2,
-            "max": 6,
-            "step": 1,
-            "kind": "int",
-            "help": "How many modalities (views) of the latent to generate.",
-        },
-        "dims": {
-            "default": [32, 16],
-            "min": 1,
-            "max": 1024,
-            "step": 1,
-            "kind": "int",
-            "per_modality": True,
-            "help": "Feature dimension of each modality (cycled if shorter).",
-        },
-        "noise": {
-            "default": 0.3,
-            "min": 0.0,
-            "max": 5.0,
-            "step": 0.05,
-            "kind": "float",
-            "per_modality": True,
-            "help": "Gaussian noise std per modality, relative to a unit-variance signal.",
-        },
-        "corrupt_fraction": {
-            "default": 0.0,
-            "min": 0.0,
-            "max": 1.0,
-            "step": 0.05,
-            "kind": "float",
-            "per_modality": True,
-            "help": "Fraction of samples whose modality is pure noise.",
-        },
-        "mismatch_fraction": {
-            "default": 0.0,
-            "min": 0.0,
-            "max": 1.0,
-            "step": 0.05,
-            "kind": "float",
-            "help": "Fraction of pairs whose other modalities come from another sample.",
-        },
-        "latent_dim": {
-            "default": 8,
-            "min": 2,
-            "max": 64,
-            "step": 1,
-            "kind": "int",
-            "help": "Dimension of the shared latent space.",
-        },
-        "seed": {
-            "default": 0,
-            "min": 0,
-            "max": _SEED_MAX,
-            "step": 1,
-            "kind": "int",
-            "help": "Random seed; the same seed gives the same data.",
-        },
-    },
-    "gated_reliability": {
-        "n": {
-            "default": 2000,
-            "min": MIN_ROWS,
-            "max": 50_000,
-            "step": 100,
-            "kind": "int",
-            "help": "Number of paired samples.",
-        },
-        "n_classes": {
-            "default": 4,
-            "min": 2,
-            "max": 20,
-            "step": 1,
-            "kind": "int",
-            "help": "Number of classes.",
-        },
-        "dims": {
-            "default": [16, 16],
-            "min": 1,
-            "max": 1024,
-            "step": 1,
-            "kind": "int",
-            "per_modality": True,
-            "help": "Feature dimension of modalities a and b.",
-        },
-        "noise": {
-            "default": 1.0,
-            "min": 0.0,
-            "max": 5.0,
-            "step": 0.05,
-            "kind": "float",
-            "help": "Gaussian noise std in both modalities.",
-        },
-        "signal": {
-            "default": 4.0,
-            "min": 0.0,
-            "max": 10.0,
-            "step": 0.1,
-            "kind": "float",
-            "help": "Length of the class mean vector in the informative modality.",
-        },
-        "p_informative": {
-            "default": [0.5, 0.5],
-            "min": 0.0,
-            "max": 1.0,
-            "step": 0.05,
-            "kind": "float",
-            "per_modality": True,
-            "help": "Probability that a (resp. b) is the informative modality; they sum to 1.",
-        },
-        "seed": {
-            "default": 0,
-            "min": 0,
-            "max": _SEED_MAX,
-            "step": 1,
-            "kind": "int",
-            "help": "Random seed; the same seed gives the same data.",
-        },
-    },
-    "digits_two_view": {
-        "n": {
-            "default": None,
-            "min": MIN_ROWS,
-            "max": 20_000,
-            "step": 10,
-            "kind": "int",
-            "optional": True,
-            "help": "Number of pairs; None = all 1797 digits, more = re-augmented copies.",
-        },
-        "max_angle": {
-            "default": 45.0,
-            "min": 0.0,
-            "max": 180.0,
-            "step": 5.0,
-            "kind": "float",
-            "help": "Rotated view: uniform random angle in ±max_angle degrees.",
-        },
-        "noise": {
-            "default": 0.5,
-            "min": 0.0,
-            "max": 1.0,
-            "step": 0.05,
-            "kind": "float",
-            "help": "Noisy view: uniform noise in [0, noise] added to pixels in [0, 1].",
-        },
-        "seed": {
-            "default": 0,
-            "min": 0,
-            "max": _SEED_MAX,
-            "step": 1,
-            "kind": "int",
-            "help": "Random seed; the same seed gives the same data.",
-        },
-    },
-    "digits_captions": {
-        "n": {
-            "default": None,
-            "min": MIN_ROWS,
-            "max": 20_000,
-            "step": 10,
-            "kind": "int",
-            "optional": True,
-            "help": "Number of pairs; None = all 1797 digits, more = resampled with new captions.",
-        },
-        "featurizer": {
-            "default": "hashing",
-            "kind": "choice",
-            "options": ["hashing", "tfidf"],
-            "help": "Caption features: hashed or TF-IDF character n-grams.",
-        },
-        "n_features": {
-            "default": 256,
-            "min": 16,
-            "max": 4096,
-            "step": 16,
-            "kind": "int",
-            "help": "Length of the caption feature vector.",
-        },
-        "languages": {
-            "default": ["en", "zh"],
-            "kind": "multi",
-            "options": ["en", "zh"],
-            "help": "Caption languages, picked at random per sample.",
-        },
-        "seed": {
-            "default": 0,
-            "min": 0,
-            "max": _SEED_MAX,
-            "step": 1,
-            "kind": "int",
-            "help": "Random seed; the same seed gives the same data.",
-        },
-    },
-}
+# Shared declarations: every generator has a row count and a seed.
+_SEED = Param(kind=int, bounds=Interval(0, _SEED_MAX), step=1)
+
+
+def _rows(hi: int, step: int, nullable: bool = False) -> Param:
+    return Param(kind=int, bounds=Interval(MIN_ROWS, hi), step=step, nullable=nullable)
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """One generator: its function and its parameters, in the function's order.
+
+    Its catalogue strings: ``data.generator_info.<name>.title`` and ``.body`` (the Data
+    page's menu entry and caption), ``gen_params.<name>.<param>.label`` and ``.help``.
+    """
+
+    name: str
+    function: Callable[..., PairedData]
+    params: dict[str, Param]
+
+    @property
+    def title(self) -> str:
+        return f"data.generator_info.{self.name}.title"
+
+    @property
+    def body(self) -> str:
+        return f"data.generator_info.{self.name}.body"
+
+    def catalogue_keys(self) -> list[str]:
+        """The catalogue keys the generator needs in every language."""
+        keys = [self.title, self.body]
+        for p in self.params.values():
+            keys += [p.label, p.help]
+        return keys
+
+
+GENERATOR_SPECS: dict[str, GeneratorSpec] = {}
+GENERATORS: dict[str, Callable[..., PairedData]] = {}  # name -> function, in registration order
+
+
+def register_generator(
+    name: str | None = None, **params: Param
+) -> Callable[[Callable[..., PairedData]], Callable[..., PairedData]]:
+    """Register the decorated function as a generator (under its own name unless ``name``)
+    with its parameters: one :class:`~fusion.params.Param` per argument, in the signature's
+    order, whose defaults are the signature's. A number's refusal names the generator and
+    the range (``errors.generators.not_integer_in_range`` / ``not_number_in_range``)."""
+
+    def register(fn: Callable[..., PairedData]) -> Callable[..., PairedData]:
+        gen = name or fn.__name__
+        assert gen not in GENERATORS, f"generator {gen!r} is registered twice"
+        signature = inspect.signature(fn).parameters
+        assert list(params) == list(signature), f"{gen}: declare every parameter, in order"
+        declared = {}
+        for key, p in params.items():
+            error = p.error or (
+                "errors.generators.not_integer_in_range"
+                if p.type is int
+                else "errors.generators.not_number_in_range"
+            )
+            declared[key] = replace(
+                p,
+                name=key,
+                default=_jsonable(signature[key].default),
+                label=p.label or f"gen_params.{gen}.{key}.label",
+                help=p.help or f"gen_params.{gen}.{key}.help",
+                error=error,
+            )
+        GENERATOR_SPECS[gen] = GeneratorSpec(gen, fn, declared)
+        GENERATORS[gen] = fn
+        return fn
+
+    return register
+
+
+def unregister_generator(name: str) -> None:
+    """Remove a generator (tests register toy generators and take them away again)."""
+    GENERATOR_SPECS.pop(name)
+    GENERATORS.pop(name)
 
 
 # -- parameter validation ------------------------------------------------------
 
 
-def _out_of_range(gen: str, param: str, value: Any, integer: bool) -> DataError:
-    spec = GENERATOR_PARAMS[gen][param]
-    lo, hi = spec["min"], spec["max"]
-    if integer:
-        return DataError(
-            "errors.generators.not_integer_in_range",
-            gen=gen,
-            param=param,
-            lo=lo,
-            hi=hi,
-            value=value,
-        )
-    return DataError(
-        "errors.generators.not_number_in_range", gen=gen, param=param, lo=lo, hi=hi, value=value
-    )
-
-
 def _number(gen: str, param: str, value: Any, integer: bool) -> int | float:
-    """``value`` checked against the range in GENERATOR_PARAMS[gen][param]."""
-    spec = GENERATOR_PARAMS[gen][param]
-    lo, hi = spec["min"], spec["max"]
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise _out_of_range(gen, param, value, integer)
-    if integer:
-        if not float(value).is_integer():
-            raise _out_of_range(gen, param, value, integer)
-        value = int(value)
-    else:
-        value = float(value)
-    if not lo <= value <= hi:  # also rejects NaN
-        raise _out_of_range(gen, param, value, integer)
-    return value
+    """``value`` checked against the generator's declared range for ``param``."""
+    p = GENERATOR_SPECS[gen].params[param]
+    assert (p.type is int) == integer, (gen, param)
+    return p.check_one(value, DataError, gen=gen)
 
 
 def _per_modality(
@@ -338,6 +178,17 @@ def _modality_names(m: int) -> list[str]:
 # -- shared latent ----------------------------------------------------------------
 
 
+@register_generator(
+    n=_rows(50_000, 100),
+    n_classes=Param(kind=int, bounds=Interval(2, 20)),
+    n_modalities=Param(kind=int, bounds=Interval(2, 6)),
+    dims=Param(kind=int, bounds=Interval(1, 1024), per_modality=True),
+    noise=Param(kind=float, bounds=Interval(0.0, 5.0), step=0.05, per_modality=True),
+    corrupt_fraction=Param(kind=float, bounds=Interval(0.0, 1.0), step=0.05, per_modality=True),
+    mismatch_fraction=Param(kind=float, bounds=Interval(0.0, 1.0), step=0.05),
+    latent_dim=Param(kind=int, bounds=Interval(2, 64)),
+    seed=_SEED,
+)
 def shared_latent(
     n: int = 2000,
     n_classes: int = 8,
@@ -433,6 +284,15 @@ def shared_latent(
 # -- gated reliability -------------------------------------------------------------
 
 
+@register_generator(
+    n=_rows(50_000, 100),
+    n_classes=Param(kind=int, bounds=Interval(2, 20)),
+    dims=Param(kind=int, bounds=Interval(1, 1024), per_modality=True),
+    noise=Param(kind=float, bounds=Interval(0.0, 5.0), step=0.05),
+    signal=Param(kind=float, bounds=Interval(0.0, 10.0), step=0.1),
+    p_informative=Param(kind=float, bounds=Interval(0.0, 1.0), step=0.05, per_modality=True),
+    seed=_SEED,
+)
 def gated_reliability(
     n: int = 2000,
     n_classes: int = 4,
@@ -548,6 +408,12 @@ def _source_groups(rows: np.ndarray) -> np.ndarray:
     return np.array([f"digit{r}" for r in rows.tolist()])
 
 
+@register_generator(
+    n=_rows(20_000, 10, nullable=True),  # None: all 1797 digits; more: re-augmented copies
+    max_angle=Param(kind=float, bounds=Interval(0.0, 180.0), step=5.0),
+    noise=Param(kind=float, bounds=Interval(0.0, 1.0), step=0.05),
+    seed=_SEED,
+)
 def digits_two_view(
     n: int | None = None,
     max_angle: float = 45.0,
@@ -633,6 +499,17 @@ _TEMPLATES = {
 }
 
 
+@register_generator(
+    n=_rows(20_000, 10, nullable=True),  # None: all 1797 digits; more: new captions
+    featurizer=Param(
+        kind=str, choices=("hashing", "tfidf"), error="errors.generators.bad_featurizer"
+    ),
+    n_features=Param(kind=int, bounds=Interval(16, 4096), step=16),
+    languages=Param(
+        kind=str, choices=("en", "zh"), multi=True, error="errors.generators.bad_languages"
+    ),
+    seed=_SEED,
+)
 def digits_captions(
     n: int | None = None,
     featurizer: str = "hashing",
@@ -658,8 +535,7 @@ def digits_captions(
     gen = "digits_captions"
     if n is not None:
         n = _number(gen, "n", n, integer=True)
-    if featurizer not in ("hashing", "tfidf"):
-        raise DataError("errors.generators.bad_featurizer", gen=gen, value=featurizer)
+    featurizer = GENERATOR_SPECS[gen].params["featurizer"].check(featurizer, DataError, gen=gen)
     n_features = _number(gen, "n_features", n_features, integer=True)
     if isinstance(languages, str):
         languages = (languages,)
@@ -709,28 +585,21 @@ def _featurise(texts: list[str], featurizer: str, n_features: int) -> np.ndarray
     return np.pad(x, ((0, 0), (0, n_features - x.shape[1])))
 
 
-# -- registry ---------------------------------------------------------------------
-
-GENERATORS: dict[str, Callable[..., PairedData]] = {
-    "shared_latent": shared_latent,
-    "gated_reliability": gated_reliability,
-    "digits_two_view": digits_two_view,
-    "digits_captions": digits_captions,
-}
-
-
 def generate(name: str, **params: Any) -> PairedData:
-    """Run the generator called ``name`` with ``params`` (see GENERATOR_PARAMS)."""
+    """Run the generator called ``name`` with ``params`` (see GENERATOR_SPECS)."""
     if name not in GENERATORS:
         raise DataError(
             "errors.generators.unknown_generator", name=name, choices=", ".join(sorted(GENERATORS))
         )
-    unknown = sorted(set(params) - set(GENERATOR_PARAMS[name]))
+    declared = GENERATOR_SPECS[name].params
+    unknown = sorted(set(params) - set(declared))
     if unknown:
         raise DataError(
             "errors.generators.unknown_params",
             generator=name,
             unknown=", ".join(unknown),
-            valid=", ".join(GENERATOR_PARAMS[name]),
+            valid=", ".join(declared),
         )
+    for key, value in params.items():  # each value within its declared range or choices
+        declared[key].check(value, DataError, gen=name)
     return GENERATORS[name](**params)

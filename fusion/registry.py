@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from fusion.params import Interval, Param
+
 # The choices of the configs' text settings (fusion.config validates against them).
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")  # learning-rate schedule; cosine decays to 0 at the end
@@ -51,6 +53,8 @@ class Field:
     the choices (a hand-edited link's value is snapped to the nearest numeric one and
     refused if it is not among text ones); "modalities" as ``dynamic`` takes the data's
     modality names instead. ``bounds`` is (min, max, step) for a slider or number input.
+    ``label``, ``help`` and ``bounds`` left empty come from the :class:`~fusion.params.Param`
+    declared at ``path`` (:func:`form_fields` fills them in).
     ``option_labels`` is a catalogue prefix: option x is shown as ``<prefix>.x``.
     ``column`` is the form column ("model", "optimisation", "run"); ``advanced`` fields are
     hidden in presenter mode; ``default`` is used where the config has no value (a loss
@@ -59,7 +63,7 @@ class Field:
 
     path: str
     widget: str
-    label: str
+    label: str = ""
     help: str = ""
     options: tuple[Any, ...] = ()
     bounds: tuple[float, ...] = ()
@@ -75,21 +79,6 @@ class Field:
     def name(self) -> str:
         """The widget's short name: ``key``, else the path's last part."""
         return self.key or self.path.rsplit(".", 1)[-1]
-
-
-@dataclass(frozen=True)
-class Param:
-    """A loss parameter: default, bounds and (for text values) the allowed choices."""
-
-    default: Any
-    minimum: float | None = None  # numbers: the smallest allowed value
-    exclusive: bool = False  # the minimum itself is not allowed (eps > 0)
-    choices: tuple[str, ...] = ()  # text parameters: the allowed values
-
-    def bound_text(self) -> str:
-        if self.minimum is None:
-            return ""
-        return f" {'>' if self.exclusive else '>='} {self.minimum:g}"
 
 
 @dataclass(frozen=True)
@@ -145,6 +134,11 @@ def register_loss(spec: LossSpec) -> LossSpec:
     """Add a loss; a second entry under the same name is a programming error."""
     assert spec.name not in LOSSES, f"loss {spec.name!r} is registered twice"
     assert spec.family in ("joint", "classifier", "cca", "none"), spec.family
+    params = {
+        k: replace(p, name=k, error=p.error or "errors.experiment.loss_param_not_number")
+        for k, p in spec.params.items()
+    }
+    spec = replace(spec, params=params)
     LOSSES[spec.name] = spec
     if spec.family == "joint" and "joint" in METHODS:
         joint = METHODS["joint"]
@@ -171,7 +165,8 @@ def catalogue_keys(kind: str, name: str) -> list[str]:
     if kind == "method":
         spec = METHODS[name]
         keys = [f"common.method_labels.{name}", f"train.method_help.{name}"]
-        fields: tuple[Field, ...] = spec.fields
+        loss = spec.losses[0] if spec.losses else ""
+        fields = [_from_param(f, name, loss) for f in spec.fields]
     else:
         loss = LOSSES[name]
         keys = [
@@ -182,7 +177,8 @@ def catalogue_keys(kind: str, name: str) -> list[str]:
         ]
         if loss.family != "joint":
             keys.append(f"learn.other_loss_note.{name}")
-        fields = loss.fields
+        method = next((m for m, s in METHODS.items() if name in s.losses), "joint")
+        fields = [_from_param(f, method, name) for f in loss.fields]
     for f in fields:
         keys += [f.label, *([f.help] if f.help else [])]
         if f.option_labels:
@@ -206,8 +202,6 @@ TRAIN_FIELDS: tuple[Field, ...] = (
     Field(
         "train.optimizer",
         "selectbox",
-        "train.optimiser",
-        "train.gradient_method_adam_safe",
         options=OPTIMIZERS,
         option_labels="train.optimizer_labels",
         column="optimisation",
@@ -217,16 +211,12 @@ TRAIN_FIELDS: tuple[Field, ...] = (
     Field(
         "train.lr",
         "select_slider",
-        "train.learning_rate",
-        "train.step_size_if_loss",
         options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
         column="optimisation",
     ),
     Field(
         "train.schedule",
         "selectbox",
-        "train.lr_schedule",
-        "train.keep_learning_rate_constant",
         options=SCHEDULES,
         option_labels="train.schedule_labels",
         column="optimisation",
@@ -236,8 +226,6 @@ TRAIN_FIELDS: tuple[Field, ...] = (
     Field(
         "train.batch_size",
         "select_slider",
-        "train.batch_size",
-        "train.pairs_per_step_contrastive",
         options=(16, 32, 64, 128, 256, 512, 1024),
         column="optimisation",
         advanced=True,
@@ -246,52 +234,18 @@ TRAIN_FIELDS: tuple[Field, ...] = (
     Field(
         "train.weight_decay",
         "select_slider",
-        "train.weight_decay",
-        "train.weight_decay_help",
         options=(0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1),
         column="optimisation",
         advanced=True,
         key="wd",
     ),
-    Field(
-        "train.epochs",
-        "slider",
-        "train.epochs",
-        "train.passes_over_training_data",
-        bounds=(1, 200, 1),
-        column="run",
-    ),
-    Field(
-        "train.patience",
-        "slider",
-        "train.patience",
-        "train.patience_help",
-        bounds=(0, 50, 1),
-        column="run",
-        advanced=True,
-    ),
-    Field(
-        "train.standardize",
-        "checkbox",
-        "train.standardize",
-        "train.standardize_help",
-        column="run",
-        advanced=True,
-        key="std",
-    ),
-    Field(
-        "train.seed",
-        "number",
-        "train.seed",
-        "train.fixes_split_initial_weights",
-        bounds=(0, 2**31 - 1, 1),
-        column="run",
-    ),
+    Field("train.epochs", "slider", column="run"),
+    Field("train.patience", "slider", column="run", advanced=True),
+    Field("train.standardize", "checkbox", column="run", advanced=True, key="std"),
+    Field("train.seed", "number", column="run"),
     Field(
         "train.device",
         "selectbox",
-        "train.device",
-        "train.auto_uses_gpu_when",
         options=DEVICES,
         option_labels="train.device_labels",
         column="run",
@@ -315,8 +269,6 @@ def _encoder_fields() -> tuple[Field, ...]:
         Field(
             "model.encoder.kind",
             "selectbox",
-            "train.encoder",
-            "train.network_turns_each_modality",
             options=ENCODER_KINDS,
             option_labels="train.encoder_labels",
             key="encoder",
@@ -324,21 +276,12 @@ def _encoder_fields() -> tuple[Field, ...]:
         Field(
             "model.encoder.hidden",
             "select_slider",
-            "train.encoder_width",
-            "train.units_per_hidden_layer_auto",
             options=(0, 16, 32, 64, 128, 256, 512),  # 0 = auto: from each modality's width
             option_labels="train.width_labels",
             advanced=True,
             key="width",
         ),
-        Field(
-            "model.encoder.depth",
-            "slider",
-            "train.encoder_depth",
-            "train.hidden_layers_mlp_encoder",
-            bounds=(0, 4, 1),
-            advanced=True,
-        ),
+        Field("model.encoder.depth", "slider", advanced=True),
     )
 
 
@@ -361,7 +304,26 @@ def form_fields(method: str, loss: str) -> list[Field]:
     spec = LOSSES.get(loss)
     own = [*m.fields, *(spec.fields if spec is not None else ())]
     train = [f for f in TRAIN_FIELDS if not m.gradient_free or f.path in GRADIENT_FREE_TRAIN_FIELDS]
-    return [*own, *train]
+    return [_from_param(f, method, loss) for f in (*own, *train)]
+
+
+def _from_param(f: Field, method: str, loss: str) -> Field:
+    """``f`` with the label, help, bounds and default it leaves empty taken from the
+    :class:`~fusion.params.Param` declared at its path."""
+    from fusion.config import param_at  # fusion.config imports this module
+
+    p = param_at(f.path, method, loss)
+    if p is None:
+        return f
+    bounds = f.bounds
+    if not bounds and not f.options and f.widget in ("slider", "number"):
+        bounds = p.slider()
+    default = f.default
+    if default is None and f.path.startswith("loss_params."):  # unset in the config
+        default = p.default
+    return replace(
+        f, label=f.label or p.label, help=f.help or p.help, bounds=bounds, default=default
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -390,8 +352,6 @@ register_method(
             Field(
                 "model.heads",
                 "selectbox",
-                "train.attention_heads",
-                "train.self_attention_heads_across",
                 options=(0, 1, 2, 4, 8),
                 option_labels="train.heads_labels",
             ),
@@ -456,19 +416,10 @@ register_loss(
             Field(
                 "model.temperature",
                 "select_slider",
-                "train.temperature",
-                "train.infonce_softmax_temperature_lower",
                 options=(0.01, 0.02, 0.05, 0.07, 0.1, 0.2, 0.5, 1.0),
                 key="temp",
             ),
-            Field(
-                "model.learn_temperature",
-                "checkbox",
-                "train.learn_temperature",
-                "train.train_along_encoders_clip",
-                advanced=True,
-                key="learn_temp",
-            ),
+            Field("model.learn_temperature", "checkbox", advanced=True, key="learn_temp"),
         ),
     )
 )
@@ -483,17 +434,19 @@ register_loss(
         ),
         url="https://doi.org/10.1109/CVPR.2006.100",
         symbols=(r"f, g", r"x_i, y_j", r"s_{ij}", r"\lVert\cdot\rVert^2", r"\lambda", r"B"),
-        params={"lam": Param(0.1, minimum=0.0)},
+        params={
+            "lam": Param(
+                0.1,
+                bounds=Interval(0.0, None),
+                label="train.seed_l2_weight",
+                help="train.weight_l2_term_keeps",
+            )
+        },
         uses_labels=True,
         linear_encoders=True,  # the seed article's f and g are linear maps ("简单的线性函数")
         fields=(
             Field(
-                "loss_params.lam",
-                "select_slider",
-                "train.seed_l2_weight",
-                "train.weight_l2_term_keeps",
-                options=(0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
-                default=0.1,
+                "loss_params.lam", "select_slider", options=(0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
             ),
         ),
     )
@@ -510,29 +463,28 @@ register_loss(
         url="https://arxiv.org/abs/1707.05612",
         symbols=(r"s_{ij}", r"m", r"\max_{j\ne i}", r"[\cdot]_+"),
         params={
-            "margin": Param(0.2, minimum=0.0),
-            "mining": Param("hardest", choices=("hardest", "semi-hard", "all")),
+            "margin": Param(
+                0.2,
+                bounds=Interval(0.0, None),
+                widget_range=(0.05, 1.0),
+                step=0.05,
+                label="train.triplet_margin",
+                help="train.how_much_closer_true",
+            ),
+            "mining": Param(
+                "hardest",
+                choices=("hardest", "semi-hard", "all"),
+                label="train.negative_mining",
+                help="train.which_negatives_count_hardest",
+                error="errors.experiment.bad_mining",
+            ),
         },
         normalize=True,
         repulsive=True,
         prevents_collapse=True,
         fields=(
-            Field(
-                "loss_params.margin",
-                "slider",
-                "train.triplet_margin",
-                "train.how_much_closer_true",
-                bounds=(0.05, 1.0, 0.05),
-                default=0.2,
-            ),
-            Field(
-                "loss_params.mining",
-                "selectbox",
-                "train.negative_mining",
-                "train.which_negatives_count_hardest",
-                options=("hardest", "semi-hard", "all"),
-                default="hardest",
-            ),
+            Field("loss_params.margin", "slider"),
+            Field("loss_params.mining", "selectbox", options=("hardest", "semi-hard", "all")),
         ),
     )
 )
@@ -552,7 +504,7 @@ register_loss(
             r"T",
             r"\operatorname{tr}\big((T^\top T)^{1/2}\big)",
         ),
-        params={"eps": Param(1e-3, minimum=0.0, exclusive=True)},
+        params={"eps": Param(1e-3, bounds=Interval(0.0, None, closed="neither"))},
         # No negatives, but whitening (unit variance per direction) rules out collapse.
         prevents_collapse=True,
         cca_step=True,

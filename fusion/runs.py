@@ -2,7 +2,8 @@
 
 A run folder holds:
 
-- ``config.json``   the :class:`~fusion.config.RunConfig` and the data source,
+- ``config.json``   the :class:`~fusion.config.RunConfig` (with its layout's
+                    ``schema_version``) and the data source,
 - ``run.json``      status, message, device, timings, modality names, creation time,
 - ``metrics.json``  flat metrics, each with ``<name>_chance`` where it has one,
 - ``epochs.csv``    one row per epoch (seconds, samples/s, train losses, val metrics),
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fusion.config import RunConfig
+from fusion.config import SCHEMA_VERSION, RunConfig
 from fusion.data import PairedData
 from fusion.errors import DataError
 from fusion.i18n import DEFAULT_LANGUAGE, translate
@@ -119,7 +120,13 @@ def save_run(
     path, tmp = _new_folder(root, base, overwrite)
     h = result.history
     _write_json(
-        tmp / "config.json", {**cfg.to_dict(), "name": path.name, "data": result.data_source}
+        tmp / "config.json",
+        {
+            "schema_version": SCHEMA_VERSION,
+            **cfg.to_dict(),
+            "name": path.name,
+            "data": result.data_source,
+        },
     )
     _write_json(
         tmp / "run.json",
@@ -230,7 +237,7 @@ class RunInfo:
     metrics: dict[str, float] = field(default_factory=dict)
     # "verdict" (and "verdict_class_structure"): the paired comparisons with the baselines
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    message_key: str = ""  # catalogue key of the message ("" in runs saved before keys)
+    message_key: str = ""  # catalogue key of the message ("": an English message as saved)
     message_params: dict[str, Any] = field(default_factory=dict)
     problem_key: str = ""
     problem_params: dict[str, Any] = field(default_factory=dict)
@@ -321,8 +328,8 @@ class LoadedRun:
 
     @property
     def validation_reported(self) -> bool:
-        """Saved before test rows existed: its numbers were measured on validation rows,
-        the rows early stopping chose on."""
+        """A run without test rows (``test_fraction`` 0, as config layouts up to 3 read):
+        its numbers were measured on validation rows, the rows early stopping chose on."""
         return "test_rows" not in self.metrics
 
     @property

@@ -15,7 +15,9 @@ The parameters are flat and readable, so a lecturer can edit a link by hand::
   path in ``RunConfig.to_dict()``. Only fields that differ from the defaults are written,
   plus the training seed.
 - Values are JSON scalars or lists (``0.2``, ``true``, ``[16, 16]``); anything that is not
-  JSON is read as a plain string (``adam``).
+  JSON is read as a plain string (``adam``). A ``c.<path>`` that names a declared parameter
+  (:func:`fusion.config.param_at`) is typed and checked by its :class:`~fusion.params.Param`,
+  so a bad value gets that parameter's own message.
 
 Uploaded data cannot travel in a link: a setup made on uploaded data carries only the
 training configuration. Parsing a hand-edited link that names an unknown generator,
@@ -29,8 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fusion.config import RunConfig, default_config
+from fusion.config import RunConfig, default_config, param_at
 from fusion.errors import ConfigError, DataError
+from fusion.params import parse_value
 
 DATA_KEY = "data"
 DATA_PREFIX = "d."
@@ -112,6 +115,13 @@ def _set_path(d: dict[str, Any], path: str, value: Any) -> None:
             node = node[part]
 
 
+def _config_value(path: str, text: str, method: str, loss: str) -> Any:
+    """A ``c.<path>`` value: typed and checked by the param declared at ``path``; a setting
+    without a declaration is read as JSON (or text) and checked with the whole config."""
+    p = param_at(path, method, loss)
+    return _load(text) if p is None else parse_value(p, text, path)
+
+
 def parse_setup(query: Mapping[str, str]) -> Setup | None:
     """The setup a link's query parameters describe; None when they hold none.
 
@@ -122,7 +132,7 @@ def parse_setup(query: Mapping[str, str]) -> Setup | None:
     keys = [k for k in query if is_setup_key(k)]
     if not keys:
         return None  # (before the import: fusion.generators imports scikit-learn)
-    from fusion.generators import GENERATOR_PARAMS, GENERATORS
+    from fusion.generators import GENERATOR_SPECS as GENERATORS
 
     setup = Setup()
     if DATA_KEY in query:
@@ -135,7 +145,7 @@ def parse_setup(query: Mapping[str, str]) -> Setup | None:
         for k in keys:
             if k.startswith(DATA_PREFIX):
                 name = k[len(DATA_PREFIX) :]
-                if name not in GENERATOR_PARAMS[gen]:
+                if name not in GENERATORS[gen].params:
                     raise DataError("errors.setup.unknown_parameter", generator=gen, name=name)
                 setup.params[name] = _load(query[k])
     elif any(k.startswith(DATA_PREFIX) for k in keys):
@@ -149,7 +159,8 @@ def parse_setup(query: Mapping[str, str]) -> Setup | None:
             raise ConfigError("errors.setup.bad_method", method=method, loss=loss or "") from None
         for k in keys:
             if k.startswith(CONFIG_PREFIX):
-                _set_path(d, k[len(CONFIG_PREFIX) :], _load(query[k]))
+                path = k[len(CONFIG_PREFIX) :]
+                _set_path(d, path, _config_value(path, query[k], d["method"], d["loss"]))
         try:
             config = RunConfig.from_dict(d)
             config.validate()

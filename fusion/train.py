@@ -47,12 +47,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from fusion.config import TrainConfig  # noqa: F401  (importable from here as before)
+from fusion.config import TrainConfig  # noqa: F401  (also importable from here)
 from fusion.data import PairedData
 from fusion.errors import ConfigError
 from fusion.i18n import (
     DEFAULT_LANGUAGE,
-    localized_message,  # noqa: F401  (torch-free there; importable here as before)
+    localized_message,  # noqa: F401  (torch-free there; also importable from here)
     translate,
 )
 from fusion.registry import DEVICES

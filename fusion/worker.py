@@ -81,7 +81,7 @@ FLUSH_SECONDS = 0.05  # step events are sent in batches at most this often
 
 
 def _live_callbacks(config: Any, emit: Emit, pace: float = 0.0) -> list:
-    """The live views' training callbacks (issue 13's map), when that module is present."""
+    """The live views' training callbacks (the live map's frames), when that module is present."""
     try:
         from fusion.live import live_callbacks
     except ImportError:

@@ -51,7 +51,7 @@ def test_compare_lists_damaged_runs_without_crashing(runs_dir):
 
 
 def test_compare_names_cca_loss_and_uploaded_files(runs_dir):
-    """Issue 15: Linear CCA was listed with the loss "cross-entropy"; uploaded data as "–"."""
+    """Linear CCA is listed with its own loss, not "cross-entropy"; uploaded data by its files."""
     import json
 
     cca = make_run(runs_dir, "cca", method="cca")

@@ -29,13 +29,13 @@ def test_data_page_without_data_offers_generators_and_upload():
     assert any(b.label == "Generate" for b in at.button)
     assert at.file_uploader[0].accept_multiple_files
     assert any("No active dataset yet" in i.value for i in at.info)
-    # Widgets come from GENERATOR_PARAMS: a per-modality list as text, ranges as sliders.
+    # Widgets come from the generators' declared params: a per-modality list as text, ranges as sliders.
     assert at.text_input(key="gen_shared_latent_dims").value == "32, 16"
     assert at.slider(key="gen_shared_latent_n_classes").value == 8
 
 
 def test_noise_and_corrupted_fraction_are_sliders_with_their_ranges():
-    """Issue 15: they were free text boxes; one value per modality stays possible."""
+    """Sliders over their ranges, not free text boxes; one value per modality stays possible."""
     at = open_data()
     noise = at.slider(key="gen_shared_latent_noise")
     corrupt = at.slider(key="gen_shared_latent_corrupt_fraction")

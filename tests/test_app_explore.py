@@ -63,7 +63,7 @@ def test_explore_attention_run_has_attention_tab(runs_dir):
     specs = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
     assert "Attention weights per sample" in specs
     assert "Attention weight vs modality reliability" in specs
-    # Two charts per row (issue 15): no column stacks charts beside an empty one.
+    # Two charts per row: no column stacks charts beside an empty one.
     per_column = [len(column.get("plotly_chart")) for column in at.columns]
     assert max(per_column) == 1 and sum(per_column) >= 3, per_column
     charts = at.get("plotly_chart")
@@ -72,7 +72,7 @@ def test_explore_attention_run_has_attention_tab(runs_dir):
 
 
 def test_classification_cards_say_which_chance(runs_dir):
-    """Issue 15: macro F1's chance (0.1) looked inconsistent beside accuracy's (0.25)."""
+    """Each card says which chance it shows: macro F1's (0.1) differs from accuracy's (0.25)."""
     import numpy as np
 
     from fusion.metrics import classification
@@ -102,7 +102,7 @@ def test_explore_damaged_run_is_listed_and_does_not_crash(runs_dir, joint_run):
 
 
 def test_explore_header_names_the_uploaded_files(runs_dir):
-    """Issue 15: the run description said "data: your data" for uploaded files."""
+    """The run description names the uploaded files, not "data: your data"."""
     import json
 
     path = make_run(runs_dir, "mine")
@@ -121,7 +121,7 @@ def test_explore_without_runs_offers_a_way_on(runs_dir):
 
 
 def test_selection_event_rows_from_list_dict_or_point_index():
-    """Issue 15 item 1: Plotly hands binary customdata back as a dict; each form finds the row."""
+    """Plotly hands binary customdata back as a dict; each form finds the row."""
     from views.parts.explore_helpers import selected_rows
 
     by_trace = [None, [10, 11, 12], [20, 21]]  # pair lines first, then two modalities
@@ -138,7 +138,7 @@ def test_selection_event_rows_from_list_dict_or_point_index():
 
 
 def test_explore_shows_a_collapsed_run_on_pca_by_default(runs_dir):
-    """UMAP rescales every map, so a collapsed run would look healthy on it (issue 15.7)."""
+    """UMAP rescales every map, so a collapsed run would look healthy on it."""
     import pandas as pd
 
     path = make_run(runs_dir, "tiny-collapsed", loss="seed_alignment")

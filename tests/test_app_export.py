@@ -128,7 +128,7 @@ def test_button_callables_build_the_files(run):
 
 
 def test_figure_file_names_carry_the_run_and_title_not_the_icon():
-    """Issue 15: the PNG was saved as material-scatter_plot-Shared-space.png."""
+    """The PNG's name carries the run and title, never the icon (material-scatter_plot-...)."""
     from views.parts.export_panel import _file_stem
 
     assert _file_stem(":material/scatter_plot: Shared space", "demo") == "demo-Shared-space"

@@ -38,7 +38,7 @@ def test_home_explains_and_offers_both_demos():
 def test_joint_demo_trains_and_lands_on_explore(runs_dir, tiny_demos):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     # The click opens Explore at once, in its own short run; Explore shows the demo's live
-    # panel while it trains (issue 15: Home used to watch the job and navigate at its end).
+    # panel while it trains; Home itself never waits on the job.
     at.button(key="demo_joint").click().run()
     assert not at.exception, at.exception
     assert any(v.endswith("Explore a run") for v in (t.value for t in at.title))

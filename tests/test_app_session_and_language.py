@@ -1,4 +1,4 @@
-"""Issue 15, what a person meets without a browser being the cause (AppTest):
+"""What a person meets in a session and a language, without a browser (AppTest):
 
 - Chinese mode shows run messages and statuses from the catalogue, not run.json's English.
 - A new session (a reload, a bookmark) restores the workspace's newest run as the active run.
@@ -150,8 +150,8 @@ PAINT_WITHOUT_TORCH = textwrap.dedent(
 
 
 def test_home_paints_without_waiting_for_torch(tmp_path):
-    """Issue 15: Home stayed blank ~3 s: every page's first run imported torch (the share
-    link's builder). Importing torch from the page's thread fails the run here."""
+    """Home paints without importing torch (an import of torch holds a page blank for
+    seconds). Importing torch from the page's thread fails the run here."""
     env = {"FUSION_RUNS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     out = subprocess.run(
         [sys.executable, "-c", PAINT_WITHOUT_TORCH, APP],

@@ -52,7 +52,7 @@ def test_form_shows_the_settings_of_each_method(small_latent):
 
 
 def test_encoder_choices_fit_their_box(small_latent):
-    """Issue 15: "Auto (CNN for images, MLP otherwise)" was cut off in the form's column."""
+    """Every encoder choice, "Auto (CNN for images, MLP otherwise)" too, fits the form's column."""
     import unicodedata
 
     from fusion.i18n import translate

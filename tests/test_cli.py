@@ -186,3 +186,23 @@ def test_train_prints_the_rows_and_the_verdict_with_its_interval(tmp_path, runs_
 
 
 VERDICTS = ("BEAT", "LEVEL", "BELOW")
+
+
+def test_set_reaches_what_the_form_can_and_refuses_clearly(tmp_path, runs_dir, capsys):
+    out = tmp_path / "runs" / "set"
+    args = ["train", "--data", "shared_latent", "--param", "n=150", "--epochs", "2"]
+    settings = ["--set", "train.patience=1", "--set", "train.standardize=false"]
+    assert main([*args, *settings, "--set", "model.encoder.depth=2", "--out", str(out)]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["train"]["patience"] == 1 and saved["train"]["standardize"] is False
+    assert saved["model"]["encoder"]["depth"] == 2 and saved["train"]["epochs"] == 2
+    capsys.readouterr()
+    for bad, words in (
+        ("train.patient=3", "no such setting"),
+        ("train.patience=soon", "must be an integer"),
+        ("train.patience=-1", "patience must be 0 (off)"),
+        ("train.patience", "must look like path=value"),
+    ):
+        assert main([*args, "--set", bad, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, (bad, err)

@@ -1,4 +1,4 @@
-"""Training defaults that hold up on real features (issue 14 item 2): per-modality
+"""Training defaults that hold up on real features: per-modality
 standardisation fitted on training rows, weight decay, early stopping that keeps the best
 epoch's weights, encoder widths that follow each modality's width, and the Train form's
 notes on what "auto" picked."""

@@ -420,22 +420,22 @@ def test_random_train_configs(data):
 def generator_calls(draw):
     """A generator name and small valid parameters with a few changed to anything."""
     name = draw(st.sampled_from(list(generators.GENERATORS)))
-    specs = generators.GENERATOR_PARAMS[name]
+    specs = generators.GENERATOR_SPECS[name].params
     params = {"n": 20}  # small and fast; then mutate
     for _ in range(draw(st.integers(0, 3))):
         p = draw(st.sampled_from(list(specs)))
         spec = specs[p]
-        if spec["kind"] in ("int", "float"):
-            lo, hi = spec["min"], spec["max"]
+        if not spec.choices:
+            lo, hi = spec.lo, spec.hi
             if p == "n":
                 hi = lo + 40  # large n is only slow, not interesting
-            good = st.integers(lo, hi) if spec["kind"] == "int" else st.floats(lo, hi)
+            good = st.integers(lo, hi) if spec.type is int else st.floats(lo, hi)
             edge = st.sampled_from([lo - 1, hi + 1, math.nan, math.inf, -1, 0, 1.5, True, "3"])
             params[p] = draw(
                 st.one_of(good, edge, ANY, st.lists(st.one_of(good, edge), max_size=7))
             )
         else:
-            opts = st.sampled_from(spec["options"])
+            opts = st.sampled_from(spec.choices)
             params[p] = draw(st.one_of(opts, st.lists(opts, max_size=3), ANY))
     if draw(st.integers(0, 19)) == 0:
         params["bogus"] = 1

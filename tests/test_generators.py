@@ -34,7 +34,7 @@ def test_every_generator_is_paired_data_and_records_its_params(name):
     assert d.labels is not None and d.labels.dtype == np.int64
     assert d.n_classes == len(d.label_names) >= 2
     assert d.source["generator"] == name
-    assert set(d.source["params"]) == set(g.GENERATOR_PARAMS[name])
+    assert set(d.source["params"]) == set(g.GENERATOR_SPECS[name].params)
     again = g.generate(d.source["generator"], **d.source["params"])
     for k in d.names:
         np.testing.assert_array_equal(d.modalities[k], again.modalities[k])
@@ -54,17 +54,28 @@ def test_same_seed_same_data_other_seed_other_data(name):
 @pytest.mark.parametrize("name", list(g.GENERATORS))
 def test_param_specs_match_signature_defaults(name):
     sig = inspect.signature(g.GENERATORS[name])
-    specs = g.GENERATOR_PARAMS[name]
+    specs = g.GENERATOR_SPECS[name].params
     assert list(specs) == list(sig.parameters)
     for param, spec in specs.items():
         default = sig.parameters[param].default
-        assert g._jsonable(default) == spec["default"], param
-        assert spec["kind"] in ("int", "float", "choice", "multi")
-        assert spec["help"]
-        if spec["kind"] in ("choice", "multi"):
-            assert spec["options"]
+        assert g._jsonable(default) == spec.default, param
+        assert spec.type in (int, float, str)
+        assert spec.label == f"gen_params.{name}.{param}.label"
+        assert spec.help == f"gen_params.{name}.{param}.help"
+        if spec.type is str:
+            assert spec.choices
         else:
-            assert spec["min"] <= spec["max"] and spec["step"] > 0
+            lo, hi, step = spec.slider()
+            assert lo <= hi and step > 0
+
+
+@pytest.mark.parametrize("name", list(g.GENERATORS))
+def test_every_generator_has_its_strings_in_both_languages(name):
+    from fusion import i18n
+
+    for key in g.GENERATOR_SPECS[name].catalogue_keys():
+        for lang in i18n.LANGUAGES:
+            assert key in i18n.catalogue(lang), (lang, key)
 
 
 def test_shared_latent_shapes_cycled_dims_and_names():

@@ -1,4 +1,4 @@
-"""Translation slips the pages must not make (issue 11, item 7), each caught by a scan of
+"""Translation slips the pages must not make, each caught by a scan of
 the pages' code, and each scan shown to catch its slip on a small example:
 
 - an English sentence written into the code (a dict of sentences handed to ``t``, a

@@ -205,7 +205,7 @@ def test_constant_column_and_singleton_class_only_warn():
 
 
 def test_constant_column_warning_names_it_as_the_file_and_the_preview_do(tmp_path):
-    """Issue 15: the warning said 'px0' while the preview showed the column as view_a__0."""
+    """The warning names the column as the preview shows it (view_a__0), not as 'px0'."""
     from fusion.export import data_to_frame
 
     df = _table()
@@ -545,7 +545,7 @@ def test_label_column_in_no_file(tmp_path):
         loaders.from_files(paths, label_column="y")
 
 
-# -- groups: repeated subjects stay on one side of the split (issue 10.4, issue 14.4) -------
+# -- groups: repeated subjects stay on one side of the split --------------------------------
 
 
 def _grouped_table(n_subjects: int = 30, per: int = 4) -> pd.DataFrame:

@@ -209,7 +209,7 @@ def test_metric_bars_chance_marker() -> None:
 
 
 def test_chance_labels_sit_beside_their_tick_and_are_never_clipped() -> None:
-    """Issue 15: a label centred on a chance level near 0 was cut at the axis ("nce")."""
+    """A label for a chance level near 0 sits beside its tick, not centred and cut ("nce")."""
     fig = plots.metric_bars(
         {"r1": 0.4, "acc": 0.9}, {"r1": 0.0025, "acc": 0.95}, titles={"r1": "R@1", "acc": "Acc"}
     )
@@ -258,7 +258,7 @@ def test_attention_vs_reliability_splits_by_mask() -> None:
 
 
 def test_log_axes_tick_clean_decades_or_one_two_five() -> None:
-    """Issue 15: Plotly's own log ticks read "2, 100, 5, 2, 10" on Compare."""
+    """Log axes tick clean values, not Plotly's own "2, 100, 5, 2, 10"."""
     assert plots.log_ticks([0.003, 0.5, 40.0])[1] == ["0.01", "0.1", "1", "10"]
     assert plots.log_ticks([2.0, 100.0])[1] == ["2", "5", "10", "20", "50", "100"]
     assert plots.log_ticks([0.9, 3.0])[1] == ["1", "2"]
@@ -279,7 +279,7 @@ def test_log_axes_tick_clean_decades_or_one_two_five() -> None:
 
 
 def test_class_legend_and_axes_in_class_order() -> None:
-    """Issue 15: the class legend read 0, 4, 5, 1, … and the class axis showed only 0 and 5."""
+    """The class legend and axis list every class in order (not 0, 4, 5, 1, … or only 0, 5)."""
     order = [3, 0, 4, 5, 1, 2, 10, 0, 7, 6, 9, 8]
     df = pd.DataFrame(
         {
@@ -311,8 +311,8 @@ def test_bad_columns_name_the_fix() -> None:
 
 
 def test_for_projector_sets_every_text_size_explicitly() -> None:
-    """Issue 15: presenter mode set only the layout's font, which a host theme's tick,
-    legend and title fonts override (they stayed about 10 px)."""
+    """Presenter mode sets every text size: a host theme's tick, legend and title fonts
+    override the layout's font alone (they would stay about 10 px)."""
     fig = plots.for_projector(plots.metric_bars({"acc": 0.7, "f1": 0.6}, {"acc": 0.1}), size=20)
     assert fig.layout.xaxis.tickfont.size == fig.layout.yaxis.tickfont.size == 20
     assert fig.layout.xaxis.title.font.size == 20 and fig.layout.legend.font.size == 20

@@ -1,4 +1,4 @@
-"""Pretrained embeddings explored as they are (issue 14 item 3): the loaders of the shapes
+"""Pretrained embeddings explored as they are: the loaders of the shapes
 researchers have (.npy per modality, vector columns), the ``asis`` run, the gap-shift
 control of Liang et al. 2022 and the adapter's before/after."""
 

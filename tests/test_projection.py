@@ -172,7 +172,7 @@ DEGENERATE = {
 
 @pytest.mark.parametrize("name", sorted(DEGENERATE))
 def test_umap_map_is_finite_on_degenerate_input(name: str) -> None:
-    """A constant axis in the starting layout used to divide by zero in umap-learn's rescale."""
+    """A constant axis in the starting layout must not divide by zero in umap-learn's rescale."""
     Y = project(DEGENERATE[name], method="umap", seed=0)
     assert Y.shape == (50, 2)
     assert np.all(np.isfinite(Y))

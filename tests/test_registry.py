@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from fusion import i18n, registry
-from fusion.registry import Field, LossSpec, Param
+from fusion.params import Interval, Param
+from fusion.registry import Field, LossSpec
 from tests.apptest_helpers import open_page
 from views.site import LEARN, TRAIN
 
@@ -47,7 +48,7 @@ def toy_loss(monkeypatch):
             formula_latex=r"\mathcal{L}_{toy} = 1 - \cos(a_i, b_i)",
             url="https://example.org/toy",
             symbols=(r"\cos",),
-            params={"scale": Param(1.0, minimum=0.0)},
+            params={"scale": Param(1.0, bounds=Interval(0.0, None))},
             normalize=True,
             fields=(
                 Field(

@@ -121,7 +121,7 @@ def test_run_json_is_plain_json(runs_dir, joint_result):
 
 
 def test_default_names_say_what_the_run_is(runs_dir, joint_result, attention_result):
-    """Issue 15: runs were named by timestamps only."""
+    """A run's default name says its loss or method, data and seed, not only a time."""
     first = save_run(joint_result)
     assert first.name == "infonce-shared_latent-s0"
     assert save_run(joint_result).name == "infonce-shared_latent-s0-2"
@@ -140,5 +140,59 @@ def test_cca_run_saves_without_weights(runs_dir):
     r = run_experiment(digits_two_view(n=300, seed=0), default_config("cca"))
     run = load_run(save_run(r, name="cca"))
     assert run.run["status"] == "finished" and "linear_probe_accuracy" in run.metrics
-    # Linear CCA is solved in closed form: it records no cross-entropy (issue 15).
+    # Linear CCA is solved in closed form: it records no cross-entropy.
     assert run.run["loss"] == "cca" and run.config["loss"] == "cca"
+
+
+# The train fields each older config layout saved (fusion.config.SCHEMA_VERSION's history).
+_V1_TRAIN = [
+    "epochs", "batch_size", "lr", "optimizer", "schedule", "weight_decay", "seed", "device",
+    "val_fraction", "n_snapshots", "snapshot_rows", "threads",
+]  # fmt: skip
+_LAYOUTS = {
+    1: _V1_TRAIN,
+    2: [*_V1_TRAIN, "standardize", "patience"],
+    3: [*_V1_TRAIN, "standardize", "patience", "standardize_check_rows"],
+}
+
+
+def test_a_run_saves_its_config_layout_version(runs_dir, joint_result):
+    from fusion.config import SCHEMA_VERSION
+
+    path = save_run(joint_result, name="versioned")
+    assert json.loads((path / "config.json").read_text())["schema_version"] == SCHEMA_VERSION
+    loaded = load_run(path).run_config().to_dict()
+    assert loaded == {**joint_result.config.to_dict(), "name": "versioned"}
+
+
+@pytest.mark.parametrize("version", sorted(_LAYOUTS))
+@pytest.mark.parametrize("with_version", [False, True])
+def test_a_run_saved_in_an_older_layout_loads_as_it_trained(
+    runs_dir, joint_result, version, with_version
+):
+    """Each older layout, saved with its schema_version or (as those runs were) without
+    one, loads; what later layouts added is off, as the run trained."""
+    path = save_run(joint_result, name=f"layout-{version}-{with_version}")
+    saved = json.loads((path / "config.json").read_text())
+    del saved["schema_version"]
+    saved["train"] = {k: saved["train"][k] for k in _LAYOUTS[version]}
+    if with_version:
+        saved["schema_version"] = version
+    (path / "config.json").write_text(json.dumps(saved))
+    train = load_run(path).run_config().train
+    assert train.epochs == 2 and train.batch_size == 64
+    assert (train.standardize, train.patience) == ((False, 0) if version == 1 else (True, 10))
+    assert train.standardize_check_rows == (0 if version <= 2 else 500)
+    assert train.test_fraction == 0.0
+
+
+def test_a_config_from_a_newer_layout_is_refused_with_a_clear_message(runs_dir, joint_result):
+    from fusion.config import SCHEMA_VERSION
+    from fusion.errors import ConfigError
+
+    path = save_run(joint_result, name="future")
+    saved = json.loads((path / "config.json").read_text())
+    saved["schema_version"] = SCHEMA_VERSION + 1
+    (path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(ConfigError, match="newer than this playground reads"):
+        load_run(path).run_config()

@@ -1,4 +1,4 @@
-"""What the pages draw from the live events (:mod:`views._live_map`): the table a frame's
+"""What the pages draw from the live events (:mod:`views.parts.live_map`): the table a frame's
 points make, which frame the map shows and on which map, fixed axes, the attention summary,
 how far the cloud collapsed, and Explore's view of a run's saved frames.
 

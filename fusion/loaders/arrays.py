@@ -3,7 +3,7 @@
 - A Parquet table (or a DataFrame) with one **list column per modality**, each cell a
   fixed-length vector (``image: [0.1, …]`` of 512 numbers, ``text: [...]`` of 512), plus
   the usual optional label, id and group columns. :func:`list_columns` finds them (a
-  prefixed column such as ``txt__f1`` holding lists stays an error, as before: that one is
+  prefixed column such as ``txt__f1`` holding lists is an error: that one is
   one feature, not a modality); :func:`list_column_array` checks one column (a ragged
   row, a non-number, an empty vector get a message naming the column and row).
 - **Several .npy files**, one (N, d) array per modality, named by the file stem; a file

@@ -1,4 +1,4 @@
-"""Selecting on Explore's map with the mouse, as a person does (issue 15, item 1).
+"""Selecting on Explore's map with the mouse, as a person does.
 
 A lasso dragged with the chart's own Lasso Select tool, then a click on one point: each
 shows the selected samples and their nearest neighbours in the other modality, and the

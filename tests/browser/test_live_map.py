@@ -1,4 +1,4 @@
-"""The live map in Chromium (issue 13): it moves while the progress bar is below 100 %,
+"""The live map in Chromium: it moves while the progress bar is below 100 %,
 and Explore opens on the same last frame when training ends.
 
 The coordinates are read from the Plotly chart in the page (what the browser drew), twice,

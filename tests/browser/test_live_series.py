@@ -1,5 +1,5 @@
 """The shared space forming: start, middle and end of the joint demo, the attention demo
-and the collapse lesson (issue 13), in Chromium.
+and the collapse lesson, in Chromium.
 
 A demo lasts seconds, too short to photograph reliably while it runs; but Explore replays
 the very frames the live map drew (its epoch slider steps through the run's saved live

@@ -1,4 +1,4 @@
-"""A researcher with pretrained embeddings, end to end in a real browser (issue 14 item 3):
+"""A researcher with pretrained embeddings, end to end in a real browser:
 upload image.npy, text.npy and labels.npy, explore them as they are (no training), look at
 the modality-gap shift, train a linear adapter on top and compare before and after.
 

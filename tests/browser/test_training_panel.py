@@ -1,4 +1,4 @@
-"""The training panel and the teaching views as a person meets them in Chromium (issue 15).
+"""The training panel and the teaching views as a person meets them in Chromium.
 
 - "Start training" at the bottom of the form brings the live panel (above the form) into
   view; the sidebar does not show a second, lagging percentage beside it; the validation

@@ -16,7 +16,8 @@ import streamlit as st
 
 from fusion.data import PairedData
 from fusion.errors import DataError, FusionError
-from fusion.generators import GENERATOR_PARAMS, GENERATORS
+from fusion.generators import GENERATOR_SPECS
+from fusion.params import Param
 from views.parts.data_pretrained import explore_as_is_ui
 from views.parts.data_preview import preview_ui
 from views.parts.data_upload import upload_ui
@@ -27,24 +28,6 @@ from views.parts.widgets import follow_language, show_error
 
 FLASH = "data_flash"  # a message to show once after the rerun that updates the sidebar
 
-GENERATOR_INFO = {
-    "shared_latent": (
-        "data.generator_info.shared_latent.title",
-        "data.generator_info.shared_latent.body",
-    ),
-    "gated_reliability": (
-        "data.generator_info.gated_reliability.title",
-        "data.generator_info.gated_reliability.body",
-    ),
-    "digits_two_view": (
-        "data.generator_info.digits_two_view.title",
-        "data.generator_info.digits_two_view.body",
-    ),
-    "digits_captions": (
-        "data.generator_info.digits_captions.title",
-        "data.generator_info.digits_captions.body",
-    ),
-}
 PER_MODALITY_HELP = "data.per_modality_help"
 
 
@@ -58,13 +41,13 @@ def _fmt_default(value: Any) -> str:
     return str(value)
 
 
-def parse_per_modality(name: str, text: str, spec: dict[str, Any]) -> float | list[float]:
+def parse_per_modality(name: str, text: str, spec: Param) -> float | list[float]:
     """'32' -> 32, '32, 16' -> [32, 16]; a DataError that names the fix otherwise."""
     label = label_for("data.param_labels.", name)
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
     if not parts:
         raise DataError("data.label_enter_number_comma", label=label)
-    cast = int if spec["kind"] == "int" else float
+    cast = int if spec.type is int else float
     values = []
     for p in parts:
         try:
@@ -75,33 +58,31 @@ def parse_per_modality(name: str, text: str, spec: dict[str, Any]) -> float | li
                 label=label,
                 value=p,
                 kind=t("data.whole_number") if cast is int else t("data.number"),
-                example=_fmt_default(spec["default"]),
+                example=_fmt_default(spec.default),
             ) from None
     return values[0] if len(values) == 1 else values
 
 
-def param_widget(gen: str, name: str, spec: dict[str, Any]) -> Any:
-    """One widget for one generator parameter, built from its GENERATOR_PARAMS spec."""
-    label = t(f"gen_params.{gen}.{name}.label")
-    help_ = t(f"gen_params.{gen}.{name}.help")
+def param_widget(gen: str, name: str, spec: Param) -> Any:
+    """One widget for one generator parameter, built from its declared Param."""
+    label = t(spec.label)
+    help_ = t(spec.help)
     key = f"gen_{gen}_{name}"
-    kind = spec["kind"]
-    if spec.get("per_modality") and kind == "float" and not isinstance(spec["default"], list):
+    kind = spec.type
+    if spec.per_modality and kind is float and not isinstance(spec.default, list):
         return per_modality_slider(label, help_, key, spec)
-    if spec.get("per_modality"):
+    if spec.per_modality:
         return st.text_input(
-            label, _fmt_default(spec["default"]), key=key, help=help_ + t(PER_MODALITY_HELP)
+            label, _fmt_default(spec.default), key=key, help=help_ + t(PER_MODALITY_HELP)
         )
-    if kind == "choice":
-        options = spec["options"]
-        return st.selectbox(
-            label, options, index=options.index(spec["default"]), key=key, help=help_
-        )
-    if kind == "multi":
-        return st.multiselect(label, spec["options"], default=spec["default"], key=key, help=help_)
-    lo, hi, step, default = spec["min"], spec["max"], spec["step"], spec["default"]
-    if kind == "int":
-        if spec.get("optional") or (hi - lo) / step > 200:
+    if spec.multi:
+        return st.multiselect(label, spec.choices, default=spec.default, key=key, help=help_)
+    if spec.choices:
+        options = list(spec.choices)
+        return st.selectbox(label, options, index=options.index(spec.default), key=key, help=help_)
+    (lo, hi, step), default = spec.slider(), spec.default
+    if kind is int:
+        if spec.nullable or (hi - lo) / step > 200:
             return st.number_input(
                 label,
                 min_value=int(lo),
@@ -110,47 +91,42 @@ def param_widget(gen: str, name: str, spec: dict[str, Any]) -> Any:
                 step=int(step),
                 key=key,
                 help=help_,
-                placeholder=t("data.all_leave_empty") if spec.get("optional") else None,
+                placeholder=t("data.all_leave_empty") if spec.nullable else None,
             )
         return st.slider(label, int(lo), int(hi), int(default), int(step), key=key, help=help_)
     return st.slider(label, float(lo), float(hi), float(default), float(step), key=key, help=help_)
 
 
-def per_modality_slider(label: str, help_: str, key: str, spec: dict[str, Any]) -> float | str:
+def per_modality_slider(label: str, help_: str, key: str, spec: Param) -> float | str:
     """A slider over the parameter's range for one value shared by every modality, and an
     optional field for one value per modality; returns the slider's value, or the field's
     text when it is filled (parsed by :func:`parse_per_modality`)."""
+    lo, hi, step = spec.slider()
     value = st.slider(
-        label,
-        float(spec["min"]),
-        float(spec["max"]),
-        float(spec["default"]),
-        float(spec["step"]),
-        key=key,
-        help=help_,
+        label, float(lo), float(hi), float(spec.default), float(step), key=key, help=help_
     )
     each = st.text_input(
         t("data.per_modality_values", label=label),
         key=f"{key}_each",
         placeholder=t("data.per_modality_values_placeholder"),
-        help=t("data.per_modality_values_help", lo=spec["min"], hi=spec["max"]),
+        help=t("data.per_modality_values_help", lo=lo, hi=hi),
     )
     return each if each.strip() else value
 
 
 def generator_ui() -> tuple[str, dict[str, Any]] | None:
     """Generator choice and its parameters; (name, raw values) when Generate was pressed."""
-    names = list(GENERATORS)
+    names = list(GENERATOR_SPECS)
     follow_language("gen_name")
     gen = st.selectbox(
         t("data.generator"),
         names,
-        format_func=lambda g: t(GENERATOR_INFO[g][0]),
+        format_func=lambda g: t(GENERATOR_SPECS[g].title),
         key="gen_name",
         help=t("data.synthetic_paired_data_seeded"),
     )
-    st.caption(t(GENERATOR_INFO[gen][1]))
-    specs = GENERATOR_PARAMS[gen]
+    st.caption(t(GENERATOR_SPECS[gen].body))
+    specs = GENERATOR_SPECS[gen].params
     with st.form(f"generate_{gen}", border=False):
         cols = st.columns(3)
         values = {}
@@ -166,11 +142,11 @@ def generator_ui() -> tuple[str, dict[str, Any]] | None:
 def generator_params(gen: str, values: dict[str, Any]) -> dict[str, Any]:
     """Widget values -> generator keyword arguments (per-modality text parsed)."""
     params = {}
-    for name, spec in GENERATOR_PARAMS[gen].items():
+    for name, spec in GENERATOR_SPECS[gen].params.items():
         v = values[name]
-        if spec.get("per_modality") and isinstance(v, str):
+        if spec.per_modality and isinstance(v, str):
             v = parse_per_modality(name, v, spec)
-        elif spec["kind"] == "int" and v is not None:
+        elif spec.type is int and v is not None:
             v = int(v)
         params[name] = v
     return params

@@ -112,8 +112,8 @@ if kind is not None:
         show_error(exc)
     else:
         # Straight to where the result will be, from this short run: Explore shows the live
-        # panel, then the run. (Before, this page watched the job inside one long script
-        # run and switched pages from its end; issue 15 saw Home sit there 60-120 s.)
+        # panel, then the run. Home does not watch the job: a page that waits for a training
+        # inside one script run holds the visitor there for the whole training.
         st.switch_page(EXPLORE.script)
 
 if current_job() is not None and demo_kind() is not None:

@@ -44,8 +44,8 @@ PRESENTER_CHOICE = "presenter_choice"  # the sidebar's presenter toggle
 class JobState:
     """The session's training job as the pages see it: ``idle`` → ``training`` → ``done``.
 
-    One value replaces the flags that used to be set and cleared across pages (which demo
-    the job is, whether its end was adopted, whether Train should scroll to its panel).
+    One value says which demo the job is, whether its end was adopted and whether Train
+    should scroll to its panel, so no page sets or clears flags of its own for these.
     Only ``jobs`` moves it on: a start sets ``training``, adopting the ended job's run
     sets ``done``.
     """
