@@ -25,6 +25,7 @@ from typing import Any
 
 from fusion import registry
 from fusion.errors import FusionError
+from fusion.jobs.executors import EXECUTORS
 
 
 def _value(text: str) -> Any:
@@ -508,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress output, only the results")
     t.add_argument(
         "--executor",
-        choices=["thread", "local", "ray"],
+        choices=list(EXECUTORS),
         default="thread",
         help="where to train: in this process (thread, the default), a worker process "
         "(local), or a Ray cluster (ray; RAY_ADDRESS says which)",
@@ -533,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument(
         "--executor",
-        choices=["local", "thread", "ray"],
+        choices=list(EXECUTORS),
         help="where the folds train (default $FUSION_EXECUTOR, else local worker processes)",
     )
     ev.add_argument("--name", help="the evaluation's folder name")
