@@ -113,6 +113,14 @@ def test_pip_install_gives_both_commands(tmp_path):
     assert cli.returncode == 0, cli.stderr
     assert (elsewhere / "d.csv").read_text().startswith("id,")
 
+    # The reproduce script's template ships with the library, as do its subpackages.
+    script = "from fusion.export import reproduce_template; import fusion.live; "
+    script += "print(reproduce_template().splitlines()[0])"
+    shipped = subprocess.run(
+        [str(py), "-c", script], cwd=elsewhere, capture_output=True, text=True, env=env, timeout=120
+    )
+    assert shipped.stdout.strip() == "#!/usr/bin/env python", shipped.stderr[-2000:]
+
     shown = subprocess.run(
         [str(venv / "bin" / "fusion-playground"), "--print-command"],
         cwd=elsewhere,
