@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,11 +27,68 @@ from fusion.config import (
     default_config,
     get_path,
     monitored_metric,
+    param_at,
     set_path,
 )
 from fusion.data import PairedData, plan_roles
 from fusion.i18n import DEFAULT_LANGUAGE, translate
 from fusion.registry import Field
+
+
+def catalogue_keys(kind: str, name: str) -> list[str]:
+    """The catalogue keys a loss (``kind="loss"``) or method needs in every language."""
+    if kind == "method":
+        spec = registry.METHODS[name]
+        keys = [f"common.method_labels.{name}", f"train.method_help.{name}"]
+        loss = spec.losses[0] if spec.losses else ""
+        fields = [_from_param(f, name, loss) for f in spec.fields]
+    else:
+        loss = registry.LOSSES[name]
+        keys = [
+            f"common.loss_labels.{name}",
+            f"info.loss.{name}.title",
+            f"info.loss.{name}.source",
+            *(f"learn.loss_symbols.{name}.{i}" for i in range(len(loss.symbols))),
+        ]
+        if loss.family != "joint":
+            keys.append(f"learn.other_loss_note.{name}")
+        method = next((m for m, s in registry.METHODS.items() if name in s.losses), "joint")
+        fields = [_from_param(f, method, name) for f in loss.fields]
+    for f in fields:
+        keys += [f.label, *([f.help] if f.help else [])]
+        if f.option_labels:
+            keys += [f"{f.option_labels}.{o}" for o in f.options]
+    return keys
+
+
+def form_fields(method: str, loss: str) -> list[Field]:
+    """The Train form's fields for a method and loss, in form order."""
+    m = registry.METHODS[method]
+    spec = registry.LOSSES.get(loss)
+    own = [*m.fields, *(spec.fields if spec is not None else ())]
+    train = [
+        f
+        for f in registry.TRAIN_FIELDS
+        if not m.gradient_free or f.path in registry.GRADIENT_FREE_TRAIN_FIELDS
+    ]
+    return [_from_param(f, method, loss) for f in (*own, *train)]
+
+
+def _from_param(f: Field, method: str, loss: str) -> Field:
+    """``f`` with the label, help, bounds and default it leaves empty taken from the
+    :class:`~fusion.params.Param` declared at its path."""
+    p = param_at(f.path, method, loss)
+    if p is None:
+        return f
+    bounds = f.bounds
+    if not bounds and not f.options and f.widget in ("slider", "number"):
+        bounds = p.slider()
+    default = f.default
+    if default is None and f.path.startswith("loss_params."):  # unset in the config
+        default = p.default
+    return replace(
+        f, label=f.label or p.label, help=f.help or p.help, bounds=bounds, default=default
+    )
 
 
 @dataclass
@@ -85,7 +142,7 @@ def values_from_config(cfg: RunConfig, modalities: Sequence[str] = ()) -> FormVa
     """The form's widget values for ``cfg`` (a shared link's configuration)."""
     out = FormValues()
     d = cfg.to_dict()
-    for f in registry.form_fields(cfg.method, cfg.loss):
+    for f in form_fields(cfg.method, cfg.loss):
         value = get_path(d, f.path, f.default)
         if value is None:
             continue

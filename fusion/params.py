@@ -4,7 +4,7 @@ In the spirit of scikit-learn's ``_parameter_constraints``: every setting of the
 (the run configs' fields, the generators' and losses' parameters) is a :class:`Param`, and
 one validator, :meth:`Param.check`, words every refusal with the param's catalogue key. From
 the same declarations come the Train form's widget bounds and help
-(:func:`fusion.registry.form_fields`), the share link's ``c.<path>`` and ``d.<name>``
+(:func:`fusion.form.form_fields`), the share link's ``c.<path>`` and ``d.<name>``
 (:mod:`fusion.share`), the Data page's widgets and the command line's ``--set path=value``
 (:func:`parse_value` turns the text into the param's type).
 

@@ -54,7 +54,7 @@ class Field:
     refused if it is not among text ones); "modalities" as ``dynamic`` takes the data's
     modality names instead. ``bounds`` is (min, max, step) for a slider or number input.
     ``label``, ``help`` and ``bounds`` left empty come from the :class:`~fusion.params.Param`
-    declared at ``path`` (:func:`form_fields` fills them in).
+    declared at ``path`` (:func:`fusion.form.form_fields` fills them in).
     ``option_labels`` is a catalogue prefix: option x is shown as ``<prefix>.x``.
     ``column`` is the form column ("model", "optimisation", "run"); ``advanced`` fields are
     hidden in presenter mode; ``default`` is used where the config has no value (a loss
@@ -158,32 +158,6 @@ def register_method(spec: MethodSpec) -> MethodSpec:
     assert spec.name not in METHODS, f"method {spec.name!r} is registered twice"
     METHODS[spec.name] = spec
     return spec
-
-
-def catalogue_keys(kind: str, name: str) -> list[str]:
-    """The catalogue keys a loss (``kind="loss"``) or method needs in every language."""
-    if kind == "method":
-        spec = METHODS[name]
-        keys = [f"common.method_labels.{name}", f"train.method_help.{name}"]
-        loss = spec.losses[0] if spec.losses else ""
-        fields = [_from_param(f, name, loss) for f in spec.fields]
-    else:
-        loss = LOSSES[name]
-        keys = [
-            f"common.loss_labels.{name}",
-            f"info.loss.{name}.title",
-            f"info.loss.{name}.source",
-            *(f"learn.loss_symbols.{name}.{i}" for i in range(len(loss.symbols))),
-        ]
-        if loss.family != "joint":
-            keys.append(f"learn.other_loss_note.{name}")
-        method = next((m for m, s in METHODS.items() if name in s.losses), "joint")
-        fields = [_from_param(f, method, name) for f in loss.fields]
-    for f in fields:
-        keys += [f.label, *([f.help] if f.help else [])]
-        if f.option_labels:
-            keys += [f"{f.option_labels}.{o}" for o in f.options]
-    return keys
 
 
 def joint_losses() -> tuple[str, ...]:
@@ -295,34 +269,6 @@ def _dim_field(method: str) -> Field:
         f"train.dim_labels.{method}.0",
         f"train.dim_labels.{method}.1",
         options=_DIMS,
-    )
-
-
-def form_fields(method: str, loss: str) -> list[Field]:
-    """The Train form's fields for a method and loss, in form order."""
-    m = METHODS[method]
-    spec = LOSSES.get(loss)
-    own = [*m.fields, *(spec.fields if spec is not None else ())]
-    train = [f for f in TRAIN_FIELDS if not m.gradient_free or f.path in GRADIENT_FREE_TRAIN_FIELDS]
-    return [_from_param(f, method, loss) for f in (*own, *train)]
-
-
-def _from_param(f: Field, method: str, loss: str) -> Field:
-    """``f`` with the label, help, bounds and default it leaves empty taken from the
-    :class:`~fusion.params.Param` declared at its path."""
-    from fusion.config import param_at  # fusion.config imports this module
-
-    p = param_at(f.path, method, loss)
-    if p is None:
-        return f
-    bounds = f.bounds
-    if not bounds and not f.options and f.widget in ("slider", "number"):
-        bounds = p.slider()
-    default = f.default
-    if default is None and f.path.startswith("loss_params."):  # unset in the config
-        default = p.default
-    return replace(
-        f, label=f.label or p.label, help=f.help or p.help, bounds=bounds, default=default
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fusion import registry
+from fusion import form
 from fusion.config import (
     AttentionConfig,
     EncoderConfig,
@@ -66,7 +66,7 @@ def test_defaults_and_types_come_from_the_dataclass():
 
 
 def test_the_form_derives_bounds_and_help_from_the_spec():
-    fields = {f.path: f for f in registry.form_fields("joint", "triplet")}
+    fields = {f.path: f for f in form.form_fields("joint", "triplet")}
     assert fields["train.epochs"].bounds == (1, 200, 1)
     assert fields["train.patience"].help == param_at("train.patience").help == "train.patience_help"
     assert fields["loss_params.margin"].bounds == (0.05, 1.0, 0.05)

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from fusion import i18n, registry
+from fusion import form, i18n, registry
 from fusion.params import Interval, Param
 from fusion.registry import Field, LossSpec
 from tests.apptest_helpers import open_page
@@ -67,7 +67,7 @@ def toy_loss(monkeypatch):
 
 def test_a_registered_loss_appears_everywhere(toy_loss, tmp_path, runs_dir, small_latent):
     # The catalogue check: every key the entry needs, in both languages.
-    for key in registry.catalogue_keys("loss", TOY):
+    for key in form.catalogue_keys("loss", TOY):
         assert key in i18n.catalogue("en") and key in i18n.catalogue("zh"), key
     # The command line offers it and trains with it.
     from fusion.cli import build_parser, main
@@ -91,7 +91,7 @@ def test_a_registered_loss_appears_everywhere(toy_loss, tmp_path, runs_dir, smal
 def test_every_entry_has_its_strings_in_both_languages():
     for kind, names in (("loss", registry.LOSSES), ("method", registry.METHODS)):
         for name in names:
-            for key in registry.catalogue_keys(kind, name):
+            for key in form.catalogue_keys(kind, name):
                 for lang in i18n.LANGUAGES:
                     assert key in i18n.catalogue(lang), (lang, kind, name, key)
 
@@ -103,7 +103,7 @@ def test_form_fields_cover_each_method_and_loss():
     for method, spec in registry.METHODS.items():
         for loss in spec.losses:
             d = default_config(method, loss).to_dict()
-            for f in registry.form_fields(method, loss):
+            for f in form.form_fields(method, loss):
                 missing = object()
                 value = get_path(d, f.path, missing)
                 assert value is not missing or f.default is not None or f.path == "name", (
@@ -153,7 +153,7 @@ def test_the_form_table_fills_from_a_link_and_checks_every_value():
 def test_every_field_of_every_form_has_its_labels_in_both_languages():
     for method, spec in registry.METHODS.items():
         for loss in spec.losses:
-            for f in registry.form_fields(method, loss):
+            for f in form.form_fields(method, loss):
                 keys = [f.label, *([f.help] if f.help else [])]
                 keys += [f"{f.option_labels}.{o}" for o in f.options] if f.option_labels else []
                 keys += [f.placeholder] if f.placeholder else []

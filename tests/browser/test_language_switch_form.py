@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from fusion import registry
+from fusion import form, registry
 from fusion.config import default_config
 from fusion.form import values_from_config
 from fusion.i18n import translate
@@ -26,7 +26,7 @@ def _expected(lang: str) -> list[str]:
     """The default joint-embedding form's select box choices in ``lang``, top to bottom."""
     method, loss = "joint", registry.METHODS["joint"].losses[0]
     defaults = values_from_config(default_config(method, loss)).values
-    fields = [f for f in registry.form_fields(method, loss) if f.widget == "selectbox"]
+    fields = [f for f in form.form_fields(method, loss) if f.widget == "selectbox"]
     return [
         translate(f"common.method_labels.{method}", lang),
         translate(f"common.loss_labels.{loss}", lang),

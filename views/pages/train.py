@@ -2,7 +2,7 @@
 
 The method and loss are picked first (they decide which settings exist); every other
 setting sits in one ``st.form``, so nothing trains until "Start training" is pressed. The
-form's fields come from one table (:func:`fusion.registry.form_fields`): each field names
+form's fields come from one table (:func:`fusion.form.form_fields`): each field names
 its dotted path in the run config, its widget and its choices, and :mod:`fusion.form`
 turns the widgets into a config and a shared link's config into widgets, with the same
 fields. The job runs in this session's slot (``jobs.start_training``): the user can
@@ -116,7 +116,7 @@ def field_widget(f: Field, key: str, data: PairedData, gpu: tuple[bool, str]) ->
 
 def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[str, Any] | None:
     """The settings form; the chosen values by field path when "Start training" was pressed."""
-    fields = registry.form_fields(method, loss)
+    fields = form.form_fields(method, loss)
     if presenter():  # a projector keeps only what a lesson or demo needs
         fields = [f for f in fields if not f.advanced]
     defaults = form.values_from_config(default_config(method, loss), data.names).values
@@ -156,7 +156,7 @@ def settings_ui(method: str, loss: str, data: PairedData, busy: bool) -> dict[st
 def applied_config(method: str, loss: str) -> Any:
     """The run config of the form's settings as last applied (defaults before the first run)."""
     state = st.session_state
-    keys = {f.path: widget_key(f, method, loss) for f in registry.form_fields(method, loss)}
+    keys = {f.path: widget_key(f, method, loss) for f in form.form_fields(method, loss)}
     return form.config_from_values(
         method, loss, {path: state[key] for path, key in keys.items() if key in state}
     )
@@ -206,7 +206,7 @@ def prefill_form(cfg: Any, data: PairedData) -> form.FormValues:
     if len(registry.METHODS[cfg.method].losses) > 1:
         state["train_loss_choice"] = cfg.loss
     filled = form.values_from_config(cfg, data.names)
-    for f in registry.form_fields(cfg.method, cfg.loss):
+    for f in form.form_fields(cfg.method, cfg.loss):
         if f.path in filled.values:
             state[widget_key(f, cfg.method, cfg.loss)] = filled.values[f.path]
     return filled
