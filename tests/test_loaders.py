@@ -327,35 +327,26 @@ def test_mismatched_row_counts(tmp_path):
         loaders.from_files([a, b])
 
 
-def test_ids_that_do_not_intersect(tmp_path):
-    df = _table()
-    b = df[["id", "txt__f0"]].assign(id=[f"img_{i}" for i in range(12)])
-    paths = [
-        _write(tmp_path, "a.csv", _csv(df[["id", "img__p0"]])),
-        _write(tmp_path, "b.csv", _csv(b)),
-    ]
-    with _raises("No id in column 'id' appears in every file.*'b.csv' has 'img_0'"):
-        loaders.from_files(paths, id_column="id")
-
-
-def test_too_few_matching_ids(tmp_path):
-    df = _table()
-    b = df[["id", "txt__f0"]].head(4)
-    paths = [
-        _write(tmp_path, "a.csv", _csv(df[["id", "img__p0"]])),
-        _write(tmp_path, "b.csv", _csv(b)),
-    ]
-    with _raises("only 4 usable rows"):
-        loaders.from_files(paths, id_column="id")
-
-
-def test_missing_id_column_in_one_file(tmp_path):
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (
+            lambda df: df[["id", "txt__f0"]].assign(id=[f"img_{i}" for i in range(12)]),
+            "No id in column 'id' appears in every file.*'b.csv' has 'img_0'",
+        ),
+        (lambda df: df[["id", "txt__f0"]].head(4), "only 4 usable rows"),
+        (lambda df: df[["txt__f0"]], "Id column 'id' is not in 'b.csv'"),
+    ],
+    ids=["ids_that_do_not_intersect", "too_few_matching_ids", "missing_id_column_in_one_file"],
+)
+def test_files_joined_by_id_refused(tmp_path, second, message):
+    """Two files joined on the id column: the second (``second`` of the table) cannot be."""
     df = _table()
     paths = [
         _write(tmp_path, "a.csv", _csv(df[["id", "img__p0"]])),
-        _write(tmp_path, "b.csv", _csv(df[["txt__f0"]])),
+        _write(tmp_path, "b.csv", _csv(second(df))),
     ]
-    with _raises("Id column 'id' is not in 'b.csv'"):
+    with _raises(message):
         loaders.from_files(paths, id_column="id")
 
 
