@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 Stats = dict[str, tuple[np.ndarray, np.ndarray]]  # modality -> (mean, std) of training rows
+Shapes = dict[str, tuple[int, ...]]  # modality -> one sample's shape
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "silu": nn.SiLU}
 assert tuple(ACTIVATIONS) == registry.ACTIVATIONS, "fusion.registry.ACTIVATIONS is out of step"
@@ -243,20 +245,50 @@ class FusionOutput:
     tokens: torch.Tensor | None = None  # (B, M, D) per-modality tokens (attention fusion)
 
 
-class AttentionFusion(nn.Module):
-    """Modality attention: w = softmax_m(score(t_m)), fused = Σ_m w_m t_m, logits = head(fused)."""
+class _Classifier(nn.Module):
+    """A classifier over ``input_shapes``' modalities: every kind takes the same arguments,
+    sets :attr:`names` (the modalities it reads, in order) and builds its layers in
+    :meth:`build`."""
 
     def __init__(
         self,
-        input_shapes: dict[str, tuple[int, ...]],
+        input_shapes: Shapes,
         n_classes: int,
-        cfg: AttentionConfig,
+        cfg: AttentionConfig | BaselineConfig,
         stats: Stats | None = None,
     ):
         super().__init__()
+        self.names = list(input_shapes)
+        self.build(input_shapes, n_classes, cfg, stats)
+
+    def build(self, input_shapes: Shapes, n_classes: int, cfg: Any, stats: Stats | None) -> None:
+        raise NotImplementedError
+
+
+class _EncoderThenHead(_Classifier):
+    """One encoder (``body``) over the input :meth:`encoder_input` takes from a batch; its
+    output is the fused representation, classified by a ReLU and a linear layer."""
+
+    def add_body_and_head(self, body: nn.Module, dim: int, n_classes: int) -> None:
+        self.body = body
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(dim, n_classes))
+
+    def encoder_input(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:
+        fused = self.body(self.encoder_input(inputs))
+        return FusionOutput(self.head(fused), fused=fused)
+
+
+class AttentionFusion(_Classifier):
+    """Modality attention: w = softmax_m(score(t_m)), fused = Σ_m w_m t_m, logits = head(fused)."""
+
+    def build(
+        self, input_shapes: Shapes, n_classes: int, cfg: AttentionConfig, stats: Stats | None
+    ) -> None:
         cfg.validate()
         self.cfg = cfg
-        self.names = list(input_shapes)
         self.encoders = _encoders(input_shapes, cfg.dim, cfg.encoder, stats)
         self.self_attention = (
             nn.MultiheadAttention(cfg.dim, cfg.heads, batch_first=True) if cfg.heads else None
@@ -280,18 +312,12 @@ class AttentionFusion(nn.Module):
         return FusionOutput(self.head(fused), weights, head_weights, fused, tokens)
 
 
-class EarlyFusion(nn.Module):
+class EarlyFusion(_EncoderThenHead):
     """Concatenate all modalities' flattened features, then one MLP classifier."""
 
-    def __init__(
-        self,
-        input_shapes: dict[str, tuple[int, ...]],
-        n_classes: int,
-        cfg: BaselineConfig,
-        stats: Stats | None = None,
-    ):
-        super().__init__()
-        self.names = list(input_shapes)
+    def build(
+        self, input_shapes: Shapes, n_classes: int, cfg: BaselineConfig, stats: Stats | None
+    ) -> None:
         d_in = sum(math.prod(s) for s in input_shapes.values())
         enc = EncoderConfig(
             **{**cfg.encoder.__dict__, "kind": "mlp" if cfg.encoder.kind != "linear" else "linear"}
@@ -304,27 +330,18 @@ class EarlyFusion(nn.Module):
                 )
                 for i in (0, 1)
             )
-        self.body = make_encoder((d_in,), cfg.dim, enc, joined)
-        self.head = nn.Sequential(nn.ReLU(), nn.Linear(cfg.dim, n_classes))
+        self.add_body_and_head(make_encoder((d_in,), cfg.dim, enc, joined), cfg.dim, n_classes)
 
-    def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:
-        x = torch.cat([inputs[k].flatten(1) for k in self.names], dim=1)  # (B, Σd)
-        fused = self.body(x)
-        return FusionOutput(self.head(fused), fused=fused)
+    def encoder_input(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.cat([inputs[k].flatten(1) for k in self.names], dim=1)  # (B, Σd)
 
 
-class LateFusion(nn.Module):
+class LateFusion(_Classifier):
     """One classifier per modality; the prediction is the mean of their logits."""
 
-    def __init__(
-        self,
-        input_shapes: dict[str, tuple[int, ...]],
-        n_classes: int,
-        cfg: BaselineConfig,
-        stats: Stats | None = None,
-    ):
-        super().__init__()
-        self.names = list(input_shapes)
+    def build(
+        self, input_shapes: Shapes, n_classes: int, cfg: BaselineConfig, stats: Stats | None
+    ) -> None:
         encoders = _encoders(input_shapes, cfg.dim, cfg.encoder, stats)
         self.branches = nn.ModuleDict(
             {
@@ -338,26 +355,20 @@ class LateFusion(nn.Module):
         return FusionOutput(logits.mean(dim=1))
 
 
-class SingleModality(nn.Module):
+class SingleModality(_EncoderThenHead):
     """A classifier that sees one modality only (the 'no fusion' reference)."""
 
-    def __init__(
-        self,
-        input_shapes: dict[str, tuple[int, ...]],
-        n_classes: int,
-        cfg: BaselineConfig,
-        stats: Stats | None = None,
-    ):
-        super().__init__()
+    def build(
+        self, input_shapes: Shapes, n_classes: int, cfg: BaselineConfig, stats: Stats | None
+    ) -> None:
         name = cfg.modality or next(iter(input_shapes))
         if name not in input_shapes:
             raise ConfigError(
                 "errors.models.modality_not_in_data", modality=name, choices=list(input_shapes)
             )
         self.names = [name]
-        self.body = make_encoder(input_shapes[name], cfg.dim, cfg.encoder, (stats or {}).get(name))
-        self.head = nn.Sequential(nn.ReLU(), nn.Linear(cfg.dim, n_classes))
+        body = make_encoder(input_shapes[name], cfg.dim, cfg.encoder, (stats or {}).get(name))
+        self.add_body_and_head(body, cfg.dim, n_classes)
 
-    def forward(self, inputs: dict[str, torch.Tensor]) -> FusionOutput:
-        fused = self.body(inputs[self.names[0]])
-        return FusionOutput(self.head(fused), fused=fused)
+    def encoder_input(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return inputs[self.names[0]]

@@ -25,7 +25,7 @@ engine's result objects and runs where training runs (a job or the command line)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -83,18 +83,14 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
 
 
 def normalized(data: PairedData) -> PairedData:
-    """A copy of ``data`` whose every modality's rows have unit L2 norm (the loader's choice)."""
-    mods = {k: l2_normalize(v) for k, v in data.modalities.items()}
-    source = {**data.source, "l2_normalized": True}
-    return PairedData(
-        modalities=mods,
-        labels=data.labels,
-        label_names=data.label_names,
-        mask=data.mask,
-        ids=data.ids,
+    """A copy of ``data`` whose every modality's rows have unit L2 norm (the loader's choice);
+    the copy has no per-sample ``flags``."""
+    return replace(
+        data,
+        modalities={k: l2_normalize(v) for k, v in data.modalities.items()},
         texts=dict(data.texts),
-        source=source,
-        groups=data.groups,
+        flags={},
+        source={**data.source, "l2_normalized": True},
     )
 
 

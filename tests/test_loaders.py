@@ -327,35 +327,26 @@ def test_mismatched_row_counts(tmp_path):
         loaders.from_files([a, b])
 
 
-def test_ids_that_do_not_intersect(tmp_path):
-    df = _table()
-    b = df[["id", "txt__f0"]].assign(id=[f"img_{i}" for i in range(12)])
-    paths = [
-        _write(tmp_path, "a.csv", _csv(df[["id", "img__p0"]])),
-        _write(tmp_path, "b.csv", _csv(b)),
-    ]
-    with _raises("No id in column 'id' appears in every file.*'b.csv' has 'img_0'"):
-        loaders.from_files(paths, id_column="id")
-
-
-def test_too_few_matching_ids(tmp_path):
-    df = _table()
-    b = df[["id", "txt__f0"]].head(4)
-    paths = [
-        _write(tmp_path, "a.csv", _csv(df[["id", "img__p0"]])),
-        _write(tmp_path, "b.csv", _csv(b)),
-    ]
-    with _raises("only 4 usable rows"):
-        loaders.from_files(paths, id_column="id")
-
-
-def test_missing_id_column_in_one_file(tmp_path):
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        (
+            lambda df: df[["id", "txt__f0"]].assign(id=[f"img_{i}" for i in range(12)]),
+            "No id in column 'id' appears in every file.*'b.csv' has 'img_0'",
+        ),
+        (lambda df: df[["id", "txt__f0"]].head(4), "only 4 usable rows"),
+        (lambda df: df[["txt__f0"]], "Id column 'id' is not in 'b.csv'"),
+    ],
+    ids=["ids_that_do_not_intersect", "too_few_matching_ids", "missing_id_column_in_one_file"],
+)
+def test_files_joined_by_id_refused(tmp_path, second, message):
+    """Two files joined on the id column: the second (``second`` of the table) cannot be."""
     df = _table()
     paths = [
         _write(tmp_path, "a.csv", _csv(df[["id", "img__p0"]])),
-        _write(tmp_path, "b.csv", _csv(df[["txt__f0"]])),
+        _write(tmp_path, "b.csv", _csv(second(df))),
     ]
-    with _raises("Id column 'id' is not in 'b.csv'"):
+    with _raises(message):
         loaders.from_files(paths, id_column="id")
 
 
@@ -420,28 +411,43 @@ def test_parquet_named_csv(tmp_path):
         loaders.load(path)
 
 
-def test_text_named_parquet(tmp_path):
-    with _raises("named .parquet but is not a Parquet file.*rename it to .csv"):
-        loaders.load(_write(tmp_path, "t.parquet", _csv(_table())))
-
-
-def test_binary_garbage(tmp_path):
-    path = tmp_path / "noise.csv"
-    path.write_bytes(np.random.default_rng(0).bytes(4000))
-    with _raises("'noise.csv' is not a readable text table"):
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "t.parquet",
+            lambda: _csv(_table()).encode(),
+            "named .parquet but is not a Parquet file.*rename it to .csv",
+        ),
+        (
+            "noise.csv",
+            lambda: np.random.default_rng(0).bytes(4000),
+            "'noise.csv' is not a readable text table",
+        ),
+        ("data.pkl", lambda: pickle.dumps(_table()), "Pickles are never loaded"),
+        ("d.json", lambda: b"{}", "unsupported file type '.json'"),
+        (
+            "tabs.csv",
+            lambda: _table().to_csv(index=False, sep="\t").encode(),
+            "tab-separated. Rename the file to .tsv",
+        ),
+        ("ragged.csv", lambda: b"a__x,b__y\n1,2\n3,4,5,6\n", "'ragged.csv' could not be parsed"),
+    ],
+    ids=[
+        "text_named_parquet",
+        "binary_garbage",
+        "pickle_is_refused",
+        "unsupported_extension",
+        "tab_separated_file_named_csv",
+        "ragged_csv_line",
+    ],
+)
+def test_unreadable_file_is_refused(tmp_path, name, content, message):
+    """``load`` refuses a file named ``name`` holding ``content()`` with ``message``."""
+    path = tmp_path / name
+    path.write_bytes(content())
+    with _raises(message):
         loaders.load(path)
-
-
-def test_pickle_is_refused(tmp_path):
-    path = tmp_path / "data.pkl"
-    path.write_bytes(pickle.dumps(_table()))
-    with _raises("Pickles are never loaded"):
-        loaders.load(path)
-
-
-def test_unsupported_extension(tmp_path):
-    with _raises("unsupported file type '.json'"):
-        loaders.load(_write(tmp_path, "d.json", "{}"))
 
 
 def test_semicolon_csv_suggests_the_delimiter(tmp_path):
@@ -450,17 +456,6 @@ def test_semicolon_csv_suggests_the_delimiter(tmp_path):
         loaders.load(path)
     d = loaders.load(path, sep=";")
     assert d.n == 12
-
-
-def test_tab_separated_file_named_csv(tmp_path):
-    path = _write(tmp_path, "tabs.csv", _table().to_csv(index=False, sep="\t"))
-    with _raises("tab-separated. Rename the file to .tsv"):
-        loaders.load(path)
-
-
-def test_ragged_csv_line(tmp_path):
-    with _raises("'ragged.csv' could not be parsed"):
-        loaders.load(_write(tmp_path, "ragged.csv", "a__x,b__y\n1,2\n3,4,5,6\n"))
 
 
 def test_npz_object_array(tmp_path):

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from fusion.data import PairedData
-from views.parts.data_fields import modality_names, nan_policy_ui, role_columns
+from views.parts.data_fields import modality_names, nan_policy_ui, table_role_columns
 from views.parts.text import t
 
 
@@ -50,12 +50,8 @@ def vector_table_ui(file, df: pd.DataFrame, vectors: list[str]) -> PairedData | 
     st.markdown(t("pretrained.vector_columns", name=file.name, rows=f"{len(df):,}", columns=widths))
     others = [str(c) for c in df.columns if str(c) not in vectors]
     with st.form(f"vectors_{file.file_id}", border=False):
-        label_col, id_col, group_col, policy = role_columns(
-            "vec",
-            file.file_id,
-            ("data.label_column", others, guess["label_column"], "data.class_each_row_numbers"),
-            ("data.id_column", others, guess["id_column"], "data.unique_name_per_row"),
-            ("data.group_column", others, guess["group_column"], "data.group_column_help"),
+        label_col, id_col, group_col, policy = table_role_columns(
+            "vec", file.file_id, others, guess
         )
         if not _load_button():
             return None

@@ -47,6 +47,18 @@ def role_columns(form: str, ident: str, *roles: tuple[str, list[str], str | None
     return tuple(chosen)
 
 
+def table_role_columns(form: str, ident: str, options: list[str], guess: dict) -> tuple:
+    """:func:`role_columns` for one table: each role picks from ``options``, starting at
+    ``guess`` (:func:`fusion.loaders.suggest_mapping` of the table)."""
+    return role_columns(
+        form,
+        ident,
+        ("data.label_column", options, guess["label_column"], "data.class_each_row_numbers"),
+        ("data.id_column", options, guess["id_column"], "data.unique_name_per_row"),
+        ("data.group_column", options, guess["group_column"], "data.group_column_help"),
+    )
+
+
 def nan_policy_ui(key: str) -> str:
     return st.radio(
         t("data.missing_values"),

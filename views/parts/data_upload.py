@@ -14,7 +14,12 @@ import streamlit as st
 from fusion.data import PairedData
 from fusion.errors import DataError
 from views.parts.data_arrays import npy_files_ui, vector_table_ui
-from views.parts.data_fields import modality_names, nan_policy_ui, role_columns
+from views.parts.data_fields import (
+    modality_names,
+    nan_policy_ui,
+    role_columns,
+    table_role_columns,
+)
 from views.parts.text import t
 
 UPLOAD_CACHE = "data_upload_tables"  # file_id -> parsed table, for this session only
@@ -79,12 +84,8 @@ def table_mapping_ui(file, df: pd.DataFrame) -> PairedData | None:
                 help=t("data.every_chosen_column_must"),
             )
             mapping.append((name.strip(), cols))
-        label_col, id_col, group_col, policy = role_columns(
-            "map",
-            file.file_id,
-            ("data.label_column", columns, guess["label_column"], "data.class_each_row_numbers"),
-            ("data.id_column", columns, guess["id_column"], "data.unique_name_per_row"),
-            ("data.group_column", columns, guess["group_column"], "data.group_column_help"),
+        label_col, id_col, group_col, policy = table_role_columns(
+            "map", file.file_id, columns, guess
         )
         if not st.form_submit_button(t("data.load"), type="primary", icon=":material/upload_file:"):
             return None

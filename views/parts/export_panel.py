@@ -83,6 +83,35 @@ def _file_stem(title: str, run: str = "") -> str:
     return f"{run}-{stem}" if run else stem
 
 
+_TSV = "text/tab-separated-values"
+
+# Each kind of download: (button label, help, mime type, Material icon).
+_BUTTONS = {
+    "zip": ("export.zip_button", "export.zip_help", "application/zip", "folder_zip"),
+    "vectors": ("export.vectors_button", "export.projector_help", _TSV, "scatter_plot"),
+    "metadata": ("export.metadata_button", "export.projector_help", _TSV, "label"),
+    "script": ("export.script_button", "export.script_help", "text/x-python", "replay"),
+    "html": ("export.html_button", "export.html_help", "text/html", "code"),
+    "png": ("export.png_button", "export.png_help", "image/png", "image"),
+}
+
+
+def _download(col: Any, kind: str, data: Any, file_name: str, key: str) -> None:
+    """One download button of a kind in :data:`_BUTTONS`, in ``col``; ``data`` may be a
+    callable, which Streamlit runs only when the button is clicked."""
+    label, help_key, mime, icon = _BUTTONS[kind]
+    col.download_button(
+        t(label),
+        data=data,
+        file_name=file_name,
+        mime=mime,
+        icon=f":material/{icon}:",
+        on_click="ignore",
+        key=key,
+        help=t(help_key),
+    )
+
+
 def export_panel(
     run_dir: Path,
     figures: dict[str, Any] | None = None,
@@ -104,47 +133,15 @@ def export_panel(
     digest = _session_digest(data, key) if data is not None else "none"
     st.caption(t("export.intro"))
 
-    cols = st.columns(4)
-    cols[0].download_button(
-        t("export.zip_button"),
-        data=functools.partial(_zip_bytes, path, data, digest),
-        file_name=f"{name}.zip",
-        mime="application/zip",
-        icon=":material/folder_zip:",
-        on_click="ignore",
-        key=f"{key}_zip",
-        help=t("export.zip_help"),
-    )
-    cols[1].download_button(
-        t("export.vectors_button"),
-        data=lambda: _projector(path, signature)[0],
-        file_name=f"{name}-vectors.tsv",
-        mime="text/tab-separated-values",
-        icon=":material/scatter_plot:",
-        on_click="ignore",
-        key=f"{key}_vectors",
-        help=t("export.projector_help"),
-    )
-    cols[2].download_button(
-        t("export.metadata_button"),
-        data=lambda: _projector(path, signature)[1],
-        file_name=f"{name}-metadata.tsv",
-        mime="text/tab-separated-values",
-        icon=":material/label:",
-        on_click="ignore",
-        key=f"{key}_metadata",
-        help=t("export.projector_help"),
-    )
-    cols[3].download_button(
-        t("export.script_button"),
-        data=lambda: _script(path, signature),
-        file_name="reproduce.py",
-        mime="text/x-python",
-        icon=":material/replay:",
-        on_click="ignore",
-        key=f"{key}_script",
-        help=t("export.script_help"),
-    )
+    run_files = {  # kind: (bytes or a callable that makes them, file name)
+        "zip": (functools.partial(_zip_bytes, path, data, digest), f"{name}.zip"),
+        "vectors": (lambda: _projector(path, signature)[0], f"{name}-vectors.tsv"),
+        "metadata": (lambda: _projector(path, signature)[1], f"{name}-metadata.tsv"),
+        "script": (lambda: _script(path, signature), "reproduce.py"),
+    }
+    columns = st.columns(len(run_files))
+    for col, (kind, (payload, file_name)) in zip(columns, run_files.items(), strict=True):
+        _download(col, kind, payload, file_name, f"{key}_{kind}")
     if needs_data:
         if data is not None and _data_matches(path, signature, digest, data):
             st.caption(t("export.data_included"))
@@ -158,27 +155,11 @@ def export_panel(
     for i, (title, fig) in enumerate(figures.items()):
         stem = _file_stem(title, name)
         label, left, right = st.columns([3, 1, 1], vertical_alignment="center")
-        left.download_button(
-            t("export.html_button"),
-            data=functools.partial(export.figure_bytes, fig, "html"),
-            file_name=f"{stem}.html",
-            mime="text/html",
-            icon=":material/code:",
-            on_click="ignore",
-            key=f"{key}_fig{i}_html",
-            help=t("export.html_help"),
-        )
+        html = functools.partial(export.figure_bytes, fig, "html")
+        _download(left, "html", html, f"{stem}.html", f"{key}_fig{i}_html")
         if png:
-            right.download_button(
-                t("export.png_button"),
-                data=functools.partial(export.figure_bytes, fig, "png"),
-                file_name=f"{stem}.png",
-                mime="image/png",
-                icon=":material/image:",
-                on_click="ignore",
-                key=f"{key}_fig{i}_png",
-                help=t("export.png_help"),
-            )
+            image = functools.partial(export.figure_bytes, fig, "png")
+            _download(right, "png", image, f"{stem}.png", f"{key}_fig{i}_png")
         label.markdown(title)
     if not png:
         st.caption(t("export.png_unavailable"))
