@@ -288,6 +288,7 @@ def test_frames_keep_to_their_budget_and_the_last_frame_has_umap(monkeypatch):
 
     real = P.next_frame
     busy = {"pca": 0.0, "umap": 0.0}
+    umap_costs = [0.0]
 
     def timed(X, prev, method="umap", **kw):
         t0 = time.perf_counter()
@@ -295,6 +296,8 @@ def test_frames_keep_to_their_budget_and_the_last_frame_has_umap(monkeypatch):
             time.sleep(0.2)
         out = real(X, prev, method, **kw)
         busy[method] += time.perf_counter() - t0
+        if method == "umap":
+            umap_costs.append(time.perf_counter() - t0)
         return out
 
     monkeypatch.setattr(P, "next_frame", timed)
@@ -306,7 +309,10 @@ def test_frames_keep_to_their_budget_and_the_last_frame_has_umap(monkeypatch):
     wall = time.perf_counter() - t0
     frames = sink.events[live.FRAME]
     with_umap = [f for f in frames if f["umap"] is not None]
-    assert busy["umap"] <= live.FRAME_SHARES["umap"] * wall + 0.25, (busy, wall)
+    # Within its share of the wall time, but for the frame in flight when the share ran out
+    # (a frame's cost is known only once it is made).
+    allowed = live.FRAME_SHARES["umap"] * wall + max(umap_costs) + 0.05
+    assert busy["umap"] <= allowed, (busy, wall, umap_costs)
     assert len(frames) / wall >= 2.0, (len(frames), wall)  # PCA: several frames a second
     assert 2 <= len(with_umap) < len(frames) / 2, (len(with_umap), len(frames))
     assert frames[-1]["epoch"] == 149 and frames[-1]["umap"] is not None

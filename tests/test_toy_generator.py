@@ -15,6 +15,7 @@ from fusion.data import PairedData
 from fusion.errors import DataError
 from fusion.params import Interval, Param
 from tests.apptest_helpers import open_page
+from views.site import DATA
 
 TOY = "toy_blobs"
 TOY_STRINGS = {
@@ -94,5 +95,5 @@ def test_a_registered_generator_appears_everywhere(toy_generator, tmp_path, runs
     saved = json.loads((out / "config.json").read_text())
     assert saved["train"]["patience"] == 1 and saved["data"]["generator"] == TOY
     # The Data page offers it.
-    at = open_page("data")
+    at = open_page(DATA)
     assert "Toy blobs" in at.selectbox(key="gen_name").options
