@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.apptest_helpers import make_run, open_page
 from views.site import COMPARE, EXPLORE
 
@@ -16,6 +18,7 @@ def _texts(at) -> list[str]:
     return [str(b.value) for b in boxes] + [str(m.value) for m in at.markdown]
 
 
+@pytest.mark.slow
 def test_explore_shows_baselines_and_verdict(runs_dir):
     make_run(runs_dir, "att", method="attention")
     at = open_page(EXPLORE, explore_method="pca")
@@ -26,6 +29,7 @@ def test_explore_shows_baselines_and_verdict(runs_dir):
     assert "Logistic regression: all concatenated" in specs and "This run: accuracy" in specs
 
 
+@pytest.mark.slow
 def test_explore_opens_a_run_saved_before_baselines(runs_dir):
     path = make_run(runs_dir, "old", method="attention")
     metrics = json.loads((path / "metrics.json").read_text())
@@ -37,6 +41,7 @@ def test_explore_opens_a_run_saved_before_baselines(runs_dir):
     assert any("has no baselines" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_compare_puts_each_run_beside_its_baselines(runs_dir):
     make_run(runs_dir, "att", method="attention")
     make_run(runs_dir, "early", method="early")
@@ -47,6 +52,7 @@ def test_compare_puts_each_run_beside_its_baselines(runs_dir):
     assert any("Each run against its baselines" in s.value for s in at.subheader)
 
 
+@pytest.mark.slow
 def test_explore_in_chinese_says_it_in_chinese(runs_dir):
     make_run(runs_dir, "att", method="attention")
     at = open_page(EXPLORE, explore_method="pca", lang="zh")

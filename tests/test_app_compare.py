@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import make_damaged, make_run, open_page
@@ -12,6 +13,7 @@ def open_compare(**state) -> AppTest:
     return open_page(COMPARE, **state)
 
 
+@pytest.mark.slow
 def test_compare_two_runs(runs_dir):
     make_run(runs_dir, "seed", loss="seed_alignment")
     make_run(runs_dir, "infonce", loss="info_nce")
@@ -28,6 +30,7 @@ def test_compare_two_runs(runs_dir):
     assert "Total training loss per epoch" in specs and "Embedding spread" in specs
 
 
+@pytest.mark.slow
 def test_compare_interaction_switch_projection_and_deselect(runs_dir):
     make_run(runs_dir, "a")
     make_run(runs_dir, "b", loss="triplet")
@@ -40,6 +43,7 @@ def test_compare_interaction_switch_projection_and_deselect(runs_dir):
     assert any("at least two" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_compare_lists_damaged_runs_without_crashing(runs_dir):
     make_run(runs_dir, "ok-1")
     make_run(runs_dir, "ok-2")
@@ -50,6 +54,7 @@ def test_compare_lists_damaged_runs_without_crashing(runs_dir):
     assert all("broken" not in o for o in at.multiselect(key="compare_runs").options)
 
 
+@pytest.mark.slow
 def test_compare_names_cca_loss_and_uploaded_files(runs_dir):
     """Linear CCA is listed with its own loss, not "cross-entropy"; uploaded data by its files."""
     import json

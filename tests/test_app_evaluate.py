@@ -37,6 +37,7 @@ def _section_text(at) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow
 def test_evaluate_runs_the_folds_and_shows_the_table(runs_dir, tiny):
     at = open_page(COMPARE, dataset=tiny)
     assert not at.exception, at.exception
@@ -104,6 +105,7 @@ def test_evaluate_with_no_method_ticked_asks_for_one(runs_dir, tiny):
     assert not any(t.name == "fusion-evaluate" for t in threading.enumerate())
 
 
+@pytest.mark.slow
 def test_stop_keeps_the_finished_folds_and_says_so(runs_dir, tiny):
     at = open_page(COMPARE, dataset=tiny)
     for m in ("attention", "single"):

@@ -18,6 +18,7 @@ def open_explore(**state) -> AppTest:
     return open_page(EXPLORE, **state)
 
 
+@pytest.mark.slow
 def test_explore_shows_map_metrics_and_controls(joint_run):
     at = open_explore(explore_method="pca")
     assert not at.exception, at.exception
@@ -30,6 +31,7 @@ def test_explore_shows_map_metrics_and_controls(joint_run):
     assert at.get("plotly_chart")
 
 
+@pytest.mark.slow
 def test_explore_recolour_and_scrub(joint_run):
     at = open_explore(explore_method="pca")
     at.button_group(key="explore_color").set_value("label").run()
@@ -39,6 +41,7 @@ def test_explore_recolour_and_scrub(joint_run):
     assert any("epoch 0" in str(c.proto.spec) for c in at.get("plotly_chart"))
 
 
+@pytest.mark.slow
 def test_explore_selection_shows_samples_and_neighbours(joint_run):
     at = open_explore(
         explore_method="pca", explore_selection={"run": str(joint_run), "rows": [0, 1, 50]}
@@ -49,12 +52,14 @@ def test_explore_selection_shows_samples_and_neighbours(joint_run):
     assert any("partner" in " ".join(map(str, d.value.columns)) for d in at.dataframe)
 
 
+@pytest.mark.slow
 def test_explore_umap_projection(joint_run):
     at = open_explore(explore_method="umap")
     assert not at.exception, at.exception
     assert any("UMAP" in str(c.proto.spec) for c in at.get("plotly_chart"))
 
 
+@pytest.mark.slow
 def test_explore_attention_run_has_attention_tab(runs_dir):
     make_run(runs_dir, "tiny-attention", method="attention")
     at = open_explore(explore_method="pca", explore_tab=":material/center_focus_strong: Attention")
@@ -71,6 +76,7 @@ def test_explore_attention_run_has_attention_tab(runs_dir):
     assert '"type":"category"' in by_class.proto.spec.replace(" ", "")  # every class a tick
 
 
+@pytest.mark.slow
 def test_classification_cards_say_which_chance(runs_dir):
     """Each card says which chance it shows: macro F1's (0.1) differs from accuracy's (0.25)."""
     import numpy as np
@@ -90,6 +96,7 @@ def test_classification_cards_say_which_chance(runs_dir):
     assert "0.1 with four balanced classes" in cards["Macro F1"].help
 
 
+@pytest.mark.slow
 def test_explore_damaged_run_is_listed_and_does_not_crash(runs_dir, joint_run):
     broken = make_damaged(runs_dir)
     at = open_explore(explore_method="pca")
@@ -101,6 +108,7 @@ def test_explore_damaged_run_is_listed_and_does_not_crash(runs_dir, joint_run):
     assert any("damaged" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_explore_header_names_the_uploaded_files(runs_dir):
     """The run description names the uploaded files, not "data: your data"."""
     import json
@@ -137,6 +145,7 @@ def test_selection_event_rows_from_list_dict_or_point_index():
     assert selected_rows([], by_trace) == []
 
 
+@pytest.mark.slow
 def test_explore_shows_a_collapsed_run_on_pca_by_default(runs_dir):
     """UMAP rescales every map, so a collapsed run would look healthy on it."""
     import pandas as pd
@@ -162,6 +171,7 @@ def test_explore_shows_a_collapsed_run_on_pca_by_default(runs_dir):
     assert any("Switch to PCA" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_explore_opens_a_healthy_run_on_umap(joint_run):
     at = open_explore()
     assert not at.exception, at.exception

@@ -58,6 +58,7 @@ def labels(at: AppTest) -> list[str]:
     return [b.label for b in at.get("download_button")]
 
 
+@pytest.mark.slow
 def test_panel_offers_zip_projector_script_and_each_figure(run):
     at = run_panel(run_path=str(run))
     got = labels(at)
@@ -94,6 +95,7 @@ def test_panel_speaks_chinese(run):
     assert at.caption[0].value == translate("export.intro", "zh")
 
 
+@pytest.mark.slow
 def test_uploaded_data_run_says_whether_its_data_is_in_the_zip(tmp_path):
     from fusion import loaders
     from fusion.experiment import default_config, run_experiment

@@ -35,6 +35,7 @@ def test_home_explains_and_offers_both_demos():
     assert any("try a demo on Home" in c.value for c in at.sidebar.caption)  # empty state
 
 
+@pytest.mark.slow
 def test_joint_demo_trains_and_lands_on_explore(runs_dir, tiny_demos):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     # The click opens Explore at once, in its own short run; Explore shows the demo's live
@@ -58,6 +59,7 @@ def test_joint_demo_trains_and_lands_on_explore(runs_dir, tiny_demos):
     assert "pending_nav" not in at.session_state
 
 
+@pytest.mark.slow
 def test_attention_demo_trains_the_attention_model(runs_dir, tiny_demos):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.button(key="demo_attention").click().run()

@@ -71,6 +71,7 @@ def text_of(at: AppTest) -> str:
     return " ".join(m.value for m in [*at.markdown, *at.caption, *at.subheader])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lesson_id", list(LESSONS))
 def test_lesson_runs_end_to_end(tiny_lessons, lesson_id):
     lesson = get_lesson(lesson_id)
@@ -97,6 +98,7 @@ def test_lesson_runs_end_to_end(tiny_lessons, lesson_id):
     assert not any(e.label == "Reveal the answer" and e.proto.expanded for e in at.expander)
 
 
+@pytest.mark.slow
 def test_try_this_trains_one_more_setting_and_adds_it(tiny_lessons):
     at = start_lesson("temperature")
     before = len(find_runs(get_lesson("temperature"), tiny_lessons))
@@ -119,6 +121,7 @@ def test_try_this_trains_one_more_setting_and_adds_it(tiny_lessons):
     assert "Already trained: it is in the chart in step 2." in text_of(at)
 
 
+@pytest.mark.slow
 def test_a_trained_lesson_opens_without_training_again(tiny_lessons):
     start_lesson("collapse")
     at = open_learn(lesson="collapse")  # a new session, e.g. the same link next day
@@ -128,6 +131,7 @@ def test_a_trained_lesson_opens_without_training_again(tiny_lessons):
     assert at.tabs[3].label == "Lessons"  # ?lesson= opens the Lessons tab
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lesson_id", list(LESSONS))
 def test_every_lesson_in_chinese_has_no_english(tiny_lessons, lesson_id):
     from tests.test_i18n_pages import _texts, english_sentences
@@ -138,6 +142,7 @@ def test_every_lesson_in_chinese_has_no_english(tiny_lessons, lesson_id):
     assert not found, f"English in the Chinese lesson {lesson_id}: {found}"
 
 
+@pytest.mark.slow
 def test_lesson_in_chinese(tiny_lessons):
     at = start_lesson("broken_sensor", lang="zh")
     text = text_of(at)
@@ -162,6 +167,7 @@ def test_back_to_the_list_and_unknown_lesson(tiny_lessons):
     assert "lesson" not in at.query_params
 
 
+@pytest.mark.slow
 def test_presenter_mode_keeps_only_what_the_lesson_needs(tiny_lessons):
     start_lesson("three_modalities")
     at = open_learn(lesson="three_modalities", present="1")
@@ -200,6 +206,7 @@ def test_a_waiting_lesson_blocks_others_and_can_be_stopped(tiny_lessons, monkeyp
         thread.TRAINING_SLOTS.release()
 
 
+@pytest.mark.slow
 def test_other_pages_show_a_lesson_job_like_any_training(tiny_lessons):
     at = open_learn()
     at.button(key="lesson_start_temperature").click().run()

@@ -3,6 +3,7 @@ training), shift along the modality gap, train an adapter on top and compare bef
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import open_page, wait_for_jobs
@@ -14,6 +15,7 @@ def click(at: AppTest, key: str) -> AppTest:
     return at.button(key=key).click().run()
 
 
+@pytest.mark.slow
 def test_upload_explore_as_is_train_adapter_and_compare(runs_dir):
     img, txt, labels = clip_like(n=240, rotate=True, seed=1)
     at = open_page(DATA, timeout=180)

@@ -20,6 +20,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from fusion.generators import generate
@@ -32,6 +33,7 @@ from views.site import COMPARE, EXPLORE, LEARN, TRAIN
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_explore_shows_the_run_message_in_chinese(runs_dir):
     make_run(runs_dir, "tiny-joint")
     at = open_page(EXPLORE, lang="zh")
@@ -41,6 +43,7 @@ def test_explore_shows_the_run_message_in_chinese(runs_dir):
     assert "Finished" not in shown
 
 
+@pytest.mark.slow
 def test_compare_status_column_in_chinese(runs_dir):
     make_run(runs_dir, "tiny-a")
     make_run(runs_dir, "tiny-b")
@@ -52,6 +55,7 @@ def test_compare_status_column_in_chinese(runs_dir):
     assert statuses == {"✅ " + translate("common.run_status.finished", "zh")}, statuses
 
 
+@pytest.mark.slow
 def test_a_new_session_restores_the_newest_run(runs_dir):
     make_run(runs_dir, "zz-older")  # a name that sorts last: only the time may decide
     time.sleep(1.1)  # run.json's creation time has one-second resolution
@@ -64,6 +68,7 @@ def test_a_new_session_restores_the_newest_run(runs_dir):
     assert translate("common.none_yet_train_one", "en") not in captions
 
 
+@pytest.mark.slow
 def test_a_new_session_works_on_its_newest_runs_generated_data_again(runs_dir):
     """After a reload the Train page had "No dataset yet" although the run it shows was
     trained on generated data that can be made again from its recorded parameters."""
@@ -84,6 +89,7 @@ def _query(at: AppTest) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_the_link_follows_a_lesson_trained_after_a_demo(runs_dir, monkeypatch):
     from views.parts.demo import DEMOS
 
@@ -149,6 +155,7 @@ PAINT_WITHOUT_TORCH = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_home_paints_without_waiting_for_torch(tmp_path):
     """Home paints without importing torch (an import of torch holds a page blank for
     seconds). Importing torch from the page's thread fails the run here."""

@@ -68,6 +68,7 @@ def test_encoder_choices_fit_their_box(small_latent):
         assert cells(text) <= 20, text
 
 
+@pytest.mark.slow
 def test_tiny_training_runs_to_the_end_and_becomes_the_active_run(runs_dir, small_latent):
     at = open_train(small_latent)
     at.slider(key="tr_epochs_joint_info_nce").set_value(2)
@@ -85,6 +86,7 @@ def test_tiny_training_runs_to_the_end_and_becomes_the_active_run(runs_dir, smal
     assert any(b.label == "Open Explore" for b in at.button)
 
 
+@pytest.mark.slow
 def test_stop_ends_the_training_and_keeps_what_was_learned(runs_dir, small_latent):
     at = open_train(small_latent)
     at.slider(key="tr_epochs_joint_info_nce").set_value(200)

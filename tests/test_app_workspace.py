@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import APP, TIMEOUT, make_run
@@ -19,6 +20,7 @@ def _visit(query: dict[str, str] | None = None, page: str | None = None) -> AppT
     return at
 
 
+@pytest.mark.slow
 def test_each_visitor_gets_a_private_workspace_in_the_url(runs_dir, monkeypatch):
     monkeypatch.setenv("FUSION_WORKSPACES", "session")
     alice, bob = _visit(), _visit()

@@ -68,6 +68,7 @@ def test_baselines_have_every_key_with_chance_and_beat_chance():
     assert m[CONCAT] > max(m[f"{SINGLE}a"], m[f"{SINGLE}b"]) + 0.1
 
 
+@pytest.mark.slow
 def test_standardised_baselines_ignore_a_modality_scale():
     plain = two_views()
     scaled = two_views(scale_b=1e4)  # same rows, b in different units
@@ -135,6 +136,7 @@ def test_unlabelled_data_has_no_baselines():
     assert fit_baselines(*parts(unlabelled)) == {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("method", "loss"), [("attention", None), ("cca", None)])
 def test_every_labelled_run_carries_baselines_of_its_own_test_rows(method, loss):
     data = two_views()
@@ -152,6 +154,7 @@ def test_every_labelled_run_carries_baselines_of_its_own_test_rows(method, loss)
     assert v.test_rows == test.n and v.interval[0] <= v.difference <= v.interval[1]
 
 
+@pytest.mark.slow
 def test_joint_runs_are_set_against_linear_cca_for_retrieval():
     from fusion import generators
 
@@ -165,6 +168,7 @@ def test_joint_runs_are_set_against_linear_cca_for_retrieval():
     assert probe.metric == "linear_probe_accuracy" and probe.against in ("a", "b", "concat")
 
 
+@pytest.mark.slow
 def test_verdicts_are_saved_in_metrics_json_and_old_runs_still_open(tmp_path):
     data = two_views()
     cfg = default_config("attention", epochs=2, batch_size=64)

@@ -6,10 +6,12 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from fusion.cli import main
 
 
+@pytest.mark.slow
 def test_generate_train_project_runs(tmp_path, runs_dir, capsys):
     data = tmp_path / "data.parquet"
     assert main(["generate", "shared_latent", "--n", "300", "--seed", "0", "--out", str(data)]) == 0
@@ -122,6 +124,7 @@ def test_python_dash_m_help():
         assert cmd in out.stdout
 
 
+@pytest.mark.slow
 def test_progress_in_a_log_is_one_line_per_epoch_and_quiet_is_silent(tmp_path, runs_dir, capsys):
     """A hand-drawn '\\r' bar flooded logs; a log now gets one readable line per epoch."""
     args = ["train", "--data", "shared_latent", "--param", "n=300", "--epochs", "3"]
@@ -157,6 +160,7 @@ def test_progress_on_a_terminal_is_a_tqdm_bar():
     assert "6/6" in text and "epoch 2/2" in text and "step" in text
 
 
+@pytest.mark.slow
 def test_train_prints_the_rows_and_the_verdict_with_its_interval(tmp_path, runs_dir, capsys):
     """Small labelled data on the defaults: the batch adapts instead of refusing the data,
     the run is cross-validated, and the output says so and gives the paired verdict."""

@@ -65,6 +65,7 @@ def scaled_views(n=600, seed=0):
     return PairedData({"a": a, "b": b}, labels=y)
 
 
+@pytest.mark.slow
 def test_standardised_defaults_hold_up_where_raw_scales_do_not():
     data = scaled_views()
     new = run_experiment(data, default_config("attention", epochs=15, seed=0)).metrics
@@ -160,6 +161,7 @@ def test_collapsing_loss_is_never_stopped_early(small_latent):
     assert h.completed_epochs == 4 and h.monitor == "" and h.best_epoch == 0
 
 
+@pytest.mark.slow
 def test_the_best_epoch_is_saved_in_run_json(tmp_path):
     import json
 

@@ -114,6 +114,7 @@ def test_the_live_view_says_when_it_shows_pca_instead_of_a_stale_umap_frame():
 # A paced training
 
 
+@pytest.mark.slow
 def test_a_paced_training_waits_for_each_frame_and_its_pace():
     import fusion.train  # noqa: F401  (the frame thread's, loaded in a worker already)
 
@@ -228,6 +229,7 @@ def test_each_validation_number_says_its_epoch_and_rows():
     assert "pool 5 cross-validation folds" in texts[5] and "(120 rows in all)" in texts[5]
 
 
+@pytest.mark.slow
 def test_the_train_panel_labels_its_epoch_chart_and_its_cards(runs_dir, small_latent):
     from tests.apptest_helpers import wait_for_jobs
 

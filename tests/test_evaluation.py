@@ -47,6 +47,7 @@ def _overlap(a: dict, b: dict) -> bool:
     return a["started"] < b["ended"] and b["started"] < a["ended"]
 
 
+@pytest.mark.slow
 def test_folds_run_in_parallel_on_worker_processes_and_every_row_is_tested_once(tiny, pool):
     seen = []
     ev = evaluate(
@@ -110,6 +111,7 @@ def test_stopping_keeps_the_finished_folds(tiny):
     assert base and all(s.folds == 1 and s.test_rows == N // FOLDS for s in base)
 
 
+@pytest.mark.slow
 def test_evaluation_is_saved_listed_and_not_taken_for_a_run(tiny, tmp_path):
     ev = evaluate(tiny, ["early"], folds=FOLDS, epochs=2, executor="thread")
     path = save_evaluation(ev, tmp_path)
@@ -146,6 +148,7 @@ def test_score_interval_is_clopper_pearson_for_hits_and_a_bootstrap_otherwise():
     assert lo < probe.mean() < hi
 
 
+@pytest.mark.slow
 def test_command_line_evaluates_and_saves(tmp_path, capsys):
     rc = cli.main(
         [
@@ -185,6 +188,7 @@ def test_command_line_bad_method_exits_with_a_message(tmp_path, capsys):
     assert rc == 2 and "nope" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")
 def test_folds_run_as_ray_actors(tiny, ray_address):
     from fusion.jobs.executors import RayExecutor
@@ -200,6 +204,7 @@ def test_folds_run_as_ray_actors(tiny, ray_address):
     assert all(j["status"] == "finished" and j["pid"] for j in ev.jobs)
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_the_command_line_keeps_the_finished_folds(tmp_path):
     """A real ``python -m fusion evaluate`` on worker processes, interrupted (SIGINT) once
     a fold has finished: it stops the rest and saves what finished, saying so."""

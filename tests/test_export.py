@@ -248,6 +248,7 @@ def test_html_figure_is_self_contained(figure):
     assert len(html) > 1_000_000
 
 
+@pytest.mark.slow
 def test_png_figure_when_a_browser_is_installed(figure):
     # The project depends on kaleido and CI installs Debian's chromium: where it exists,
     # PNG export must work (no silent skip).
@@ -322,6 +323,7 @@ def test_the_script_is_the_template_with_the_run_in_four_lines(joint_run):
     assert joint_run.name in script[1]
 
 
+@pytest.mark.slow
 def test_the_template_run_as_a_module_reproduces_a_saved_run(joint_run, tmp_path, monkeypatch):
     """The template is code: given a saved run's files in its three values, its main()
     retrains the run and finds every metric within the tolerance; a changed one fails."""
@@ -343,6 +345,7 @@ def test_the_template_run_as_a_module_reproduces_a_saved_run(joint_run, tmp_path
     assert json.loads(out.read_text())["failed"] == ["accuracy_of_nothing"]
 
 
+@pytest.mark.slow
 def test_exported_script_reproduces_the_run(joint_run, tmp_path):
     unzip(export.run_archive(joint_run), tmp_path)
     folder = tmp_path / joint_run.name
@@ -364,6 +367,7 @@ def test_exported_script_reproduces_the_run(joint_run, tmp_path):
     assert "recall_at_1_mean" in done.stdout.splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_the_script_downloaded_alone_reproduces_the_run(joint_run, tmp_path):
     """"Reproduce script" on its own, without the zip, in an empty folder."""
     (tmp_path / "reproduce.py").write_text(export.reproduce_script(joint_run), encoding="utf-8")
@@ -377,6 +381,7 @@ def test_the_script_downloaded_alone_reproduces_the_run(joint_run, tmp_path):
     assert assert_within_tolerance(exported, out["metrics"]) < 1e-6
 
 
+@pytest.mark.slow
 def test_the_script_alone_for_uploaded_data_asks_for_the_data(uploaded, tmp_path):
     run, _, csv = uploaded
     (tmp_path / "reproduce.py").write_text(export.reproduce_script(run), encoding="utf-8")
@@ -389,6 +394,7 @@ def test_the_script_alone_for_uploaded_data_asks_for_the_data(uploaded, tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_uploaded_data_goes_into_the_zip_and_reproduces(uploaded, tmp_path):
     run, data, _ = uploaded
     assert export.needs_data(run)
@@ -408,6 +414,7 @@ def test_uploaded_data_goes_into_the_zip_and_reproduces(uploaded, tmp_path):
     assert assert_within_tolerance(exported, out["metrics"]) < 1e-6
 
 
+@pytest.mark.slow
 def test_uploaded_data_left_out_says_so_and_the_script_asks_for_it(uploaded, tmp_path):
     run, data, csv = uploaded
     other = loaders.load(csv)
@@ -449,6 +456,7 @@ def test_the_reproduce_tolerance_scales_with_the_value_and_the_rows():
     assert "5%" in export.TOLERANCE_RULE and "2 rows" in export.TOLERANCE_RULE
 
 
+@pytest.mark.slow
 def test_reproduce_with_a_single_npy_says_what_to_add_without_a_traceback(uploaded, tmp_path):
     run, _, _ = uploaded
     (tmp_path / "reproduce.py").write_text(export.reproduce_script(run), encoding="utf-8")

@@ -65,6 +65,7 @@ def another_training_finishes(at: AppTest) -> None:
     assert at.success and at.success[0].value.startswith("Training finished"), at.success
 
 
+@pytest.mark.slow
 def test_gpu_out_of_memory_in_a_step_suggests_a_smaller_batch(runs_dir, small_latent, monkeypatch):
     restore = oom_forward(monkeypatch, lambda n, training: training and n == 3)  # the 3rd step
     at = train_until_done(open_train(small_latent))
@@ -76,6 +77,7 @@ def test_gpu_out_of_memory_in_a_step_suggests_a_smaller_batch(runs_dir, small_la
     another_training_finishes(at)
 
 
+@pytest.mark.slow
 def test_gpu_out_of_memory_everywhere_still_gives_the_advice(runs_dir, small_latent, monkeypatch):
     """Out of memory again in the final evaluation (after fit caught the first): the run is
     still kept with what it had, the page says what to change, and the session goes on."""
@@ -162,6 +164,7 @@ def corrupt(run_dir) -> None:
     (run_dir / "metrics.json").write_text("{not json")
 
 
+@pytest.mark.slow
 def test_a_corrupted_run_folder_does_not_crash_explore_or_compare(runs_dir):
     good = make_run(runs_dir, "good")
     bad = make_run(runs_dir, "corrupted")

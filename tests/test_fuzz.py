@@ -154,6 +154,7 @@ def text_tables(draw):
     return text.encode(encoding, errors="replace"), name
 
 
+@pytest.mark.slow
 @FUZZ
 @given(table=text_tables())
 def test_random_text_tables(table):
@@ -239,6 +240,7 @@ def test_random_dataframes_from_table(df, data):
     _only_fusion_errors(loaders.suggest_mapping, df)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(df=frames(), fmt=st.sampled_from(["csv", "tsv", "parquet"]))
 def test_random_dataframes_through_files(df, fmt):

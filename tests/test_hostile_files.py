@@ -127,6 +127,7 @@ def _refused(out: dict, key: str, *fragments: str) -> None:
 # -- NPZ --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_npz_deflate_bomb_is_refused_from_its_headers(hostile):
     path = hostile["npz_deflate_bomb"]
     assert path.stat().st_size < loaders.MAX_FILE_BYTES  # under the upload cap
@@ -192,6 +193,7 @@ def test_csv_of_empty_cells_is_refused_before_parsing(hostile):
     )
 
 
+@pytest.mark.slow
 def test_parquet_row_bomb_is_refused_from_its_metadata(hostile):
     out = probe(hostile["parquet_row_bomb"])
     _refused(
@@ -202,12 +204,14 @@ def test_parquet_row_bomb_is_refused_from_its_metadata(hostile):
     )
 
 
+@pytest.mark.slow
 def test_wide_parquet_loads_within_the_peak(hostile):
     out = probe(hostile["parquet_wide"])
     assert out["ok"], out
     assert out["shapes"] == {"a": [500, 6000], "b": [500, 6000]}
 
 
+@pytest.mark.slow
 def test_many_row_csv_loads_within_the_peak(many_rows):
     out = probe(many_rows)
     assert out["ok"], out
@@ -317,6 +321,7 @@ def test_retrieval_runs_on_a_seeded_subsample_above_max_rows():
     assert metrics.retrieval_rows(3000, 1000) == 1000 and metrics.retrieval_rows(500) == 500
 
 
+@pytest.mark.slow
 def test_retrieval_cost_stays_bounded_at_fifty_thousand_rows():
     emb, labels = _pairs(50_000, seed=1)
     small, small_labels = _pairs(metrics.RETRIEVAL_MAX_ROWS, seed=1)

@@ -59,6 +59,7 @@ def runs(tmp_path_factory):
     return root, [make_run(root, "joint-run"), make_run(root, "att-run", method="attention")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.url_path)
 def test_page_in_chinese_has_no_english(page, runs, monkeypatch):
     root, made = runs

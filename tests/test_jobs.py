@@ -26,6 +26,7 @@ def executor(request, pool):
     return pool if request.param == "local" else ThreadExecutor()
 
 
+@pytest.mark.slow
 def test_job_runs_reports_progress_and_saves(small_latent, runs_dir, executor):
     job = started(
         small_latent, default_config("joint", epochs=3, batch_size=64), executor, root=runs_dir
@@ -44,6 +45,7 @@ def test_job_runs_reports_progress_and_saves(small_latent, runs_dir, executor):
     assert active_jobs() == 0
 
 
+@pytest.mark.slow
 def test_local_jobs_train_in_another_process(small_latent, pool):
     job = started(small_latent, default_config("joint", epochs=1, batch_size=64), pool)
     assert job.join(120)
@@ -69,6 +71,7 @@ def test_invalid_config_refused_in_caller(small_latent, executor):
     assert active_jobs() == 0
 
 
+@pytest.mark.slow
 def test_jobs_beyond_the_cap_wait_and_say_so(small_latent):
     one = LocalExecutor(workers=1)
     try:
@@ -101,6 +104,7 @@ def test_thread_executor_cancel_while_waiting(small_latent, monkeypatch):
         thread.TRAINING_SLOTS.release()
 
 
+@pytest.mark.slow
 def test_killed_worker_fails_only_its_job_with_a_clear_message(small_latent, pool):
     victim = started(small_latent, long_config(), pool)  # not saved: no checkpoint to keep
     other = TrainingJob(small_latent, long_config(), executor=pool).start()
@@ -120,6 +124,7 @@ def test_killed_worker_fails_only_its_job_with_a_clear_message(small_latent, poo
     assert again.join(120) and again.result.history.status == "finished"
 
 
+@pytest.mark.slow
 def test_killed_worker_job_is_saved_from_the_weights_it_kept(small_latent, runs_dir, pool):
     """A worker killed with SIGKILL cannot save anything: the weights it wrote as it trained
     (the last completed epoch, without early stopping) become a stopped run."""
@@ -195,6 +200,7 @@ def test_shutdown_saves_a_pool_job_at_once_from_its_kept_epoch(small_latent, run
     assert not folder.exists()  # the checkpoint is dropped once the run is saved
 
 
+@pytest.mark.slow
 def test_generated_task_trains_in_the_worker(runs_dir, pool):
     task = jobs.TrainTask(
         default_config("joint", epochs=1, batch_size=64),
@@ -212,6 +218,7 @@ def test_unknown_executor_is_a_clear_message(small_latent):
     assert "FUSION_EXECUTOR" in str(err.value)
 
 
+@pytest.mark.slow
 def test_shutdown_stops_jobs_keeps_their_runs_and_ends_every_worker(small_latent, runs_dir):
     ex = LocalExecutor(workers=1)
     job = started(small_latent, long_config(), ex, root=runs_dir)
@@ -227,6 +234,7 @@ def test_shutdown_stops_jobs_keeps_their_runs_and_ends_every_worker(small_latent
         )
 
 
+@pytest.mark.slow
 def test_a_workspace_nobody_visits_has_its_job_stopped_after_the_abandon_time(small_latent):
     """Jobs belong to the workspace: a session leaving does not stop them; an abandoned
     workspace (no session for ``abandon_s``) does, keeping what was learned."""
@@ -251,6 +259,7 @@ def test_a_workspace_nobody_visits_has_its_job_stopped_after_the_abandon_time(sm
     assert slot.job.join(30) and slot.job.result.history.status == "stopped"
 
 
+@pytest.mark.slow
 def test_extra_workers_start_for_queued_jobs_and_retire_when_idle(small_latent):
     ex = LocalExecutor(workers=2, keep=1, idle_s=0.5)
     try:

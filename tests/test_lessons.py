@@ -116,6 +116,7 @@ def test_shared_space_training_brings_modalities_together():
     check_texts("shared_space", n)
 
 
+@pytest.mark.slow
 def test_seed_loss_collapses_while_info_nce_keeps_its_spread():
     runs = train("collapse", values=(0.1, 0.0))
     f = analyse("collapse", runs)
@@ -130,6 +131,7 @@ def test_seed_loss_collapses_while_info_nce_keeps_its_spread():
     check_texts("collapse", n)
 
 
+@pytest.mark.slow
 def test_lower_temperature_keeps_a_larger_modality_gap():
     runs = train("temperature", values=(0.02, 0.1, 1.0))
     f = analyse("temperature", runs)
@@ -142,6 +144,7 @@ def test_lower_temperature_keeps_a_larger_modality_gap():
     check_texts("temperature", n)
 
 
+@pytest.mark.slow
 def test_attention_weight_on_a_sensor_falls_as_it_breaks_more_often():
     runs = train("broken_sensor", values=(0.5, 0.7, 0.9))
     f = analyse("broken_sensor", runs)
@@ -164,6 +167,7 @@ def test_digits_tiny_embeddings_carry_the_class():
     check_texts("digits", n)
 
 
+@pytest.mark.slow
 def test_digits_joint_beats_raw_pixels_which_beat_linear_cca():
     """Wang et al. 2015's ordering on the rotated view, at the lesson's real size (~3 s)."""
     runs = train("digits", size="default")
@@ -173,6 +177,7 @@ def test_digits_joint_beats_raw_pixels_which_beat_linear_cca():
     assert n["cca_rotated"] > 5 * n["chance"]
 
 
+@pytest.mark.slow
 def test_cleanest_of_three_modalities_dominates_attention():
     runs = train("three_modalities", values=(0.3, 3.0))
     f = analyse("three_modalities", runs)
@@ -195,6 +200,7 @@ def test_analysis_needs_the_base_runs():
 # The background job
 
 
+@pytest.mark.slow
 def test_lesson_job_trains_saves_and_is_found_again(tmp_path):
     lesson = get_lesson("collapse")
     specs = lesson.base_runs("tiny")

@@ -173,6 +173,7 @@ def test_joint_run_streams_aligned_frames_and_saves_them(small_latent, tmp_path)
     assert mdata.Z.shape[:2] == (len(frames), n_pts)
 
 
+@pytest.mark.slow
 def test_long_epochs_get_frames_within_them_drawn_but_not_saved(small_latent):
     """Peeks within an epoch (here every 20 ms: an epoch of 40 steps is "long") give frames
     with a fractional epoch, drawn live between the evaluations' frames; the run saves the
@@ -267,6 +268,7 @@ def test_slow_frames_drop_waiting_evaluations_but_never_the_last(monkeypatch):
     assert list(h.live_frames["epochs"]) == epochs
 
 
+@pytest.mark.slow
 def test_umap_falls_back_to_pca_when_it_cannot_keep_up(monkeypatch):
     monkeypatch.setattr(umap_frames, "UMAP_SLOW_SECONDS", 0.0)
     rng = np.random.default_rng(0)
@@ -280,6 +282,7 @@ def test_umap_falls_back_to_pca_when_it_cannot_keep_up(monkeypatch):
     ]  # Explore replays UMAP on the epochs that have it
 
 
+@pytest.mark.slow
 def test_frames_keep_to_their_budget_and_the_last_frame_has_umap(monkeypatch):
     """UMAP frames costing 0.2 s while evaluations come every 20 ms (short epochs): frames
     take at most their share of the wall time, PCA still gives several frames a second,

@@ -303,6 +303,7 @@ def test_asis_is_registered_everywhere_from_the_registry():
             assert key in keys, (lang, key)
 
 
+@pytest.mark.slow
 def test_pretrained_library_imports_no_torch():
     code = (
         "import sys, fusion.pretrained, fusion.loaders.arrays, fusion.plots.gap;"

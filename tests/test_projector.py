@@ -40,6 +40,7 @@ def _alive(pid: int) -> bool:
         return f.read().split(")")[-1].split()[0] != "Z"
 
 
+@pytest.mark.slow
 def test_frames_are_made_in_a_child_and_match_frames_made_here(fresh_projector):
     X0, X1 = _cloud(0), _cloud(0) * 0.9 + 0.1
     first = projector.next_frame(X0, None, "pca")
@@ -54,6 +55,7 @@ def test_frames_are_made_in_a_child_and_match_frames_made_here(fresh_projector):
     assert projector.child_pid() == pid  # one child, kept for the next frames
 
 
+@pytest.mark.slow
 def test_a_killed_child_leaves_frames_to_the_calling_thread(fresh_projector):
     X = _cloud(1)
     projector.next_frame(X, None, "pca")
@@ -72,6 +74,7 @@ def test_switched_off_frames_stay_in_this_process(fresh_projector, monkeypatch):
     assert projector.child_pid() is None
 
 
+@pytest.mark.slow
 def test_the_child_ends_when_its_parent_is_killed(tmp_path):
     """A training process SIGKILLed (a crashed worker) leaves no projection process."""
     script = textwrap.dedent(
@@ -98,6 +101,7 @@ def test_the_child_ends_when_its_parent_is_killed(tmp_path):
     assert not _alive(child), f"projection process {child} outlived its parent"
 
 
+@pytest.mark.slow
 def test_its_threads_do_not_carry_the_training_name(fresh_projector):
     """Started from a training thread (whose OS name, inherited by the threads it starts,
     tests and the load benchmark count as a training), the projector's reader thread,

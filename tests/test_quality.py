@@ -5,6 +5,7 @@ tests fail when a method breaks, not when a seed moves a figure a little.
 """
 
 import numpy as np
+import pytest
 
 from fusion import generators
 from fusion.experiment import default_config, run_experiment
@@ -16,6 +17,7 @@ def _spread_at(result, epoch):
     return np.mean([spread(v)["spread"] for k, v in snap.arrays.items() if k.startswith("emb:")])
 
 
+@pytest.mark.slow
 def test_seed_objective_collapses_while_info_nce_does_not():
     data = generators.shared_latent(n=1000, n_classes=8, seed=0)
     # Linear f and g as in the seed article; Adam, since the article's plain gradient descent
@@ -37,6 +39,7 @@ def test_seed_objective_collapses_while_info_nce_does_not():
     assert nce.metrics["recall_at_1_mean"] > 5 * seed.metrics["recall_at_1_mean"]
 
 
+@pytest.mark.slow
 def test_info_nce_on_two_view_digits_linear_probe():
     data = generators.digits_two_view(seed=0)
     cfg = default_config("joint", "info_nce", epochs=30, batch_size=128, seed=0)
@@ -50,6 +53,7 @@ def test_info_nce_on_two_view_digits_linear_probe():
     assert r.metrics["linear_probe_accuracy_uniform_chance"] == 0.1
 
 
+@pytest.mark.slow
 def test_attention_fusion_on_gated_reliability():
     data = generators.gated_reliability(n=2000, seed=0)
     att = run_experiment(data, default_config("attention", epochs=30, batch_size=128, seed=0))

@@ -29,6 +29,7 @@ def ray_ex(ray_address):
     ex.shutdown()
 
 
+@pytest.mark.slow
 def test_a_job_trains_on_the_cluster_and_its_run_is_written_by_the_server(
     small_latent, runs_dir, ray_ex
 ):
@@ -59,6 +60,7 @@ def test_stopping_a_ray_job_keeps_what_it_learned(small_latent, runs_dir, ray_ex
     assert job.saved_path is not None and job.result.history.completed_epochs < 500
 
 
+@pytest.mark.slow
 def test_a_killed_ray_worker_fails_its_job_with_a_clear_message(small_latent, ray_ex):
     job = started(small_latent, long_config(), ray_ex)
     assert wait_until(lambda: job.progress().step >= 3), job.progress().message
@@ -73,6 +75,7 @@ def test_a_killed_ray_worker_fails_its_job_with_a_clear_message(small_latent, ra
     assert after.join(180) and after.result.history.status == "finished"
 
 
+@pytest.mark.slow
 def test_command_line_trains_on_ray(ray_address, tmp_path):
     out = tmp_path / "on-ray"
     env = {**os.environ, "RAY_ADDRESS": ray_address}

@@ -65,6 +65,7 @@ def toy_loss(monkeypatch):
     registry.unregister_loss(TOY)
 
 
+@pytest.mark.slow
 def test_a_registered_loss_appears_everywhere(toy_loss, tmp_path, runs_dir, small_latent):
     # The catalogue check: every key the entry needs, in both languages.
     for key in form.catalogue_keys("loss", TOY):

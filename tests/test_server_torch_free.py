@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.apptest_helpers import make_run
 from views.site import PAGES
 
@@ -32,6 +34,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_no_page_imports_torch(tmp_path):
     runs = tmp_path / "runs"
     make_run(runs, "joint-run")

@@ -69,6 +69,7 @@ def test_bad_input_is_a_clear_error() -> None:
         proj.transform({"text": np.zeros((3, 6))})
 
 
+@pytest.mark.slow
 def test_deep_cca_run_is_scored_and_saved_in_the_shared_space(tmp_path) -> None:
     """Deep CCA's retrieval is read after its CCA step: before, R@1 was 0.013 (chance 0.005)."""
     from fusion import generators

@@ -62,6 +62,7 @@ def toy_generator(monkeypatch):
     generators.unregister_generator(TOY)
 
 
+@pytest.mark.slow
 def test_a_registered_generator_appears_everywhere(toy_generator, tmp_path, runs_dir, capsys):
     # The registry holds it, its defaults read from its signature, its strings in both languages.
     assert generators.GENERATORS[TOY] is toy_blobs

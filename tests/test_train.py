@@ -24,6 +24,7 @@ def joint_setup(data, **train):
     )
 
 
+@pytest.mark.slow
 def test_same_seed_same_history(small_latent):
     a = run_experiment(small_latent, default_config("joint", epochs=3, batch_size=64, seed=3))
     b = run_experiment(small_latent, default_config("joint", epochs=3, batch_size=64, seed=3))
@@ -33,6 +34,7 @@ def test_same_seed_same_history(small_latent):
     assert la != [s["loss"] for s in c.history.steps]
 
 
+@pytest.mark.slow
 def test_history_records_parts_epochs_and_bounded_snapshots(small_latent):
     cfg = default_config("joint", epochs=5, batch_size=64, n_snapshots=3, snapshot_rows=50)
     r = run_experiment(small_latent, cfg)
@@ -46,6 +48,7 @@ def test_history_records_parts_epochs_and_bounded_snapshots(small_latent):
     assert all(s.arrays["emb:a"].shape == (50, 16) for s in h.snapshots)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["joint", "attention"])
 def test_peeks_within_an_epoch_see_the_model_and_leave_training_unchanged(small_latent, method):
     class Peeker(Callback):

@@ -27,6 +27,7 @@ def outcomes(n10, n01, same_right, same_wrong):
     return run, base
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("n10", "n01"), [(4, 0), (9, 1), (12, 3), (30, 18), (5, 5), (0, 6)])
 def test_mcnemar_interval_excludes_zero_exactly_when_the_exact_test_rejects(n10, n01):
     run, base = outcomes(n10, n01, 50, 20)
