@@ -175,7 +175,6 @@ def check_npz(data: bytes, display: str) -> int:
         )
     budget = max_values()
     byte_budget = max_raw_bytes(budget)
-    limits = {"budget": budget, "budget_mb": _mb(byte_budget)}  # for the messages
     total_values = total_bytes = 0
     for info in members:
         array = info.filename[: -len(".npy")]
@@ -199,21 +198,27 @@ def check_npz(data: bytes, display: str) -> int:
         n_bytes = values * dtype.itemsize
         total_values += values
         total_bytes += n_bytes
-        member = {"array": array, "where": where, "shape": shape, "dtype": str(dtype)}
         if values > budget or n_bytes > byte_budget:
             raise DataError(
                 "errors.budget.npz_array",
-                **member,
+                array=array,
+                where=where,
+                shape=shape,
+                dtype=str(dtype),
                 values=values,
                 inflated_mb=_mb(n_bytes),
                 compressed_mb=_mb(info.compress_size),
-                **limits,
+                budget=budget,
+                budget_mb=_mb(byte_budget),
             )
         # Object arrays are pickles of any length; the loader refuses them anyway.
         if not dtype.hasobject and info.file_size < header_len + n_bytes:
             raise DataError(
                 "errors.budget.npz_short",
-                **member,
+                array=array,
+                where=where,
+                shape=shape,
+                dtype=str(dtype),
                 declared_mb=_mb(header_len + n_bytes),
                 stored_mb=_mb(info.file_size),
             )
@@ -223,7 +228,8 @@ def check_npz(data: bytes, display: str) -> int:
                 where=where,
                 values=total_values,
                 inflated_mb=_mb(total_bytes),
-                **limits,
+                budget=budget,
+                budget_mb=_mb(byte_budget),
             )
     return total_values
 
