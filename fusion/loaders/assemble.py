@@ -48,15 +48,25 @@ def _numeric(series: pd.Series, column: str, file: str, ids: np.ndarray | None) 
     if bad.any():
         i = int(np.argmax(bad))
         value = series.iloc[i]
-        decimal_comma = isinstance(value, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", value)
+        row, id_note, shown, n_bad = i + 1, _id_note(i, ids), _fmt_value(value), int(bad.sum())
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+,\d+\s*", value):
+            raise DataError(
+                "errors.loaders.decimal_comma",
+                column=column,
+                file=file,
+                row=row,
+                id_note=id_note,
+                value=shown,
+                n_bad=n_bad,
+            )
         raise DataError(
-            "errors.loaders.decimal_comma" if decimal_comma else "errors.loaders.not_numeric",
+            "errors.loaders.not_numeric",
             column=column,
             file=file,
-            row=i + 1,
-            id_note=_id_note(i, ids),
-            value=_fmt_value(value),
-            n_bad=int(bad.sum()),
+            row=row,
+            id_note=id_note,
+            value=shown,
+            n_bad=n_bad,
         )
     return converted.to_numpy(dtype="float64", na_value=np.nan)
 
