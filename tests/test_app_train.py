@@ -26,6 +26,14 @@ def start(at: AppTest) -> AppTest:
     return next(b for b in at.button if b.label == "Start training").click().run()
 
 
+def start_tiny_joint(data) -> AppTest:
+    """Train opened on ``data``: a joint InfoNCE run of 2 epochs of batches of 64, started."""
+    at = open_train(data)
+    at.slider(key="tr_epochs_joint_info_nce").set_value(2)
+    at.select_slider(key="tr_bs_joint_info_nce").set_value(64)
+    return start(at)
+
+
 def test_without_data_the_page_offers_demo_data():
     at = open_train()
     assert not at.exception, at.exception
@@ -70,10 +78,7 @@ def test_encoder_choices_fit_their_box(small_latent):
 
 @pytest.mark.slow
 def test_tiny_training_runs_to_the_end_and_becomes_the_active_run(runs_dir, small_latent):
-    at = open_train(small_latent)
-    at.slider(key="tr_epochs_joint_info_nce").set_value(2)
-    at.select_slider(key="tr_bs_joint_info_nce").set_value(64)
-    start(at)
+    at = start_tiny_joint(small_latent)
     assert not at.exception, at.exception
     assert not at.error
     wait_for_jobs()

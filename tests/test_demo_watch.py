@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from fusion import live
 from fusion.jobs import MAX_LIVE_STEPS, Progress
-from tests.test_app_train import open_train, start
+from tests.test_app_train import start_tiny_joint
 from tests.test_live import Sink
 
 # ---------------------------------------------------------------------------
@@ -233,10 +233,7 @@ def test_each_validation_number_says_its_epoch_and_rows():
 def test_the_train_panel_labels_its_epoch_chart_and_its_cards(runs_dir, small_latent):
     from tests.apptest_helpers import wait_for_jobs
 
-    at = open_train(small_latent)
-    at.slider(key="tr_epochs_joint_info_nce").set_value(2)
-    at.select_slider(key="tr_bs_joint_info_nce").set_value(64)
-    start(at)
+    at = start_tiny_joint(small_latent)
     wait_for_jobs()
     at.run()
     assert not at.exception, at.exception

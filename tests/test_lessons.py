@@ -67,6 +67,11 @@ def train(lesson_id: str, values=None, size: str = "tiny", fixed: bool = True) -
     }
 
 
+def findings(lesson_id: str, values=None):
+    """The lesson's analysis of its tiny runs of ``values``."""
+    return analyse(lesson_id, train(lesson_id, values))
+
+
 def check_texts(lesson_id: str, numbers: dict[str, float]) -> None:
     """Every text of the lesson exists in en and zh and formats with the lesson's numbers."""
     shown = {k: f"{v:.3g}" for k, v in numbers.items()}
@@ -103,8 +108,7 @@ def test_bad_lesson_value_and_size_name_the_choices():
 
 
 def test_shared_space_training_brings_modalities_together():
-    runs = train("shared_space", values=(0.3, 3.0))
-    f = analyse("shared_space", runs)
+    f = findings("shared_space", values=(0.3, 3.0))
     n = f.numbers
     assert n["r1_after"] > 10 * n["r1_chance"] and n["r1_after"] > n["r1_before"] + 0.3
     assert n["cp_after"] > 0.5 > n["cp_before"] + 0.2  # cp_before ≈ chance 0.125
@@ -118,8 +122,7 @@ def test_shared_space_training_brings_modalities_together():
 
 @pytest.mark.slow
 def test_seed_loss_collapses_while_info_nce_keeps_its_spread():
-    runs = train("collapse", values=(0.1, 0.0))
-    f = analyse("collapse", runs)
+    f = findings("collapse", values=(0.1, 0.0))
     n = f.numbers
     assert n["fold"] > 20, n  # the seed's spread shrinks 48x at the tiny size
     assert n["spread_seed_last"] < 0.1 * n["spread_nce_last"]
@@ -133,8 +136,7 @@ def test_seed_loss_collapses_while_info_nce_keeps_its_spread():
 
 @pytest.mark.slow
 def test_lower_temperature_keeps_a_larger_modality_gap():
-    runs = train("temperature", values=(0.02, 0.1, 1.0))
-    f = analyse("temperature", runs)
+    f = findings("temperature", values=(0.02, 0.1, 1.0))
     n = f.numbers
     assert n["gap_init"] > 0.5  # the cone effect of random encoders
     assert n["gap_tau_0.02"] > 2 * n["gap_tau_1"]
@@ -146,8 +148,7 @@ def test_lower_temperature_keeps_a_larger_modality_gap():
 
 @pytest.mark.slow
 def test_attention_weight_on_a_sensor_falls_as_it_breaks_more_often():
-    runs = train("broken_sensor", values=(0.5, 0.7, 0.9))
-    f = analyse("broken_sensor", runs)
+    f = findings("broken_sensor", values=(0.5, 0.7, 0.9))
     n = f.numbers
     assert n["w_b_works"] > 0.7 and n["w_b_broken"] < 0.3
     assert n["on_informative"] > n["on_informative_chance"] + 0.25
@@ -158,8 +159,7 @@ def test_attention_weight_on_a_sensor_falls_as_it_breaks_more_often():
 
 
 def test_digits_tiny_embeddings_carry_the_class():
-    runs = train("digits")
-    f = analyse("digits", runs)
+    f = findings("digits")
     n = f.numbers
     for method in ("raw", "cca", "joint"):
         assert n[f"{method}_rotated"] > n["chance"] + 0.3, (method, n)
@@ -179,8 +179,7 @@ def test_digits_joint_beats_raw_pixels_which_beat_linear_cca():
 
 @pytest.mark.slow
 def test_cleanest_of_three_modalities_dominates_attention():
-    runs = train("three_modalities", values=(0.3, 3.0))
-    f = analyse("three_modalities", runs)
+    f = findings("three_modalities", values=(0.3, 3.0))
     n = f.numbers
     assert n["w_a"] > n["w_b"] > n["w_c"]
     assert n["w_a"] > 0.6
