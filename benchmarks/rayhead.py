@@ -1,6 +1,7 @@
 """A real local Ray head for the tests: ``ray start --head`` on 127.0.0.1, stopped after.
 
-Used by the tests (tests/conftest.py) and the jobs benchmark. Started as the issue asks (``--num-cpus 2 --include-dashboard false``) on a free port,
+Used by the tests (tests/conftest.py) and the jobs benchmark. Started with two CPUs and no
+dashboard (``--num-cpus 2 --include-dashboard false``) on a free port,
 with its own temporary folder; yields the address (``127.0.0.1:<port>``) to pass as
 ``RAY_ADDRESS``. ``ray stop`` ends every process it started.
 """

@@ -23,7 +23,7 @@ def test_concurrent_sessions_stay_apart_and_the_server_recovers(browser, tmp_pat
     assert r.finished == SESSIONS, r.problems
     assert not r.problems, "\n".join(r.problems)  # each saw only its own data, run, model
     assert r.health_median_s is not None and r.health_median_s < 1.0, r.report()
-    # The bound is the median. A poll that gets no answer within 5 s is counted and
+    # The bound is on the median. A poll that gets no answer within 5 s is counted and
     # reported: here every session's Chromium renders on the same 2 cores as the server, and
     # the server's event loop has been seen to stall for seconds now and then (1 of 95 polls
     # in one run; 7 of 413 with 20 sessions). Such stalls must stay rare, not be hidden.
