@@ -46,7 +46,9 @@ APP = '[data-testid="stApp"]'
 EXCEPTION = '[data-testid="stException"]'
 MAX_SHOT_HEIGHT = 6000
 # Resolves once the page has painted two more frames (layout after a resize is done).
-SETTLED_FRAMES_JS = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+SETTLED_FRAMES_JS = (
+    "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+)
 # The height of the main area's content (Streamlit scrolls inside stMain, not the window).
 CONTENT_HEIGHT_JS = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
@@ -60,7 +62,9 @@ def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     unmarked = [i.nodeid for i in items if here in i.path.parents and "browser" not in i.keywords]
     if unmarked:
-        raise pytest.UsageError(f"browser tests without pytestmark = pytest.mark.browser: {unmarked}")
+        raise pytest.UsageError(
+            f"browser tests without pytestmark = pytest.mark.browser: {unmarked}"
+        )
     if Path(CHROMIUM).exists():
         return
     skip = pytest.mark.skip(reason=f"{CHROMIUM} not found: apt-get install chromium")
@@ -156,11 +160,13 @@ class App:
         self.url = server.url
         self.test_name = test_name
         self.shots: list[Path] = []
+        self.mark: dict | None = None  # the page's last message to the server at the last wait
 
     # -- waiting and checking ------------------------------------------------------------
 
     def wait(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
-        wait_for_app_run(self.page, timeout_ms)
+        """Wait for the run the last action asked for to finish (see :func:`wait_for_app_run`)."""
+        self.mark = wait_for_app_run(self.page, self.mark, timeout_ms)
 
     def last_send(self) -> float:
         """When the page last sent the server a message (page time, ms; 0: never)."""
@@ -260,9 +266,10 @@ def app(browser, app_server, request):
 
 # Installed in every page before the app loads: records when the page last sent the server a
 # message (a widget's rerun request) and when a script run last started, so that
-# :func:`wait_for_app_run` waits for the run a click asked for instead of a fixed pause.
+# :func:`wait_for_app_run` waits for the run an action asked for instead of a fixed pause.
+# ``doc`` tells one loaded document from the next (page times restart at each load).
 RUN_SIGNALS_JS = """(() => {
-  const s = (window.__fusionRuns = { lastSend: 0, lastStart: 0 });
+  const s = (window.__fusionRuns = { lastSend: 0, lastStart: 0, doc: String(Math.random()) });
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
     s.lastSend = performance.now();
@@ -278,24 +285,44 @@ RUN_SIGNALS_JS = """(() => {
   });
 })();"""
 
-# True once the app is connected and idle, and the last message the page sent was answered
-# by a script run (or none was, ANSWER_MS after it: a message that asks for no rerun).
-APP_IDLE_JS = """(answerMs) => {
+# The app is idle: connected, no script running, no loading placeholder. Then: the page has
+# sent a message since the last wait (``mark``) and a run started after it (or none did
+# within ``answerMs``: a message that asks for no run), or it has sent none for ``quietMs``
+# since this wait began (the action asked for no rerun).
+APP_IDLE_JS = """([mark, quietMs, answerMs, began]) => {
   const app = document.querySelector('[data-testid="stApp"]');
   const s = window.__fusionRuns;
   if (!app || !s) return false;
   if (app.getAttribute('data-test-connection-state') !== 'CONNECTED') return false;
   if (app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector('[data-testid="stSkeleton"]')) return false;
-  return s.lastStart >= s.lastSend || performance.now() - s.lastSend > answerMs;
+  const since = s.doc === mark.doc ? mark.send : -1;
+  if (s.lastSend > since) {
+    return s.lastStart >= s.lastSend || performance.now() - s.lastSend > answerMs;
+  }
+  if (window.__fusionWaitBegan !== began) {
+    window.__fusionWaitBegan = began;
+    window.__fusionWaitStart = performance.now();
+  }
+  return performance.now() - window.__fusionWaitStart > quietMs;
 }"""
+QUIET_MS = 400  # an action's rerun request is sent within this (a chart's selection, a slider)
 ANSWER_MS = 1500  # a rerun request is answered by a run start well within this
+MARK_JS = "() => ({doc: window.__fusionRuns.doc, send: window.__fusionRuns.lastSend})"
 
 
-def wait_for_app_run(page, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
-    """Wait until the app is connected, the run the last interaction asked for has started
-    and finished, and no element is a loading placeholder (the app's own signals)."""
-    page.wait_for_function(APP_IDLE_JS, arg=ANSWER_MS, timeout=timeout_ms)
+def wait_for_app_run(page, mark: dict | None, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> dict:
+    """Wait until the app is idle after the run the last action asked for (the app's own
+    signals: the page's messages to the server and the script's run state); return the new
+    mark to pass to the next wait."""
+    mark = mark or {"doc": "", "send": -1}
+    page.wait_for_function(
+        APP_IDLE_JS,
+        arg=[mark, QUIET_MS, ANSWER_MS, time.monotonic_ns()],
+        timeout=timeout_ms,
+        polling=50,
+    )
+    return page.evaluate(MARK_JS)
 
 
 def wait_for_no_skeletons(page, timeout_ms: int = 10_000) -> None:

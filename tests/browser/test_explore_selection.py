@@ -96,11 +96,13 @@ def test_lasso_then_click_shows_samples_and_neighbours(app):
     x0, y0, x1, y1 = left + 0.02 * w, top + 0.02 * h, left + 0.5 * w, top + 0.98 * h
     expected = app.page.evaluate(COUNT_INSIDE_JS, [MAP, x0, y0, x1, y1])
     assert expected > 0, "the lasso's rectangle holds no points; the test needs another"
+    sent = app.last_send()
     app.page.mouse.move(x0, y0)
     app.page.mouse.down()
     for x, y in [(x1, y0), (x1, y1), (x0, y1), (x0, y0 + 2)]:
         app.page.mouse.move(x, y, steps=10)
     app.page.mouse.up()
+    app.wait_for_send(after=sent)  # the chart sends its selection a moment after the drag
     app.wait()
     app.assert_no_exception()
     wait_for_text(app, NEIGHBOURS, 30)
@@ -118,7 +120,9 @@ def test_lasso_then_click_shows_samples_and_neighbours(app):
     point = app.page.evaluate(POINT_JS, [MAP, 3])
     app.page.mouse.move(point["x"], point["y"])
     app.page.locator(f"{MAP} .hoverlayer .hovertext").first.wait_for()  # plotly sees the point
+    sent = app.last_send()
     app.page.mouse.click(point["x"], point["y"])
+    app.wait_for_send(after=sent)
     app.wait()
     app.assert_no_exception()
     expect(app.page.get_by_test_id("stMain")).to_contain_text(

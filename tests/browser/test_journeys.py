@@ -88,19 +88,15 @@ def wait_for_text(app, text: str, timeout_s: float, where: str = "stMain") -> No
 def set_epochs(app, key: str, keys: list[str]) -> int:
     """Drive a slider of the Train form from the keyboard; return the value it shows.
 
-    A moved slider sends its value to the server a moment later: this waits until it has
-    been sent and the run it causes has finished."""
+    The form sends its values when it is submitted; a slider outside a form sends its value
+    a moment after it moved, which :meth:`App.wait` waits for."""
     thumb = keyed(app, key).get_by_role("slider")
-    shown = keyed(app, key).get_by_test_id("stSliderThumbValue")
-    before, sent = shown.inner_text(), app.last_send()
     thumb.focus()
     for k in keys:
         thumb.press(k)
     app.page.evaluate(SETTLED_FRAMES_JS)
-    if shown.inner_text() != before:
-        app.wait_for_send(after=sent)
-        app.wait()
-    return int(shown.inner_text())
+    app.wait()
+    return int(keyed(app, key).get_by_test_id("stSliderThumbValue").inner_text())
 
 
 def no_early_stop(app, key: str = "tr_patience_joint_info_nce") -> None:
