@@ -213,8 +213,10 @@ def test_ctrl_c_on_the_command_line_keeps_the_finished_folds(tmp_path):
     import subprocess
     import sys
 
+    # Folds of seconds each (3,000 rows), so that the signal lands while one is training.
+    n = 3000
     cmd = [sys.executable, "-m", "fusion", "evaluate", "--data", "shared_latent"]
-    cmd += ["--param", f"n={N}", "--methods", "early", "--folds", "5", "--epochs", "2"]
+    cmd += ["--param", f"n={n}", "--methods", "early", "--folds", "5", "--epochs", "3"]
     cmd += ["--executor", "local", "--root", str(tmp_path), "--name", "interrupted"]
     env = {**os.environ, "FUSION_MAX_TRAININGS": "1"}  # one fold at a time
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -231,4 +233,4 @@ def test_ctrl_c_on_the_command_line_keeps_the_finished_folds(tmp_path):
     saved = json.loads((tmp_path / EVALUATIONS / "interrupted" / "evaluation.json").read_text())
     assert saved["stopped"] is True
     early = next(s for s in saved["scores"] if s["key"] == "early")
-    assert 1 <= early["folds"] < 5 and early["test_rows"] == early["folds"] * N // 5
+    assert 1 <= early["folds"] < 5 and early["test_rows"] == early["folds"] * n // 5
