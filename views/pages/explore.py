@@ -24,9 +24,7 @@ from views.parts.demo import demo_panel, demo_training, take_demo_replay
 from views.parts.explore_asis import pretrained_section
 from views.parts.explore_helpers import (
     PROJECTION_LABELS,
-    data_label,
     default_run,
-    loss_key,
     map_data,
     mark_selected,
     no_runs_state,
@@ -35,7 +33,6 @@ from views.parts.explore_helpers import (
     runs_listing,
     safe_load,
     selected_rows,
-    show_status,
     trace_rows,
 )
 from views.parts.explore_sections import (
@@ -44,11 +41,12 @@ from views.parts.explore_sections import (
     export_section,
     losses_section,
     metrics_section,
+    run_header,
 )
 from views.parts.explore_selection import SELECTION_KEY, neighbours_panel, selection_panel
 from views.parts.live_map import explore_frames
 from views.parts.state import set_active_run
-from views.parts.text import fmt, loss_label, method_label, presenter, t
+from views.parts.text import presenter, t
 from views.parts.widgets import chart, choice, scroll_into_view
 
 RUN_KEY = "explore_run"
@@ -87,36 +85,6 @@ def pick_run(infos: list[RunInfo]) -> RunInfo:
         help=t("explore.runs_runs_folder_newest"),
     )
     return by_path[chosen]
-
-
-def header(run: LoadedRun) -> None:
-    cfg = run.config
-    source = data_label(cfg.get("data", {}) or {})
-    train = cfg.get("train", {}) or {}
-    if run.run.get("method") == "asis":  # no training: no epochs, learning rate or seed
-        text = t(
-            "explore.asis_run_header",
-            method=method_label("asis"),
-            source=source,
-            n=run.run.get("n_val", "?"),
-            created=run.run.get("created", "?"),
-        )
-    else:
-        text = t(
-            "explore.method_loss_data_source",
-            method=method_label(run.run.get("method", "")),
-            loss=loss_label(loss_key(run.run)),
-            source=source,
-            n=run.run.get("n_val", "?"),
-            epochs=run.run.get("completed_epochs", "?"),
-            lr=fmt(train.get("lr")),
-            seed=train.get("seed", "?"),
-            device=run.run.get("device", "?"),
-            seconds=fmt(run.run.get("seconds")),
-            created=run.run.get("created", "?"),
-        )
-    st.caption(text)
-    show_status(run)
 
 
 # ---------------------------------------------------------------------------
@@ -369,7 +337,7 @@ def main() -> None:
     run = safe_load(info)
     if run is None:
         st.stop()
-    header(run)
+    run_header(run)
     metrics_section(run)
     baselines_section(run)  # logistic regression on the same split, and the verdict
     names = [

@@ -1,5 +1,5 @@
-"""Explore's tabs beside the map: metric cards and table, training losses, attention
-weights, and the export panel with the run's main figures.
+"""Explore's sections: the run's header line, and the tabs beside the map (metric cards and
+table, training losses, attention weights, and the export panel with the run's main figures).
 
 Figures come from :mod:`fusion.plots`; this module picks what to show and lays it out.
 """
@@ -15,16 +15,50 @@ from fusion.rundata import points_frame
 from fusion.runs import LoadedRun, RunInfo
 from views.parts.explore_helpers import (
     PROJECTION_LABELS,
+    data_label,
     headline_keys,
+    loss_key,
     map_data,
     metric_cards,
     metrics_table,
     projection,
+    show_status,
 )
 from views.parts.export_panel import export_panel
 from views.parts.state import get_dataset
-from views.parts.text import presenter, t
+from views.parts.text import fmt, loss_label, method_label, presenter, t
 from views.parts.widgets import chart, metrics_figure
+
+
+def run_header(run: LoadedRun) -> None:
+    """The run's one-line description (method, data, size, settings) and its status."""
+    cfg = run.config
+    source = data_label(cfg.get("data", {}) or {})
+    train = cfg.get("train", {}) or {}
+    if run.run.get("method") == "asis":  # no training: no epochs, learning rate or seed
+        text = t(
+            "explore.asis_run_header",
+            method=method_label("asis"),
+            source=source,
+            n=run.run.get("n_val", "?"),
+            created=run.run.get("created", "?"),
+        )
+    else:
+        text = t(
+            "explore.method_loss_data_source",
+            method=method_label(run.run.get("method", "")),
+            loss=loss_label(loss_key(run.run)),
+            source=source,
+            n=run.run.get("n_val", "?"),
+            epochs=run.run.get("completed_epochs", "?"),
+            lr=fmt(train.get("lr")),
+            seed=train.get("seed", "?"),
+            device=run.run.get("device", "?"),
+            seconds=fmt(run.run.get("seconds")),
+            created=run.run.get("created", "?"),
+        )
+    st.caption(text)
+    show_status(run)
 
 
 def metrics_section(run: LoadedRun) -> None:
