@@ -1,8 +1,9 @@
-"""What the page tests share: opening a page of the real app in AppTest, waiting for jobs,
-and tiny runs on disk (a healthy one, a damaged one)."""
+"""What the page tests share: opening a page of the real app in AppTest, reading its charts,
+waiting for jobs, and tiny runs on disk (a healthy one, a damaged one)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -24,6 +25,14 @@ def open_page(page: Page | None, timeout: float = TIMEOUT, **state) -> AppTest:
         at.switch_page(page.script)
         at.run()
     return at
+
+
+def chart_specs(at: AppTest) -> str:
+    """The charts' specs as text, non-ASCII unescaped (plotly escapes it unless orjson is
+    installed, so the raw JSON differs between environments)."""
+    return " ".join(
+        json.dumps(json.loads(c.proto.spec), ensure_ascii=False) for c in at.get("plotly_chart")
+    )
 
 
 def wait_for_jobs(timeout: float = 120.0) -> None:

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from fusion.i18n import translate
 from fusion.lessons import LESSONS, find_runs, get_lesson
-from tests.apptest_helpers import APP, TIMEOUT
+from tests.apptest_helpers import APP, TIMEOUT, chart_specs
 from views.site import EXPLORE, HOME, LEARN, TRAIN
 
 LESSON_THREADS = ("fusion-lesson", "fusion-training")
@@ -57,14 +57,6 @@ def start_lesson(lesson_id: str, **query) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def chart_specs(at: AppTest) -> str:
-    """The charts' specs as text, non-ASCII unescaped (plotly escapes it unless orjson is
-    installed, so the raw JSON differs between environments)."""
-    return " ".join(
-        json.dumps(json.loads(c.proto.spec), ensure_ascii=False) for c in at.get("plotly_chart")
-    )
 
 
 def text_of(at: AppTest) -> str:
