@@ -9,7 +9,8 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-from views.parts.device import start_warm_up  # noqa: E402  (set_page_config comes first)
+from views.parts.classroom import class_banner, class_session  # noqa: E402  (set_page_config comes first)
+from views.parts.device import start_warm_up  # noqa: E402
 from views.parts.links import sync_url, workspace  # noqa: E402
 from views.parts.sidebar import sidebar  # noqa: E402
 from views.parts.text import presenter, t  # noqa: E402
@@ -27,11 +28,13 @@ NAVIGATION = [
 ]
 
 page = st.navigation(NAVIGATION)
-workspace()  # keep this visitor's ?ws= token in the URL on every page
+ws = workspace()  # keep this visitor's ?ws= token in the URL on every page
+class_session(ws)  # a class link's code (and a teacher's key), kept in the URL too
 sync_url()  # language, presenter mode and the shareable setup, read from / kept in the URL
 # A projector's narrow screen goes to the page: presenter mode collapses the sidebar (a
 # visitor who opened or closed it by hand keeps their choice; Streamlit remembers it).
 st.set_page_config(initial_sidebar_state="collapsed" if presenter() else "expanded")
 start_warm_up()
 sidebar(page.url_path or HOME.url_path)  # the default page's url_path is ""
+class_banner(page.url_path)  # a student's "your teacher sent …", on every page
 page.run()

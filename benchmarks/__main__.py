@@ -24,6 +24,7 @@ AREAS = (
     "live",
     "jobs",
     "demo_repeat",
+    "classroom",
 )
 
 

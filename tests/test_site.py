@@ -19,7 +19,9 @@ def test_every_page_script_exists_below_views_pages():
 
 
 def test_the_url_paths_stay_as_shared_links_use_them():
-    assert [p.url_path for p in PAGES] == ["home", "data", "train", "explore", "compare", "learn"]
+    assert [p.url_path for p in PAGES] == [
+        "home", "data", "train", "explore", "compare", "learn", "class"
+    ]  # fmt: skip
     assert PAGES[0] is HOME  # the first page is the default one, also shown at /
 
 

@@ -27,5 +27,6 @@ TRAIN = Page("views/pages/train.py", "train", "nav.train", ":material/model_trai
 EXPLORE = Page("views/pages/explore.py", "explore", "nav.explore", ":material/explore:")
 COMPARE = Page("views/pages/compare.py", "compare", "nav.compare", ":material/compare_arrows:")
 LEARN = Page("views/pages/learn.py", "learn", "nav.learn", ":material/school:")
+CLASS = Page("views/pages/classroom.py", "class", "nav.class", ":material/groups:")
 
-PAGES = (HOME, DATA, TRAIN, EXPLORE, COMPARE, LEARN)  # menu order; the first is the default
+PAGES = (HOME, DATA, TRAIN, EXPLORE, COMPARE, LEARN, CLASS)  # menu order; the first is the default

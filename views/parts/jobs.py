@@ -39,6 +39,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from fusion import jobs
 from fusion.data import PairedData
 from fusion.errors import FusionError
+from views.parts.classroom import limit_training, watch_job
 from views.parts.links import runs_dir, workspace
 from views.parts.state import (
     JobState,
@@ -236,6 +237,7 @@ def start_job(
     executor()
     slot.job = make(root).start()
     slot.origin, slot.demo = origin, demo
+    watch_job(slot.job)  # a student's run goes to the class board when it ends
     set_job_state(JobState("training", origin, demo, scroll))
     if config is not None:
         set_last_config(config)  # the shareable setup follows the latest training
@@ -256,6 +258,8 @@ def start_training(
 
     Raises FusionError (an invalid config, another job running) before anything starts.
     """
+
+    data, config = limit_training(data, config)  # a class's limits, for its students
 
     def make(root: Path) -> Any:
         return jobs.TrainingJob(task=jobs.TrainTask(config, data, live_pace=pace), root=root)

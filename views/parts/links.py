@@ -39,6 +39,9 @@ from views.parts.state import (
 from views.parts.text import language, presenter, t
 from views.site import TRAIN
 
+# Never in a shared link: the workspace token opens this visitor's runs, the class key
+# makes its holder the class's teacher.
+PRIVATE_PARAMS = ("ws", "key")
 _WORKSPACE_RE = re.compile(r"[A-Za-z0-9_-]{12,64}")
 
 
@@ -166,7 +169,7 @@ def share_link() -> str:
     """The link that opens this setup elsewhere: this page's address with the setup, the
     language and presenter mode, but never the workspace token (that would hand over
     this visitor's runs)."""
-    params = {k: st.query_params.get(k) for k in st.query_params if k != "ws"}
+    params = {k: st.query_params.get(k) for k in st.query_params if k not in PRIVATE_PARAMS}
     base = (st.context.url or "").split("?")[0]
     return f"{base}?{urlencode(params)}" if params else base
 

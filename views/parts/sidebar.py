@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from fusion.classroom import DEFAULT_HOURS
 from fusion.i18n import LANGUAGES
 from views.parts.dataset import dataset_label
 from views.parts.demo import demo_kind
@@ -22,7 +23,7 @@ from views.parts.jobs import (
 from views.parts.links import get_active_run, link_note, share_popover
 from views.parts.state import LANGUAGE_CHOICE, PRESENTER_CHOICE, get_dataset, open_lesson
 from views.parts.text import language, presenter, set_language, set_presenter, t
-from views.site import EXPLORE, HOME, LEARN, TRAIN
+from views.site import CLASS, EXPLORE, HOME, LEARN, TRAIN
 
 # Every page: a metric's chance note wraps instead of ending in "…" ("chance 0.125 (majority …").
 METRIC_CSS = """
@@ -190,6 +191,21 @@ def sidebar(page: str = "") -> None:
                 _training_status()
         st.markdown(t("common.device"))
         device_line()
+        _class_line()
+
+
+def _class_line() -> None:
+    """The class this visitor is in (and their role), or a button that starts one."""
+    from views.parts import classroom as cls
+
+    st.divider()
+    m = cls.member()
+    if m is not None:
+        role = "classroom.role_teacher" if m.teacher else "classroom.role_student"
+        st.page_link(CLASS.script, label=t(role, code=m.code), icon=":material/groups:")
+    elif st.button(t("classroom.start"), key="class_start_sidebar", icon=":material/co_present:"):
+        cls.start_class(DEFAULT_HOURS)
+        st.switch_page(CLASS.script)
 
 
 @st.fragment(run_every=1.0)
