@@ -512,15 +512,39 @@ def _small_map(path: Path) -> dict[str, list] | None:
 # What the board compares
 
 
+def effective_setup(query: Mapping[str, str]) -> dict[str, str]:
+    """Every value a share-link setup stands for, defaults included, in the link's own
+    vocabulary (``data``, ``d.<param>``, ``method``, ``loss``, ``c.<path>``): two setups
+    that train the same way read the same, however their links were written."""
+    from fusion.share import parse_setup, setup_query
+
+    try:
+        setup = parse_setup(dict(query))
+    except Exception:  # a setup of another version: compared as written
+        return dict(query)
+    if setup is None:
+        return dict(query)
+    source = {"generator": setup.generator, "params": setup.params} if setup.generator else None
+    config = setup.config
+    if config is not None and getattr(config.model, "normalize", False) is None:
+        from dataclasses import replace
+
+        from fusion import registry
+
+        # None means "the loss's geometry" (fusion.experiment): compare what it resolves to.
+        loss = registry.LOSSES.get(config.loss)
+        if loss is not None:
+            config = replace(config, model=replace(config.model, normalize=loss.normalize))
+    return setup_query(source, config, complete=True)
+
+
 def setup_changes(entry_query: Mapping[str, str], sent_query: Mapping[str, str]) -> dict[str, tuple]:
     """How a run's setup differs from the sent one: {parameter: (sent, run)} for every
-    share-link parameter whose value differs (missing on one side: None there)."""
-    keys = sorted(set(entry_query) | set(sent_query))
-    return {
-        k: (sent_query.get(k), entry_query.get(k))
-        for k in keys
-        if sent_query.get(k) != entry_query.get(k)
-    }
+    setting whose effective value differs (:func:`effective_setup`; a setting only one side
+    has: None on the other)."""
+    run, sent = effective_setup(entry_query), effective_setup(sent_query)
+    keys = sorted(set(run) | set(sent))
+    return {k: (sent.get(k), run.get(k)) for k in keys if sent.get(k) != run.get(k)}
 
 
 def numeric_settings(entries: list[BoardEntry]) -> list[str]:

@@ -79,9 +79,13 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def setup_query(source: Mapping[str, Any] | None, config: Any = None) -> dict[str, str]:
+def setup_query(
+    source: Mapping[str, Any] | None, config: Any = None, complete: bool = False
+) -> dict[str, str]:
     """Query parameters for data made by ``source`` (a ``PairedData.source``: generator and
-    parameters; ``None`` or uploaded data: no data part) and a ``RunConfig`` (or None)."""
+    parameters; ``None`` or uploaded data: no data part) and a ``RunConfig`` (or None).
+    ``complete``: every configuration field, not only those that differ from the defaults
+    (to compare two setups value by value)."""
     q: dict[str, str] = {}
     if source and source.get("generator"):
         q[DATA_KEY] = str(source["generator"])
@@ -94,7 +98,7 @@ def setup_query(source: Mapping[str, Any] | None, config: Any = None) -> dict[st
         for path, value in _flatten(config.to_dict()).items():
             if path in ("method", "loss", "name") or path.startswith("train.threads"):
                 continue
-            if path in _ALWAYS or base.get(path, object()) != value:
+            if complete or path in _ALWAYS or base.get(path, object()) != value:
                 q[CONFIG_PREFIX + path] = _dump(value)
     return q
 

@@ -155,8 +155,14 @@ def test_setup_changes_and_settings_read_the_link_vocabulary():
     run = {"data": "shared_latent", "c.model.temperature": "0.5", "d.noise": "0.3"}
     assert setup_changes(run, sent) == {
         "c.model.temperature": ("0.1", "0.5"),
-        "c.train.epochs": ("5", None),
+        "c.train.epochs": ("5", "50"),  # the run trained the default 50 epochs
         "d.noise": (None, "0.3"),
+    }
+    # Values are compared as they train: "the loss's geometry" (None) is what it resolves to.
+    full = {"data": "shared_latent", "method": "joint", "loss": "info_nce", "c.train.epochs": "8"}
+    assert setup_changes({**full, "c.model.normalize": "true"}, full) == {}
+    assert setup_changes({**full, "c.model.normalize": "false"}, full) == {
+        "c.model.normalize": ("true", "false")
     }
     assert setting_value("0.5") == 0.5 and setting_value("true") is None
     assert setting_value("adam") is None and setting_value("[1, 2]") is None

@@ -77,14 +77,13 @@ def board_maps(
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles or None,
                         horizontal_spacing=0.02, vertical_spacing=0.08 if rows > 1 else 0.1)  # fmt: skip
     values = sorted({v for m in maps for v in m.get(colour, [])})
-    colors = (
-        label_color_map(class_order(values)) if colour == "label" else modality_color_map(values)
-    )
+    values = class_order(values) if colour == "label" else values
+    colors = label_color_map(values) if colour == "label" else modality_color_map(values)
     shown: set[str] = set()
     for i, m in enumerate(maps):
         r, c = i // cols + 1, i % cols + 1
         groups = m.get(colour, [])
-        for value in dict.fromkeys(groups):
+        for value in [v for v in values if v in set(groups)]:  # one legend order for all maps
             idx = [j for j, g in enumerate(groups) if g == value]
             fig.add_trace(
                 go.Scattergl(

@@ -33,7 +33,7 @@ def _open(browser, server, name: str, path: str) -> App:
     context = new_context(browser)
     app = App(context.new_page(), server, name)
     app.page.goto(f"{server.url}/{path}")
-    app.page.get_by_test_id("stSidebarNav").wait_for(timeout=120_000)
+    app.page.get_by_test_id("stSidebarNav").wait_for(state="attached", timeout=120_000)
     app.wait(timeout_ms=120_000)  # a fresh server's first page imports the app
     app.assert_no_exception()
     return app

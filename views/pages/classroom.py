@@ -175,7 +175,9 @@ def _student(info) -> None:
     if info.sent is not None:
         with st.container(border=True):
             st.markdown(t("classroom.banner", what=cls.sent_label(info)))
-            if st.button(t("classroom.load_sent"), key="class_load_again", type="primary"):
+            loaded = st.session_state.get(cls.LOADED_SENT) == info.sent.id
+            label = t("classroom.load_again" if loaded else "classroom.load_sent")
+            if st.button(label, key="class_load_again", type="secondary" if loaded else "primary"):
                 cls.load_sent(info)
     else:
         st.info(t("classroom.nothing_sent_yet"))

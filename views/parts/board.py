@@ -77,7 +77,6 @@ def board_table(entries: list[BoardEntry], sent_query: dict[str, str]) -> pd.Dat
         changed = "; ".join(
             f"{setting_label(k)}: {a if a is not None else '—'} → {b if b is not None else '—'}"
             for k, (a, b) in changes.items()
-            if k not in ("c.train.seed",)
         )
         row = {
             t("classroom.col_nickname"): e.nickname,

@@ -280,14 +280,17 @@ def watch_job(job: Any) -> None:
     def follow() -> None:
         state = ""
         try:
-            while not job.join(1.0):
+            while job.running:
                 now = "waiting" if getattr(job, "waiting", False) else "running"
                 if now != state:
                     s.set_training(code, key, now)
                     state = now
-            path = getattr(job, "saved_path", None)
-            if post and path:
-                s.post(code, key, path)
+                job.join(1.0)
+            # A lesson saves several runs (``saved``), a training one (``saved_path``).
+            paths = list(getattr(job, "saved", {}).values()) or [getattr(job, "saved_path", None)]
+            for path in paths if post else []:
+                if path:
+                    s.post(code, key, path)
         finally:
             s.set_training(code, key, "")
 
