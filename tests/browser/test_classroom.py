@@ -85,8 +85,9 @@ def test_a_class_from_start_to_close(browser, tmp_path):
             s.page.get_by_role("button", name="Join").click()
             s.wait()
             wait_for_text(s, "Welcome,", 30)
-            text = s.main_text()
-            assert "The board is hidden" in text and "Class board" not in text
+            wait_for_text(s, "The board is hidden", 30)
+            s.wait()
+            assert "Class board" not in s.main_text()
             students.append(s)
         students[0].shot("student-joined")
 
