@@ -325,11 +325,17 @@ def selection_summary(
     elif len(sel_samples) == len(all_samples):
         notes.append("selection.note_whole_set")
 
-    # Class mix over samples: one label per sample (its first point's).
-    first = pd.DataFrame({"sample": samples, "label": points["label_name"].astype(str)})
-    first = first.drop_duplicates("sample")
+    # Class mix over samples: one label per sample (its first point's), in class order.
+    first = pd.DataFrame(
+        {
+            "sample": samples,
+            "label": points["label_name"].astype(str),
+            "index": points.get("label", 0),
+        }
+    ).drop_duplicates("sample")
     chosen = first["sample"].isin(sel_samples).to_numpy()
-    labels = list(dict.fromkeys(first["label"]))
+    order = first.sort_values(["index", "label"], kind="stable")
+    labels = list(dict.fromkeys(order["label"]))
     sel_n = np.array([int(((first["label"] == c).to_numpy() & chosen).sum()) for c in labels])
     rest_n = np.array([int(((first["label"] == c).to_numpy() & ~chosen).sum()) for c in labels])
     classes = pd.DataFrame(

@@ -225,7 +225,9 @@ def test_summary_sets_the_selection_beside_the_rest(tiny):
     # Selected points: a0 (1.0) and b1 (0.0); the rest: a1, a2, a3 and b0, b2, b3.
     assert rel.loc["a", "selected_mean"] == 1.0 and rel.loc["a", "selected_n"] == 1
     assert rel.loc["a", "rest_mean"] == pytest.approx(2 / 3) and rel.loc["a", "rest_n"] == 3
-    assert rel.loc["b", "selected_mean"] == 0.0 and rel.loc["b", "rest_mean"] == pytest.approx(1 / 3)
+    assert rel.loc["b", "selected_mean"] == 0.0 and rel.loc["b", "rest_mean"] == pytest.approx(
+        1 / 3
+    )
     r = s.retrieval.set_index("scope")
     # Within {0, 1}: a0 finds b0, a1 finds b0 (miss); b0 finds a0, b1 finds a0 (miss).
     assert r.loc["selection", "recall_at_1"] == 0.5

@@ -22,6 +22,7 @@ import streamlit as st
 from fusion import plots
 from fusion.data import PairedData
 from fusion.errors import FusionError
+from fusion.metrics import RETRIEVAL_MAX_ROWS
 from fusion.rundata import (
     MapData,
     cross_modal_neighbours,
@@ -322,7 +323,7 @@ def _summary_view(s: SelectionSummary, epoch: int) -> None:
         rel = s.reliability
 
         def cell(mean: float, n: int) -> str:
-            return t("selection.mean_n", mean=fmt(mean) if n else "–", n=n)
+            return t("selection.mean_n", mean=f"{mean:.2f}" if n else "–", n=f"{n:,}")
 
         st.dataframe(
             pd.DataFrame(
@@ -342,16 +343,19 @@ def _summary_view(s: SelectionSummary, epoch: int) -> None:
             key="explore_selection_reliability",
         )
     if s.retrieval is not None and len(s.retrieval):
-        st.markdown(t("selection.retrieval", e=epoch), help=t("selection.retrieval_help"))
+        st.markdown(
+            t("selection.retrieval", e=epoch),
+            help=t("selection.retrieval_help", max_rows=f"{RETRIEVAL_MAX_ROWS:,}"),
+        )
         r = s.retrieval
         st.dataframe(
             pd.DataFrame(
                 {
                     t("selection.scope"): [t(f"selection.scope_{x}") for x in r["scope"]],
                     t("selection.recall"): [fmt(x) for x in r["recall_at_1"]],
+                    t("selection.chance"): [fmt(x) for x in r["chance"]],
                     t("selection.queries"): [f"{n:,}" for n in r["n_queries"]],
                     t("selection.gallery"): [f"{n:,}" for n in r["n_gallery"]],
-                    t("selection.chance"): [fmt(x) for x in r["chance"]],
                 }
             ),
             hide_index=True,
@@ -410,8 +414,8 @@ def _run_dataset(run: LoadedRun) -> tuple[PairedData | None, bool]:
 
 
 def _make_subset(run: LoadedRun, ids: list[str], path: str, rows: list[int], keep: bool) -> None:
-    """Button callback: the new data set becomes the session's (its result is shown by
-    :func:`_train_on`, which reads SUBSET_KEY)."""
+    """The new data set becomes the session's; what happened is kept in SUBSET_KEY for
+    :func:`_train_on` to show after the rerun."""
     base, _ = _run_dataset(run)
     if base is None:
         return
@@ -448,14 +452,14 @@ def _train_on(run: LoadedRun, data: MapData, rows: list[int], path: str) -> None
     n_hit = int(np.isin(base.ids.astype(str), ids).sum())
     c1, c2 = st.columns(2)
     for col, keep in ((c1, True), (c2, False)):
-        col.button(
+        if col.button(
             t("selection.keep" if keep else "selection.drop", n=f"{n_hit:,}"),
             key=f"explore_subset_{'keep' if keep else 'drop'}",
-            on_click=_make_subset,
-            args=(run, ids, path, rows, keep),
             icon=":material/filter_alt:" if keep else ":material/filter_alt_off:",
             width="stretch",
-        )
+        ):
+            _make_subset(run, ids, path, rows, keep)
+            st.rerun()  # the whole app: the sidebar names the new data set
     made = st.session_state.get(SUBSET_KEY) or {}
     if made.get("run") != path or made.get("rows") != _rows_digest(rows):
         return
