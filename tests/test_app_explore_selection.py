@@ -172,3 +172,22 @@ def test_uploaded_data_not_in_session_subsets_the_saved_samples(joint_run, monke
     at.button(key="explore_subset_drop").click().run()
     n_val = len(load_run(joint_run).samples.ids)
     assert at.session_state["dataset"].n == n_val - 12
+
+
+def test_an_upload_in_session_is_subset_whole_and_stays_the_base(joint_run):
+    """A run of uploaded data that is still the session's data set: keep, then drop, are
+    both made from all of it (not the second from the first subset)."""
+    import json
+
+    cfg = json.loads((joint_run / "config.json").read_text())
+    cfg["data"] = {"files": ["pairs.parquet"]}
+    (joint_run / "config.json").write_text(json.dumps(cfg))
+    upload = shared_latent(n=200, n_classes=4, seed=0)
+    upload.source = {"files": ["pairs.parquet"]}
+    at = _explore(joint_run, list(range(12)), dataset=upload)
+    assert not any("saved validation samples" in c.value for c in at.caption)
+    at.button(key="explore_subset_keep").click().run()
+    assert at.session_state["dataset"].n == 12
+    at.button(key="explore_subset_drop").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["dataset"].n == 200 - 12

@@ -58,6 +58,9 @@ from views.site import TRAIN
 
 SELECTION_KEY = "explore_selection"  # {"run": path, "rows": [...]}: the map's selected rows
 SUBSET_KEY = "explore_subset_made"  # {"run", "rows", "label", "n"}: the data set made last
+# (run folder, PairedData): the run's full data set a subset was made from, kept so that a
+# second subset (drop after keep) is made from all of it, not from the first subset.
+SUBSET_BASE_KEY = "explore_subset_base"
 MAX_QUERIES = 12  # selected points described in detail (the rest are counted)
 EAGER_EXPORT_POINTS = 2000  # larger selections build their files only when downloaded
 
@@ -395,28 +398,48 @@ def _downloads(
         )
 
 
-def _run_dataset(run: LoadedRun) -> tuple[PairedData | None, bool]:
-    """The data set this run was trained on, and whether it is all of it: the generator's
-    data again, or the session's data set when it is the run's (an upload, a subset);
-    otherwise the run's saved validation samples (not all of it), or None."""
+def _is_session_data(run: LoadedRun) -> bool:
+    """Whether the session's data set is the one this run was trained on (same source)."""
+    data = get_dataset()
+    source = run.config.get("data") or {}
+    return data is not None and json.loads(json.dumps(data.source, default=str)) == source
+
+
+def _kept_base(run: LoadedRun) -> PairedData | None:
+    kept = st.session_state.get(SUBSET_BASE_KEY)
+    return kept[1] if kept and kept[0] == str(run.info.path) else None
+
+
+def _full_data_known(run: LoadedRun) -> bool:
+    """Whether all of the run's data can be had again (generated, the session's, or kept
+    from an earlier subset), without making it: pages rerun often, and a generated set is
+    copied out of the cache on every call."""
+    generated = bool((run.config.get("data") or {}).get("generator"))
+    return generated or _kept_base(run) is not None or _is_session_data(run)
+
+
+def _run_dataset(run: LoadedRun) -> PairedData | None:
+    """The data set this run was trained on: the generator's data again, or the session's
+    data set when it is the run's (an upload, a subset); otherwise the run's saved
+    validation samples (not all of it), or None."""
     source = run.config.get("data") or {}
     if source.get("generator"):
         try:
-            return generate(source["generator"], dict(source.get("params") or {})), True
+            return generate(source["generator"], dict(source.get("params") or {}))
         except (FusionError, TypeError):
             pass
-    data = get_dataset()
-    if data is not None:
-        same = json.loads(json.dumps(data.source, default=str)) == source
-        if same:
-            return data, True
-    return run.samples, False
+    if _kept_base(run) is not None:
+        return _kept_base(run)
+    if _is_session_data(run):
+        st.session_state[SUBSET_BASE_KEY] = (str(run.info.path), get_dataset())
+        return get_dataset()
+    return run.samples
 
 
 def _make_subset(run: LoadedRun, ids: list[str], path: str, rows: list[int], keep: bool) -> None:
     """The new data set becomes the session's; what happened is kept in SUBSET_KEY for
     :func:`_train_on` to show after the rerun."""
-    base, _ = _run_dataset(run)
+    base = _run_dataset(run)
     if base is None:
         return
     try:
@@ -442,18 +465,16 @@ def _make_subset(run: LoadedRun, ids: list[str], path: str, rows: list[int], kee
 
 def _train_on(run: LoadedRun, data: MapData, rows: list[int], path: str) -> None:
     st.markdown(f"**{t('selection.train_on')}**", help=t("selection.train_on_help"))
-    base, full = _run_dataset(run)
-    if base is None:
-        st.caption(t("explore.run_did_not_save"))
-        return
-    if not full:
-        st.caption(t("selection.from_samples", n=f"{base.n:,}"))
-    ids = selected_ids(data.meta, rows)
-    n_hit = int(np.isin(base.ids.astype(str), ids).sum())
+    if not _full_data_known(run):
+        if run.samples is None:
+            st.caption(t("explore.run_did_not_save"))
+            return
+        st.caption(t("selection.from_samples", n=f"{run.samples.n:,}"))
+    ids = selected_ids(data.meta, rows)  # every map point's sample is in the run's data
     c1, c2 = st.columns(2)
     for col, keep in ((c1, True), (c2, False)):
         if col.button(
-            t("selection.keep" if keep else "selection.drop", n=f"{n_hit:,}"),
+            t("selection.keep" if keep else "selection.drop", n=f"{len(ids):,}"),
             key=f"explore_subset_{'keep' if keep else 'drop'}",
             icon=":material/filter_alt:" if keep else ":material/filter_alt_off:",
             width="stretch",
