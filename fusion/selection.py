@@ -60,7 +60,7 @@ def _check_rows(points: pd.DataFrame, rows: Iterable[int]) -> np.ndarray:
 def selected_ids(points: pd.DataFrame, rows: Iterable[int]) -> list[str]:
     """The sample ids behind the selected rows, each once, in map row order."""
     arr = _check_rows(points, rows)
-    return list(dict.fromkeys(points["id"].astype(str).to_numpy()[arr]))
+    return [str(i) for i in pd.unique(points["id"].astype(str).to_numpy()[arr])]
 
 
 def rows_of_ids(points: pd.DataFrame, ids: Iterable[str]) -> list[int]:
@@ -71,7 +71,7 @@ def rows_of_ids(points: pd.DataFrame, ids: Iterable[str]) -> list[int]:
 
 
 def _retrieval_modalities(points: pd.DataFrame) -> list[str]:
-    mods = dict.fromkeys(points["modality"].astype(str))
+    mods = pd.unique(points["modality"].astype(str).to_numpy())  # in order of appearance
     return [m for m in mods if m not in NON_EMBEDDING_MODALITIES]
 
 
@@ -335,7 +335,7 @@ def selection_summary(
     ).drop_duplicates("sample")
     chosen = first["sample"].isin(sel_samples).to_numpy()
     order = first.sort_values(["index", "label"], kind="stable")
-    labels = list(dict.fromkeys(order["label"]))
+    labels = list(pd.unique(order["label"].to_numpy()))
     sel_n = np.array([int(((first["label"] == c).to_numpy() & chosen).sum()) for c in labels])
     rest_n = np.array([int(((first["label"] == c).to_numpy() & ~chosen).sum()) for c in labels])
     classes = pd.DataFrame(
@@ -355,7 +355,7 @@ def selection_summary(
         sel_point = np.zeros(len(points), dtype=bool)
         sel_point[arr] = True
         rows_out = []
-        for m in dict.fromkeys(mods):
+        for m in pd.unique(mods):
             in_m = (mods == m) & np.isfinite(rel)
             if not in_m.any():
                 continue

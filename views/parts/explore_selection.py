@@ -22,7 +22,6 @@ import streamlit as st
 from fusion import plots
 from fusion.data import PairedData
 from fusion.errors import FusionError
-from fusion.metrics import RETRIEVAL_MAX_ROWS
 from fusion.rundata import (
     MapData,
     cross_modal_neighbours,
@@ -63,6 +62,9 @@ SUBSET_KEY = "explore_subset_made"  # {"run", "rows", "label", "n"}: the data se
 SUBSET_BASE_KEY = "explore_subset_base"
 MAX_QUERIES = 12  # selected points described in detail (the rest are counted)
 EAGER_EXPORT_POINTS = 2000  # larger selections build their files only when downloaded
+# Samples ranked per retrieval scope at most (a seeded subsample above, and the table's
+# counts say so): Recall@1 is O(N^2), and the summary is drawn while a person waits.
+SUMMARY_MAX_ROWS = 2000
 
 
 def selection_panel(run: LoadedRun, data: MapData, rows: list[int], path: str) -> list[int]:
@@ -237,7 +239,7 @@ def _map_digest(meta: pd.DataFrame) -> str:
 def _summary_cached(
     path: str, signature: str, map_key: str, e_idx: int, rows_key: str, _data: MapData, _rows
 ) -> SelectionSummary:
-    return selection_summary(_data.meta, _data.Z[e_idx], _rows)
+    return selection_summary(_data.meta, _data.Z[e_idx], _rows, max_rows=SUMMARY_MAX_ROWS)
 
 
 def selection_actions(
@@ -348,7 +350,7 @@ def _summary_view(s: SelectionSummary, epoch: int) -> None:
     if s.retrieval is not None and len(s.retrieval):
         st.markdown(
             t("selection.retrieval", e=epoch),
-            help=t("selection.retrieval_help", max_rows=f"{RETRIEVAL_MAX_ROWS:,}"),
+            help=t("selection.retrieval_help", max_rows=f"{SUMMARY_MAX_ROWS:,}"),
         )
         r = s.retrieval
         st.dataframe(
