@@ -60,6 +60,7 @@ SUBSET_KEY = "explore_subset_made"  # {"run", "rows", "label", "n"}: the data se
 # (run folder, PairedData): the run's full data set a subset was made from, kept so that a
 # second subset (drop after keep) is made from all of it, not from the first subset.
 SUBSET_BASE_KEY = "explore_subset_base"
+LINK_RERUN_KEY = "explore_link_rerun"  # a rerun for the link was asked and not yet in step
 MAX_QUERIES = 12  # selected points described in detail (the rest are counted)
 EAGER_EXPORT_POINTS = 2000  # larger selections build their files only when downloaded
 # Samples ranked per retrieval scope at most (a seeded subsample above, and the table's
@@ -501,7 +502,14 @@ def _share_selection(data: MapData, rows: list[int]) -> None:
     ids = selected_ids(data.meta, rows) if rows else []
     value = ids_to_param(ids, MAX_LINK_IDS)
     set_link_selection(value, len(ids))
-    if pending_link_selection() is None and value != link_selection_set():
+    if pending_link_selection() is not None:
+        return
+    if value == link_selection_set():
+        st.session_state[LINK_RERUN_KEY] = False  # in step: the next change may rerun
+    elif not st.session_state.get(LINK_RERUN_KEY):
+        # Once until the link is in step again: two maps drawn at once with different
+        # selections would otherwise rerun the app in turn for ever.
+        st.session_state[LINK_RERUN_KEY] = True
         st.rerun()
 
 
