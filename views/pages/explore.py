@@ -43,7 +43,13 @@ from views.parts.explore_sections import (
     metrics_section,
     run_header,
 )
-from views.parts.explore_selection import SELECTION_KEY, neighbours_panel, selection_panel
+from views.parts.explore_selection import (
+    SELECTION_KEY,
+    neighbours_panel,
+    restore_link_selection,
+    selection_actions,
+    selection_panel,
+)
 from views.parts.live_map import explore_frames
 from views.parts.state import set_active_run
 from views.parts.text import presenter, t
@@ -270,6 +276,7 @@ def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
     )  # (E, n, 2), cached
     e_idx = epochs.index(epoch)
     points = points_frame(data, coords[e_idx])
+    restore_link_selection(path, data)  # a shared link's ?sel=, once
     selected = _stored_rows(path)
     method_name = PROJECTION_LABELS[opts["method"]]
     fig = plots.shared_space(
@@ -312,6 +319,7 @@ def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
                 m=points["modality"].nunique(),
             )
         )
+        selection_actions(run, data, selected, path, e_idx, coords[e_idx])
     with right:
         queries = selection_panel(run, data, selected, path)
     if queries:

@@ -4,6 +4,8 @@
 - ``?lang=``, ``?present=1`` and the setup (data generator, parameters, training
   configuration; :mod:`fusion.share`) are written back on every run (:func:`sync_url`),
   so a reload or a shared link restores them.
+- ``?sel=`` carries a small selection on Explore's map (its sample ids,
+  :func:`fusion.selection.ids_to_param`), so a shared link points at "these points".
 - The sidebar's "share this setup" popover gives the link without the workspace token.
 """
 
@@ -21,6 +23,7 @@ import streamlit as st
 from fusion.errors import FusionError
 from fusion.i18n import DEFAULT_LANGUAGE
 from fusion.runs import runs_root
+from fusion.selection import MAX_LINK_IDS, ids_from_param
 from fusion.share import is_setup_key, parse_setup, setup_query
 from views.parts.dataset import dataset_title, generate, restore_dataset
 from views.parts.state import (
@@ -29,10 +32,14 @@ from views.parts.state import (
     active_run_known,
     get_dataset,
     last_config,
+    link_selection,
+    pending_link_selection,
     set_active_run,
     set_dataset,
     set_link_config,
     set_link_note,
+    set_link_selection_set,
+    set_pending_link_selection,
     stored_active_run,
     take_link_note,
 )
@@ -137,6 +144,32 @@ def _load_link_setup() -> None:
         set_link_note("error", exc.key, **exc.params)
 
 
+SELECTION_PARAM = "sel"
+
+
+def _load_link_selection() -> None:
+    """On a session's first run, keep the sample ids a link selects until Explore shows a
+    map they are on (a link's reader may first have to train a run of its data)."""
+    value = st.query_params.get(SELECTION_PARAM)
+    if not value:
+        return
+    try:
+        set_pending_link_selection(value, ids_from_param(value))
+    except FusionError as exc:
+        del st.query_params[SELECTION_PARAM]
+        set_link_note("error", exc.key, **exc.params)
+
+
+def selection_query() -> str:
+    """The ``sel=`` value the URL should carry: a link's selection not yet shown, else the
+    selection on Explore's map when small enough ("" for none)."""
+    pending = pending_link_selection()
+    if pending is not None:
+        return pending[0]
+    sel = link_selection()
+    return (sel[0] or "") if sel else ""
+
+
 def sync_url() -> None:
     """Keep the URL in step with the session, on every run of every page.
 
@@ -148,7 +181,10 @@ def sync_url() -> None:
     if not st.session_state.get(URL_CHECKED):
         st.session_state[URL_CHECKED] = True
         _load_link_setup()
+        _load_link_selection()
     wanted = dict(current_setup())
+    if selection_query():
+        wanted[SELECTION_PARAM] = selection_query()
     if language() != DEFAULT_LANGUAGE:
         wanted["lang"] = language()
     if presenter():
@@ -156,13 +192,15 @@ def sync_url() -> None:
     stale = [
         k
         for k in st.query_params
-        if (is_setup_key(k) or k in ("lang", "present")) and k not in wanted
+        if (is_setup_key(k) or k in ("lang", "present", SELECTION_PARAM)) and k not in wanted
     ]
     for k in stale:
         del st.query_params[k]
     changed = {k: v for k, v in wanted.items() if st.query_params.get(k) != v}
     if changed:
         st.query_params.update(changed)
+    sel = link_selection()
+    set_link_selection_set(sel[0] if sel is not None else "")  # what the popover says
 
 
 def share_link() -> str:
@@ -182,6 +220,11 @@ def share_popover() -> None:
         data = get_dataset()
         if data is not None and not data.source.get("generator"):
             st.caption(t("common.share_setup_uploaded"))
+        sel = link_selection()
+        if sel is not None and sel[0] is None:
+            st.caption(t("selection.link_too_big", limit=MAX_LINK_IDS))
+        elif sel is not None and sel[0] and st.query_params.get(SELECTION_PARAM) == sel[0]:
+            st.caption(t("selection.link_carries", n=sel[1]))
 
 
 def link_note(page: str) -> None:

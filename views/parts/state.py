@@ -30,6 +30,9 @@ LAST_CONFIG = "last_config"  # RunConfig of the latest training started (or load
 LINK_CONFIG = "link_config"  # RunConfig from a shared link, not yet put into the Train form
 LINK_BASE = "link_base"  # that RunConfig again: Train keeps the settings its form does not show
 LINK_NOTE = "link_note"  # (kind, key, params): what a shared link loaded or why not, shown once
+LINK_SELECTION = "link_selection"  # (sel= value or None: too large, n samples) the link carries
+LINK_SELECTION_SET = "link_selection_set"  # LINK_SELECTION's value when the URL was last synced
+LINK_SELECTION_IDS = "link_selection_ids"  # (value, ids) a link selects, until Explore shows them
 LESSON_OPEN = "lesson_open"  # id of the lesson open on Learn (None: the list of lessons)
 JOB_STATE = "job_state"  # JobState: the lifecycle of the session's job as the pages see it
 LANGUAGE_CHOICE = "language_choice"  # the sidebar's language radio
@@ -141,6 +144,38 @@ def set_link_note(kind: str, key: str, **params: Any) -> None:
 
 def take_link_note() -> tuple[str, str, dict[str, Any]] | None:
     return st.session_state.pop(LINK_NOTE, None)
+
+
+def link_selection() -> tuple[str | None, int] | None:
+    """The map selection the share link carries: (its ``sel=`` value, "" when nothing is
+    selected, None when too large for a link; how many samples), or None when none."""
+    return st.session_state.get(LINK_SELECTION)
+
+
+def set_link_selection(value: str | None, n: int) -> None:
+    st.session_state[LINK_SELECTION] = (value, n)
+
+
+def link_selection_set() -> str | None:
+    """The selection's link value as the last full run wrote the URL and the share
+    popover ("" before any)."""
+    return st.session_state.get(LINK_SELECTION_SET, "")
+
+
+def set_link_selection_set(value: str | None) -> None:
+    st.session_state[LINK_SELECTION_SET] = value
+
+
+def pending_link_selection() -> tuple[str, list[str]] | None:
+    """(``sel=`` value, sample ids) a shared link selects, not yet shown on a map."""
+    return st.session_state.get(LINK_SELECTION_IDS)
+
+
+def set_pending_link_selection(value: str | None, ids: list[str] | None = None) -> None:
+    if value is None:
+        st.session_state.pop(LINK_SELECTION_IDS, None)
+    else:
+        st.session_state[LINK_SELECTION_IDS] = (value, list(ids or []))
 
 
 def open_lesson() -> str | None:
