@@ -10,6 +10,11 @@ A child starts in a session of its own: the SIGINT a terminal sends its foregrou
 process group on Ctrl-C reaches the server, which ends its children in order (a
 worker first saves its job), never the children in the middle of their work. A child
 still ends with its parent (its pipe closes; see each child's own watch).
+A child runs at a lower scheduling priority than its parent (:func:`lower_priority`,
+``FUSION_CHILD_NICE``, default 10): training and projection keep every core busy, and the
+web server beside them must still answer a click or a health check at once; at niceness
+10 Linux gives a busy child about a tenth of the CPU time the server gets when both want
+it, and all of it when the server is idle, so training is no slower on a quiet server.
 Used by the local training workers (:mod:`fusion.jobs.executors.local`) and the live map's
 projection process (:mod:`fusion.projector`). Torch-free.
 """
@@ -56,8 +61,25 @@ def start_module(
 
 
 def child_args() -> tuple[Connection, int]:
-    """In the child: its end of the pipe and the parent's pid (from ``sys.argv``)."""
+    """In the child, at its start: its end of the pipe and the parent's pid (from
+    ``sys.argv``); the child's priority is lowered first (:func:`lower_priority`)."""
+    lower_priority()
     return Connection(int(sys.argv[1])), int(sys.argv[2])
+
+
+def lower_priority(increment: int | None = None) -> int:
+    """Make this process nicer by ``increment`` (default ``FUSION_CHILD_NICE``, 10), so the
+    web server it works for is scheduled first; its niceness afterwards. A child's
+    threads and children inherit it. Where the platform refuses, nothing changes."""
+    if increment is None:
+        try:
+            increment = int(os.environ.get("FUSION_CHILD_NICE", "10"))
+        except ValueError:
+            increment = 10
+    try:
+        return os.nice(max(0, increment)) if hasattr(os, "nice") else 0
+    except OSError:
+        return 0
 
 
 def messages(conn: Connection) -> Iterator[Any]:
