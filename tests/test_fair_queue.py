@@ -143,3 +143,25 @@ def test_projection_process_runs_at_a_lower_priority():
         assert wait_until(lambda: _nice(pid) > _nice(0), 60), (_nice(pid), _nice(0))
     finally:
         child.close()
+
+
+@pytest.mark.parametrize(
+    "lang, place, wait, expected",
+    [
+        ("en", 3, 70.0, "Waiting: 3rd in line, about 1 min to go."),
+        ("en", 1, 20.0, "Waiting: next in line, less than a minute to go."),
+        ("en", 12, 600.0, "Waiting: 12th in line, about 10 min to go."),
+        ("zh", 3, 70.0, "排队中：你排在第 3 位，预计约 1 分钟。"),
+    ],
+)
+def test_the_panel_says_the_place_in_line_and_the_wait(monkeypatch, lang, place, wait, expected):
+    import views.parts.job_panel as panel
+    from fusion.i18n import translate
+    from fusion.jobs import Progress
+
+    monkeypatch.setattr(panel, "t", lambda key, **kw: translate(key, lang, **kw))
+    note = panel.queue_note(Progress(state="waiting", place=place, wait_s=wait), 2)
+    assert note.startswith(expected) and "2" in note[len(expected) :]
+    # no place known (a Ray cluster's own queue): the slot message as before
+    plain = panel.queue_note(Progress(state="waiting"), 2)
+    assert plain == translate("common.waiting_free_training_slot", lang, n=2)

@@ -234,7 +234,11 @@ def start_job(
         raise FusionError("common.already_training")
     root = runs_dir()  # read here: the job's threads must not touch st.*
     executor()
-    slot.job = make(root).start()
+    job = make(root)
+    # The workspace owns the job: the executor trains one job per workspace at a time and
+    # serves the others in order of arrival (fusion.jobs.executors.fair).
+    job.owner = _workspace_key()
+    slot.job = job.start()
     slot.origin, slot.demo = origin, demo
     set_job_state(JobState("training", origin, demo, scroll))
     if config is not None:
