@@ -183,8 +183,8 @@ def ordinal(n: int) -> str:
     """``n`` as a place in line: "1st", "2nd", "3rd", "11th" (in Chinese "第 3 位")."""
     if n % 100 in (11, 12, 13):
         return t("common.ordinal_th", n=n)
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return t(f"common.ordinal_{suffix}", n=n)
+    key = {1: "common.ordinal_st", 2: "common.ordinal_nd", 3: "common.ordinal_rd"}
+    return t(key.get(n % 10, "common.ordinal_th"), n=n)
 
 
 def queue_note(p: Any, slots: int) -> str:
