@@ -20,7 +20,9 @@ workers of the pool may stay). Targets: health p99 <= 250 ms and worst <= 1 s,
 memory back within 10 % of the warm-up level, no training left running.
 
 ``python -m benchmarks --only load`` runs 20 sessions (``--quick``: 6);
-``tests/browser/test_load.py`` runs a reduced size through :func:`run_load`.
+``python -m benchmarks.bench_load --sessions N`` runs N and prints the health p99 and
+worst latency and the RSS ratio; ``tests/browser/test_load.py`` runs a reduced size
+through :func:`run_load`.
 """
 
 from __future__ import annotations
@@ -49,12 +51,14 @@ CAP = 2  # FUSION_MAX_TRAININGS on the server
 TTL_S = 5  # server.disconnectedSessionTTL
 SAMPLES = 400  # per session's dataset: keeps each training well under a second of compute
 EPOCHS = 2
-WAITING_TEXT = "Waiting for a free training slot"
+# The waiting message: with its place in line ("Waiting: 2nd in line, ..."), or without
+WAITING_TEXTS = ("Waiting: ", "Waiting for a free training slot")
 APP = '[data-testid="stApp"]'
 # Remembers, in the page, whether the waiting message was ever shown (it may last < 1 s).
 SEE_WAITING_JS = (
-    "setInterval(() => { if (document.body && document.body.textContent.includes("
-    f"{json.dumps(WAITING_TEXT)})) window.__sawWaiting = true; }}, 150);"
+    "setInterval(() => { const s = document.body && document.body.textContent; "
+    f"if (s && {json.dumps(list(WAITING_TEXTS))}.some(w => s.includes(w))) "
+    "window.__sawWaiting = true; }, 150);"
 )
 
 
@@ -243,7 +247,7 @@ class LoadResult:
     health_p99_s: float | None
     health_polls: int
     health_failures: int
-    saw_waiting: int  # sessions that showed "Waiting for a free training slot"
+    saw_waiting: int  # sessions that showed a waiting message (WAITING_TEXTS)
     rss_baseline_mb: float
     rss_peak_mb: float
     rss_after_mb: float
@@ -258,12 +262,34 @@ class LoadResult:
         return (
             f"{self.finished}/{self.sessions} sessions finished in {self.seconds:.0f} s; "
             f"health median {self.health_median_s * 1000:.0f} ms, max "
-            f"{self.health_max_s * 1000:.0f} ms over {self.health_polls} polls "
+            f"{self.health_max_s * 1000:.0f} ms, p99 {self.health_p99_s * 1000:.0f} ms over "
+            f"{self.health_polls} polls "
             f"({self.health_failures} failed); {self.saw_waiting} showed the waiting message; "
             f"RSS {self.rss_baseline_mb:.0f} MB after warm-up, {self.rss_peak_mb:.0f} MB peak, "
             f"{self.rss_after_mb:.0f} MB after closing ({self.rss_change:+.1%}); "
             f"{self.threads_after} training threads left; {len(self.problems)} problems"
         )
+
+    def summary(self) -> dict:
+        """The figures the targets are on, as measured (ms, MB, ratio)."""
+        ms = lambda s: None if s is None else round(s * 1000, 1)  # noqa: E731
+        return {
+            "sessions": self.sessions,
+            "finished": self.finished,
+            "seconds": round(self.seconds, 1),
+            "health_median_ms": ms(self.health_median_s),
+            "health_p99_ms": ms(self.health_p99_s),
+            "health_worst_ms": ms(self.health_max_s),
+            "health_polls": self.health_polls,
+            "health_failures": self.health_failures,
+            "saw_waiting": self.saw_waiting,
+            "rss_warm_mb": round(self.rss_baseline_mb, 1),
+            "rss_peak_mb": round(self.rss_peak_mb, 1),
+            "rss_after_mb": round(self.rss_after_mb, 1),
+            "rss_ratio": round(self.rss_after_mb / self.rss_baseline_mb, 3),
+            "trainings_left": self.threads_after,
+            "problems": len(self.problems),
+        }
 
 
 def _one_session_through(browser, server: Server, index: int, timeout_s: float) -> Session:
@@ -431,3 +457,25 @@ def run(quick: bool = False) -> list:
             target=("value", "<=", 0.0),
         ),
     ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.bench_load", description=__doc__)
+    p.add_argument("--sessions", type=int, default=6, help="browser sessions at once")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds for all to finish")
+    p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = p.parse_args(argv)
+    r = run_load(args.sessions, timeout_s=args.timeout)
+    print(r.report(), flush=True)
+    for problem in r.problems:
+        print("  problem:", problem, flush=True)
+    print(json.dumps(r.summary()), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(r.summary(), indent=1))
+    return 0 if r.finished == r.sessions and not r.problems else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
