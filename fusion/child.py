@@ -32,6 +32,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+NICE_BASE_ENV = "FUSION_NICE_BASE"  # the server's niceness, which children start from
+
 
 def start_module(
     module: str, env: dict[str, str] | None = None
@@ -42,6 +44,9 @@ def start_module(
     conn = Connection(mine.detach())
     fd = theirs.fileno()
     env = {**os.environ, **(env or {})}
+    # The niceness children are lowered from: the server's, kept by its children's own
+    # children (a worker's projection process runs beside its training, not below it).
+    env.setdefault(NICE_BASE_ENV, str(_niceness()))
     root = str(Path(__file__).resolve().parent.parent)  # where the fusion package is
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     try:
@@ -67,19 +72,34 @@ def child_args() -> tuple[Connection, int]:
     return Connection(int(sys.argv[1])), int(sys.argv[2])
 
 
+def _niceness() -> int:
+    try:
+        return os.nice(0) if hasattr(os, "nice") else 0
+    except OSError:
+        return 0
+
+
 def lower_priority(increment: int | None = None) -> int:
-    """Make this process nicer by ``increment`` (default ``FUSION_CHILD_NICE``, 10), so the
-    web server it works for is scheduled first; its niceness afterwards. A child's
-    threads and children inherit it. Where the platform refuses, nothing changes."""
+    """Run this process ``increment`` (default ``FUSION_CHILD_NICE``, 10) nicer than the
+    server that started it (``FUSION_NICE_BASE``, set by :func:`start_module`; else this
+    process's own niceness), so the web server is scheduled first; its niceness afterwards.
+    Never raises it, never lowers it twice (a child's child stays at the child's level);
+    where the platform refuses, nothing changes."""
     if increment is None:
         try:
             increment = int(os.environ.get("FUSION_CHILD_NICE", "10"))
         except ValueError:
             increment = 10
+    now = _niceness()
     try:
-        return os.nice(max(0, increment)) if hasattr(os, "nice") else 0
+        base = int(os.environ.get(NICE_BASE_ENV, now))
+    except ValueError:
+        base = now
+    target = min(19, base + max(0, increment))
+    try:
+        return os.nice(target - now) if target > now else now
     except OSError:
-        return 0
+        return now
 
 
 def messages(conn: Connection) -> Iterator[Any]:

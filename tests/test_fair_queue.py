@@ -165,3 +165,25 @@ def test_the_panel_says_the_place_in_line_and_the_wait(monkeypatch, lang, place,
     # no place known (a Ray cluster's own queue): the slot message as before
     plain = panel.queue_note(Progress(state="waiting"), 2)
     assert plain == translate("common.waiting_free_training_slot", lang, n=2)
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="POSIX only")
+def test_a_childs_own_child_is_not_lowered_twice():
+    """A worker's projection process runs beside the worker's training, not below it."""
+    import subprocess
+    import sys
+
+    base = os.nice(0)
+    code = (
+        "import os; os.nice(10); from fusion.child import lower_priority; print(lower_priority())"
+    )
+    env = {**os.environ, "FUSION_NICE_BASE": str(base), "FUSION_CHILD_NICE": "10"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert int(out.stdout) == min(19, base + 10), out.stderr
+    fresh = subprocess.run(
+        [sys.executable, "-c", "from fusion.child import lower_priority; print(lower_priority())"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert int(fresh.stdout) == min(19, base + 10), fresh.stderr
