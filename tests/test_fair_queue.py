@@ -187,3 +187,19 @@ def test_a_childs_own_child_is_not_lowered_twice():
         text=True,
     )
     assert int(fresh.stdout) == min(19, base + 10), fresh.stderr
+
+
+@pytest.mark.slow
+def test_an_ended_job_lets_go_of_its_live_frames_and_data(small_latent, pool):
+    """A page keeps an ended job while its workspace is visited: what only a running job
+    needs (the live map's frames, the training data) is dropped when it ends."""
+    from fusion import live
+
+    job = TrainingJob(small_latent, long_config(), executor=pool, owner="ws-a").start()
+    assert wait_until(lambda: bool(job.progress().live.get(live.POINTS)), 120)
+    assert job.task.data is small_latent
+    job.stop()
+    assert job.join(30)
+    assert job.progress().live == {} and job.task.data is None and job.data is None
+    assert job.progress().steps  # the curves a page shows with the outcome stay
+    assert job.result is not None and job.result.history.status == "stopped"

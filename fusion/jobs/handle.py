@@ -377,8 +377,15 @@ class TrainingJob:
     def _end(self) -> None:
         with self._lock:
             trained = self._progress.state == "done" and self._progress.started
+            # What only a running job needs goes now: a page keeps an ended job (its
+            # outcome, its curves) for as long as its workspace is visited, and the live
+            # map's frames (up to MAX_LIVE_FRAMES of every validation point) and the data
+            # it trained on are then the bulk of it; the run on disk has both.
+            self._progress.live = {}
         if trained and self.task.data is None:
             _recent_seconds.append(time.monotonic() - self._began)
+        if not self.task.keep_result:
+            self.task.data = self.data = None
         self._ended.set()
         with _active_lock:
             _active.discard(self)

@@ -50,6 +50,10 @@ from views.parts.state import (
 
 ABANDON_MINUTES = float(os.environ.get("FUSION_ABANDON_MINUTES", "30"))
 REAP_EVERY_S = 10.0
+# After a session leaves, its memory is freed once Streamlit forgets it (after
+# server.disconnectedSessionTTL); the reaper returns freed memory to the system on each of
+# its rounds for this many seconds past that (fusion.runtime.trim_memory).
+TRIM_AFTER_LEAVE_S = 60.0
 
 
 @dataclass
@@ -74,6 +78,7 @@ class JobBoard:
         self.abandon_s = abandon_s
         self.lock = threading.Lock()
         self.slots: dict[str, JobSlot] = {}
+        self.last_leave: float | None = None  # monotonic time a session last left
         threading.Thread(target=self._reap_forever, name="fusion-reaper", daemon=True).start()
 
     def slot(self, ws: str) -> JobSlot:
@@ -93,6 +98,7 @@ class JobBoard:
                 slot.sessions.discard(session)
                 if not slot.sessions:
                     slot.left_at = time.monotonic()
+            self.last_leave = time.monotonic()
 
     def reap(self) -> list[str]:
         """Stop the jobs of workspaces nobody has visited for ``abandon_s``; their names."""
@@ -111,10 +117,28 @@ class JobBoard:
                         del self.slots[ws]
         return [ws for ws, _ in gone]
 
+    def trim_due(self, now: float, ttl_s: float) -> bool:
+        """Whether a session left recently enough that its freed memory may still be
+        waiting to go back to the system (see TRIM_AFTER_LEAVE_S)."""
+        left = self.last_leave
+        return left is not None and now - left <= ttl_s + TRIM_AFTER_LEAVE_S
+
     def _reap_forever(self) -> None:
+        from fusion.runtime import trim_memory
+
         while True:
             time.sleep(min(REAP_EVERY_S, max(self.abandon_s / 4, 0.5)))
             self.reap()
+            if self.trim_due(time.monotonic(), _session_ttl()):
+                trim_memory()
+
+
+def _session_ttl() -> float:
+    """Seconds Streamlit keeps a closed session's state (server.disconnectedSessionTTL)."""
+    try:
+        return float(st.get_option("server.disconnectedSessionTTL"))
+    except Exception:  # an older Streamlit without the option
+        return 120.0
 
 
 @st.cache_resource(show_spinner=False)
