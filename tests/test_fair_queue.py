@@ -203,3 +203,42 @@ def test_an_ended_job_lets_go_of_its_live_frames_and_data(small_latent, pool):
     assert job.progress().live == {} and job.task.data is None and job.data is None
     assert job.progress().steps  # the curves a page shows with the outcome stay
     assert job.result is not None and job.result.history.status == "stopped"
+
+
+def test_freed_memory_goes_back_once_departed_sessions_are_forgotten():
+    """The server trims its heap after sessions leave: once Streamlit has forgotten them
+    (the session TTL) and no one left since, once per wave of departures, and at most
+    every TRIM_EVERY_S while people keep leaving."""
+    from views.parts.jobs import TRIM_DELAY_S, TRIM_EVERY_S, JobBoard
+
+    board = JobBoard(abandon_s=3600)
+    ttl = 5.0
+    assert not board.trim_due(100.0, ttl, None, 0.0)  # nobody left yet
+    board.visit("ws-a", "tab-1")
+    board.leave("ws-a", "tab-1")
+    left = board.last_leave
+    assert not board.trim_due(left + ttl, ttl, None, left)  # its state not freed yet
+    assert board.trim_due(left + ttl + TRIM_DELAY_S, ttl, None, left)
+    assert not board.trim_due(left + ttl + 30, ttl, left, left + ttl)  # trimmed after it
+    # people keep leaving: a trim at least every TRIM_EVERY_S
+    assert board.trim_due(left + 1, ttl, None, left + 1 - TRIM_EVERY_S)
+
+
+def _rss_mb() -> float:
+    from benchmarks.appserver import rss_mb
+
+    return rss_mb(os.getpid())
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="Linux only")
+def test_trim_memory_gives_the_holes_in_the_heap_back():
+    from fusion.runtime import trim_memory
+
+    trim_memory()
+    blocks = [bytearray(64 * 1024) for _ in range(3000)]  # ~190 MB, each under mmap's bar
+    keep = blocks[::50]  # a few survivors pin the heap: freeing the rest leaves holes
+    del blocks
+    held = _rss_mb()
+    assert trim_memory()
+    assert held - _rss_mb() > 100, (held, _rss_mb())
+    del keep

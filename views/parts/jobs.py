@@ -50,10 +50,13 @@ from views.parts.state import (
 
 ABANDON_MINUTES = float(os.environ.get("FUSION_ABANDON_MINUTES", "30"))
 REAP_EVERY_S = 10.0
-# After a session leaves, its memory is freed once Streamlit forgets it (after
-# server.disconnectedSessionTTL); the reaper returns freed memory to the system on each of
-# its rounds for this many seconds past that (fusion.runtime.trim_memory).
-TRIM_AFTER_LEAVE_S = 60.0
+# After sessions leave, their memory is freed once Streamlit forgets them (after
+# server.disconnectedSessionTTL); this many seconds later, once no other session has left
+# meanwhile, the freed memory goes back to the system (fusion.runtime.trim_memory). A
+# steady stream of departures is trimmed at most every TRIM_EVERY_S. A trim runs a full
+# garbage collection, which holds the interpreter for a moment: never more often.
+TRIM_DELAY_S = 2.0
+TRIM_EVERY_S = 60.0
 
 
 @dataclass
@@ -80,6 +83,7 @@ class JobBoard:
         self.slots: dict[str, JobSlot] = {}
         self.last_leave: float | None = None  # monotonic time a session last left
         threading.Thread(target=self._reap_forever, name="fusion-reaper", daemon=True).start()
+        threading.Thread(target=self._trim_forever, name="fusion-trim", daemon=True).start()
 
     def slot(self, ws: str) -> JobSlot:
         with self.lock:
@@ -117,19 +121,29 @@ class JobBoard:
                         del self.slots[ws]
         return [ws for ws, _ in gone]
 
-    def trim_due(self, now: float, ttl_s: float) -> bool:
-        """Whether a session left recently enough that its freed memory may still be
-        waiting to go back to the system (see TRIM_AFTER_LEAVE_S)."""
-        left = self.last_leave
-        return left is not None and now - left <= ttl_s + TRIM_AFTER_LEAVE_S
-
     def _reap_forever(self) -> None:
-        from fusion.runtime import trim_memory
-
         while True:
             time.sleep(min(REAP_EVERY_S, max(self.abandon_s / 4, 0.5)))
             self.reap()
-            if self.trim_due(time.monotonic(), _session_ttl()):
+
+    def trim_due(self, now: float, ttl_s: float, trimmed: float | None, last: float) -> bool:
+        """Whether to return freed memory now: sessions left since the departure trimmed
+        after (``trimmed``), and Streamlit has forgotten them (``ttl_s``) with no one
+        leaving for TRIM_DELAY_S since, or the last trim (``last``) is TRIM_EVERY_S old."""
+        left = self.last_leave
+        if left is None or left == trimmed:
+            return False
+        return now - left >= ttl_s + TRIM_DELAY_S or now - last >= TRIM_EVERY_S
+
+    def _trim_forever(self) -> None:
+        from fusion.runtime import trim_memory
+
+        trimmed, last = None, time.monotonic()
+        while True:
+            time.sleep(1.0)
+            now = time.monotonic()
+            if self.trim_due(now, _session_ttl(), trimmed, last):
+                trimmed, last = self.last_leave, now
                 trim_memory()
 
 
