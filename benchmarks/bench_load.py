@@ -49,6 +49,10 @@ from benchmarks.appserver import (
 VIEWPORT = {"width": 1200, "height": 800}
 CAP = 2  # FUSION_MAX_TRAININGS on the server
 TTL_S = 5  # server.disconnectedSessionTTL
+# Seconds past the TTL before memory is read: the server hands freed memory back to the
+# system a few seconds after Streamlit forgets closed sessions (views/parts/jobs.py,
+# TRIM_DELAY_S, checked every second); the warm-up level is read the same way.
+SETTLE_S = 6
 SAMPLES = 400  # per session's dataset: keeps each training well under a second of compute
 EPOCHS = 2
 # The waiting message: with its place in line ("Waiting: 2nd in line, ..."), or without
@@ -324,7 +328,7 @@ def run_load(
         # Warm-up: one session through the whole flow (imports, first compile, caches).
         warm = _one_session_through(browser, server, 99, timeout_s)
         warm.context.close()
-        time.sleep(TTL_S + 2)
+        time.sleep(TTL_S + SETTLE_S)
         wait_idle(server.pid)
         baseline = rss_mb(server.pid)
         peak = baseline
@@ -358,7 +362,7 @@ def run_load(
             saw_waiting += bool(s.page.evaluate("() => window.__sawWaiting === true"))
             s.context.close()
 
-        time.sleep(TTL_S + 2)  # closed sessions are forgotten after the TTL
+        time.sleep(TTL_S + SETTLE_S)  # closed sessions are forgotten after the TTL
         wait_idle(server.pid)
         threads = training_threads(server.pid)
         after = rss_mb(server.pid)
