@@ -242,3 +242,25 @@ def test_trim_memory_gives_the_holes_in_the_heap_back():
     assert trim_memory()
     assert held - _rss_mb() > 100, (held, _rss_mb())
     del keep
+
+
+@pytest.mark.slow
+def test_ray_holds_an_owners_second_job_until_its_first_ends(small_latent, ray_address):
+    """On a real local Ray head: an owner's second job is held back by the server, not
+    sent to the cluster, while other owners' jobs go ahead."""
+    pytest.importorskip("ray")
+    from fusion.jobs.executors import RayExecutor
+
+    ex = RayExecutor(address=ray_address)
+    try:
+        a1 = TrainingJob(small_latent, long_config(), executor=ex, owner="ws-a").start()
+        assert wait_until(lambda: a1.progress().state == "running", 180), a1.progress().message
+        a2 = TrainingJob(small_latent, _short(), executor=ex, owner="ws-a").start()
+        b1 = TrainingJob(small_latent, _short(), executor=ex, owner="ws-b").start()
+        assert b1.join(180) and b1.progress().state == "done", b1.progress().message
+        assert a2.waiting and a2.progress().place >= 1  # held here, never sent
+        a1.stop()
+        assert a1.join(60) and a2.join(180)
+        assert a2.progress().state == "done", (a2.progress().message, a2.error)
+    finally:
+        ex.shutdown()
