@@ -53,6 +53,7 @@ TTL_S = 5  # server.disconnectedSessionTTL
 # system a few seconds after Streamlit forgets closed sessions (views/parts/jobs.py,
 # TRIM_DELAY_S, checked every second); the warm-up level is read the same way.
 SETTLE_S = 6
+STABLE_S = 10.0  # the server's warm-up is over once its memory is this long unchanged
 SAMPLES = 400  # per session's dataset: keeps each training well under a second of compute
 EPOCHS = 2
 # The waiting message: with its place in line ("Waiting: 2nd in line, ..."), or without
@@ -92,7 +93,20 @@ def wait_server_warm(server: Server) -> None:
     from views.parts.device import SERVER_WARM_UP_DELAY_S
 
     time.sleep(max(0.0, server.started + SERVER_WARM_UP_DELAY_S + 2 - time.monotonic()))
-    wait_idle(server.pid, timeout_s=120.0)
+    # The compile runs at the lowest priority: on a busy machine it may take minutes and
+    # leave the server looking idle. It has begun once numba's LLVM library is loaded,
+    # and ended once the server's memory has not moved for STABLE_S.
+    deadline = time.monotonic() + 240.0
+    maps = Path(f"/proc/{server.pid}/maps")
+    while time.monotonic() < deadline and "llvmlite" not in maps.read_text():
+        time.sleep(1.0)
+    last, since = rss_mb(server.pid), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < STABLE_S:
+        time.sleep(1.0)
+        now = rss_mb(server.pid)
+        if abs(now - last) > 2.0:
+            last, since = now, time.monotonic()
+    wait_idle(server.pid)
 
 
 @dataclass
