@@ -257,10 +257,12 @@ def test_ray_holds_an_owners_second_job_until_its_first_ends(small_latent, ray_a
         assert wait_until(lambda: a1.progress().state == "running", 180), a1.progress().message
         a2 = TrainingJob(small_latent, _short(), executor=ex, owner="ws-a").start()
         b1 = TrainingJob(small_latent, _short(), executor=ex, owner="ws-b").start()
-        assert b1.join(180) and b1.progress().state == "done", b1.progress().message
-        assert a2.waiting and a2.progress().place >= 1  # held here, never sent
+        with ex._lock:  # a2 is held here while a1 trains; b1 went to the cluster
+            assert a2 in ex._held and b1 in ex._sent and a2 not in ex._sent
+        assert a2.waiting and a2.progress().place >= 1
         a1.stop()
-        assert a1.join(60) and a2.join(180)
+        assert a1.join(60) and a2.join(180) and b1.join(180)
+        assert b1.progress().state == "done", b1.progress().message
         assert a2.progress().state == "done", (a2.progress().message, a2.error)
     finally:
         ex.shutdown()
