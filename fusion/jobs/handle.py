@@ -11,6 +11,7 @@ No torch, no streamlit.
 
 from __future__ import annotations
 
+import collections
 import os
 import threading
 import time
@@ -45,6 +46,11 @@ MAX_LIVE_STEPS = 4000  # the live curve keeps at most this many step points, ove
 _active_lock = threading.Lock()
 _active: set[TrainingJob] = set()
 
+# The expected seconds of a job whose data is generated in the worker (its size unknown
+# here): the mean of this process's latest trainings, else this.
+DEFAULT_EXPECTED_S = 30.0
+_recent_seconds: collections.deque[float] = collections.deque(maxlen=20)
+
 
 def active_jobs() -> int:
     """How many jobs started in this process have not ended (any executor)."""
@@ -71,6 +77,11 @@ class Progress:
     live: dict[str, list] = field(default_factory=dict)  # live views' events, by kind
     n_val: int = 0  # validation rows in all (an epoch's metrics use at most snapshot_rows)
     step_stride: int = 1  # ``steps`` keeps every step_stride-th step (fusion.live.add_steps)
+    # While the job waits for a slot (:meth:`TrainingJob.progress`): its place in line
+    # (1 = next; 0 = not waiting) and the estimated seconds until it starts
+    # (fusion.jobs.executors.fair.plan).
+    place: int = 0
+    wait_s: float | None = None
 
     @property
     def fraction(self) -> float:
@@ -139,7 +150,10 @@ class TrainingJob:
     ``root``: the runs folder the finished run is written to (none: not saved); ``name``:
     the run's folder name. ``executor``: an executor or its name (default:
     ``FUSION_EXECUTOR``, else ``local``). ``task`` replaces ``data``/``config`` when the
-    data is to be generated in the worker (lessons).
+    data is to be generated in the worker (lessons). ``owner`` (e.g. the workspace that
+    started it): an executor trains at most one job per owner at a time, the others wait
+    in order of arrival (:mod:`fusion.jobs.executors.fair`); None: no such limit. The owner
+    stays in this process: it is never sent to a worker.
     """
 
     def __init__(
@@ -152,6 +166,7 @@ class TrainingJob:
         executor: Any = None,
         task: TrainTask | None = None,
         keep_result: bool = False,
+        owner: str | None = None,
     ):
         if task is None:
             if config is None:
@@ -161,6 +176,7 @@ class TrainingJob:
         self.task, self.config, self.data = task, task.config, task.data
         self.root = Path(root) if root is not None else None
         self.executor = executor
+        self.owner = owner or None
         self.id = uuid.uuid4().hex[:12]
         self.stop_event = StopEvent()
         self.result: RunSummary | None = None
@@ -175,6 +191,8 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._ended = threading.Event()
         self._progress = Progress(epochs=task.config.train.epochs)
+        self._expected_s: float | None = None
+        self._began = 0.0  # monotonic time the job started (for this process's mean)
 
     # -- the page's side ----------------------------------------------------------
 
@@ -185,6 +203,8 @@ class TrainingJob:
         else:
             self.config.validate()
         self.executor = executors.get_executor(self.executor)
+        self._expected_s = self._estimate()
+        self._began = time.monotonic()
         with self._lock:
             self._progress.state = "waiting"
             self._progress.say("messages.jobs.waiting")
@@ -215,9 +235,76 @@ class TrainingJob:
         return self.running and self._queued
 
     def progress(self) -> Progress:
-        """A consistent copy of the progress, safe to read from any thread."""
+        """A consistent copy of the progress, safe to read from any thread; while the job
+        waits for a slot, with its place in line and estimated wait (:meth:`queue_place`)."""
         with self._lock:
-            return self._progress.copy()
+            p = self._progress.copy()
+        if self.waiting:
+            place = self.queue_place()
+            if place is not None:
+                p.place, p.wait_s = place.place, place.wait_s
+        return p
+
+    def queue_place(self) -> Any:
+        """While the job waits for a slot: its :class:`~fusion.jobs.executors.fair.Place`
+        (``place``: 1 = next to start; ``wait_s``: estimated seconds until then; ``ahead``),
+        from the running jobs' progress and the expected seconds of the jobs ahead; None
+        when it does not wait, or its executor does not say (the Ray cluster's own queue)."""
+        if not self.waiting:
+            return None
+        snapshot = getattr(self.executor, "queue_snapshot", None)
+        if snapshot is None:
+            return None
+        from fusion.jobs.executors.fair import owner_of, plan
+
+        capacity, running, queued = snapshot()
+        if self not in queued:
+            return None
+        places = plan(
+            capacity,
+            [(owner_of(j), _seconds_left(j)) for j in running],
+            [(j, owner_of(j), _expected(j)) for j in queued],
+        )
+        return places.get(self)
+
+    def expected_seconds(self) -> float:
+        """How long this job should train, all told (:func:`fusion.estimate.estimate_run`
+        on its data; for data made in the worker, this process's recent mean)."""
+        if self._expected_s is None:
+            self._expected_s = self._estimate()
+        return self._expected_s
+
+    def seconds_left(self) -> float:
+        """Estimated seconds until this job ends: its progress's ETA once it trains, else
+        its expected seconds (less those already spent preparing)."""
+        with self._lock:
+            p = self._progress
+            state, eta, started = p.state, p.eta, p.started
+        if state == "running" and eta is not None:
+            return eta
+        if state == "running" and started:
+            return max(0.0, self.expected_seconds() - (time.perf_counter() - started))
+        return self.expected_seconds()
+
+    def _estimate(self) -> float:
+        data = self.task.data
+        if data is not None:
+            try:
+                from fusion.estimate import estimate_run
+
+                return estimate_run(
+                    data.n,
+                    data.input_shapes(),
+                    self.config,
+                    has_labels=data.labels is not None,
+                    device="cpu"
+                    if self.config.train.device == "auto"
+                    else self.config.train.device,
+                ).seconds
+            except Exception:  # an estimate only: never stop a job for it
+                pass
+        recent = list(_recent_seconds)
+        return sum(recent) / len(recent) if recent else DEFAULT_EXPECTED_S
 
     # -- the executor's side (fusion.jobs.executors.base.Job) ------------------------
 
@@ -288,9 +375,30 @@ class TrainingJob:
             self._progress.say(key, **params)
 
     def _end(self) -> None:
+        with self._lock:
+            trained = self._progress.state == "done" and self._progress.started
+            # What only a running job needs goes now: a page keeps an ended job (its
+            # outcome, its curves) for as long as its workspace is visited, and the live
+            # map's frames (up to MAX_LIVE_FRAMES of every validation point) and the data
+            # it trained on are then the bulk of it; the run on disk has both.
+            self._progress.live = {}
+        if trained and self.task.data is None:
+            _recent_seconds.append(time.monotonic() - self._began)
+        if not self.task.keep_result:
+            self.task.data = self.data = None
         self._ended.set()
         with _active_lock:
             _active.discard(self)
+
+
+def _seconds_left(job: Any) -> float:
+    fn = getattr(job, "seconds_left", None)
+    return fn() if fn is not None else DEFAULT_EXPECTED_S
+
+
+def _expected(job: Any) -> float:
+    fn = getattr(job, "expected_seconds", None)
+    return fn() if fn is not None else DEFAULT_EXPECTED_S
 
 
 def stop_all(reason: str = "") -> list[TrainingJob]:

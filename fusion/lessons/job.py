@@ -85,6 +85,7 @@ class LessonJob:
         self.on_run_saved = on_run_saved
         self.purpose = purpose  # "start" (the lesson's base runs) or "try" (a variation)
         self.executor = executor  # where its runs train (default: fusion.jobs.get_executor)
+        self.owner: str | None = None  # its runs' owner (TrainingJob's; e.g. the workspace)
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.saved: dict[str, Path] = {}  # run key -> folder, as runs are saved
@@ -142,7 +143,9 @@ class LessonJob:
                     params=dict(spec.params),
                     run_name=spec.run_name(self.lesson.id),
                 )
-                job = jobs.TrainingJob(task=task, root=self.root, executor=self.executor)
+                job = jobs.TrainingJob(
+                    task=task, root=self.root, executor=self.executor, owner=self.owner
+                )
                 with self._lock:
                     self._index, self._current = i, job
                 job.start()

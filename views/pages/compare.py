@@ -14,7 +14,7 @@ import streamlit as st
 
 from fusion import plots
 from fusion.metric_names import headline_keys, metric_name
-from fusion.rundata import points_frame, spread_by_epoch
+from fusion.rundata import points_frame
 from fusion.runs import LoadedRun, RunInfo
 from views.parts.baselines import compare_baselines
 from views.parts.compare_adapter import before_after
@@ -31,6 +31,7 @@ from views.parts.explore_helpers import (
     run_option_label,
     runs_listing,
     safe_load,
+    spread,
 )
 from views.parts.links import get_active_run
 from views.parts.text import fmt, language, loss_label, method_label, status_label, t
@@ -201,7 +202,7 @@ def maps(infos: list[RunInfo]) -> None:
 
 
 def spread_chart(infos: list[RunInfo]) -> None:
-    frames = [spread_by_epoch(map_data(i.path), i.name) for i in infos]
+    frames = [spread(i.path, i.name) for i in infos]
     df = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else pd.DataFrame()
     if df.empty:
         st.info(t("compare.no_embedding_snapshots_measure"))

@@ -73,9 +73,35 @@ def load(path: str | Path) -> LoadedRun:
     return _load_run_cached(str(path), run_signature(path))
 
 
+@st.cache_data(show_spinner=False, max_entries=64, ttl=600)
+def _runs_cached(root: str, signature: tuple) -> list[RunInfo]:
+    return list_runs(root)
+
+
+def _listing_signature(root: Path) -> tuple:
+    """Changes whenever a run is added, removed or renamed, a file is added to or removed
+    from one, or its JSON files are written: a few ``stat`` calls per run instead of reading and
+    parsing both files of every run on every rerun of Explore and Compare."""
+    try:
+        entries = [(root.stat().st_mtime_ns,)]
+        for p in root.iterdir():
+            stamps = [p.stat().st_mtime_ns]  # a file added or removed
+            for name in ("run.json", "metrics.json", "config.json"):
+                try:
+                    stamps.append((p / name).stat().st_mtime_ns)
+                except OSError:
+                    stamps.append(0)
+            entries.append((p.name, *stamps))
+    except OSError:
+        return ("missing",)
+    return tuple(sorted(entries, key=str))
+
+
 def runs_listing() -> list[RunInfo]:
-    """This session's runs (its workspace; see ``links.workspace``)."""
-    return list_runs(runs_dir())
+    """This session's runs (its workspace; see ``links.workspace``), cached until one of
+    them changes (:func:`_listing_signature`)."""
+    root = runs_dir()
+    return _runs_cached(str(root), _listing_signature(root))
 
 
 def default_run(infos: list[RunInfo]) -> RunInfo | None:
@@ -176,6 +202,19 @@ def _map_data_cached(path: str, signature: str) -> MapData:
 def map_data(path: str | Path) -> MapData:
     """The run's snapshots stacked for maps (:func:`fusion.rundata.build_map_data`), cached."""
     return _map_data_cached(str(path), run_signature(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _spread_cached(path: str, signature: str, name: str) -> pd.DataFrame:
+    from fusion.rundata import spread_by_epoch
+
+    return spread_by_epoch(_map_data_cached(path, signature), name)
+
+
+def spread(path: str | Path, name: str) -> pd.DataFrame:
+    """The run's spread per epoch (:func:`fusion.rundata.spread_by_epoch`), cached: a page's
+    rerun neither copies every epoch's snapshot out of the cache nor measures it again."""
+    return _spread_cached(str(path), run_signature(path), name)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -179,15 +179,36 @@ def _live_progress(key: str, map_first: bool = False) -> None:
     live_view(p, key)  # the map (and attention) the worker draws while training
 
 
+def ordinal(n: int) -> str:
+    """``n`` as a place in line: "1st", "2nd", "3rd", "11th" (in Chinese "第 3 位")."""
+    if n % 100 in (11, 12, 13):
+        return t("common.ordinal_th", n=n)
+    key = {1: "common.ordinal_st", 2: "common.ordinal_nd", 3: "common.ordinal_rd"}
+    return t(key.get(n % 10, "common.ordinal_th"), n=n)
+
+
+def queue_note(p: Any, slots: int) -> str:
+    """What a job waiting for a slot says: its place in line and the estimated wait
+    (``p.place``, ``p.wait_s``; :meth:`fusion.jobs.TrainingJob.queue_place`), and that the
+    server trains at most ``slots`` jobs at once, one per person."""
+    if not getattr(p, "place", 0):
+        return t("common.waiting_free_training_slot", n=slots)
+    wait = p.wait_s or 0.0
+    if wait < 60:
+        about = t("common.wait_under_a_minute")
+    else:
+        about = t("common.wait_about_minutes", m=int(round(wait / 60)))
+    if p.place == 1:
+        return t("common.waiting_next_in_line", wait=about, n=slots)
+    return t("common.waiting_place_in_line", place=ordinal(p.place), wait=about, n=slots)
+
+
 def _progress_bar(p: Any) -> bool:
     """Progress bar with ETA (or why there is none yet); True once training has started."""
     if waiting_for_slot(p):
         from fusion.jobs import MAX_CONCURRENT  # imports torch (a job exists)
 
-        st.info(
-            t("common.waiting_free_training_slot", n=MAX_CONCURRENT),
-            icon=":material/hourglass_top:",
-        )
+        st.info(queue_note(p, MAX_CONCURRENT), icon=":material/hourglass_top:")
         return False
     if p.state in ("queued", "waiting"):
         st.progress(0.0, text=t("common.preparing_data_model"))

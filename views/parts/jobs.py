@@ -51,6 +51,13 @@ from views.parts.state import (
 
 ABANDON_MINUTES = float(os.environ.get("FUSION_ABANDON_MINUTES", "30"))
 REAP_EVERY_S = 10.0
+# After sessions leave, their memory is freed once Streamlit forgets them (after
+# server.disconnectedSessionTTL); this many seconds later, once no other session has left
+# meanwhile, the freed memory goes back to the system (fusion.runtime.trim_memory). A
+# steady stream of departures is trimmed at most every TRIM_EVERY_S. A trim runs a full
+# garbage collection, which holds the interpreter for a moment: never more often.
+TRIM_DELAY_S = 2.0
+TRIM_EVERY_S = 60.0
 
 
 @dataclass
@@ -75,7 +82,9 @@ class JobBoard:
         self.abandon_s = abandon_s
         self.lock = threading.Lock()
         self.slots: dict[str, JobSlot] = {}
+        self.last_leave: float | None = None  # monotonic time a session last left
         threading.Thread(target=self._reap_forever, name="fusion-reaper", daemon=True).start()
+        threading.Thread(target=self._trim_forever, name="fusion-trim", daemon=True).start()
 
     def slot(self, ws: str) -> JobSlot:
         with self.lock:
@@ -94,6 +103,7 @@ class JobBoard:
                 slot.sessions.discard(session)
                 if not slot.sessions:
                     slot.left_at = time.monotonic()
+            self.last_leave = time.monotonic()
 
     def reap(self) -> list[str]:
         """Stop the jobs of workspaces nobody has visited for ``abandon_s``; their names."""
@@ -116,6 +126,34 @@ class JobBoard:
         while True:
             time.sleep(min(REAP_EVERY_S, max(self.abandon_s / 4, 0.5)))
             self.reap()
+
+    def trim_due(self, now: float, ttl_s: float, trimmed: float | None, last: float) -> bool:
+        """Whether to return freed memory now: sessions left since the departure trimmed
+        after (``trimmed``), and Streamlit has forgotten them (``ttl_s``) with no one
+        leaving for TRIM_DELAY_S since, or the last trim (``last``) is TRIM_EVERY_S old."""
+        left = self.last_leave
+        if left is None or left == trimmed:
+            return False
+        return now - left >= ttl_s + TRIM_DELAY_S or now - last >= TRIM_EVERY_S
+
+    def _trim_forever(self) -> None:
+        from fusion.runtime import trim_memory
+
+        trimmed, last = None, time.monotonic()
+        while True:
+            time.sleep(1.0)
+            now = time.monotonic()
+            if self.trim_due(now, _session_ttl(), trimmed, last):
+                trimmed, last = self.last_leave, now
+                trim_memory()
+
+
+def _session_ttl() -> float:
+    """Seconds Streamlit keeps a closed session's state (server.disconnectedSessionTTL)."""
+    try:
+        return float(st.get_option("server.disconnectedSessionTTL"))
+    except Exception:  # an older Streamlit without the option
+        return 120.0
 
 
 @st.cache_resource(show_spinner=False)
@@ -235,7 +273,11 @@ def start_job(
         raise FusionError("common.already_training")
     root = runs_dir()  # read here: the job's threads must not touch st.*
     executor()
-    slot.job = make(root).start()
+    job = make(root)
+    # The workspace owns the job: the executor trains one job per workspace at a time and
+    # serves the others in order of arrival (fusion.jobs.executors.fair).
+    job.owner = _workspace_key()
+    slot.job = job.start()
     slot.origin, slot.demo = origin, demo
     watch_job(slot.job)  # a student's run goes to the class board when it ends
     set_job_state(JobState("training", origin, demo, scroll))

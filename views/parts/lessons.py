@@ -283,10 +283,13 @@ def _progress(lesson_id: str) -> None:
     if job is None or not job.running:
         st.rerun(scope="app")
     p = job.lesson_progress()
+    whole = job.progress()  # the run being trained: its live map, its place in line
     if p.waiting_for_slot:
         from fusion.jobs import MAX_CONCURRENT
+        from views.parts.job_panel import queue_note
 
-        st.info(t("lessons.tab.waiting", n=MAX_CONCURRENT), icon=":material/hourglass_top:")
+        note = queue_note(whole, MAX_CONCURRENT) if whole.place else None
+        st.info(note or t("lessons.tab.waiting", n=MAX_CONCURRENT), icon=":material/hourglass_top:")
     label = t(p.label[0], **p.label[1]) if p.label else ""
     text = t("lessons.tab.progress", i=min(p.index + 1, p.n_runs), n=p.n_runs, label=label)
     if p.state == "running" and p.epochs:
@@ -295,7 +298,7 @@ def _progress(lesson_id: str) -> None:
         text += " · " + t("lessons.tab.preparing")
     st.progress(p.fraction, text=text)
     # The run being trained, live: the collapse lesson on PCA, where the cloud shrinks.
-    live_view(job.progress(), f"lesson_{lesson_id}", "pca" if lesson_id == "collapse" else "umap")
+    live_view(whole, f"lesson_{lesson_id}", "pca" if lesson_id == "collapse" else "umap")
     st.button(
         t("lessons.tab.stop"),
         key=f"lesson_stop_{lesson_id}",

@@ -13,6 +13,9 @@ folder; :func:`fusion.worker.salvage_task` runs in the next free worker), or, wi
 completed epoch to keep, fails with a clear message. A worker whose server dies ends
 itself (its pipe closes; on Linux it also gets SIGKILL from ``PR_SET_PDEATHSIG``).
 
+Waiting jobs start in order of arrival, at most one per owner at a time
+(:mod:`fusion.jobs.executors.fair`).
+
 A worker gets ``(cores - 1) // busy workers`` torch threads (at least one) when its job
 starts (:func:`worker_threads`): a lone training on an 8-core machine uses seven.
 
@@ -21,7 +24,6 @@ No torch at import time.
 
 from __future__ import annotations
 
-import collections
 import os
 import shutil
 import subprocess
@@ -33,6 +35,7 @@ from typing import Any
 from fusion.child import hang_up, messages, start_module
 from fusion.jobs import protocol
 from fusion.jobs.executors.base import MAX_CONCURRENT, Job
+from fusion.jobs.executors.fair import FairQueue, owner_of
 
 THREAD_READER = "fusion-reader"
 IDLE_S = float(os.environ.get("FUSION_WORKER_IDLE_SECONDS", "120"))
@@ -131,7 +134,7 @@ class LocalExecutor:
         self.idle_s = idle_s if idle_s is not None else IDLE_S
         self._lock = threading.RLock()
         self._workers: list[_Worker] = []
-        self._queue: collections.deque[Job] = collections.deque()
+        self._queue = FairQueue()  # in order of arrival, one running job per owner
         self._device: dict[str, Any] | None = None
         self._device_ready = threading.Event()
         self._closed = False
@@ -223,8 +226,10 @@ class LocalExecutor:
             if self._closed:
                 return
             idle = [w for w in self._workers if w.ready and w.job is None]
-            while self._queue and idle:
-                job = self._queue.popleft()
+            while idle:
+                job = self._queue.pop_next(self._busy_owners())
+                if job is None:  # nothing waiting, or only owners whose job trains
+                    break
                 salvage = self._salvage.pop(job.id, None)
                 if salvage is None and job.stop_event.is_set():
                     job.cancelled()
@@ -242,11 +247,23 @@ class LocalExecutor:
                     worker.job = None
                     self._queue.appendleft(job)
             starting = sum(1 for w in self._workers if not w.ready)
-            while len(self._queue) > starting and len(self._workers) < self.size:
+            eligible = self._queue.eligible(self._busy_owners())
+            while len(eligible) > starting and len(self._workers) < self.size:
                 self._workers.append(_Worker(self))
                 starting += 1
-            for job in list(self._queue)[:starting]:
+            for job in eligible[:starting]:
                 job.dispatched()  # a worker is starting for it: not waiting for a slot
+
+    def _busy_owners(self) -> list[str | None]:
+        """The owners of the jobs the workers train now (under the lock)."""
+        return [owner_of(w.job) for w in self._workers if w.job is not None]
+
+    def queue_snapshot(self) -> tuple[int, list[Job], list[Job]]:
+        """(slots, the jobs training, the jobs waiting in order): for
+        :func:`fusion.jobs.executors.fair.plan`."""
+        with self._lock:
+            running = [w.job for w in self._workers if w.job is not None]
+            return self.size, running, list(self._queue)
 
     # -- the executor API -----------------------------------------------------------
 
@@ -287,7 +304,7 @@ class LocalExecutor:
         with self._lock:
             self._closed = True
             workers, self._workers = list(self._workers), []
-            queued, self._queue = list(self._queue), collections.deque()
+            queued = self._queue.clear()
         for job in queued:
             if job.id in self._salvage:
                 job.crashed(self._salvage[job.id][0])

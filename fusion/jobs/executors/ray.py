@@ -20,6 +20,10 @@ workspace. Stopping sets the actor's stop event (training ends within one batch;
 not yet placed is cancelled). An actor whose process dies (killed, out of memory, a lost
 node) fails its job with the same message as a local worker's death.
 
+An owner's jobs (``job.owner``) go to the cluster one at a time: a second job of the same
+owner is held here until the first ends, and held jobs go in order of arrival
+(:mod:`fusion.jobs.executors.fair`); the cluster then places what it is sent.
+
 Ray is optional (``requirements-ray.txt``): without it, this executor raises a
 :class:`~fusion.errors.ConfigError` that names the install command.
 """
@@ -34,6 +38,7 @@ from typing import Any
 
 from fusion.errors import ConfigError
 from fusion.jobs.executors.base import Job
+from fusion.jobs.executors.fair import FairQueue, owner_of
 from fusion.jobs.protocol import FAILED_KEY, Outcome
 
 POLL_S = 0.25
@@ -48,6 +53,9 @@ def _trainer_class(ray: Any) -> Any:
     @ray.remote(max_concurrency=4)  # run, drain and stop at the same time
     class FusionTrainer:
         def __init__(self) -> None:
+            from fusion.child import lower_priority
+
+            lower_priority()  # below a web server on the same node (see fusion.child)
             self.events: list[tuple[str, Any]] = []
             self.lock = threading.Lock()
             self.stops: dict[str, threading.Event] = {}
@@ -108,6 +116,9 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._idle: list[tuple[int, float, Any]] = []  # (GPUs, idle since, actor), reusable
         self._following: set[str] = set()  # the ids of the jobs whose actor is followed
+        self._sent: list[Job] = []  # the jobs sent to the cluster and not ended, in order
+        self._held = FairQueue()  # jobs whose owner has a job on the cluster already
+        self._slots: tuple[float, int] = (0.0, 1)  # (when read, the cluster's job slots)
 
     def warm(self) -> None:
         pass  # Ray keeps its own worker pool
@@ -128,6 +139,20 @@ class RayExecutor:
         return actor
 
     def submit(self, job: Job) -> None:
+        with self._lock:
+            busy = [owner_of(j) for j in self._sent]
+            if owner_of(job) is not None and owner_of(job) in busy:
+                self._held.append(job)  # its owner's running job ends first
+                return
+            self._sent.append(job)
+        try:
+            self._send(job)
+        except BaseException:
+            with self._lock:
+                self._sent.remove(job)
+            raise
+
+    def _send(self, job: Job) -> None:
         gpus = 1 if job.config.train.device == "cuda" else 0
         actor = self._actor(gpus)
         ref = actor.run.remote(job.id, job.task, CPUS_PER_JOB)
@@ -148,6 +173,31 @@ class RayExecutor:
         finally:
             with self._lock:
                 self._following.discard(job.id)
+                if job in self._sent:
+                    self._sent.remove(job)
+                ready = []
+                while True:  # the held jobs whose owner has no job on the cluster now
+                    nxt = self._held.pop_next([owner_of(j) for j in self._sent])
+                    if nxt is None:
+                        break
+                    self._sent.append(nxt)
+                    ready.append(nxt)
+            for nxt in ready:
+                try:
+                    self._send(nxt)
+                except Exception as exc:  # the cluster refused it: end it, keep going
+                    with self._lock:
+                        if nxt in self._sent:
+                            self._sent.remove(nxt)
+                    nxt.finish(
+                        Outcome(
+                            error_key=FAILED_KEY,
+                            error_params={
+                                "error_type": exc.__class__.__name__,
+                                "error": str(exc)[:300],
+                            },
+                        )
+                    )
 
     def _poll(self, job: Job, actor: Any, ref: Any, gpus: int) -> None:
         ray = self.ray
@@ -198,7 +248,29 @@ class RayExecutor:
                     ray.kill(actor)
 
     def cancel(self, job: Job) -> None:
-        pass  # the follower thread sees the stop event within one poll
+        with self._lock:
+            held = job in self._held
+            self._held.discard(job)
+        if held:  # never sent: nothing trained
+            job.cancelled()
+        # else the follower thread sees the stop event within one poll
+
+    def queue_snapshot(self) -> tuple[int, list[Job], list[Job]]:
+        """(the cluster's job slots, the jobs training, the jobs waiting in order): for
+        :func:`fusion.jobs.executors.fair.plan`. The jobs sent but not yet placed by the
+        cluster count as waiting ahead of the held ones."""
+        now = time.monotonic()
+        if now - self._slots[0] > 10.0:  # the cluster's size, read at most every 10 s
+            try:
+                cpus = int(self.ray.cluster_resources().get("CPU", 0))
+            except Exception:
+                cpus = 0
+            self._slots = (now, max(1, cpus // CPUS_PER_JOB))
+        with self._lock:
+            sent = list(self._sent)
+            held = list(self._held)
+        running = [j for j in sent if not j.waiting]
+        return self._slots[1], running, [j for j in sent if j.waiting] + held
 
     def device_info(self, timeout: float = 0.0) -> dict[str, Any]:
         res = self.ray.cluster_resources()
@@ -217,6 +289,9 @@ class RayExecutor:
             time.sleep(0.1)
         with self._lock:
             idle, self._idle = self._idle, []
+            held = self._held.clear()
+        for job in held:
+            job.cancelled()
         for _, _, actor in idle:
             with contextlib.suppress(Exception):
                 self.ray.kill(actor)
