@@ -262,12 +262,6 @@ def limit_training(data: Any, config: Any) -> tuple[Any, Any]:
     return data, config
 
 
-def owner() -> str | None:
-    """The queue owner of this session's trainings: its student key in a class."""
-    m = member()
-    return m.key if m and not m.teacher else None
-
-
 def watch_job(job: Any) -> None:
     """If this session is a joined student, follow ``job`` from a thread: mark the
     student's training waiting/running on the class, and post its saved run to the
