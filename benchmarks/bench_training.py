@@ -154,7 +154,9 @@ def training_job(data: Any, cfg: Any, epochs: int, executor: Any) -> list[float]
     return [row["samples_per_sec"] for row in job.result.history.epochs[1:]]
 
 
-def run(quick: bool) -> list[Entry]:
+def run(quick: bool, fit_only: bool = False) -> list[Entry]:
+    """Every comparison; ``fit_only``: fit against the bare loop alone (no jobs, no
+    diagnostics), for a shorter look at the per-epoch evaluation's cost."""
     n = 4000 if quick else 10_000
     epochs = 12 if quick else 20  # enough epochs for the evaluation budget to show its mean
     rounds = MIN_ROUNDS
@@ -163,8 +165,9 @@ def run(quick: bool) -> list[Entry]:
     threads = torch.get_num_threads()
     from fusion.jobs.executors.local import worker_threads
 
-    pool = LocalExecutor(workers=1)  # a lone worker: worker_threads(1) torch threads
-    pool.warm()
+    pool = None if fit_only else LocalExecutor(workers=1)  # a lone worker: worker_threads(1)
+    if pool is not None:
+        pool.warm()
     job_threads = worker_threads(1)
     entries: list[Entry] = []
     for kind, label in (("joint", "joint InfoNCE"), ("attention", "attention fusion")):
@@ -184,10 +187,9 @@ def run(quick: bool) -> list[Entry]:
             finally:
                 torch.set_num_threads(threads)
 
-        got = interleaved(
-            {
-                "bare": lambda: bare_at(threads),
-                "fit": fit_both,
+        fns = {"bare": lambda: bare_at(threads), "fit": fit_both}
+        if not fit_only:
+            fns |= {
                 "job": lambda data=data, cfg=cfg: median(
                     training_job(data, _fresh_cfg(cfg), epochs, pool)
                 ),
@@ -195,10 +197,9 @@ def run(quick: bool) -> list[Entry]:
                 "thread_job": lambda data=data, cfg=cfg: median(
                     training_job(data, _fresh_cfg(cfg), epochs, ThreadExecutor())
                 ),
-            },
-            rounds,
-        )
-        bare, bare_at_job = got["bare"], got["bare_at_job"]
+            }
+        got = interleaved(fns, rounds)
+        bare, bare_at_job = got["bare"], got.get("bare_at_job", [])
         steady = [f[0] for f in got["fit"]]
         whole = [f[1] for f in got["fit"]]
         setting = f"n_train={train.n}, batch {cfg.train.batch_size}, {threads} threads, {epochs} epochs"
@@ -208,11 +209,13 @@ def run(quick: bool) -> list[Entry]:
             (f"train {label}: fit whole epochs incl. per-epoch eval vs bare loop", whole, 0.75,
              bare, setting),
             (f"train {label}: job in a local worker process vs bare loop, same threads",
-             got["job"], 0.90, bare_at_job,
+             got.get("job"), 0.90, bare_at_job,
              f"{job_threads} torch thread(s) in both (fusion.jobs.executors.local.worker_threads)"),
             (f"train {label}: job on the thread executor (1 torch thread) vs bare loop",
-             got["thread_job"], None, bare, setting),
+             got.get("thread_job"), None, bare, setting),
         ):  # fmt: skip
+            if fit_only and xs is None:
+                continue
             entries.append(
                 paired_entry(
                     name,
@@ -224,6 +227,8 @@ def run(quick: bool) -> list[Entry]:
                     note=note,
                 )
             )
+    if pool is None:
+        return entries
     # Diagnostics: the same bare loop in a background thread (as a job runs), joint only.
     data, cfg, train = _setup("joint", n)
     got = interleaved(
@@ -253,3 +258,11 @@ def _fresh_cfg(cfg: Any) -> Any:
     from fusion.experiment import RunConfig
 
     return RunConfig.from_dict(cfg.to_dict())
+
+
+if __name__ == "__main__":  # python -m benchmarks.bench_training [--full] [--fit-only]
+    import sys
+
+    from benchmarks.common import table
+
+    print(table(run(quick="--full" not in sys.argv, fit_only="--fit-only" in sys.argv)))

@@ -13,7 +13,8 @@ Design notes (measured on a 2-core CPU, see benchmarks/):
   bounded number of epochs, each capped in rows, so memory stays bounded.
 - Per-epoch evaluation is on a time budget, as the live map's frames are: the task's
   metrics are measured at an epoch only while all metric time so far, this epoch's
-  included, stays within :data:`EVAL_SHARE` of the training time so far. Epoch 0, the last
+  included, stays within :data:`EVAL_SHARE` of the wall time since training started
+  (a paced demo's waits count, so its short epochs keep their metrics). Epoch 0, the last
   planned epoch and an epoch where early stopping ends training are always measured, and
   what early stopping watches (the validation loss, or a task metric, for which every epoch
   is measured) is computed every epoch, so which weights are kept never depends on timing.
@@ -68,7 +69,7 @@ from fusion.i18n import (
 from fusion.registry import DEVICES
 from fusion.runtime import is_oom, one_blas_thread
 
-# The share of training time that per-epoch task metrics may take (see the module notes):
+# The share of the wall time that per-epoch task metrics may take (see the module notes):
 # measured, joint InfoNCE's metrics on 2,000 validation rows took as long as a training
 # epoch of 8,000 pairs, which halved whole-epoch throughput.
 EVAL_SHARE = 0.2
@@ -346,7 +347,6 @@ class _Fit:
         # every epoch; otherwise metrics go on the budget when the task can skip them.
         takes_flag = "with_metrics" in inspect.signature(task.evaluate).parameters
         self.budgeted = takes_flag and self.monitor in (None, "loss")
-        self.train_seconds = 0.0  # training steps so far
         self.metric_seconds = 0.0  # per-epoch task metrics so far
         self.metric_cost = 0.0  # the last measured metrics' seconds: the next one's estimate
         self.peekers = [cb for cb in callbacks if getattr(cb, "peek_seconds", 0) > 0]
@@ -404,7 +404,8 @@ class _Fit:
             return True
         if loss is not None and self.stops_at(epoch, loss):
             return True
-        return self.metric_seconds + self.metric_cost <= EVAL_SHARE * self.train_seconds
+        elapsed = time.perf_counter() - self.t_start
+        return self.metric_seconds + self.metric_cost <= EVAL_SHARE * elapsed
 
     def stops_at(self, epoch: int, value: float) -> bool:
         """Whether :meth:`patience_ran_out` will end training after this epoch, whose
@@ -563,7 +564,6 @@ class _Fit:
             if b + 1 < self.n_batches and time.perf_counter() >= self.next_peek:
                 self.peek(epoch - 1 + (b + 1) / self.n_batches)  # the epoch's end evaluates
         seconds = time.perf_counter() - t0
-        self.train_seconds += seconds
         row: dict[str, float] = {
             "epoch": epoch,
             "seconds": seconds,
