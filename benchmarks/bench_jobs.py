@@ -94,7 +94,8 @@ def ray_overhead(quick: bool) -> list[Entry]:
     return out
 
 
-def run(quick: bool) -> list[Entry]:
+def run(quick: bool, demo_only: bool = False) -> list[Entry]:
+    """Both comparisons; ``demo_only``: the demo's click to map alone (no Ray head)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -119,4 +120,12 @@ def run(quick: bool) -> list[Entry]:
             note="Chromium; clicked as soon as Home is painted; baseline = FUSION_EXECUTOR=thread",
         )
     ]
-    return entries + ray_overhead(quick)
+    return entries if demo_only else entries + ray_overhead(quick)
+
+
+if __name__ == "__main__":  # python -m benchmarks.bench_jobs [--demo-only]
+    import sys
+
+    from benchmarks.common import table
+
+    print(table(run(quick=True, demo_only="--demo-only" in sys.argv)))
