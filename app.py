@@ -9,8 +9,13 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-from views.parts.classroom import class_banner, class_session  # noqa: E402  (set_page_config comes first)
-from views.parts.device import start_warm_up  # noqa: E402
+from views.parts.device import start_warm_up  # noqa: E402  (set_page_config comes first)
+
+# The training workers start before the rest of the page is imported and drawn: a first
+# visitor's "Try the demo" then finds one ready sooner (they load torch at a lower priority).
+start_warm_up()
+
+from views.parts.classroom import class_banner, class_session  # noqa: E402
 from views.parts.links import sync_url, workspace  # noqa: E402
 from views.parts.sidebar import sidebar  # noqa: E402
 from views.parts.text import presenter, t  # noqa: E402
@@ -34,7 +39,6 @@ sync_url()  # language, presenter mode and the shareable setup, read from / kept
 # A projector's narrow screen goes to the page: presenter mode collapses the sidebar (a
 # visitor who opened or closed it by hand keeps their choice; Streamlit remembers it).
 st.set_page_config(initial_sidebar_state="collapsed" if presenter() else "expanded")
-start_warm_up()
 sidebar(page.url_path or HOME.url_path)  # the default page's url_path is ""
 class_banner(page.url_path)  # a student's "your teacher sent …", on every page
 page.run()

@@ -18,44 +18,51 @@ import subprocess
 import sys
 import time
 
-from benchmarks.common import ROOT, Entry, entry, median, run_fresh
+from benchmarks.common import ROOT, Entry, Spread, entry, interleaved, median, run_fresh
 
 TARGET_S = 10.0
 
 
 def run(quick: bool) -> list[Entry]:
-    repeats = 1 if quick else 3
-    bare = []
-    for _ in range(3):
+    def bare() -> float:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], cwd=ROOT, check=True)
-        bare.append(time.perf_counter() - t)
-    b = median(bare)
-    runs = [run_fresh(["demo"]) for _ in range(repeats)]
-    seq_runs = [run_fresh(["demo", "--sequence"]) for _ in range(repeats)]
-    e2e = median([r["map_done"] - r["spawned"] for r in runs])
-    seq = median([r["map_done"] - r["spawned"] for r in seq_runs])
+        return time.perf_counter() - t
+
+    got = interleaved(
+        {
+            "bare": bare,
+            "demo": lambda: run_fresh(["demo"]),
+            "seq": lambda: run_fresh(["demo", "--sequence"]),
+        }
+    )
+    runs, seq_runs = got["demo"], got["seq"]
+    b = median(got["bare"])
+    e2e = Spread.of([r["map_done"] - r["spawned"] for r in runs])
+    seq = Spread.of([r["map_done"] - r["spawned"] for r in seq_runs])
     st = {k: median([r["stages"][k] for r in runs]) for k in runs[0]["stages"]}
     st["sequence"] = median([r["stages"]["map"] for r in seq_runs])
     spec = f"{runs[0]['epochs']} epochs, {runs[0]['n_points']} map points"
     entries = [
         entry(
             "demo end to end: fresh process to first map (last snapshot)",
-            e2e,
+            None,
             "s",
             b,
             None,
             ("value", "<=", TARGET_S),
             note=f"{spec}; baseline = bare interpreter start",
+            spread=e2e,
         ),
         entry(
             "demo end to end with Explore's map (all snapshots, project_sequence)",
-            seq,
+            None,
             "s",
             b,
             None,
             ("value", "<=", TARGET_S),
             note=f"{runs[0]['n_frames']} frames, in place of the single map",
+            spread=seq,
         ),
     ]
     for key, label in (

@@ -12,7 +12,7 @@ otherwise an entry says that only umap-learn is available.
 
 from __future__ import annotations
 
-from benchmarks.common import Entry, entry, ratio
+from benchmarks.common import Entry, entry, interleaved, paired_entry, ratio
 
 
 def _epoch(device: str, n: int) -> tuple[float, float]:
@@ -66,16 +66,16 @@ def run(quick: bool) -> list[Entry]:
         ]
     n = 20_000 if quick else 100_000
     _epoch("cuda", 2_000)  # CUDA context and kernels out of the way
-    cpu, cpu_loss = _epoch("cpu", n)
-    gpu, gpu_loss = _epoch("cuda", n)
+    got = interleaved({"cpu": lambda: _epoch("cpu", n), "cuda": lambda: _epoch("cuda", n)})
+    cpu_loss, gpu_loss = got["cpu"][0][1], got["cuda"][0][1]
     rel = abs(gpu_loss - cpu_loss) / max(abs(cpu_loss), 1e-12)
     return [
-        entry(
+        paired_entry(
             f"gpu: CUDA vs CPU training, {n:,} pairs",
-            gpu,
+            [r[0] for r in got["cuda"]],
+            [r[0] for r in got["cpu"]],
             "samples/s",
-            cpu,
-            ratio(gpu, cpu),
+            "ours/base",
             note=torch.cuda.get_device_name(0),
         ),
         entry(

@@ -5,7 +5,8 @@
   the clock runs until Explore shows the map (a scatter with at least both modalities'
   validation points). ``FUSION_EXECUTOR=local`` (worker processes started with the server)
   against ``FUSION_EXECUTOR=thread`` (training in the server, the old design) in the same
-  run, alternating. Target: local <= 1.0x thread.
+  run, in interleaved rounds (at least five, the order rotated). Target: local <= 1.0x
+  thread over the whole range of the rounds' ratios.
 - Ray job start overhead: a small job (1 epoch) on a warm local pool against the same job
   on a real local Ray head (``ray start --head`` on 127.0.0.1), from ``start()`` to the
   first training step reported, and to the run written. Stated, no target.
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.appserver import CHROMIUM, CHROMIUM_ARGS, MAP_POINTS_JS, streamlit_server
-from benchmarks.common import Entry, entry, median, ratio
+from benchmarks.common import Entry, interleaved, median, paired_entry
 
 
 def demo_click_to_map(browser, executor: str) -> float:
@@ -51,7 +52,6 @@ def ray_overhead(quick: bool) -> list[Entry]:
     from fusion.jobs.executors import LocalExecutor, RayExecutor
 
     data = generators.generate("shared_latent", n=1000, seed=0)
-    repeats = 2 if quick else 5
 
     def timed(ex, root: str) -> tuple[float, float]:
         job = TrainingJob(data, default_config("joint", epochs=1), root=root, executor=ex)
@@ -71,58 +71,61 @@ def ray_overhead(quick: bool) -> list[Entry]:
         ray = RayExecutor(address=address)
         timed(ray, root)  # the first job also ships the fusion package to the cluster
         timed(local, root)
-        lf, ld, rf, rd = [], [], [], []
-        for _ in range(repeats):
-            a, b = timed(local, root)
-            lf.append(a)
-            ld.append(b)
-            c, d = timed(ray, root)
-            rf.append(c)
-            rd.append(d)
+        got = interleaved({"local": lambda: timed(local, root), "ray": lambda: timed(ray, root)})
         ray.shutdown()
     local.shutdown()
     out = []
-    for name, r, loc in (
-        ("start() to first training step", rf, lf),
-        ("start() to run written (1 epoch, 1000 pairs)", rd, ld),
+    for name, k in (
+        ("start() to first training step", 0),
+        ("start() to run written (1 epoch, 1000 pairs)", 1),
     ):
-        v, b = median(r), median(loc)
+        r, loc = [x[k] for x in got["ray"]], [x[k] for x in got["local"]]
         out.append(
-            entry(
+            paired_entry(
                 f"jobs: Ray (local head) vs local worker pool, {name}",
-                v,
+                r,
+                loc,
                 "s",
-                b,
-                ratio(v, b),
-                note=f"overhead {v - b:+.2f} s per job; baseline = warm local worker",
+                "ours/base",
+                note=f"overhead {median(r) - median(loc):+.2f} s per job (medians); "
+                "baseline = warm local worker",
             )
         )
     return out
 
 
-def run(quick: bool) -> list[Entry]:
+def run(quick: bool, demo_only: bool = False) -> list[Entry]:
+    """Both comparisons; ``demo_only``: the demo's click to map alone (no Ray head)."""
     from playwright.sync_api import sync_playwright
 
-    repeats = 1 if quick else 3
-    local, thread = [], []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            for _ in range(repeats):
-                thread.append(demo_click_to_map(browser, "thread"))
-                local.append(demo_click_to_map(browser, "local"))
+            got = interleaved(
+                {
+                    "thread": lambda: demo_click_to_map(browser, "thread"),
+                    "local": lambda: demo_click_to_map(browser, "local"),
+                }
+            )
         finally:
             browser.close()
-    v, b = median(local), median(thread)
     entries = [
-        entry(
+        paired_entry(
             "jobs: demo click to map on a fresh server, local workers vs thread executor",
-            v,
+            got["local"],
+            got["thread"],
             "s",
-            b,
-            ratio(v, b),
+            "ours/base",
             ("ratio", "<=", 1.0),
             note="Chromium; clicked as soon as Home is painted; baseline = FUSION_EXECUTOR=thread",
         )
     ]
-    return entries + ray_overhead(quick)
+    return entries if demo_only else entries + ray_overhead(quick)
+
+
+if __name__ == "__main__":  # python -m benchmarks.bench_jobs [--demo-only]
+    import sys
+
+    from benchmarks.common import table
+
+    print(table(run(quick=True, demo_only="--demo-only" in sys.argv)))

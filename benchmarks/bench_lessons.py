@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.appserver import CHROMIUM, CHROMIUM_ARGS, streamlit_server
-from benchmarks.common import Entry, entry, median, ratio
+from benchmarks.common import Entry, entry, interleaved, paired_entry
 
 LESSON = "broken_sensor"
 LIMIT_S = 300
@@ -60,24 +60,25 @@ def run(quick: bool) -> list[Entry]:
         return [entry("lessons: click to results", None, "s", note=f"{CHROMIUM} not found")]
     from playwright.sync_api import sync_playwright
 
-    repeats = 1 if quick else 2
-    ours, default = [], []
     with sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        count = iter(range(10_000))  # a fresh runs folder for every lesson
         try:
-            for i in range(repeats):
-                ours.append(_lesson_seconds(browser, False, str(Path(tmp, f"ours{i}"))))
-                default.append(_lesson_seconds(browser, True, str(Path(tmp, f"default{i}"))))
+            got = interleaved(
+                {
+                    "ours": lambda: _lesson_seconds(browser, False, f"{tmp}/r{next(count)}"),
+                    "default": lambda: _lesson_seconds(browser, True, f"{tmp}/r{next(count)}"),
+                }
+            )
         finally:
             browser.close()
-    o, d = median(ours), median(default)
     return [
-        entry(
+        paired_entry(
             f"lessons: '{LESSON}' click to results, warmed-up server",
-            o,
+            got["ours"],
+            got["default"],
             "s",
-            d,
-            ratio(d, o),
+            "base/ours",
             note="baseline: Streamlit's default runner.postScriptGC=true; ratio = baseline / ours",
         )
     ]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import Entry, entry, ratio
+from benchmarks.common import MIN_ROUNDS, Entry, entry, paired_entry, rotated
 
 N_VAL_PAIRS = 2500  # 5,000 map points with two modalities
 POLL_SECONDS = 0.5  # the training panel's fragment polls twice a second
@@ -131,16 +131,15 @@ def run(quick: bool) -> list[Entry]:
     from fusion import projection, projector
 
     epochs = 4 if quick else 30  # 0.15 s epochs: ~4.5 s of training, several UMAP frames
-    pairs = 1 if quick else 3
+    rounds = MIN_ROUNDS  # interleaved rounds of (off, on, on with frames in a thread)
     # As in a worker: the projection process started (and UMAP compiled, there and here
     # for the thread runs) before the trainings are timed.
     projector.wait_ready(120)
     projection.warm_up()
     on_rates, off_rates, thread_rates = [], [], []
     fps, frame_s, lags, umap_fps, umap_lags = [], [], [], [], []
-    for i in range(pairs):
-        order = ["off", "process", "thread"]
-        for kind in order[i % 3 :] + order[: i % 3]:  # each kind first, middle and last
+    for i in range(rounds):
+        for kind in rotated(["off", "process", "thread"], i):  # each kind first, middle, last
             if kind == "off":
                 off_rates.append(_train(False, epochs)[0])
             elif kind == "thread":
@@ -160,8 +159,6 @@ def run(quick: bool) -> list[Entry]:
         frame_s += [f["seconds"] for f in updates]
         lags += [f["lag"] for f in drawn_first]
         umap_lags += [f["lag"] for f in updates]
-    on, off = statistics.median(on_rates), statistics.median(off_rates)
-    in_thread = statistics.median(thread_rates)
     update_ms, build_ms, note = _browser_update_ms(5 if quick else 10)
     lag_max = max(lags) if lags else None
     drawn = (
@@ -169,24 +166,24 @@ def run(quick: bool) -> list[Entry]:
     )
     fps_v = statistics.median(fps) if fps else None
     return [
-        entry(
+        paired_entry(
             "live map 5k pts: training throughput, live map on vs off",
-            on,
+            on_rates,
+            off_rates,
             "samples/s",
-            off,
-            ratio(on, off),
+            "ours/base",
             ("ratio", ">=", 0.8),
             note=(
-                f"{pairs} rounds of {epochs}-epoch runs (off, on, on with frames in a "
+                f"{rounds} rounds of {epochs}-epoch runs (off, on, on with frames in a "
                 "thread; order rotated), one torch thread; frames in the projection process"
             ),
         ),
-        entry(
+        paired_entry(
             "live map 5k pts: training throughput, frames in a thread vs off (before)",
-            in_thread,
+            thread_rates,
+            off_rates,
             "samples/s",
-            off,
-            ratio(in_thread, off),
+            "ours/base",
             note="the same runs: projections in the training process (FUSION_FRAME_PROCESS=0)",
         ),
         entry(

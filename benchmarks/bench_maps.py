@@ -17,26 +17,29 @@ frames 5 % of noise apart must move a median under 10 % of the map's extent.
 
 from __future__ import annotations
 
-from benchmarks.common import Entry, entry, median, ratio, run_fresh
+from benchmarks.common import Entry, entry, interleaved, median, paired_entry, ratio, run_fresh
 
 
 def run(quick: bool) -> list[Entry]:
     n = 10_000
-    repeats = 1 if quick else 3
-    ours, base = [], []
-    for i in range(repeats):  # alternate, so machine noise hits both
-        ours.append(run_fresh(["map_ours", "--n", str(n)] + (["--sequence"] if i == 0 else [])))
-        base.append(run_fresh(["map_default", "--n", str(n)]))
-
-    def med(rs, k):
-        return median([r[k] for r in rs])
-
-    o_first, b_first = (
-        med(ours, "first") + med(ours, "import"),
-        med(base, "first") + med(base, "import"),
+    first_round = iter([True])
+    got = interleaved(  # fresh processes in rotated order, so machine noise hits both
+        {
+            "ours": lambda: run_fresh(
+                ["map_ours", "--n", str(n)] + (["--sequence"] if next(first_round, False) else [])
+            ),
+            "base": lambda: run_fresh(["map_default", "--n", str(n)]),
+        }
     )
-    o_warm, b_warm = med(ours, "warm"), med(base, "warm")
-    o_trust, b_trust = med(ours, "trust"), med(base, "trust")
+    ours, base = got["ours"], got["base"]
+
+    def per(rs, *keys):
+        return [sum(r[k] for k in keys) for r in rs]
+
+    first = (per(ours, "first", "import"), per(base, "first", "import"))
+    warm = (per(ours, "warm"), per(base, "warm"))
+    o_trust, b_trust = median(per(ours, "trust")), median(per(base, "trust"))
+    pca = ([1e3 * x for x in per(ours, "pca")], [1e3 * x for x in per(base, "pca")])
     seq = ours[0]
     small = run_fresh(["map_trust", "--n", "2000"])
     stable = {k: run_fresh(["map_stability", "--n", str(k)]) for k in (2000, n)}
@@ -64,23 +67,15 @@ def run(quick: bool) -> list[Entry]:
             note=f"ours {small['ours']:.4f}, default {small['default']:.4f}",
         ),
         *moves,
-        entry(
+        paired_entry(
             f"map {n:,} pts: first UMAP map in a fresh process (import + compile + map)",
-            o_first,
+            *first,
             "s",
-            b_first,
-            ratio(b_first, o_first),
+            "base/ours",
             ("ratio", ">=", 5),
             note="baseline umap.UMAP() defaults; ratio = baseline / ours",
         ),
-        entry(
-            f"map {n:,} pts: warm UMAP map",
-            o_warm,
-            "s",
-            b_warm,
-            ratio(b_warm, o_warm),
-            ("ratio", ">=", 2),
-        ),
+        paired_entry(f"map {n:,} pts: warm UMAP map", *warm, "s", "base/ours", ("ratio", ">=", 2)),
         entry(
             f"map {n:,} pts: trustworthiness k=10 (2k sample), ours - default",
             o_trust - b_trust,
@@ -90,13 +85,7 @@ def run(quick: bool) -> list[Entry]:
             ("value", ">=", -0.01),
             note=f"ours {o_trust:.4f}, default {b_trust:.4f}",
         ),
-        entry(
-            f"map {n:,} pts: PCA (numpy SVD) vs scikit-learn PCA(2)",
-            med(ours, "pca") * 1e3,
-            "ms",
-            med(base, "pca") * 1e3,
-            ratio(med(base, "pca"), med(ours, "pca")),
-        ),
+        paired_entry(f"map {n:,} pts: PCA (numpy SVD) vs scikit-learn PCA(2)", *pca, "ms", "base/ours"),
         entry(
             f"map {n:,} pts: 10-frame epoch sequence (project_sequence) vs 10 separate maps",
             seq["sequence"],

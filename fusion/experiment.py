@@ -138,7 +138,9 @@ class JointTask:
             emb = self.projection.transform(emb)
         return {f"emb:{k}": v for k, v in emb.items()}
 
-    def evaluate(self, model, data: TensorData, final: bool = False):
+    def evaluate(self, model, data: TensorData, final: bool = False, with_metrics: bool = True):
+        """Metrics and snapshot outputs; ``with_metrics=False``: the outputs alone (the
+        per-epoch evaluation over its time budget, see :mod:`fusion.train`)."""
         emb = self.embed(model, data)
         labels = data.data.labels
         kw: dict[str, Any] = {}
@@ -148,6 +150,8 @@ class JointTask:
             self.projection = shared_space.fit_cca(train_emb, eps=self.params["eps"])
             emb = self.projection.transform(emb)
             train_emb = self.projection.transform(train_emb)
+        if not with_metrics:
+            return {}, {f"emb:{k}": v for k, v in emb.items()}
         if final and labels is not None and self.train_data is not None:
             tr = self._probe_rows()
             if train_emb is None:
@@ -180,12 +184,16 @@ class ClassifyTask:
         out = model(inputs)
         return losses.cross_entropy(out.logits, labels, out.weights, self.entropy_weight)
 
-    def evaluate(self, model, data: TensorData, final: bool = False):
+    def evaluate(self, model, data: TensorData, final: bool = False, with_metrics: bool = True):
+        """Accuracy and attention statistics, and the snapshot outputs; ``with_metrics=False``:
+        the outputs alone (the per-epoch evaluation over its budget, see :mod:`fusion.train`)."""
         outs = [out for out in _forward_chunks(model, data)]
         logits = np.concatenate([_np(o.logits) for o in outs])
         pred = logits.argmax(1)
-        m = metrics.classification(data.data.labels, pred, self.n_classes)
         arrays: dict[str, np.ndarray] = {"pred": pred, **self._arrays(outs)}
+        if not with_metrics:
+            return {}, arrays
+        m = metrics.classification(data.data.labels, pred, self.n_classes)
         if "weights" in arrays:
             w = arrays["weights"]
             for j, name in enumerate(self.names):

@@ -31,14 +31,12 @@ from itertools import combinations
 from typing import Any, Literal
 
 import numpy as np
-from scipy.spatial.distance import pdist
-from scipy.stats import spearmanr
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from fusion.errors import DataError
+
+# scipy and scikit-learn are imported inside the functions that use them: the web server
+# imports this module for its constants and small helpers on the way to Home's first paint,
+# and scipy.stats with sklearn's models would cost seconds there.
 
 Metrics = dict[str, float]
 
@@ -255,6 +253,8 @@ def uniformity(z: Any, t: float = 2, seed: int = 0) -> Metrics:
     if z.shape[0] > _UNIFORMITY_MAX_POINTS:
         rng = np.random.default_rng(seed)
         z = z[rng.choice(z.shape[0], _UNIFORMITY_MAX_POINTS, replace=False)]
+    from scipy.spatial.distance import pdist
+
     logits = -t * pdist(_l2_normalize(z), "sqeuclidean")
     top = logits.max()  # log-mean-exp, shifted so that large t cannot underflow to log(0)
     return {"uniformity": float(top + np.log(np.mean(np.exp(logits - top))))}
@@ -341,6 +341,10 @@ def probe_predictions(z_train: Any, y_train: Any, z_val: Any, seed: int = 0) -> 
     y_train = np.asarray(y_train)
     if len(np.unique(y_train)) < 2:
         return np.full(len(z_val), y_train[0] if len(y_train) else 0)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
     return probe.fit(z_train, y_train).predict(z_val)
 
@@ -412,6 +416,8 @@ def classification(y_true: Any, y_pred: Any, n_classes: int) -> Metrics:
         )
     if n_classes < 1:
         raise DataError("errors.metrics.bad_n_classes", n_classes=n_classes)
+    from sklearn.metrics import accuracy_score, f1_score
+
     values, counts = np.unique(y_true, return_counts=True)
     majority = np.full_like(y_true, values[np.argmax(counts)])
     return {
@@ -460,6 +466,8 @@ def attention_mask_agreement(weights: Any, mask: Any) -> Metrics:
             "attention_on_informative": nan,
             "attention_on_informative_chance": nan,
         }
+    from scipy.stats import spearmanr
+
     w_r, m_r = w[rows], m[rows]
     rhos = []
     for j in range(m.shape[1]):

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from fusion.config import SCHEMA_VERSION, RunConfig
 from fusion.data import PairedData
@@ -46,6 +45,8 @@ from fusion.shared_space import FILE as SHARED_SPACE_FILE
 from fusion.shared_space import CCAProjection
 
 if TYPE_CHECKING:  # fusion.experiment imports torch: listing runs must not wait for it
+    import pandas as pd  # imported where runs are written or read: Home paints without it
+
     from fusion.experiment import RunResult
 
 EVALUATIONS = "evaluations"  # saved cross-validations (fusion.evaluation), not a run
@@ -140,6 +141,8 @@ def save_run(
             "n_val": result.val.n,
         },
     )
+    import pandas as pd
+
     from fusion.experiment import attention_frame, embeddings_frame
 
     _write_json(tmp / "metrics.json", {**result.metrics, **result.verdicts})
@@ -346,6 +349,8 @@ class LoadedRun:
 
 def load_run(path: str | os.PathLike, root: str | os.PathLike | None = None) -> LoadedRun:
     """Load a run folder (or a run name under the root); a damaged run raises DataError."""
+    import pandas as pd
+
     p = Path(path)
     if not p.is_dir():
         p = _inside(runs_root(root), str(path))

@@ -434,6 +434,36 @@ def _warm_projection() -> None:
             projector.prepare_thread()  # niced: the first training comes first
 
 
+def _niced(fn: Callable[[], Any]) -> Any:
+    """``fn()`` in a thread of lowered priority, its result or its error here.
+
+    A worker starts with the server, while the first visitor's page is being made: on a
+    small machine its seconds of imports (torch, the trainer) would take a core from that
+    page. Nice is per thread on Linux, so the thread that trains keeps its normal priority.
+    """
+    from fusion.projection import lower_priority
+
+    out: dict[str, Any] = {}
+
+    def call() -> None:
+        lower_priority()
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # raised again in the calling thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=call, name="fusion-load", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def _import_trainer() -> None:
+    import fusion.experiment  # noqa: F401  (warm: the first task starts at once)
+
+
 def worker_main(conn: Any, parent_pid: int) -> None:
     """A local worker process: load torch, say ready, train tasks until the pipe closes.
 
@@ -450,8 +480,8 @@ def worker_main(conn: Any, parent_pid: int) -> None:
         with send_lock:
             conn.send(msg)
 
-    send((READY, {"pid": os.getpid(), **device_info()}))
-    import fusion.experiment  # noqa: F401  (warm: the first task starts at once)
+    send((READY, {"pid": os.getpid(), **_niced(device_info)}))
+    _niced(_import_trainer)
 
     threading.Thread(target=_warm_projection, name="fusion-warm-umap", daemon=True).start()
 

@@ -224,3 +224,48 @@ def test_cuda_training_matches_cpu_closely(small_latent):
     )
     assert gpu.history.device.startswith("cuda")
     assert abs(cpu.history.steps[0]["loss"] - gpu.history.steps[0]["loss"]) < 1e-3
+
+
+
+def _budget_fit(data, monkeypatch, share: float, **train):
+    import fusion.train as train_mod
+
+    monkeypatch.setattr(train_mod, "EVAL_SHARE", share)
+    torch.manual_seed(0)  # the model's initial weights
+    model, task, tr, va, cfg = joint_setup(data, **train)
+    assert task.monitor == "loss"  # InfoNCE: early stopping never reads budgeted metrics
+    return fit(model, task, tr, va, cfg), model
+
+
+def test_per_epoch_metrics_follow_the_budget_and_never_change_what_is_kept(
+    small_latent, monkeypatch
+):
+    """With no budget for metrics, only epoch 0 and the last are measured; the validation
+    loss early stopping watches is there every epoch, and the weights, the kept epoch, the
+    maps and the final metrics (all validation rows) are those of a run that measured all."""
+    none, m_none = _budget_fit(small_latent, monkeypatch, 0.0, epochs=4, patience=50)
+    every, m_every = _budget_fit(small_latent, monkeypatch, float("inf"), epochs=4, patience=50)
+    measured = [int(r["epoch"]) for r in none.epochs if "val_recall_at_1_mean" in r]
+    assert measured == [0, 4]
+    assert all("val_loss" in r for r in none.epochs)
+    assert all("val_recall_at_1_mean" in r for r in every.epochs)
+    assert none.best_epoch == every.best_epoch
+    assert [s["loss"] for s in none.steps] == [s["loss"] for s in every.steps]
+    assert none.final_metrics == every.final_metrics
+    for a, b in zip(m_none.parameters(), m_every.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert [s.epoch for s in none.snapshots] == [s.epoch for s in every.snapshots]
+    for a, b in zip(none.snapshots, every.snapshots, strict=True):
+        np.testing.assert_array_equal(a.arrays["emb:a"], b.arrays["emb:a"])
+
+
+def test_an_epoch_where_early_stopping_ends_training_is_measured(small_latent, monkeypatch):
+    import fusion.train as train_mod
+
+    # A validation loss that only grows: the watch starts at epoch 1, and patience 2 runs
+    # out after epoch 3.
+    monkeypatch.setattr(train_mod._Fit, "validation_loss", lambda self: 1.0 + self.step)
+    h, _ = _budget_fit(small_latent, monkeypatch, 0.0, epochs=6, patience=2)
+    assert [int(r["epoch"]) for r in h.epochs] == [0, 1, 2, 3]
+    assert [int(r["epoch"]) for r in h.epochs if "val_recall_at_1_mean" in r] == [0, 3]
+    assert h.best_epoch == 1

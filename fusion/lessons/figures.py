@@ -186,6 +186,9 @@ def line_figure(
                 y=list(ys),
                 mode="lines" if name in dashed else "lines+markers",
                 name=name,
+                # Epochs whose metrics the trainer's budget skipped join their neighbours;
+                # the markers show the measured epochs.
+                connectgaps=True,
                 line=dict(
                     color=MODALITY_COLORS[i % len(MODALITY_COLORS)],
                     width=2,

@@ -246,7 +246,9 @@ def _curves(p: Any, chart_key: str, cfg: Any = None) -> None:
     with right:
         fig, note = None, ""
         if p.epoch_rows:
-            last = p.epoch_rows[-1]
+            # The latest epoch with the most validation metrics: an epoch over the trainer's
+            # evaluation budget carries its validation loss alone (the title names the epoch).
+            last = max(reversed(p.epoch_rows), key=lambda r: sum(k[:4] == "val_" for k in r))
             snapshot_rows = getattr(getattr(cfg, "train", None), "snapshot_rows", None)
             title, note = epoch_chart_labels(last, p.n_val, snapshot_rows)
             fig = metrics_figure(last, prefix="val_", title=title)

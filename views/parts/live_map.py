@@ -14,16 +14,18 @@ its map opens on the last live frame and its epoch slider replays the same frame
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
 
 from fusion import live
 from fusion.metrics import COLLAPSE_FACTOR
-from fusion.rundata import MapData, run_signature
 from views.parts.text import presenter, t
 from views.parts.widgets import chart, choice
+
+if TYPE_CHECKING:  # fusion.rundata imports pandas: Home's first paint goes without it
+    from fusion.rundata import MapData
 
 METHOD_LABELS = {"umap": "UMAP", "pca": "PCA"}
 ATTENTION_VIEWS = ("distribution", "by_class", "reliability")
@@ -209,5 +211,7 @@ def explore_frames(
 ) -> tuple[MapData, np.ndarray] | None:
     """The run's live frames for Explore's map: (map data on their points and epochs,
     coordinates (E, P, 2)), or None when the run has none for ``method``."""
+    from fusion.rundata import run_signature
+
     frames = _frames_cached(str(path), run_signature(path))
     return None if frames is None else live.explore_view(frames, data, method)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from fusion.errors import FusionError
@@ -148,6 +147,8 @@ def thin(rows: list[dict[str, float]], max_points: int = 300) -> list[dict[str, 
 
 def loss_figure(steps: list[dict[str, float]], max_points: int = 300):
     """Live loss curves, one line per loss part, from Progress.steps (thinned)."""
+    import pandas as pd  # here, not at import: Home's first paint goes without pandas
+
     from fusion import plots
 
     df = pd.DataFrame(thin(steps, max_points))
