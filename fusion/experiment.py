@@ -500,7 +500,7 @@ def validation_embeddings(result: RunResult) -> dict[str, np.ndarray] | None:
     """The final embeddings of every validation row (modality -> (n_val, D)), or None.
 
     The shared space a run's map is drawn in: a model's outputs (the kept epoch's weights,
-    Deep CCA through its projection), linear CCA's components, or the vectors as they are.
+    Deep CCA through its projection) or linear CCA's components; None for other methods.
     """
     ev, val = result.evaluate_rows, result.val
     if isinstance(ev, _ModelRows):
@@ -509,11 +509,7 @@ def validation_embeddings(result: RunResult) -> dict[str, np.ndarray] | None:
             arrays = ev.task.live_arrays(ev.model, TensorData.from_paired(val, ev.device))
     elif isinstance(ev, _CCARows):
         arrays = ev(val)[1]
-    elif result.config.method == "asis":
-        from fusion.pretrained import as_is_embeddings
-
-        return as_is_embeddings(val, result.config.model.normalize)
-    else:
+    else:  # vectors as they are: fusion.pretrained.as_is_embeddings (a layer above this one)
         return None
     return {k[4:]: v for k, v in arrays.items() if k.startswith("emb:")}
 

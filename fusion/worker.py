@@ -399,6 +399,10 @@ def _full_map(result: Any, emit: Emit) -> None:
     try:
         progress("embed", 0.0)
         emb = validation_embeddings(result)
+        if emb is None and result.config.method == "asis":
+            from fusion.pretrained import as_is_embeddings
+
+            emb = as_is_embeddings(result.val, result.config.model.normalize)
         if not emb:
             return
         n_points = result.val.n * len(emb)

@@ -35,9 +35,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fusion import budget
+from fusion.budget import max_file_bytes
 from fusion.data import PairedData
 from fusion.errors import DataError
-from fusion.budget import max_file_bytes
 from fusion.loaders.arrays import from_npy_files, is_npy, list_columns
 from fusion.loaders.assemble import MAX_TOTAL_COLUMNS, NAN_POLICIES
 from fusion.loaders.formats import (

@@ -8,7 +8,6 @@ Every string a page shows goes through :func:`t`; the strings live in
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import streamlit as st
