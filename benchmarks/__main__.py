@@ -24,6 +24,8 @@ AREAS = (
     "live",
     "jobs",
     "demo_repeat",
+    "bigmap",
+    "bigrun",
 )
 
 
