@@ -92,6 +92,7 @@ def run(quick: bool) -> list[Entry]:
         data = loaders.load(path)
         load_s = time.perf_counter() - t0
         grew = _maxrss_mb() - before
+        print(f"  load: {load_s:.1f} s, +{grew:.0f} MB", flush=True)
         out.append(
             entry(
                 f"{n:,} pairs end to end: load the {mb:.0f} MB Parquet",
@@ -111,6 +112,7 @@ def run(quick: bool) -> list[Entry]:
             got = _step(task, root)
             last_folder = str(got["folder"]) if got["points"] else last_folder
             rest = got["wall"] - got["map"]
+            print(f"  {name}: {got['wall']:.1f} s, map {got['map']:.1f} s", flush=True)
             out.append(
                 entry(
                     f"{n:,} pairs end to end: {name} (worker, saved)",
