@@ -104,3 +104,24 @@ def test_a_run_without_a_full_map_shows_the_snapshots_only(tmp_path):
 
     assert full_map(tmp_path) is None
     assert isinstance(AppTest, type)
+
+
+def _progress_page():
+    from types import SimpleNamespace
+
+    from views.parts.job_panel import _map_progress
+
+    live = {"map": [{"stage": "layout", "fraction": 0.7, "points": 40_000, "seconds": 12.0}]}
+    _map_progress(SimpleNamespace(live=live))
+    _map_progress(SimpleNamespace(live={"map": [{"stage": "done", "fraction": 1.0}]}))
+
+
+def test_the_job_panel_shows_the_maps_progress_after_training():
+    at = AppTest.from_function(_progress_page).run(timeout=120)
+    assert not at.exception, at.exception
+    bars = at.get("progress")
+    assert len(bars) == 1  # a finished map shows no bar
+    assert bars[0].proto.value == 70
+    assert bars[0].proto.text.startswith(
+        "Drawing the map of all 40,000 validation points: laying out the map (UMAP)"
+    )

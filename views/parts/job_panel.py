@@ -180,6 +180,14 @@ def _live_progress(key: str, map_first: bool = False) -> None:
 
 
 MAP_EVENT = "map"  # fusion.jobs.protocol.MAP_EVENT (that module is not imported here)
+MAP_STAGES = {  # the stages of fusion.worker._full_map's progress, as the bar names them
+    "embed": "common.map_stage_embed",
+    "neighbours": "common.map_stage_neighbours",
+    "graph": "common.map_stage_graph",
+    "layout": "common.map_stage_layout",
+    "pca": "common.map_stage_pca",
+    "done": "common.map_stage_done",
+}
 
 
 def _map_progress(p: Any) -> bool:
@@ -189,13 +197,13 @@ def _map_progress(p: Any) -> bool:
         return False
     last = events[-1]
     stage = str(last.get("stage", "layout"))
-    key = f"common.map_stage_{stage}"
+    key = MAP_STAGES.get(stage, "")
     st.progress(
         min(max(float(last.get("fraction", 0.0)), 0.0), 1.0),
         text=t(
             "common.map_progress",
             n=f"{int(last.get('points', 0)):,}",
-            stage=t(key) if has(key) else stage,
+            stage=t(key) if key else stage,
             elapsed=fmt_duration(float(last.get("seconds", 0.0))),
         ),
     )
