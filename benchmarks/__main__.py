@@ -32,6 +32,8 @@ AREAS = (
     "jobs",
     "demo_repeat",
     "classroom",
+    "bigmap",
+    "bigrun",
 )
 
 

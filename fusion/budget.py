@@ -3,10 +3,13 @@
 A file can be well-formed and still hostile, or simply too big for the machine: an NPZ
 whose zip-deflated members inflate to gigabytes of zeros (a decompression bomb), an
 ``.npy`` header that declares a shape of hundreds of gigabytes, a Parquet file whose
-compressed columns expand a hundredfold, a CSV with tens of millions of cells. The
-upload cap (50 MB) bounds none of these. So every loader asks this module first, using
+compressed columns expand a hundredfold, a CSV with tens of millions of cells. A cap on
+a file's bytes bounds none of these. So every loader asks this module first, using
 only what the file declares, and refuses what is over budget *before* any large
 allocation:
+
+- every file: its size in bytes against :func:`max_file_bytes` (the budget's values at
+  their peak loading cost), before the file is read;
 
 - NPZ: each member's ``.npy`` header (shape and dtype, read with NumPy's own format
   reader, ``np.lib.format.read_magic`` / ``read_array_header_*``) and its zip
@@ -45,6 +48,11 @@ DEFAULT_MAX_VALUES = 50_000_000
 MEMORY_FRACTION = 0.5  # of the memory available when a file is loaded
 BYTES_PER_VALUE = 40  # peak bytes per loaded value (float64 copies, masks, text)
 RAW_BYTES_PER_VALUE = 8  # raw data a value may declare on average (a float64)
+# Bytes of file per value of the budget: a file's bytes are held while it is parsed, so a
+# file larger than the whole budget's peak memory cannot load within it, whatever its
+# format. Text needs the room: a float64 in full is 24 characters with its separator, and a
+# caption is one value of any length.
+FILE_BYTES_PER_VALUE = BYTES_PER_VALUE
 MAX_NPZ_ARRAYS = 1000  # more members than this is not a playground data set
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -130,6 +138,16 @@ def max_values() -> int:
 def max_raw_bytes(budget: int | None = None) -> int:
     """Bytes of raw data (inflated arrays, uncompressed Parquet) one upload may declare."""
     return (max_values() if budget is None else budget) * RAW_BYTES_PER_VALUE
+
+
+def max_file_bytes(budget: int | None = None) -> int:
+    """Bytes one file may have: the value budget at :data:`FILE_BYTES_PER_VALUE` each.
+
+    A file is refused for its size alone only when holding its bytes would already take
+    the memory the whole budget allows; within that, the format's own check (rows x
+    columns, Parquet footer, NPZ headers) decides, with a message that says how many rows fit.
+    """
+    return (max_values() if budget is None else budget) * FILE_BYTES_PER_VALUE
 
 
 def _mb(n_bytes: float) -> float:

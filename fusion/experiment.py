@@ -245,6 +245,9 @@ class RunResult:
     evaluate_rows: Any = None
     # The ids of the rows the metrics were measured on (all rows after cross-validation)
     test_ids: np.ndarray | None = None
+    # The map of every validation row (fusion.bigmap.map_frame: (frame, info)), made after
+    # training when the snapshots keep only some rows; saved as map.parquet
+    full_map: tuple[pd.DataFrame, dict[str, Any]] | None = None
 
     @property
     def status(self) -> str:
@@ -499,6 +502,24 @@ def _train(data, train, val, config: RunConfig, callbacks, stop_event) -> RunRes
     )
     result.evaluate_rows = _ModelRows(model, task, device)
     return result
+
+
+def validation_embeddings(result: RunResult) -> dict[str, np.ndarray] | None:
+    """The final embeddings of every validation row (modality -> (n_val, D)), or None.
+
+    The shared space a run's map is drawn in: a model's outputs (the kept epoch's weights,
+    Deep CCA through its projection) or linear CCA's components; None for other methods.
+    """
+    ev, val = result.evaluate_rows, result.val
+    if isinstance(ev, _ModelRows):
+        ev.model.eval()
+        with torch.no_grad(), one_blas_thread():
+            arrays = ev.task.live_arrays(ev.model, TensorData.from_paired(val, ev.device))
+    elif isinstance(ev, _CCARows):
+        arrays = ev(val)[1]
+    else:  # vectors as they are: fusion.pretrained.as_is_embeddings (a layer above this one)
+        return None
+    return {k[4:]: v for k, v in arrays.items() if k.startswith("emb:")}
 
 
 @dataclass

@@ -52,6 +52,7 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,6 +61,8 @@ import numpy as np
 from fusion.errors import ConfigError, DataError
 
 Method = Literal["umap", "pca"]
+# progress(stage, fraction of the stage done): stages "neighbours", "graph", "layout"
+Progress = Callable[[str, float], None]
 
 METHODS: tuple[str, ...] = ("umap", "pca")
 # Metrics for which scikit-learn computes the exact neighbours that UMAP is given.
@@ -313,6 +316,7 @@ def _umap(
     n_epochs: int | None,
     alpha: float = 1.0,
     keep_init_units: bool = False,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     n = X.shape[0]
     if n < MIN_UMAP_POINTS:
@@ -328,9 +332,15 @@ def _umap(
     start, lo, span = _start_layout(init, seed)
     umap = _import_umap()
     k = min(n_neighbors, n - 1)
+    if progress is not None:
+        progress("neighbours", 0.0)
     knn_idx, knn_dist = _exact_knn(X, k, metric)
+    if progress is not None:
+        progress("graph", 0.0)
     graph = _fuzzy_graph(knn_idx, knn_dist)
     a, b = umap.umap_.find_ab_params(1.0, min_dist)  # spread 1, umap-learn's default
+    epochs = default_n_epochs(n) if n_epochs is None else int(n_epochs)
+    tqdm_kwds = None if progress is None else _epoch_counter(progress, epochs)
     # umap-learn's own layout step (the part worth compiling), with its default repulsion
     # strength and negative sampling rate. A seed means a seeded RandomState and the
     # single-threaded layout; umap-learn's parallel layout updates points without locks
@@ -344,7 +354,7 @@ def _umap(
         b=b,
         gamma=1.0,
         negative_sample_rate=5,
-        n_epochs=default_n_epochs(n) if n_epochs is None else int(n_epochs),
+        n_epochs=epochs,
         init=start,
         random_state=np.random.RandomState(seed) if seed is not None else np.random.mtrand._rand,
         metric="euclidean",  # only used by spectral initialisation, which we skip
@@ -354,6 +364,7 @@ def _umap(
         output_dens=False,
         parallel=seed is None,
         verbose=False,
+        tqdm_kwds=tqdm_kwds,
     )
     if seed is not None:
         global _warm
@@ -361,6 +372,34 @@ def _umap(
     if keep_init_units:  # back into the starting layout's own coordinates
         Y = Y.astype(np.float64) * (span / 10.0) + lo
     return np.ascontiguousarray(Y, dtype=np.float32)
+
+
+class _EpochWriter:
+    """A text stream for umap-learn's tqdm bar, formatted as "done/total": each write is
+    turned into ``progress("layout", done / total)`` (umap-learn has no other hook)."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress, self.total = progress, max(int(total), 1)
+
+    def write(self, text: str) -> int:
+        done, sep, _ = text.strip().partition("/")
+        if sep and done.isdigit():
+            self.progress("layout", min(int(done) / self.total, 1.0))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _epoch_counter(progress: Progress, epochs: int) -> dict[str, Any]:
+    """tqdm options that report the layout's epochs to ``progress``, about twice a second."""
+    return {
+        "disable": False,
+        "file": _EpochWriter(progress, epochs),
+        "bar_format": "{n}/{total}",
+        "mininterval": 0.5,
+        "ascii": True,
+    }
 
 
 def _check_params(method: str, n_neighbors: int, min_dist: float, metric: str) -> None:
@@ -407,6 +446,7 @@ def project(
     *,
     alpha: float = 1.0,
     keep_init_units: bool = False,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """Map points (n, d) to 2-D coordinates (n, 2), float32.
 
@@ -424,6 +464,8 @@ def project(
         instead of re-inventing it.
     keep_init_units: return the UMAP layout in the units of ``init`` (undoing the [0, 10]
         rescale), so that points the optimisation leaves alone stay where ``init`` had them.
+    progress: called as ``progress(stage, fraction)`` while UMAP works (stages
+        "neighbours", "graph", then "layout" with the fraction of its epochs done).
     """
     _check_params(method, n_neighbors, min_dist, metric)
     X = _as_data(X)
@@ -439,6 +481,7 @@ def project(
         n_epochs=n_epochs,
         alpha=alpha,
         keep_init_units=keep_init_units,
+        progress=progress,
     )
 
 

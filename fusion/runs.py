@@ -15,6 +15,8 @@ A run folder holds:
   map's points can show their images, captions and features,
 - ``live_frames.npz`` the live map's frames as drawn while training (:mod:`fusion.live`),
   so Explore replays the same map,
+- ``map.parquet`` / ``map.json`` the map of every validation row, when the snapshots keep
+  only some of them (large runs; :mod:`fusion.bigmap`),
 - ``shared_space.npz`` Deep CCA runs: the linear CCA projection (fitted on training rows)
   that takes the networks' outputs into the shared space its metrics and maps are in.
 
@@ -149,6 +151,10 @@ def save_run(
     pd.DataFrame(h.epochs).to_csv(tmp / "epochs.csv", index=False)
     pd.DataFrame(h.steps).to_parquet(tmp / "steps.parquet", index=False)
     embeddings_frame(result).to_parquet(tmp / "embeddings.parquet", index=False)
+    if getattr(result, "full_map", None) is not None:
+        from fusion.bigmap import write_map
+
+        write_map(tmp, *result.full_map)
     att = attention_frame(result)
     if len(att):
         att.to_parquet(tmp / "attention.parquet", index=False)

@@ -55,6 +55,7 @@ from fusion.jobs.protocol import (
     EVENTS,
     EXIT,
     FAILED_KEY,
+    MAP_EVENT,
     READY,
     RUN,
     SALVAGE,
@@ -334,6 +335,7 @@ def run_task(
         outcome = Outcome(summary=summary_of(result))
         gradient_free = registry.METHODS[result.config.method].gradient_free  # cca, asis
         if task.save and (result.history.steps or gradient_free):
+            _full_map(result, emit)
             outcome.name, outcome.files = _run_files(result, task.run_name)
         outcome.run_result = result if task.keep_result else None
         return outcome
@@ -349,6 +351,67 @@ def run_task(
         )
     finally:
         name_os_thread(IDLE_NAME)
+
+
+# Where each stage of the map of all validation rows starts and ends in its progress bar
+# (UMAP's layout epochs take most of its time; the exact neighbours most of the rest).
+_MAP_STAGES = {
+    "embed": (0.0, 0.05),
+    "neighbours": (0.05, 0.3),
+    "graph": (0.3, 0.4),
+    "layout": (0.4, 1.0),
+    "pca": (0.05, 1.0),
+    "done": (1.0, 1.0),
+}
+
+
+def _full_map(result: Any, emit: Emit) -> None:
+    """Give a finished run whose snapshots leave validation rows out a map of all of them
+    (:mod:`fusion.bigmap`), reporting ``map`` events: stage, fraction of the whole, points,
+    seconds. A failure only costs the map: Explore then shows the snapshots' rows."""
+    from fusion import bigmap
+    from fusion.experiment import validation_embeddings
+
+    h = result.history
+    n_snap = None if h.snapshot_rows is None else len(h.snapshot_rows)
+    if h.status != "finished" or not bigmap.needs_full_map(result.val.n, n_snap):
+        return
+    t0 = time.perf_counter()
+    n_points = result.val.n * len(result.modality_names or [])
+    sent = [0.0]
+
+    def progress(stage: str, fraction: float) -> None:
+        now = time.perf_counter()
+        if stage == "layout" and 0.0 < fraction < 1.0 and now - sent[0] < 0.5:
+            return  # at most two layout events a second
+        sent[0] = now
+        lo, hi = _MAP_STAGES.get(stage, (0.0, 1.0))
+        emit(
+            MAP_EVENT,
+            {
+                "stage": stage,
+                "fraction": lo + (hi - lo) * float(fraction),
+                "points": n_points,
+                "seconds": now - t0,
+            },
+        )
+
+    try:
+        progress("embed", 0.0)
+        emb = validation_embeddings(result)
+        if emb is None and result.config.method == "asis":
+            from fusion.pretrained import as_is_embeddings
+
+            emb = as_is_embeddings(result.val, result.config.model.normalize)
+        if not emb:
+            return
+        n_points = result.val.n * len(emb)
+        frame, info = bigmap.map_frame(emb, result.val, progress, seed=result.config.train.seed)
+        info["epoch"] = int(h.snapshots[-1].epoch) if h.snapshots else h.completed_epochs
+        result.full_map = (frame, info)
+    except Exception:
+        traceback.print_exc()
+        progress("done", 1.0)
 
 
 def salvage_task(task: TrainTask, exitcode: Any, steps: list[dict[str, float]]) -> Outcome:

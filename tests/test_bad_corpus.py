@@ -34,10 +34,16 @@ def _corpus_script():
     return module
 
 
+TEST_MAX_VALUES = "1250000"  # the memory budget (FUSION_MAX_VALUES) the cases are read under
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    """The large cases, written once per test module into a temporary folder."""
-    return _corpus_script().write_large(tmp_path_factory.mktemp("generated"))
+    """The large cases, written once per test module into a temporary folder, and read
+    under a budget of 1,250,000 values, so the file over it is 51 MB, not gigabytes."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUSION_MAX_VALUES", TEST_MAX_VALUES)
+        yield _corpus_script().write_large(tmp_path_factory.mktemp("generated"))
 
 
 def _source(case: dict, file: str, generated_dir: Path):

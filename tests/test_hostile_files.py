@@ -130,7 +130,7 @@ def _refused(out: dict, key: str, *fragments: str) -> None:
 @pytest.mark.slow
 def test_npz_deflate_bomb_is_refused_from_its_headers(hostile):
     path = hostile["npz_deflate_bomb"]
-    assert path.stat().st_size < loaders.MAX_FILE_BYTES  # under the upload cap
+    assert path.stat().st_size < loaders.max_file_bytes()  # under the file-size bound
     out = probe(path)
     _refused(
         out,
@@ -420,3 +420,20 @@ def test_train_page_states_the_estimate_and_warns_before_a_long_run(small_latent
     long = [w.value for w in at.warning if "This run is long" in w.value]
     epochs = default_config("joint").train.epochs  # the form's default (an upper bound)
     assert long and f"1,200,000 training pairs × {epochs} epochs" in long[0], long
+
+
+def test_a_file_is_bounded_by_the_memory_budget_not_a_fixed_byte_cap(monkeypatch):
+    """A 100 MB file (100,000 pairs of 128-d vectors as Parquet) passes the size check under
+    the default budget; the same bytes under a budget of a million values are refused by
+    size, with a message that names the budget."""
+    from fusion.loaders.formats import _check_size
+
+    monkeypatch.setattr(budget, "available_memory", lambda: None)
+    monkeypatch.delenv("FUSION_MAX_VALUES", raising=False)
+    assert budget.max_file_bytes() == budget.DEFAULT_MAX_VALUES * budget.FILE_BYTES_PER_VALUE
+    _check_size(int(99.5 * 2**20), "pairs_100k.parquet")  # no error
+    monkeypatch.setenv("FUSION_MAX_VALUES", "1000000")
+    with pytest.raises(DataError) as info:
+        _check_size(int(99.5 * 2**20), "pairs_100k.parquet")
+    assert info.value.key == "errors.loaders.too_large"
+    assert "99.5 MB" in str(info.value) and "1,000,000 values" in str(info.value)

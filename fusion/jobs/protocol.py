@@ -52,6 +52,7 @@ WORKER = "worker"
 START = "start"
 STEPS = "steps"
 EPOCH = "epoch"
+MAP_EVENT = "map"  # progress of the map of all validation rows made after training
 
 # A local pool's messages. Server to worker: (RUN, job_id, task, threads),
 # (SALVAGE, job_id, task, exitcode, steps), (STOP, job_id, reason), (EXIT,).

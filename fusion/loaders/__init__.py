@@ -11,9 +11,9 @@ Files are read as bytes first and their content is sniffed, so a mislabelled
 file (an Excel workbook named ``.csv``, Parquet named ``.csv``, binary data)
 gets a clear message instead of a parser traceback. Pickles are never loaded:
 NPZ is opened with ``allow_pickle=False`` and ``pd.read_pickle`` is not used.
-Files over :data:`MAX_FILE_BYTES` (the dashboard's 50 MB upload cap) are refused
-before they are read, and files whose content declares more values than the memory
-budget (NPZ headers, Parquet metadata, CSV rows; see :mod:`fusion.budget`) before it is
+Files larger than the memory budget allows even as text
+(:func:`fusion.budget.max_file_bytes`) are refused before they are read, and files whose
+content declares more values than the memory budget (NPZ headers, Parquet metadata, CSV rows; see :mod:`fusion.budget`) before it is
 parsed; a ``MemoryError`` while loading becomes a :class:`~fusion.errors.DataError`.
 
 Everything a user can get wrong raises :class:`~fusion.errors.DataError` whose
@@ -35,12 +35,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fusion import budget
+from fusion.budget import max_file_bytes
 from fusion.data import PairedData
 from fusion.errors import DataError
 from fusion.loaders.arrays import from_npy_files, is_npy, list_columns
 from fusion.loaders.assemble import MAX_TOTAL_COLUMNS, NAN_POLICIES
 from fusion.loaders.formats import (
-    MAX_FILE_BYTES,
     Source,
     _detect,
     _is_named_buffer,
@@ -64,7 +64,7 @@ __all__ = [
     "GROUP_NAMES",
     "ID_NAMES",
     "LABEL_NAMES",
-    "MAX_FILE_BYTES",
+    "max_file_bytes",
     "MAX_TOTAL_COLUMNS",
     "NAN_POLICIES",
     "PREFIX_SEP",

@@ -2,7 +2,8 @@
 
 A mislabelled file (an Excel workbook named ``.csv``, Parquet named ``.csv``, binary
 data) gets a clear :class:`~fusion.errors.DataError` instead of a parser traceback; files
-over :data:`MAX_FILE_BYTES` are refused before they are read.
+over :func:`fusion.budget.max_file_bytes` (the memory budget, not a fixed number of bytes)
+are refused before they are read.
 """
 
 from __future__ import annotations
@@ -12,13 +13,8 @@ import zipfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from fusion import budget
 from fusion.errors import DataError
-
-# Same cap as the upload widget (.streamlit/config.toml maxUploadSize = 50, in MiB), so the
-# command line and the library refuse what the dashboard would.
-# Same cap as the upload widget (.streamlit/config.toml maxUploadSize = 50, in MiB), so the
-# command line and the library refuse what the dashboard would.
-MAX_FILE_BYTES = 50 * 1024 * 1024
 
 # A path, raw bytes, a binary file-like object (BytesIO, Streamlit's
 # UploadedFile) or a (file name, bytes-or-buffer) pair for unnamed buffers.
@@ -59,12 +55,16 @@ def _read_source(obj: Source, name: str | None = None) -> tuple[bytes, str]:
 
 
 def _check_size(n_bytes: int, display: str) -> None:
-    if n_bytes > MAX_FILE_BYTES:
+    """Refuse a file larger than the memory budget allows (:func:`budget.max_file_bytes`)."""
+    values = budget.max_values()
+    limit = budget.max_file_bytes(values)
+    if n_bytes > limit:
         raise DataError(
             "errors.loaders.too_large",
             file=display,
             megabytes=n_bytes / 2**20,
-            limit=MAX_FILE_BYTES // 2**20,
+            limit=limit // 2**20,
+            budget=values,
         )
 
 

@@ -284,18 +284,27 @@ def test_bad_files_show_a_message_and_keep_the_dataset(app):
     assert sidebar_dataset(app) == before
 
 
+def upload_cap_mb() -> int:
+    """The browser upload cap the app is served with (server.maxUploadSize, MiB)."""
+    import tomllib
+
+    config = Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml"
+    return int(tomllib.loads(config.read_text())["server"]["maxUploadSize"])
+
+
 def test_upload_over_the_size_cap_is_refused(app, tmp_path):
     app.nav("Data")
     open_tab(app, "Upload files")
+    cap = upload_cap_mb()
     big = tmp_path / "big.csv"
-    with open(big, "wb") as f:  # 51 MB, sparse: the cap is 50 MB (.streamlit/config.toml)
-        f.truncate(51 * 1024 * 1024)
+    with open(big, "wb") as f:  # sparse, 1 MiB over the cap (.streamlit/config.toml)
+        f.truncate((cap + 1) * 1024 * 1024)
     app.page.locator(".st-key-upload_files input[type=file]").set_input_files(str(big))
     error = app.page.get_by_test_id("stFileChipError").or_(
-        app.page.get_by_text("File must be 50.0MB or smaller")
+        app.page.get_by_text(f"File must be {cap}.0MB or smaller")
     )
     error.first.wait_for(timeout=60_000)
-    assert "50" in error.first.inner_text()
+    assert str(cap) in error.first.inner_text()
     app.wait()
     app.assert_no_exception()
     app.shot("data-too-big")

@@ -85,10 +85,12 @@ def test_the_uploader_speaks_the_sessions_language(app):
     zone.wait_for()
     button = '.st-key-upload_files button [data-testid="stMarkdownContainer"]'
     note = '.st-key-upload_files [data-testid="stFileUploaderDropzoneInstructions"] > div'
-    limit = translate("data.upload_limit", "zh", mb=50)
+    from tests.browser.test_faults import upload_cap_mb
+
+    limit = translate("data.upload_limit", "zh", mb=upload_cap_mb())
     assert app.page.evaluate(AFTER_JS, button) == f'"{translate("data.upload_button", "zh")}"'
     assert app.page.evaluate(AFTER_JS, note) == f'"{limit}"'
     # Streamlit's own English words are hidden.
     assert not zone.get_by_text("Upload", exact=True).is_visible()
-    assert not zone.get_by_text("50MB per file").is_visible()
+    assert not zone.get_by_text(f"{upload_cap_mb()}MB per file").is_visible()
     app.shot("uploader-zh")

@@ -224,16 +224,16 @@ def _wide(n_cols: int) -> str:
 
 def write_large(folder: Path) -> Path:
     """Write the generated (large) cases into ``folder``; returns it."""
-    from fusion.loaders import MAX_FILE_BYTES
+    from fusion.loaders import max_file_bytes
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "wide_10000.csv").write_text(_wide(10_000))
     (folder / "wide_25000.csv").write_text(_wide(25_000))
-    # Over the upload cap: a valid header, then zeros; sparse on most file systems, and the
-    # loader refuses it from its size before reading it.
+    # Over the file-size bound of the memory budget: a valid header, then zeros; sparse on
+    # most file systems, and the loader refuses it from its size before reading it.
     with open(folder / "over_cap.csv", "wb") as f:
         f.write(b"a__x,b__y\n")
-        f.truncate(MAX_FILE_BYTES + 2**20)
+        f.truncate(max(max_file_bytes(), 50 * 2**20) + 2**20)  # 51 MiB under the tests' budget
     return folder
 
 

@@ -22,6 +22,7 @@ from fusion.runs import LoadedRun, RunInfo
 from views.parts.baselines import baselines_section
 from views.parts.demo import demo_panel, demo_training, take_demo_replay
 from views.parts.explore_asis import pretrained_section
+from views.parts.explore_bigmap import big_map_section, choose_view
 from views.parts.explore_helpers import (
     PROJECTION_LABELS,
     default_run,
@@ -188,6 +189,10 @@ def map_section(info: RunInfo, run: LoadedRun) -> None:
                 epochs=", ".join(map(str, data.dropped)),
             )
         )
+    # A large run's map of every validation row (made after training), or the snapshots.
+    if choose_view(info, len(data.meta)) == "all":
+        big_map_section(info, run)
+        return
     playing = bool(st.session_state.get(PLAY_KEY, False))
 
     @st.fragment(run_every=PLAY_SECONDS if playing else None)

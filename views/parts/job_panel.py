@@ -203,8 +203,42 @@ def queue_note(p: Any, slots: int) -> str:
     return t("common.waiting_place_in_line", place=ordinal(p.place), wait=about, n=slots)
 
 
+MAP_EVENT = "map"  # fusion.jobs.protocol.MAP_EVENT (that module is not imported here)
+MAP_STAGES = {  # the stages of fusion.worker._full_map's progress, as the bar names them
+    "embed": "common.map_stage_embed",
+    "neighbours": "common.map_stage_neighbours",
+    "graph": "common.map_stage_graph",
+    "layout": "common.map_stage_layout",
+    "pca": "common.map_stage_pca",
+    "done": "common.map_stage_done",
+}
+
+
+def _map_progress(p: Any) -> bool:
+    """The map of all validation rows the worker makes after training, while it is made."""
+    events = (getattr(p, "live", None) or {}).get(MAP_EVENT) or []
+    if not events or events[-1].get("stage") == "done":
+        return False
+    last = events[-1]
+    stage = str(last.get("stage", "layout"))
+    key = MAP_STAGES.get(stage, "")
+    st.progress(
+        min(max(float(last.get("fraction", 0.0)), 0.0), 1.0),
+        text=t(
+            "common.map_progress",
+            n=f"{int(last.get('points', 0)):,}",
+            stage=t(key) if key else stage,
+            elapsed=fmt_duration(float(last.get("seconds", 0.0))),
+        ),
+    )
+    return True
+
+
 def _progress_bar(p: Any) -> bool:
-    """Progress bar with ETA (or why there is none yet); True once training has started."""
+    """Progress bar with ETA (or why there is none yet); True once training has started.
+    After training, the progress of the map of all validation rows takes its place."""
+    if _map_progress(p):
+        return bool(p.steps or p.epoch_rows)
     if waiting_for_slot(p):
         from fusion.jobs import MAX_CONCURRENT  # imports torch (a job exists)
 

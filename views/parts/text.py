@@ -7,6 +7,7 @@ Every string a page shows goes through :func:`t`; the strings live in
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import streamlit as st
@@ -99,7 +100,12 @@ def fmt(x: float | None, digits: int = 3) -> str:
     if ax >= 10:
         return f"{x:.1f}"
     if 0 < ax < 10 ** (1 - digits):  # below 0.01 at 3 digits: rounding would hide it
-        return f"{x:.2g}" if ax >= 1e-4 else f"{x:.1e}"
+        if ax >= 1e-4:
+            return f"{x:.2g}"
+        if ax >= 1e-6:  # a chance level of 1/100,000 reads 0.00001, in plain decimals
+            places = 1 - math.floor(math.log10(ax))  # two significant digits
+            return f"{x:.{places}f}".rstrip("0").rstrip(".")
+        return f"{x:.1e}"
     return f"{x:.{digits}f}".rstrip("0").rstrip(".") if ax else "0"
 
 
