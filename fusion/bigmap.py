@@ -10,7 +10,7 @@ projects a large map in the web server.
 
 ``map.parquet`` columns: ``row`` (the validation row), ``id``, ``modality``, ``label``,
 ``label_name``, ``reliability`` (the mask value, NaN without a mask), ``x``, ``y``
-(float32). ``map.json``: the method, the number of points and of validation rows, the
+(float32), and the final embedding ``z0``, ``z1``, … (float32). ``map.json``: the method, the number of points and of validation rows, the
 seconds the projection took, and the epoch of the embeddings.
 
 This module is torch-free: the server reads maps with it.
@@ -95,6 +95,9 @@ def map_frame(
             "reliability": reliability[finite],
             "x": XY[:, 0].astype(np.float32),
             "y": XY[:, 1].astype(np.float32),
+            # The embeddings themselves, so a selection on this map can be summarised and
+            # exported with its cross-modal neighbours (fusion.selection) without the run.
+            **{f"z{j}": kept[:, j] for j in range(kept.shape[1])},
         }
     )
     info = {

@@ -158,6 +158,7 @@ def _pairs_script():
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_100k_pairs_upload_explore_as_is_train_and_lasso(app, tmp_path):
     path = _pairs_script().write_pairs(tmp_path / "pairs_100k.parquet", n=100_000)
     app.nav("Data")

@@ -21,10 +21,10 @@ import pandas as pd
 import streamlit as st
 
 from fusion.bigmap import read_map
-from fusion.rundata import MapData, run_signature
+from fusion.rundata import MapData, embedding_columns, run_signature
 from fusion.runs import LoadedRun, RunInfo
 from views.parts.explore_helpers import PROJECTION_LABELS
-from views.parts.explore_selection import SELECTION_KEY, selection_panel
+from views.parts.explore_selection import SELECTION_KEY, selection_actions, selection_panel
 from views.parts.text import fmt_duration, t
 from views.parts.widgets import chart, choice
 
@@ -121,7 +121,8 @@ def _stored_rows(key: str) -> list[int]:
 
 def selection_data(frame: pd.DataFrame, about: dict[str, Any]) -> MapData:
     """The big map's rows as the selection panel reads them (``MapData.meta``): one row
-    per point, ``sample`` the validation row. No embeddings are kept with the map."""
+    per point, ``sample`` the validation row; ``Z``: the saved final embeddings (maps saved
+    without them give an empty ``Z``: the panel then lists the selection only)."""
     meta = pd.DataFrame(
         {
             "epoch": int(about.get("epoch", 0) or 0),
@@ -135,7 +136,9 @@ def selection_data(frame: pd.DataFrame, about: dict[str, Any]) -> MapData:
             "y": frame["y"].to_numpy(dtype=float),
         }
     )
-    return MapData([int(about.get("epoch", 0) or 0)], meta, np.empty((0, len(meta), 0)), [])
+    zcols = embedding_columns(frame)
+    Z = frame[zcols].to_numpy(dtype=np.float64)[None] if zcols else np.empty((1, len(meta), 0))
+    return MapData([int(about.get("epoch", 0) or 0)], meta, Z, [])
 
 
 def big_map_section(info: RunInfo, run: LoadedRun) -> None:
@@ -171,9 +174,11 @@ def big_map_section(info: RunInfo, run: LoadedRun) -> None:
         )
         st.caption(t("explore.all_points_hint"))
     selected = _stored_rows(key)
+    data = selection_data(frame, about)
+    if data.Z.shape[-1]:  # summary, downloads and "train on these", as on the snapshot map
+        with left:
+            selection_actions(run, data, selected, path, 0, frame[["x", "y"]].to_numpy())
     with right:
         # The snapshots' samples are a subset of these rows: content is shown from the
         # snapshot map; here the panel lists ids, classes and modalities.
-        selection_panel(
-            dataclasses.replace(run, samples=None), selection_data(frame, about), selected, key
-        )
+        selection_panel(dataclasses.replace(run, samples=None), data, selected, key)
