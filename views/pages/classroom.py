@@ -17,6 +17,8 @@ from fusion.classroom import DEFAULT_HOURS, MAX_HOURS, Limits, Sent
 from fusion.errors import FusionError
 from views.parts import classroom as cls
 from views.parts.board import board_view
+from views.parts.job_panel import queue_note
+from views.parts.jobs import current_job, waiting_for_slot
 from views.parts.links import current_setup, workspace
 from views.parts.state import open_lesson
 from views.parts.text import presenter, t
@@ -159,6 +161,21 @@ def _control_panel(info, teacher_link: str) -> None:
 # A student
 
 
+@st.fragment(run_every=2.0)
+def _my_training() -> None:
+    """The student's own training: its place in line while it waits, else how far it is."""
+    job = current_job()
+    if job is None or not job.running:
+        st.rerun(scope="app")
+    p = job.progress()
+    if waiting_for_slot(p):
+        from fusion.jobs import MAX_CONCURRENT
+
+        st.info(queue_note(p, MAX_CONCURRENT), icon=":material/hourglass_top:")
+    else:
+        st.caption(t("common.training_pct_done", pct=f"{p.fraction:.0%}"))
+
+
 def _student(info) -> None:
     m = cls.member()
     me = cls.current_student()
@@ -186,6 +203,9 @@ def _student(info) -> None:
         if info.limits.max_samples:
             parts.append(t("classroom.limits_now_samples", samples=info.limits.max_samples))
         st.caption(t("classroom.limits_now", limits=", ".join(parts)))
+    job = current_job()
+    if job is not None and job.running:
+        _my_training()
     st.toggle(t("classroom.share_runs"), value=cls.share_runs(), key=cls.SHARE_RUNS,
               help=t("classroom.share_runs_help"))  # fmt: skip
     mine = [e for e in cls.store().board(info.code) if e.student == m.key]
