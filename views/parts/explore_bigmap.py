@@ -54,7 +54,7 @@ def _figure_cached(path: str, signature: str, color_by: str, language: str, titl
 
     del language  # part of the cache key: the figure's words are in it
     loaded = _full_map_cached(path, signature)
-    assert loaded is not None, "the map file was there a moment ago"
+    assert loaded is not None  # full_map found the file before asking for the figure
     frame, info = loaded
     name = PROJECTION_LABELS.get(str(info.get("method")), str(info.get("method")))
     return big_map(
