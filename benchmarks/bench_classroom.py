@@ -3,7 +3,9 @@
 One ``streamlit run app.py`` (loopback, its own runs folder, worker processes, at most
 ``FUSION_MAX_TRAININGS=2`` trainings at once, a short ``disconnectedSessionTTL``):
 
-1. warm-up: one session opens Home and the Class page; then the server's RSS is read;
+1. warm-up: a teacher and one student go through the whole class (start, send, join,
+   load, train, the run on the board, close), then the server's own warm-up (its UMAP
+   compile) is waited out; then the server's RSS is read;
 2. the teacher opens a setup (400 samples, 2 epochs), starts a class from the sidebar,
    sets the class limits and sends the setup; the teacher's board stays open throughout
    (its counts poll the class folder every few seconds);
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.appserver import CHROMIUM, CHROMIUM_ARGS, rss_mb, training_threads
-from benchmarks.bench_load import TTL_S, HealthPoller, serve, wait_idle
+from benchmarks.bench_load import SETTLE_S, TTL_S, HealthPoller, serve, wait_idle, wait_server_warm
 from benchmarks.common import Entry, check
 
 VIEWPORT = {"width": 1200, "height": 800}
@@ -119,6 +121,52 @@ def _probe_rerun(page) -> float:
     return time.perf_counter() - t0
 
 
+def _start_class(browser, server) -> tuple:
+    """A teacher with the setup open starts a class, limits it and sends the setup."""
+    teacher, tpage = _open(browser, f"{server.url}/data?{SETUP}")
+    tpage.get_by_test_id("stSidebar").get_by_role("button", name="Start a class").click()
+    tpage.locator(".class-code").wait_for()
+    _idle(tpage)
+    code = tpage.locator(".class-code").inner_text().strip()
+    tpage.locator(".st-key-class_max_epochs input").fill("2")
+    tpage.locator(".st-key-class_max_samples input").fill("400")
+    tpage.get_by_role("button", name="Set limits").click()
+    _idle(tpage)
+    tpage.get_by_role("button", name="Send to everyone").click()
+    tpage.get_by_text("Sent now:").wait_for()
+    _idle(tpage)
+    return teacher, tpage, code
+
+
+def _join_and_train(browser, server, code: str, nickname: str) -> tuple:
+    ctx, p = _open(browser, f"{server.url}/class?class={code}")
+    p.locator(".st-key-class_nickname input").fill(nickname)
+    p.get_by_role("button", name="Join").click()
+    p.get_by_role("button", name="Load it").first.click()
+    p.get_by_role("button", name="Start training").click()
+    return ctx, p
+
+
+def _close_class(teacher, tpage) -> None:
+    tpage.get_by_role("button", name="Close the class").click()
+    tpage.get_by_role("button", name="Close it now").click()
+    tpage.get_by_text("Join a class").wait_for()
+    teacher.close()
+
+
+def _warm_up(browser, server) -> None:
+    """One whole class of one student: imports, the first training, the board's figures."""
+    teacher, tpage, code = _start_class(browser, server)
+    ctx, _ = _join_and_train(browser, server, code, "warm")
+    deadline = time.monotonic() + 300
+    while _board_count(server.runs_dir, code) < 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    tpage.reload()
+    _idle(tpage)
+    ctx.close()
+    _close_class(teacher, tpage)
+
+
 def run_classroom(n_students: int, timeout_s: float = 900.0, tmp: Path | None = None) -> ClassroomResult:
     from playwright.sync_api import sync_playwright
 
@@ -130,36 +178,20 @@ def run_classroom(n_students: int, timeout_s: float = 900.0, tmp: Path | None = 
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         stack.callback(browser.close)
 
-        warm, page = _open(browser, f"{server.url}/class")
-        warm.close()
-        time.sleep(TTL_S + 2)
+        _warm_up(browser, server)
+        time.sleep(TTL_S + SETTLE_S)
+        wait_server_warm(server)
         wait_idle(server.pid)
         rss_warm = rss_mb(server.pid)
 
-        teacher, tpage = _open(browser, f"{server.url}/data?{SETUP}")
-        tpage.get_by_test_id("stSidebar").get_by_role("button", name="Start a class").click()
-        tpage.locator(".class-code").wait_for()
-        _idle(tpage)
-        code = tpage.locator(".class-code").inner_text().strip()
-        tpage.locator(".st-key-class_max_epochs input").fill("2")
-        tpage.locator(".st-key-class_max_samples input").fill("400")
-        tpage.get_by_role("button", name="Set limits").click()
-        _idle(tpage)
-        tpage.get_by_role("button", name="Send to everyone").click()
-        tpage.get_by_text("Sent now:").wait_for()
-        _idle(tpage)
+        teacher, tpage, code = _start_class(browser, server)
 
         result = ClassroomResult(students=n_students, on_board=0, seconds=0.0, rss_warm_mb=rss_warm)
         contexts = []
         t0 = time.monotonic()
         with HealthPoller(server.url, every=0.2) as health:
             for i in range(n_students):
-                ctx, p = _open(browser, f"{server.url}/class?class={code}")
-                p.locator(".st-key-class_nickname input").fill(f"S{i:02d}")
-                p.get_by_role("button", name="Join").click()
-                p.get_by_role("button", name="Load it").first.click()
-                p.get_by_role("button", name="Start training").click()
-                contexts.append((ctx, p))
+                contexts.append(_join_and_train(browser, server, code, f"S{i:02d}"))
                 result.rss_peak_mb = max(result.rss_peak_mb, rss_mb(server.pid))
                 if i % 3 == 2:
                     result.reruns.append(_probe_rerun(tpage))
@@ -185,11 +217,8 @@ def run_classroom(n_students: int, timeout_s: float = 900.0, tmp: Path | None = 
             result.problems.append(f"not on the teacher's board page: {missing}")
         for ctx, _ in contexts:
             ctx.close()
-        tpage.get_by_role("button", name="Close the class").click()
-        tpage.get_by_role("button", name="Close it now").click()
-        tpage.get_by_text("Join a class").wait_for()
-        teacher.close()
-        time.sleep(TTL_S + 2)
+        _close_class(teacher, tpage)
+        time.sleep(TTL_S + SETTLE_S)  # closed sessions are forgotten after the TTL
         wait_idle(server.pid)
         result.rss_after_mb = rss_mb(server.pid)
         result.trainings_left = training_threads(server.pid)

@@ -14,6 +14,7 @@ URL, and what every page does for a class member.
 
 from __future__ import annotations
 
+import functools
 import io
 import threading
 import time
@@ -291,8 +292,9 @@ def watch_job(job: Any) -> None:
     threading.Thread(target=follow, name=f"fusion-class-{code}", daemon=True).start()
 
 
+@functools.lru_cache(maxsize=16)
 def qr_png(url: str) -> bytes:
-    """The QR code of ``url`` as a PNG, sized for a projector."""
+    """The QR code of ``url`` as a PNG, sized for a projector (made once per link)."""
     import segno
 
     buf = io.BytesIO()

@@ -45,7 +45,9 @@ def training_panel(key: str = "train", map_first: bool = False) -> None:
     if job is None:
         return
     with st.container(key=f"{key}_panel"):
-        if job.running:
+        if job.running and waiting_for_slot(job.progress()):
+            _queued_progress(key)
+        elif job.running:
             _live_progress(key, map_first)
         else:
             collect_finished_job()
@@ -148,6 +150,31 @@ def epoch_chart_labels(
     return title, ""
 
 
+QUEUED_POLL_S = 2.0  # a waiting job's place in line changes when a job ends: seconds apart
+
+
+def _stop_button(key: str) -> dict[str, Any]:
+    return dict(
+        label=t("common.stop_training"),
+        key=f"{key}_stop",
+        icon=":material/stop:",
+        on_click=stop_current_job,
+        help=t("common.ends_within_one_batch"),
+    )
+
+
+@st.fragment(run_every=QUEUED_POLL_S)
+def _queued_progress(key: str) -> None:
+    """While the job waits for a training slot: its place in line and the estimated wait,
+    polled every two seconds (a room of waiting students reruns a quarter as often as the
+    live panel would); once it starts, a full rerun brings the live panel."""
+    job = current_job()
+    if job is None or not job.running or not waiting_for_slot(job.progress()):
+        st.rerun(scope="app")
+    _progress_bar(job.progress())
+    st.button(**_stop_button(key))
+
+
 @st.fragment(run_every=0.5)
 def _live_progress(key: str, map_first: bool = False) -> None:
     """Polls this session's job twice a second; the job's thread never calls st.*."""
@@ -157,13 +184,7 @@ def _live_progress(key: str, map_first: bool = False) -> None:
     p = job.progress()
     # Stop sits above the live map, beside the progress it stops: the map redraws twice a
     # second and may change height, which would move a button below it under the pointer.
-    stop = dict(
-        label=t("common.stop_training"),
-        key=f"{key}_stop",
-        icon=":material/stop:",
-        on_click=stop_current_job,
-        help=t("common.ends_within_one_batch"),
-    )
+    stop = _stop_button(key)
     if map_first:  # the map in view at once; the curves below it
         bar, button = st.columns([5, 1], vertical_alignment="bottom")
         with bar:
