@@ -171,6 +171,10 @@ class Progress:
     def epoch_done(self, info: dict) -> None:
         keys = [k for k in info if k.startswith("val_recall_at_1_mean") or k == "val_accuracy"]
         score = ", ".join(f"{k[4:]}={info[k]:.3f}" for k in keys[:1])
+        if keys:
+            self.scored = True
+        elif getattr(self, "scored", False):  # the per-epoch evaluation's time budget skipped it
+            score = "metrics not measured this epoch (time budget)"
         epoch = f"epoch {int(info['epoch'])}/{self.epochs}"
         if self.bar is not None:
             self.bar.set_description(epoch)

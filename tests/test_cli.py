@@ -133,7 +133,11 @@ def test_progress_in_a_log_is_one_line_per_epoch_and_quiet_is_silent(tmp_path, r
     assert "\r" not in err
     epoch_lines = [line for line in err.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in epoch_lines] == ["1/3", "2/3", "3/3"]
-    assert all("loss" in line and "recall_at_1_mean=" in line for line in epoch_lines)
+    assert all("loss" in line for line in epoch_lines)
+    # The first and last epochs are always measured; one between may be skipped by the
+    # per-epoch evaluation's time budget (fusion.train.EVAL_SHARE), and then says so.
+    assert "recall_at_1_mean=" in epoch_lines[0] and "recall_at_1_mean=" in epoch_lines[-1]
+    assert all("recall_at_1_mean=" in line or "not measured" in line for line in epoch_lines)
     assert main([*args, "--quiet", "--out", str(tmp_path / "runs" / "quiet")]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -55,6 +56,17 @@ def use_demo_data(app: App) -> None:
     app.nav("Train", "train-empty")
     keyed(app, "empty_make_data").get_by_role("button").click()
     wait_for_text(app, "shared_latent", 30, where="stSidebar")
+    app.wait()
+
+
+def use_big_data(app: App, n: int = 8000) -> None:
+    """Open Train with ``n`` generated samples (a link's setup, in this tab's workspace), so
+    a long training outlasts the test's reloads and reconnections: 200 epochs on 8,000
+    samples are minutes even when per-epoch evaluation is on its time budget."""
+    ws = parse_qs(urlparse(app.page.url).query).get("ws", [""])[0]
+    app.page.goto(f"{app.url}/train?ws={ws}&data=shared_latent&d.n={n}&d.seed=0")
+    app.page.get_by_test_id("stSidebarNav").wait_for()
+    wait_for_text(app, f"{n} samples", 60, where="stSidebar")
     app.wait()
 
 
@@ -172,7 +184,7 @@ def test_reload_and_closed_tab_keep_the_job_and_it_reattaches(app, browser):
     """Jobs belong to the workspace: a reload or a closed tab does not stop them; the
     workspace's link, opened again (here in another browser context), re-attaches."""
     server = app.server
-    use_demo_data(app)
+    use_big_data(app)
     # A run that finishes before the reload.
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["Home", "ArrowRight"]) == 2
     keyed(app, "tr_name_joint_info_nce").locator("input").fill("before-reload")
@@ -203,7 +215,7 @@ def test_reload_and_closed_tab_keep_the_job_and_it_reattaches(app, browser):
     other = App(context.new_page(), server, app.test_name + "-closed-tab")
     try:
         other.open()
-        use_demo_data(other)
+        use_big_data(other)
         start_long_training(other, "survives-close")
         link = other.page.url  # carries the workspace (?ws=...)
         assert "ws=" in link, link
