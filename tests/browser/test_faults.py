@@ -59,10 +59,10 @@ def use_demo_data(app: App) -> None:
     app.wait()
 
 
-def use_big_data(app: App, n: int = 8000) -> None:
+def use_big_data(app: App, n: int = 4000) -> None:
     """Open Train with ``n`` generated samples (a link's setup, in this tab's workspace), so
-    a long training outlasts the test's reloads and reconnections: 200 epochs on 8,000
-    samples are minutes even when per-epoch evaluation is on its time budget."""
+    a long training outlasts the test's reloads and reconnections: 200 epochs on 4,000
+    samples (twice the demo's) are minutes even with per-epoch evaluation on its budget."""
     ws = parse_qs(urlparse(app.page.url).query).get("ws", [""])[0]
     app.page.goto(f"{app.url}/train?ws={ws}&data=shared_latent&d.n={n}&d.seed=0")
     app.page.get_by_test_id("stSidebarNav").wait_for()
@@ -70,9 +70,10 @@ def use_big_data(app: App, n: int = 8000) -> None:
     app.wait()
 
 
-def start_long_training(app: App, name: str = "") -> None:
+def start_long_training(app: App, name: str = "", first_steps_s: float = 30) -> None:
     """Start a joint InfoNCE training of minutes (200 epochs of batches of 16: 15,000 steps
-    on the demo's 1,200 training pairs); wait until steps are done."""
+    on the demo's 1,200 training pairs); wait until steps are done (``first_steps_s``: how
+    long the first steps may take; larger data takes longer to prepare)."""
     assert set_epochs(app, "tr_epochs_joint_info_nce", ["End"]) == 200
     no_early_stop(app)
     assert set_epochs(app, "tr_bs_joint_info_nce", ["Home"]) == 16  # the slider drives both
@@ -81,7 +82,7 @@ def start_long_training(app: App, name: str = "") -> None:
     app.page.get_by_role("button", name="Start training").click()
     keyed(app, "train_stop").wait_for(timeout=60_000)
     app.page.get_by_test_id("stProgress").filter(has_text="step").wait_for(timeout=60_000)
-    wait_for_step_above(app, 1, 30)  # a stop now leaves a run with steps, which is saved
+    wait_for_step_above(app, 1, first_steps_s)  # a stop now leaves a run with steps, saved
     app.wait()
 
 
@@ -194,7 +195,7 @@ def test_reload_and_closed_tab_keep_the_job_and_it_reattaches(app, browser):
     assert "before-reload" in app.sidebar_text()
 
     # Reload during a training: the job goes on and the page re-attaches to it.
-    start_long_training(app, "survives-reload")
+    start_long_training(app, "survives-reload", first_steps_s=90)
     assert server.training_threads() == 1
     app.page.reload()
     app.page.get_by_test_id("stSidebarNav").wait_for()
@@ -216,7 +217,7 @@ def test_reload_and_closed_tab_keep_the_job_and_it_reattaches(app, browser):
     try:
         other.open()
         use_big_data(other)
-        start_long_training(other, "survives-close")
+        start_long_training(other, "survives-close", first_steps_s=90)
         link = other.page.url  # carries the workspace (?ws=...)
         assert "ws=" in link, link
     finally:
