@@ -59,10 +59,10 @@ def use_demo_data(app: App) -> None:
     app.wait()
 
 
-def use_big_data(app: App, n: int = 4000) -> None:
+def use_big_data(app: App, n: int = 3000) -> None:
     """Open Train with ``n`` generated samples (a link's setup, in this tab's workspace), so
-    a long training outlasts the test's reloads and reconnections: 200 epochs on 4,000
-    samples (twice the demo's) are minutes even with per-epoch evaluation on its budget."""
+    a long training outlasts the test's reloads and reconnections: 200 epochs on 3,000
+    samples (1.5 times the demo's) are minutes even with per-epoch evaluation on its budget."""
     ws = parse_qs(urlparse(app.page.url).query).get("ws", [""])[0]
     app.page.goto(f"{app.url}/train?ws={ws}&data=shared_latent&d.n={n}&d.seed=0")
     app.page.get_by_test_id("stSidebarNav").wait_for()
