@@ -45,11 +45,12 @@ from views.parts.explore_sections import (
     run_header,
 )
 from views.parts.explore_selection import (
-    SELECTION_KEY,
     neighbours_panel,
     restore_link_selection,
     selection_actions,
     selection_panel,
+    store_rows,
+    stored_rows,
 )
 from views.parts.live_map import explore_frames
 from views.parts.state import set_active_run
@@ -110,12 +111,7 @@ def _store_selection(path: str) -> None:
     state = st.session_state.get(MAP_KEY)
     points = state.selection.points if state is not None else []
     rows = selected_rows(points, st.session_state.get(MAP_ROWS_KEY) or [])
-    st.session_state[SELECTION_KEY] = {"run": path, "rows": rows}
-
-
-def _stored_rows(path: str) -> list[int]:
-    sel = st.session_state.get(SELECTION_KEY) or {}
-    return list(sel.get("rows", [])) if sel.get("run") == path else []
+    store_rows(path, rows)
 
 
 def map_controls(data: MapData) -> dict:
@@ -282,7 +278,7 @@ def _live_map(info: RunInfo, run: LoadedRun, data: MapData) -> None:
     e_idx = epochs.index(epoch)
     points = points_frame(data, coords[e_idx])
     restore_link_selection(path, data)  # a shared link's ?sel=, once
-    selected = _stored_rows(path)
+    selected = stored_rows(path)
     method_name = PROJECTION_LABELS[opts["method"]]
     fig = plots.shared_space(
         points,

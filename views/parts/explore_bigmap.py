@@ -24,7 +24,12 @@ from fusion.bigmap import read_map
 from fusion.rundata import MapData, embedding_columns, run_signature
 from fusion.runs import LoadedRun, RunInfo
 from views.parts.explore_helpers import PROJECTION_LABELS
-from views.parts.explore_selection import SELECTION_KEY, selection_actions, selection_panel
+from views.parts.explore_selection import (
+    selection_actions,
+    selection_panel,
+    store_rows,
+    stored_rows,
+)
 from views.parts.text import fmt_duration, t
 from views.parts.widgets import chart, choice
 
@@ -111,12 +116,7 @@ def _store_selection(key: str) -> None:
     from fusion.plots.bigmap import selection_rows
 
     rows = selection_rows(points, st.session_state.get(BIG_ROWS_KEY) or [])
-    st.session_state[SELECTION_KEY] = {"run": key, "rows": rows}
-
-
-def _stored_rows(key: str) -> list[int]:
-    sel = st.session_state.get(SELECTION_KEY) or {}
-    return list(sel.get("rows", [])) if sel.get("run") == key else []
+    store_rows(key, rows)
 
 
 def selection_data(frame: pd.DataFrame, about: dict[str, Any]) -> MapData:
@@ -173,7 +173,7 @@ def big_map_section(info: RunInfo, run: LoadedRun) -> None:
             config={"displaylogo": False},
         )
         st.caption(t("explore.all_points_hint"))
-    selected = _stored_rows(key)
+    selected = stored_rows(key)
     data = selection_data(frame, about)
     if data.Z.shape[-1]:  # summary, downloads and "train on these", as on the snapshot map
         with left:

@@ -68,6 +68,18 @@ EAGER_EXPORT_POINTS = 2000  # larger selections build their files only when down
 SUMMARY_MAX_ROWS = 2000
 
 
+def store_rows(run_key: str, rows: list[int]) -> None:
+    """Keep ``rows`` as the selection of the map ``run_key`` names (a run's path, or its
+    big map's key): one selection at a time, for one map."""
+    st.session_state[SELECTION_KEY] = {"run": run_key, "rows": rows}
+
+
+def stored_rows(run_key: str) -> list[int]:
+    """The rows selected on the map ``run_key`` names ([] when the selection is another's)."""
+    sel = st.session_state.get(SELECTION_KEY) or {}
+    return list(sel.get("rows", [])) if sel.get("run") == run_key else []
+
+
 def selection_panel(run: LoadedRun, data: MapData, rows: list[int], path: str) -> list[int]:
     """The selected samples' content; returns the rows described (at most MAX_QUERIES)."""
     st.subheader(t("explore.selected_points"))
@@ -85,7 +97,7 @@ def selection_panel(run: LoadedRun, data: MapData, rows: list[int], path: str) -
         + (t("explore.showing_first_k", k=MAX_QUERIES) if len(rows) > MAX_QUERIES else "")
     )
     if c2.button(t("explore.clear"), key="explore_clear_sel"):
-        st.session_state[SELECTION_KEY] = {"run": path, "rows": []}
+        store_rows(path, [])
         st.rerun(scope="fragment")
     queries = rows_across_modalities(rows, meta["modality"].to_numpy(), MAX_QUERIES)
     show_samples(run, meta, queries)
@@ -525,5 +537,5 @@ def restore_link_selection(path: str, data: MapData) -> None:
         st.warning(t("selection.link_selection_missing", n=len(ids)), icon=":material/link_off:")
         return
     set_pending_link_selection(None)
-    st.session_state[SELECTION_KEY] = {"run": path, "rows": rows}
+    store_rows(path, rows)
     st.toast(t("selection.link_selection_restored", n=len(set(ids))), icon=":material/link:")
