@@ -29,11 +29,11 @@ from fusion.errors import DataError
 from fusion.plots.style import (
     LABEL_COLORS,
     MISSING_COLOR,
-    RELIABILITY_SCALE,
     Translate,
     _finish,
     _tr,
     modality_color_map,
+    reliability_colour_axis,
 )
 
 COLOR_BY = ("modality", "label", "reliability")
@@ -131,15 +131,7 @@ def big_map(
     if color_by == "reliability":
         # Unknown reliability (-1) falls below cmin and takes the scale's low end; the
         # colour bar covers 0..1.
-        fig.update_layout(
-            coloraxis=dict(
-                colorscale=RELIABILITY_SCALE,
-                cmin=0.0,
-                cmax=1.0,
-                colorbar=dict(title=dict(text=tr("plots.reliability")), x=1.02),
-            ),
-            legend=dict(x=1.15),
-        )
+        reliability_colour_axis(fig, tr)
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     fig.update_layout(legend=dict(itemsizing="constant"), dragmode="pan", hovermode="closest")
     x_label, y_label = axis_labels or (tr("plots.map_axis_1_u"), tr("plots.map_axis_2_u"))

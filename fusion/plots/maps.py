@@ -14,7 +14,6 @@ from fusion.plots.style import (
     MISSING_COLOR,
     MODALITY_SYMBOLS,
     PAIR_LINE_COLOR,
-    RELIABILITY_SCALE,
     ColorBy,
     Translate,
     _check_columns,
@@ -23,6 +22,7 @@ from fusion.plots.style import (
     class_order,
     label_color_map,
     modality_color_map,
+    reliability_colour_axis,
 )
 
 
@@ -117,15 +117,7 @@ def shared_space(
         traces += m.symbol_legend()  # the colours now mean something else
     fig = go.Figure(data=traces)
     if color_by == "reliability":
-        fig.update_layout(
-            coloraxis=dict(
-                colorscale=RELIABILITY_SCALE,
-                cmin=0.0,
-                cmax=1.0,
-                colorbar=dict(title=dict(text=tr("plots.reliability")), x=1.02),
-            ),
-            legend=dict(x=1.15),
-        )
+        reliability_colour_axis(fig, tr)
     # Map axes carry no units of their own; equal scales keep distances honest (PCA).
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     fig.update_layout(legend=dict(itemsizing="constant"), dragmode="lasso")

@@ -274,6 +274,20 @@ def rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
+def reliability_colour_axis(fig: go.Figure, tr: Callable[..., str]) -> None:
+    """The map's shared colour axis for reliability: Cividis over 0..1 with its colour bar
+    (titled in the page's language), the legend moved right of the bar."""
+    fig.update_layout(
+        coloraxis=dict(
+            colorscale=RELIABILITY_SCALE,
+            cmin=0.0,
+            cmax=1.0,
+            colorbar=dict(title=dict(text=tr("plots.reliability")), x=1.02),
+        ),
+        legend=dict(x=1.15),
+    )
+
+
 def _finish(fig: go.Figure, title: str, x_label: str | None, y_label: str | None) -> go.Figure:
     """Title, axis titles and transparent backgrounds (the host theme does the rest)."""
     fig.update_layout(
