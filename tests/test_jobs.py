@@ -188,7 +188,10 @@ def test_shutdown_saves_a_pool_job_at_once_from_its_kept_epoch(small_latent, run
     # Only the worker's answer at once says so (the training's own end says SHUTDOWN_KEY).
     assert h.status == "stopped" and h.message_key == jobs.SHUTDOWN_KEPT_KEY, h.message
     kept = h.message_params["kept"]
-    assert kept >= 2 and h.best_epoch == kept and h.message_params["epoch"] > kept
+    assert kept >= 2 and h.best_epoch == kept
+    # The stop lands in the epoch after the kept one, or in the kept epoch's own end (its
+    # last batch done, its checkpoint taken: the window the assertion on at_stop allows).
+    assert h.message_params["epoch"] in (kept, kept + 1), h.message
     run = load_run(job.saved_path)
     assert run.run["status"] == "stopped" and run.snapshot_epochs[-1] == kept
     assert run.metrics and all(k in run.epochs for k in ("epoch", "train_loss"))
