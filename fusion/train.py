@@ -14,8 +14,10 @@ Design notes (measured on a 2-core CPU, see benchmarks/):
 - Per-epoch evaluation is on a time budget, as the live map's frames are: the task's
   metrics are measured at an epoch only while all metric time so far, this epoch's
   included, stays within :data:`EVAL_SHARE` of the wall time since training started
-  (a paced demo's waits count, so its short epochs keep their metrics). Epoch 0, the last
-  planned epoch and an epoch where early stopping ends training are always measured, and
+  (a paced demo's waits count, so its short epochs keep their metrics). Epoch 0 (before
+  training), the first trained epoch (a person's first reading, in the app's curves and the
+  command line's first line), the last planned epoch and an epoch where early stopping ends
+  training are always measured, and
   what early stopping watches (the validation loss, or a task metric, for which every epoch
   is measured) is computed every epoch, so which weights are kept never depends on timing.
   Snapshot outputs (the maps) are made every epoch. A skipped epoch's row carries no task
@@ -400,7 +402,7 @@ class _Fit:
     def measures_metrics(self, epoch: int, loss: float | None) -> bool:
         """Whether epoch ``epoch``'s evaluation measures the task's metrics (the budget of
         the module notes); ``loss`` is its validation loss when early stopping watches it."""
-        if not self.budgeted or epoch == 0 or epoch >= self.config.epochs:
+        if not self.budgeted or epoch <= 1 or epoch >= self.config.epochs:
             return True
         if loss is not None and self.stops_at(epoch, loss):
             return True

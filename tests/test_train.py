@@ -240,13 +240,13 @@ def _budget_fit(data, monkeypatch, share: float, **train):
 def test_per_epoch_metrics_follow_the_budget_and_never_change_what_is_kept(
     small_latent, monkeypatch
 ):
-    """With no budget for metrics, only epoch 0 and the last are measured; the validation
+    """With no budget for metrics, only epochs 0 and 1 and the last are measured; the validation
     loss early stopping watches is there every epoch, and the weights, the kept epoch, the
     maps and the final metrics (all validation rows) are those of a run that measured all."""
     none, m_none = _budget_fit(small_latent, monkeypatch, 0.0, epochs=4, patience=50)
     every, m_every = _budget_fit(small_latent, monkeypatch, float("inf"), epochs=4, patience=50)
     measured = [int(r["epoch"]) for r in none.epochs if "val_recall_at_1_mean" in r]
-    assert measured == [0, 4]
+    assert measured == [0, 1, 4]
     assert all("val_loss" in r for r in none.epochs)
     assert all("val_recall_at_1_mean" in r for r in every.epochs)
     assert none.best_epoch == every.best_epoch
@@ -267,5 +267,5 @@ def test_an_epoch_where_early_stopping_ends_training_is_measured(small_latent, m
     monkeypatch.setattr(train_mod._Fit, "validation_loss", lambda self: 1.0 + self.step)
     h, _ = _budget_fit(small_latent, monkeypatch, 0.0, epochs=6, patience=2)
     assert [int(r["epoch"]) for r in h.epochs] == [0, 1, 2, 3]
-    assert [int(r["epoch"]) for r in h.epochs if "val_recall_at_1_mean" in r] == [0, 3]
+    assert [int(r["epoch"]) for r in h.epochs if "val_recall_at_1_mean" in r] == [0, 1, 3]
     assert h.best_epoch == 1
