@@ -5,7 +5,8 @@ The first test puts a saved run beside a map of 100,000 points (``map.parquet``,
 worker writes it) and drives the page as a person does. The journey (slow) uploads a
 100,000-pair Parquet of two 128-d columns (``tests/data/make_big_pairs.py``), explores the
 vectors as they are, trains a joint embedding and an attention model for one epoch each,
-and lassos on each run's map of all its validation points.
+lassos on each run's map of all its validation points, exports the last selection, keeps
+its samples as a new data set and trains on that.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from fusion import bigmap
 from tests.apptest_helpers import make_run
@@ -157,9 +159,38 @@ def _pairs_script():
     return module
 
 
+SUMMARY = re.compile(r"([\d,]+) of ([\d,]+) samples selected \(([\d,]+) points\)")
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def train_one_epoch(app, method: str) -> None:
+    """Train ``method`` for one epoch on the session's data; waits for the map of all
+    points the worker draws after training, then for the end."""
+    app.nav("Train")
+    epochs_key = "tr_epochs_joint_info_nce"
+    if method == "attention":
+        keyed(app, "tr_method").get_by_text("Attention fusion", exact=False).first.click()
+        app.wait()
+        epochs_key = next(
+            k
+            for k in ("tr_epochs_attention", "tr_epochs_attention_cross_entropy")
+            if app.page.locator(f".st-key-{k}").count()
+        )
+    assert set_epochs(app, epochs_key, ["Home", "ArrowRight"]) >= 1
+    app.page.get_by_role("button", name="Start training").click()
+    wait_for_text(app, "Drawing the map of all", JOURNEY_S)  # progress after training
+    app.shot(f"big-train-{method}-map-progress")
+    wait_for_text(app, "Training finished.", JOURNEY_S)
+    app.wait()
+    app.assert_no_exception()
+
+
 @pytest.mark.slow
 @pytest.mark.heavy
-def test_100k_pairs_upload_explore_as_is_train_and_lasso(app, tmp_path):
+def test_100k_pairs_upload_explore_as_is_train_lasso_export_and_subset(app, tmp_path):
     path = _pairs_script().write_pairs(tmp_path / "pairs_100k.parquet", n=100_000)
     app.nav("Data")
     open_tab(app, "Upload files")
@@ -181,25 +212,48 @@ def test_100k_pairs_upload_explore_as_is_train_and_lasso(app, tmp_path):
     app.shot("big-explore-as-is-lasso")
 
     # A joint embedding and an attention model, one epoch each.
-    for method, epochs_key in (("joint", "tr_epochs_joint_info_nce"), ("attention", None)):
-        app.nav("Train")
-        if method == "attention":
-            keyed(app, "tr_method").get_by_text("Attention fusion", exact=False).first.click()
-            app.wait()
-            epochs_key = next(
-                k
-                for k in ("tr_epochs_attention", "tr_epochs_attention_cross_entropy")
-                if app.page.locator(f".st-key-{k}").count()
-            )
-        assert set_epochs(app, epochs_key, ["Home", "ArrowRight"]) >= 1
-        app.page.get_by_role("button", name="Start training").click()
-        wait_for_text(app, "Drawing the map of all", JOURNEY_S)  # progress after training
-        app.shot(f"big-train-{method}-map-progress")
-        wait_for_text(app, "Training finished.", JOURNEY_S)
-        app.wait()
-        app.assert_no_exception()
+    for method in ("joint", "attention"):
+        train_one_epoch(app, method)
         app.nav("Explore")
         wait_for_big_map(app, JOURNEY_S, 40_000)
         app.shot(f"big-explore-{method}")
-        lasso_left_half(app)
+        n_points = lasso_left_half(app)
         app.shot(f"big-explore-{method}-lasso")
+
+    # The attention run's selection beside the rest, then exported: a large selection's
+    # file is written when its button is pressed (neighbours of thousands of points).
+    panel = keyed(app, "explore_selection_actions")
+    expect(panel).to_contain_text(SUMMARY, timeout=JOURNEY_S * 1000)
+    m = SUMMARY.search(panel.inner_text())
+    n_samples, n_total = _number(m.group(1)), _number(m.group(2))
+    assert _number(m.group(3)) == n_points and 0 < n_samples < n_total <= 100_000
+    app.shot("big-selection-summary")
+    with app.page.expect_download(timeout=JOURNEY_S * 1000) as info:
+        keyed(app, "explore_selection_csv").get_by_role("button").click()
+    csv = info.value.path().read_text(encoding="utf-8").splitlines()
+    header = csv[0].split(",")
+    assert len(csv) == n_points + 1 and header[:3] == ["id", "modality", "label"]
+    assert "map_x" in header and any(c.endswith("_nn1_cosine") for c in header)
+    app.assert_no_exception()
+
+    # Keep the selected samples (out of all 100,000 pairs of the upload) and train on them.
+    keyed(app, "explore_subset_keep").get_by_role("button").click()
+    app.wait()
+    kept = re.compile(rf"Subset of [^:]+: the {n_samples:,} selected samples")
+    expect(panel).to_contain_text(kept, timeout=JOURNEY_S * 1000)
+    app.assert_no_exception()
+    expect(app.page.get_by_test_id("stSidebar")).to_contain_text(kept)
+    app.shot("big-subset-kept")
+    panel.get_by_role("link", name="Train on it").click()
+    app.page.get_by_test_id("stSidebarNav").locator(
+        "a[aria-current='page']", has_text="Train"
+    ).wait_for()
+    app.wait()
+    expect(app.page.get_by_test_id("stMain")).to_contain_text(kept, timeout=60_000)
+    app.page.get_by_role("button", name="Start training").click()
+    wait_for_text(app, "Training finished.", JOURNEY_S)
+    app.wait()
+    app.assert_no_exception()
+    app.nav("Explore")
+    expect(app.page.get_by_test_id("stMain")).to_contain_text(kept, timeout=120_000)
+    app.shot("big-subset-trained-explore")
