@@ -206,8 +206,8 @@ def _two_maps_app():
     import pandas as pd
 
     from fusion.rundata import MapData
-    from views.parts.explore_selection import _share_selection
     from views.parts.links import sync_url
+    from views.parts.selection_actions import _share_selection
 
     meta = pd.DataFrame({"sample": [0, 1, 0, 1], "id": ["7", "9"] * 2, "modality": list("aabb")})
     data = MapData([0], meta, np.zeros((1, 4, 2), dtype=np.float32), [])

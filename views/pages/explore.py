@@ -46,13 +46,12 @@ from views.parts.explore_sections import (
 )
 from views.parts.explore_selection import (
     neighbours_panel,
-    restore_link_selection,
-    selection_actions,
     selection_panel,
     store_rows,
     stored_rows,
 )
 from views.parts.live_map import explore_frames
+from views.parts.selection_actions import restore_link_selection, selection_actions
 from views.parts.state import set_active_run
 from views.parts.text import presenter, t
 from views.parts.widgets import chart, choice, scroll_into_view

@@ -24,12 +24,8 @@ from fusion.bigmap import read_map
 from fusion.rundata import MapData, embedding_columns, run_signature
 from fusion.runs import LoadedRun, RunInfo
 from views.parts.explore_helpers import PROJECTION_LABELS
-from views.parts.explore_selection import (
-    selection_actions,
-    selection_panel,
-    store_rows,
-    stored_rows,
-)
+from views.parts.explore_selection import selection_panel, store_rows, stored_rows
+from views.parts.selection_actions import selection_actions
 from views.parts.text import fmt_duration, t
 from views.parts.widgets import chart, choice
 
