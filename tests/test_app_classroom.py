@@ -34,8 +34,12 @@ def _visit(params: dict[str, str], page=CLASS) -> AppTest:
 
 def _text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    parts += [h.value for h in at.header] + [h.value for h in at.title] + [h.value for h in at.subheader]
-    parts += [x.value for x in at.info] + [x.value for x in at.warning] + [x.value for x in at.error]
+    parts += (
+        [h.value for h in at.header] + [h.value for h in at.title] + [h.value for h in at.subheader]
+    )
+    parts += (
+        [x.value for x in at.info] + [x.value for x in at.warning] + [x.value for x in at.error]
+    )
     return "\n".join(str(p) for p in parts)
 
 

@@ -90,7 +90,11 @@ def test_students_join_with_unique_nicknames_and_a_generated_one(store):
     assert c.nickname and c.nickname[-2:].isdigit()
     again = store.join(info.code, student_key("ws-a"), "Grace")  # joining again renames
     assert again.nickname == "Grace" and again.joined == a.joined
-    assert [s.nickname for s in store.students(info.code)] == ["Grace", "Ada Lovelace 2", c.nickname]
+    assert [s.nickname for s in store.students(info.code)] == [
+        "Grace",
+        "Ada Lovelace 2",
+        c.nickname,
+    ]
     assert clean_nickname("x" * 100) == "x" * 24
     # The student key is a hash: the class folder never holds a workspace token.
     assert "ws-a" not in json.dumps([p.read_text() for p in store.root.rglob("*.json")])
@@ -181,7 +185,9 @@ def test_board_figures_label_their_axes_and_chance(store, tmp_path):
         e.query["c.model.temperature"] = str(temp)
         entries.append(e)
     assert "c.model.temperature" in numeric_settings(entries)
-    fig = board_scatter([0.05, 0.5], [0.3, 0.6], ["S0", "S1"], "temperature", "Recall@1", chance=0.01)
+    fig = board_scatter(
+        [0.05, 0.5], [0.3, 0.6], ["S0", "S1"], "temperature", "Recall@1", chance=0.01
+    )
     assert fig.layout.xaxis.title.text == "temperature"
     assert fig.layout.yaxis.title.text == "Recall@1"
     assert any(s.y0 == 0.01 for s in fig.layout.shapes)

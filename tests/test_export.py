@@ -369,7 +369,7 @@ def test_exported_script_reproduces_the_run(joint_run, tmp_path):
 
 @pytest.mark.slow
 def test_the_script_downloaded_alone_reproduces_the_run(joint_run, tmp_path):
-    """"Reproduce script" on its own, without the zip, in an empty folder."""
+    """ "Reproduce script" on its own, without the zip, in an empty folder."""
     (tmp_path / "reproduce.py").write_text(export.reproduce_script(joint_run), encoding="utf-8")
     done = reproduce(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

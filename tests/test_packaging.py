@@ -66,7 +66,9 @@ def test_dashboard_passes_the_project_streamlit_config():
 
     cmd = command(["--server.port", "9999"])
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app.py")
-    cap = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    cap = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"][
+        "maxUploadSize"
+    ]
     assert f"--server.maxUploadSize={cap}" in cmd and "--runner.postScriptGC=false" in cmd
     assert cmd[-2:] == ["--server.port", "9999"]  # the user's options come last and win
     assert all((app_dir() / page.script).is_file() for page in PAGES)

@@ -226,7 +226,6 @@ def test_cuda_training_matches_cpu_closely(small_latent):
     assert abs(cpu.history.steps[0]["loss"] - gpu.history.steps[0]["loss"]) < 1e-3
 
 
-
 def _budget_fit(data, monkeypatch, share: float, **train):
     import fusion.train as train_mod
 

@@ -23,8 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 STUDENTS = 5
 SETUP = (
-    "data=shared_latent&d.n=600&d.seed=0&method=joint&loss=info_nce"
-    "&c.train.epochs=8&c.train.seed=0"
+    "data=shared_latent&d.n=600&d.seed=0&method=joint&loss=info_nce&c.train.epochs=8&c.train.seed=0"
 )
 TRAIN_S = 240  # five trainings on two cores, through the worker pool's queue
 
@@ -52,9 +51,10 @@ def test_a_class_from_start_to_close(browser, tmp_path):
         teacher.page.get_by_test_id("stSidebar").get_by_role("button", name="Start a class").click()
         teacher.wait()
         code = _code(teacher)
-        assert teacher.page.get_by_alt_text("Scan to join").count() or teacher.page.locator(
-            "img"
-        ).count()
+        assert (
+            teacher.page.get_by_alt_text("Scan to join").count()
+            or teacher.page.locator("img").count()
+        )
         key = re.search(r"[?&]key=([A-Za-z0-9_-]+)", teacher.page.url).group(1)
         student_link = f"class?class={code}"
 
@@ -97,7 +97,9 @@ def test_a_class_from_start_to_close(browser, tmp_path):
             expect(s.page.get_by_role("button", name="Start training")).to_be_visible()
             sent = s.last_send()
             s.page.get_by_role("button", name="Start training").click()
-            s.wait_for_send(sent, timeout_ms=60_000)  # the training's live panel keeps the page busy: no idle wait
+            s.wait_for_send(
+                sent, timeout_ms=60_000
+            )  # the training's live panel keeps the page busy: no idle wait
         students[1].shot("student-training")
 
         # Every run reaches the board; the teacher's counts follow without a click.

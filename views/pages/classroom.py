@@ -32,7 +32,9 @@ def _nobody() -> None:
     with join.container(border=True):
         st.subheader(t("classroom.join_title"))
         with st.form("class_join_code"):
-            code = st.text_input(t("classroom.code_label"), max_chars=6, placeholder=t("classroom.code_placeholder"))
+            code = st.text_input(
+                t("classroom.code_label"), max_chars=6, placeholder=t("classroom.code_placeholder")
+            )
             nickname = st.text_input(t("classroom.nickname_label"), max_chars=24,
                                      help=t("classroom.nickname_help"))  # fmt: skip
             if st.form_submit_button(t("classroom.join"), type="primary"):
@@ -101,7 +103,9 @@ def _send_panel(info) -> None:
         query = current_setup()
         if not query:
             st.info(t("classroom.nothing_to_send"))
-            st.page_link(TRAIN.script, label=t("classroom.open_train"), icon=":material/model_training:")
+            st.page_link(
+                TRAIN.script, label=t("classroom.open_train"), icon=":material/model_training:"
+            )
             return
         st.caption(t("classroom.setup_preview", n=len(query)))
         st.code("\n".join(f"{k} = {v}" for k, v in query.items()), language=None)
@@ -199,7 +203,11 @@ def _student(info) -> None:
     else:
         st.info(t("classroom.nothing_sent_yet"))
     if info.limits.max_epochs or info.limits.max_samples:
-        parts = [t("classroom.limits_now_epochs", epochs=info.limits.max_epochs)] if info.limits.max_epochs else []
+        parts = (
+            [t("classroom.limits_now_epochs", epochs=info.limits.max_epochs)]
+            if info.limits.max_epochs
+            else []
+        )
         if info.limits.max_samples:
             parts.append(t("classroom.limits_now_samples", samples=info.limits.max_samples))
         st.caption(t("classroom.limits_now", limits=", ".join(parts)))

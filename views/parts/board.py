@@ -86,7 +86,9 @@ def board_table(entries: list[BoardEntry], sent_query: dict[str, str]) -> pd.Dat
         for k in board_metrics([e]):
             chance = e.metrics.get(f"{k}_chance")
             value = fmt(e.metrics[k])
-            row[metric_name(k, language())] = value if chance is None else f"{value} ({fmt(chance)})"
+            row[metric_name(k, language())] = (
+                value if chance is None else f"{value} ({fmt(chance)})"
+            )
         row[t("classroom.col_test_rows")] = e.test_rows if e.test_rows is not None else "—"
         row[t("classroom.col_verdict")] = _verdict_text(e.verdict)
         rows.append(row)

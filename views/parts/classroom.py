@@ -186,11 +186,15 @@ def sent_label(info: ClassInfo) -> str:
     if sent is None:
         return ""
     if sent.kind == "lesson":
-        return t("classroom.sent_lesson", title=t(f"lessons.{sent.lesson}.title"), step=sent.step + 1)
+        return t(
+            "classroom.sent_lesson", title=t(f"lessons.{sent.lesson}.title"), step=sent.step + 1
+        )
     q = sent.query
     data = t("classroom.sent_data", generator=q["data"]) if q.get("data") else ""
     method = q.get("method", "")
-    parts = [data] + ([t("classroom.sent_training", method=method, loss=q.get("loss", ""))] if method else [])
+    parts = [data] + (
+        [t("classroom.sent_training", method=method, loss=q.get("loss", ""))] if method else []
+    )
     return " · ".join(p for p in parts if p)
 
 
@@ -210,7 +214,9 @@ def load_sent(info: ClassInfo) -> None:
         st.switch_page(LEARN.script)
     setup = parse_setup(sent.query)
     if setup is not None and setup.generator:
-        set_dataset(generate(setup.generator, setup.params), dataset_title(setup.generator, setup.params))
+        set_dataset(
+            generate(setup.generator, setup.params), dataset_title(setup.generator, setup.params)
+        )
     if setup is not None and setup.config is not None:
         set_link_config(setup.config)
     st.switch_page(TRAIN.script)
