@@ -39,7 +39,11 @@ AREAS = (
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="small sizes; paired figures still take their 5 interleaved rounds")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes; paired figures still take their 5 interleaved rounds",
+    )
     p.add_argument("--only", nargs="+", choices=AREAS, metavar="NAME", help=f"some of {AREAS}")
     args = p.parse_args(argv)
     info = machine()

@@ -167,7 +167,9 @@ def _warm_up(browser, server) -> None:
     _close_class(teacher, tpage)
 
 
-def run_classroom(n_students: int, timeout_s: float = 900.0, tmp: Path | None = None) -> ClassroomResult:
+def run_classroom(
+    n_students: int, timeout_s: float = 900.0, tmp: Path | None = None
+) -> ClassroomResult:
     from playwright.sync_api import sync_playwright
 
     with contextlib.ExitStack() as stack:
@@ -238,18 +240,49 @@ def run(quick: bool = False) -> list[Entry]:
     note = f"{who}; {r.report()}"
     ms = lambda x: None if x is None else x * 1000  # noqa: E731
     return [
-        Entry(f"classroom: health p99 ({who})", ms(p99), "ms", target="value <= 250",
-              met=check(ms(p99), "<=", 250), note=note),  # fmt: skip
-        Entry(f"classroom: health worst ({who})", ms(worst), "ms", target="value <= 1000",
-              met=check(ms(worst), "<=", 1000)),  # fmt: skip
-        Entry(f"classroom: rerun p95 while the room trains ({who})", ms(r95), "ms",
-              target="value <= 1000", met=check(ms(r95), "<=", 1000),
-              note=f"{len(r.reruns)} clicks; median {ms(statistics.median(r.reruns)) if r.reruns else None}"),  # fmt: skip
-        Entry(f"classroom: runs on the board ({who})", r.on_board, "runs", target=f"value >= {n}",
-              met=r.on_board >= n),  # fmt: skip
-        Entry(f"classroom: server RSS after / warm-up ({who})", r.rss_ratio, "x",
-              target="value <= 1.10", met=check(r.rss_ratio, "<=", 1.10)),  # fmt: skip
-        Entry(f"classroom: trainings left ({who})", r.trainings_left, "", target="value <= 0",
-              met=r.trainings_left == 0,
-              note="; ".join(r.problems) or "no problems"),  # fmt: skip
+        Entry(
+            f"classroom: health p99 ({who})",
+            ms(p99),
+            "ms",
+            target="value <= 250",
+            met=check(ms(p99), "<=", 250),
+            note=note,
+        ),  # fmt: skip
+        Entry(
+            f"classroom: health worst ({who})",
+            ms(worst),
+            "ms",
+            target="value <= 1000",
+            met=check(ms(worst), "<=", 1000),
+        ),  # fmt: skip
+        Entry(
+            f"classroom: rerun p95 while the room trains ({who})",
+            ms(r95),
+            "ms",
+            target="value <= 1000",
+            met=check(ms(r95), "<=", 1000),
+            note=f"{len(r.reruns)} clicks; median {ms(statistics.median(r.reruns)) if r.reruns else None}",
+        ),  # fmt: skip
+        Entry(
+            f"classroom: runs on the board ({who})",
+            r.on_board,
+            "runs",
+            target=f"value >= {n}",
+            met=r.on_board >= n,
+        ),  # fmt: skip
+        Entry(
+            f"classroom: server RSS after / warm-up ({who})",
+            r.rss_ratio,
+            "x",
+            target="value <= 1.10",
+            met=check(r.rss_ratio, "<=", 1.10),
+        ),  # fmt: skip
+        Entry(
+            f"classroom: trainings left ({who})",
+            r.trainings_left,
+            "",
+            target="value <= 0",
+            met=r.trainings_left == 0,
+            note="; ".join(r.problems) or "no problems",
+        ),  # fmt: skip
     ]

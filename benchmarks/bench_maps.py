@@ -85,7 +85,9 @@ def run(quick: bool) -> list[Entry]:
             ("value", ">=", -0.01),
             note=f"ours {o_trust:.4f}, default {b_trust:.4f}",
         ),
-        paired_entry(f"map {n:,} pts: PCA (numpy SVD) vs scikit-learn PCA(2)", *pca, "ms", "base/ours"),
+        paired_entry(
+            f"map {n:,} pts: PCA (numpy SVD) vs scikit-learn PCA(2)", *pca, "ms", "base/ours"
+        ),
         entry(
             f"map {n:,} pts: 10-frame epoch sequence (project_sequence) vs 10 separate maps",
             seq["sequence"],

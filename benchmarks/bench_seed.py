@@ -76,8 +76,9 @@ def run(quick: bool) -> list[Entry]:
         )
         got = interleaved(
             {
-                "ref": lambda X=X, Y=Y, S=S: 1e3
-                * time_call(lambda: reference_loss(X, Y, S), repeat=1, warmup=0),
+                "ref": lambda X=X, Y=Y, S=S: (
+                    1e3 * time_call(lambda: reference_loss(X, Y, S), repeat=1, warmup=0)
+                ),
                 # A few untimed calls first in every round: torch's threads, asleep after
                 # the reference's Python loop, wake before the timing (as without rounds).
                 "ours": lambda ours=ours: 1e3 * time_call(ours, repeat=1, warmup=3, number=20),

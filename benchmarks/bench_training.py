@@ -202,7 +202,9 @@ def run(quick: bool, fit_only: bool = False) -> list[Entry]:
         bare, bare_at_job = got["bare"], got.get("bare_at_job", [])
         steady = [f[0] for f in got["fit"]]
         whole = [f[1] for f in got["fit"]]
-        setting = f"n_train={train.n}, batch {cfg.train.batch_size}, {threads} threads, {epochs} epochs"
+        setting = (
+            f"n_train={train.n}, batch {cfg.train.batch_size}, {threads} threads, {epochs} epochs"
+        )
         for name, xs, target, base, note in (
             (f"train {label}: fit steady-state (train steps only) vs bare loop", steady, 0.90,
              bare, setting),

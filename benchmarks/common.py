@@ -112,9 +112,13 @@ def verdict(lo: float | None, hi: float | None, op: str, threshold: float) -> st
     if not _known(lo) or not _known(hi):
         return None
     assert lo <= hi, f"range [{lo}, {hi}] is reversed"
-    low_ok, high_ok = (lo >= threshold, hi >= threshold) if op == ">=" else (
-        lo <= threshold,
-        hi <= threshold,
+    low_ok, high_ok = (
+        (lo >= threshold, hi >= threshold)
+        if op == ">="
+        else (
+            lo <= threshold,
+            hi <= threshold,
+        )
     )
     if low_ok and high_ok:
         return MET

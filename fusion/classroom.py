@@ -207,7 +207,9 @@ class ClassStore:
         code = (code or "").strip().upper()
         return self.root / code if CODE_RE.fullmatch(code) else None
 
-    def start(self, hours: float = DEFAULT_HOURS, now: float | None = None) -> tuple[ClassInfo, str]:
+    def start(
+        self, hours: float = DEFAULT_HOURS, now: float | None = None
+    ) -> tuple[ClassInfo, str]:
         """Start a class lasting ``hours``; returns it and the teacher secret (shown once,
         in the teacher's link: only its hash is kept)."""
         if not 0 < float(hours) <= MAX_HOURS:
@@ -434,7 +436,9 @@ def clean_nickname(text: str) -> str:
 # A run as the board shows it
 
 
-def board_entry(run_path: str | os.PathLike, student: Student, sent_id: str = "") -> BoardEntry | None:
+def board_entry(
+    run_path: str | os.PathLike, student: Student, sent_id: str = ""
+) -> BoardEntry | None:
     """The board's summary of a saved run: its setup, headline metrics (with chance
     levels), verdict, test-row count and a :data:`MAP_POINTS`-point map of its last
     snapshot (PCA of the shared space: linear, so a collapsed space reads as one dot)."""
@@ -458,7 +462,9 @@ def board_entry(run_path: str | os.PathLike, student: Student, sent_id: str = ""
     metrics = info.metrics
     keys = headline_keys(metrics, "card")
     shown = {k: float(metrics[k]) for k in keys}
-    shown.update({f"{k}_chance": float(metrics[f"{k}_chance"]) for k in keys if f"{k}_chance" in metrics})
+    shown.update(
+        {f"{k}_chance": float(metrics[f"{k}_chance"]) for k in keys if f"{k}_chance" in metrics}
+    )
     verdicts = info.verdicts
     return BoardEntry(
         id=uuid.uuid4().hex[:12],
@@ -538,7 +544,9 @@ def effective_setup(query: Mapping[str, str]) -> dict[str, str]:
     return setup_query(source, config, complete=True)
 
 
-def setup_changes(entry_query: Mapping[str, str], sent_query: Mapping[str, str]) -> dict[str, tuple]:
+def setup_changes(
+    entry_query: Mapping[str, str], sent_query: Mapping[str, str]
+) -> dict[str, tuple]:
     """How a run's setup differs from the sent one: {parameter: (sent, run)} for every
     setting whose effective value differs (:func:`effective_setup`; a setting only one side
     has: None on the other)."""

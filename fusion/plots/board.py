@@ -55,7 +55,9 @@ def board_scatter(
             annotation_position="bottom right",
         )
     fig.update_layout(height=420, showlegend=False)
-    return _finish(fig, tr("plots.board.scatter_title", metric=y_label, setting=x_label), x_label, y_label)
+    return _finish(
+        fig, tr("plots.board.scatter_title", metric=y_label, setting=x_label), x_label, y_label
+    )
 
 
 def board_maps(
