@@ -18,7 +18,7 @@ rounds), each in a fresh browser context; the medians are reported with min and 
 - selection round trip (ours): a box over the left half of the map set through
   ``layout.selections`` until ``plotly_selected`` fires, the points serialised as
   Streamlit's component sends them (curve, index, x, y, customdata), then parsed in Python
-  and turned into rows (:func:`fusion.plots.bigmap.selection_rows`);
+  and turned into rows (:func:`fusion.selection.event_rows`);
 - browser memory: the page's JS heap after the first draw (CDP ``Performance.getMetrics``).
 
 Targets: recolour at 100k points <= 500 ms; first draw at 1M points <= 5 s.
@@ -166,7 +166,8 @@ def _heap_mb(page) -> float | None:
 
 def _one_round(browser, build, frame: pd.DataFrame, select: bool) -> dict[str, float]:
     """One fresh page: first draw, recolour, (selection), memory."""
-    from fusion.plots.bigmap import big_map, selection_rows
+    from fusion.plots.bigmap import big_map
+    from fusion.selection import event_rows
 
     first, s_first = _server(build, frame, "modality")
     recolour, s_recolour = _server(build, frame, "label")
@@ -191,7 +192,7 @@ def _one_round(browser, build, frame: pd.DataFrame, select: bool) -> dict[str, f
             _, rows = big_map(frame, color_by="label")
             browser_ms, body = page.evaluate(SELECT_JS)
             t0 = time.perf_counter()
-            chosen = selection_rows(json.loads(body)["selection"]["points"], rows)
+            chosen = event_rows(json.loads(body)["selection"]["points"], rows)
             out["select_ms"] = browser_ms + (time.perf_counter() - t0) * 1e3
             out["selected"] = float(len(chosen))
             out["select_body_mb"] = len(body) / 2**20

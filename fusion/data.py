@@ -163,9 +163,11 @@ class PairedData:
             f"{k} {'×'.join(map(str, v.shape[1:]))}" for k, v in self.modalities.items()
         )
         if self.labels is None:
-            return translate("messages.data.describe_unlabelled", lang, n=self.n, parts=parts)
+            return translate(
+                "messages.data.describe_unlabelled", lang, n=f"{self.n:,}", parts=parts
+            )
         return translate(
-            "messages.data.describe", lang, n=self.n, parts=parts, n_classes=self.n_classes
+            "messages.data.describe", lang, n=f"{self.n:,}", parts=parts, n_classes=self.n_classes
         )
 
 

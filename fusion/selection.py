@@ -1,6 +1,7 @@
 """Selections on a map of the shared space: what can be done with the points a person picked.
 
-A selection is a list of rows of a map's points frame (:func:`fusion.rundata.points_frame`:
+A selection is a list of rows of a map's points frame (:func:`event_rows` reads it from a
+Plotly selection event (:func:`fusion.rundata.points_frame`:
 one row per (sample, modality) with ``sample``, ``id``, ``modality``, ``label``,
 ``label_name``, ``reliability`` and the map coordinates ``u``, ``v``), whatever map it was
 made on. This module turns it into:
@@ -47,6 +48,59 @@ _BLOCK_ENTRIES = 1 << 22  # similarities computed at once (16 MiB of float32)
 
 # ---------------------------------------------------------------------------
 # Rows and samples
+
+
+def _customdata_row(cd: Any, index: int) -> int | None:
+    """Element ``index`` of a point's customdata as an int, or None.
+
+    Streamlit hands customdata back as a list, or, when Plotly shipped the figure's numeric
+    array as a binary typed array, as the JSON of a typed array: ``{"0": …, "1": …, …}``.
+    """
+    if isinstance(cd, Mapping):
+        cd = cd.get(str(index), cd.get(index))
+    elif isinstance(cd, list | tuple) and len(cd) > index:
+        cd = cd[index]
+    else:
+        return None
+    try:
+        return int(cd)
+    except (TypeError, ValueError):
+        return None
+
+
+def event_rows(
+    points: Iterable[Any],
+    rows_by_trace: Sequence[Sequence[int] | None],
+    row_in_customdata: int | None = None,
+) -> list[int]:
+    """Rows of a map's frame named by a Plotly selection event (sorted, unique).
+
+    points: the event's ``selection.points``; rows_by_trace: for each trace of the figure
+    the person selected on, the frame row of each of its points (None for a trace without
+    points, such as pair lines); a point's ``curve_number`` and ``point_index`` locate its
+    row there. row_in_customdata: where a point's customdata holds its row (the snapshot
+    map's ``[sample, modality, row, label]``), read first when given. Points that are not
+    points, of unknown traces or with unreadable indices are skipped.
+    """
+    rows: set[int] = set()
+    for p in points:
+        if not isinstance(p, Mapping):
+            continue
+        row = None
+        if row_in_customdata is not None:
+            row = _customdata_row(p.get("customdata"), row_in_customdata)
+        if row is None:
+            try:
+                curve = int(p.get("curve_number", -1))
+                index = int(p.get("point_index", p.get("point_number", -1)))
+            except (TypeError, ValueError):
+                continue
+            trace = rows_by_trace[curve] if 0 <= curve < len(rows_by_trace) else None
+            if trace is not None and 0 <= index < len(trace):
+                row = int(trace[index])
+        if row is not None:
+            rows.add(row)
+    return sorted(rows)
 
 
 def _check_rows(points: pd.DataFrame, rows: Iterable[int]) -> np.ndarray:

@@ -11,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fusion import bigmap
-from fusion.plots.bigmap import big_map, selection_rows
+from fusion.plots.bigmap import big_map
+from fusion.selection import event_rows
 from tests.apptest_helpers import chart_specs, make_run, open_page
 from views.site import EXPLORE
 
@@ -57,8 +58,8 @@ def test_a_selection_maps_back_to_the_frame_rows():
         {"curve_number": 9, "point_index": 0},  # no such trace: skipped
         {"curve_number": 0, "point_index": "x"},  # unreadable: skipped
     ]
-    assert selection_rows(points, rows) == sorted({int(rows[0][1]), int(rows[1][0])})
-    assert selection_rows([], rows) == []
+    assert event_rows(points, rows) == sorted({int(rows[0][1]), int(rows[1][0])})
+    assert event_rows([], rows) == []
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ def test_explore_without_runs_offers_a_way_on(runs_dir):
 
 def test_selection_event_rows_from_list_dict_or_point_index():
     """Plotly hands binary customdata back as a dict; each form finds the row."""
-    from views.parts.explore_helpers import selected_rows
+    from fusion.selection import event_rows
 
     by_trace = [None, [10, 11, 12], [20, 21]]  # pair lines first, then two modalities
     points = [
@@ -141,8 +141,8 @@ def test_selection_event_rows_from_list_dict_or_point_index():
         {"curve_number": 0, "point_index": 5},  # the pair lines hold no points
         "not a point",
     ]
-    assert selected_rows(points, by_trace) == [10, 12, 21]
-    assert selected_rows([], by_trace) == []
+    assert event_rows(points, by_trace, row_in_customdata=2) == [10, 12, 21]
+    assert event_rows([], by_trace, row_in_customdata=2) == []
 
 
 @pytest.mark.slow

@@ -10,15 +10,15 @@ kept small, because a figure travels to the browser as one websocket message:
   the point's row, an int32 ``customdata`` (4 bytes a point), which the page looks up;
 - a constant symbol and size per trace (per-point arrays would be validated point by point).
 
-A selection on the map comes back as (trace, point index) pairs; :func:`selection_rows`
-turns them into rows of the map's frame with the per-trace row arrays :func:`big_map`
-returns. Colour by "modality" (:func:`modality_color_map`), "label" (:data:`LABEL_COLORS`)
+A selection on the map comes back as (trace, point index) pairs;
+:func:`fusion.selection.event_rows` turns them into rows of the map's frame with the
+per-trace row arrays :func:`big_map` returns. Colour by "modality" (:func:`modality_color_map`), "label" (:data:`LABEL_COLORS`)
 or "reliability" (Cividis, one trace per modality on a shared colour axis).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -137,18 +137,3 @@ def big_map(
     x_label, y_label = axis_labels or (tr("plots.map_axis_1_u"), tr("plots.map_axis_2_u"))
     fig = _finish(fig, title or tr("plots.shared_embedding_space"), x_label, y_label)
     return fig, trace_rows
-
-
-def selection_rows(points: Sequence[Mapping[str, Any]], trace_rows: Sequence[Any]) -> list[int]:
-    """Rows of the map's frame behind Plotly selection points (``curve_number`` and
-    ``point_index`` per point), sorted and unique; points of unknown traces are skipped."""
-    out: set[int] = set()
-    for p in points:
-        try:
-            curve = int(p.get("curve_number", -1))
-            index = int(p.get("point_index", p.get("point_number", -1)))
-        except (TypeError, ValueError):
-            continue
-        if 0 <= curve < len(trace_rows) and 0 <= index < len(trace_rows[curve]):
-            out.add(int(trace_rows[curve][index]))
-    return sorted(out)

@@ -19,6 +19,7 @@ from fusion import plots
 from fusion.metrics import COLLAPSE_FACTOR, spread, spread_factor
 from fusion.rundata import MapData, points_frame
 from fusion.runs import LoadedRun, RunInfo
+from fusion.selection import event_rows
 from views.parts.baselines import baselines_section
 from views.parts.demo import demo_panel, demo_training, take_demo_replay
 from views.parts.explore_asis import pretrained_section
@@ -33,7 +34,6 @@ from views.parts.explore_helpers import (
     run_option_label,
     runs_listing,
     safe_load,
-    selected_rows,
     trace_rows,
 )
 from views.parts.explore_sections import (
@@ -109,7 +109,7 @@ def _store_selection(path: str) -> None:
     """on_select callback: only a person's selection changes what is stored."""
     state = st.session_state.get(MAP_KEY)
     points = state.selection.points if state is not None else []
-    rows = selected_rows(points, st.session_state.get(MAP_ROWS_KEY) or [])
+    rows = event_rows(points, st.session_state.get(MAP_ROWS_KEY) or [], row_in_customdata=2)
     store_rows(path, rows)
 
 

@@ -23,6 +23,7 @@ import streamlit as st
 from fusion.bigmap import read_map
 from fusion.rundata import MapData, embedding_columns, run_signature
 from fusion.runs import LoadedRun, RunInfo
+from fusion.selection import event_rows
 from views.parts.explore_helpers import PROJECTION_LABELS
 from views.parts.explore_selection import selection_panel, store_rows, stored_rows
 from views.parts.selection_actions import selection_actions
@@ -109,9 +110,7 @@ def _store_selection(key: str) -> None:
     """on_select callback: the big map's selected rows, stored under their own run key."""
     state = st.session_state.get(BIG_MAP_KEY)
     points = state.selection.points if state is not None else []
-    from fusion.plots.bigmap import selection_rows
-
-    rows = selection_rows(points, st.session_state.get(BIG_ROWS_KEY) or [])
+    rows = event_rows(points, st.session_state.get(BIG_ROWS_KEY) or [])
     store_rows(key, rows)
 
 

@@ -283,52 +283,6 @@ def trace_rows(fig: go.Figure) -> list[list[int] | None]:
     return out
 
 
-def _customdata_row(cd: Any) -> int | None:
-    """The row in a point's customdata ``[sample, modality, row, label]``, or None.
-
-    Streamlit hands customdata back as a list, or, when Plotly shipped the figure's numeric
-    array as a binary typed array, as the JSON of a typed array: ``{"0": …, "1": …, …}``.
-    """
-    if isinstance(cd, dict):
-        cd = cd.get("2", cd.get(2))
-    elif isinstance(cd, list | tuple) and len(cd) >= 3:
-        cd = cd[2]
-    else:
-        return None
-    try:
-        return int(cd)
-    except (TypeError, ValueError):
-        return None
-
-
-def selected_rows(points: list[Any], rows_by_trace: list[list[int] | None]) -> list[int]:
-    """Points-frame rows named by a Plotly selection event on the map (sorted, unique).
-
-    points: the event's ``selection.points``; rows_by_trace: :func:`trace_rows` of the figure
-    the person selected on, used when a point's customdata is missing or unreadable (its
-    ``curve_number`` and ``point_index`` locate the row).
-    """
-    rows: set[int] = set()
-    for p in points:
-        if not isinstance(p, dict):
-            continue
-        row = _customdata_row(p.get("customdata"))
-        if row is None:
-            curve = p.get("curve_number")
-            index = p.get("point_index", p.get("point_number"))
-            if (
-                isinstance(curve, int)
-                and isinstance(index, int)
-                and 0 <= curve < len(rows_by_trace)
-            ):
-                trace = rows_by_trace[curve]
-                if trace is not None and 0 <= index < len(trace):
-                    row = trace[index]
-        if row is not None:
-            rows.add(row)
-    return sorted(rows)
-
-
 # ---------------------------------------------------------------------------
 # Metrics
 
