@@ -144,7 +144,7 @@ def run_asis(data: PairedData, train: PairedData, val: PairedData, config: Any, 
     history.snapshot_rows = rows
     history.snapshots.append(Snapshot(0, {f"emb:{k}": v[rows] for k, v in emb.items()}))
     history.status = "finished"
-    history.say("messages.pretrained.as_is_finished", n=val.n)
+    history.say("messages.pretrained.as_is_finished", n=f"{val.n:,}")
     history.final_metrics = m
     for cb in callbacks:
         cb.on_train_end(history)

@@ -48,6 +48,10 @@ def test_upload_explore_as_is_train_adapter_and_compare(runs_dir):
     assert any("Pretrained" in t.label for t in at.tabs)
     header = " ".join(c.value for c in at.caption)
     assert "no training" in header and "epochs" not in header and "lr " not in header, header
+    # Labelled data, yet no baselines: the page says the vectors are the baseline, not that
+    # the run is old or unlabelled.
+    assert "these numbers are themselves the baseline" in header
+    assert "has no baselines" not in header
     data = at.session_state["dataset"]  # rows L2-normalised: the adapter trains on these
     assert data.source["l2_normalized"]
 

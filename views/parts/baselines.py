@@ -74,7 +74,9 @@ def baselines_section(run: LoadedRun) -> None:
     if retrieval is not None and retrieval.against != "cca":
         retrieval = None
     if c is None and retrieval is None:
-        if run.metrics.get("accuracy") is not None or "linear_probe_accuracy" in run.metrics:
+        if run.run.get("method") == "asis":  # the vectors themselves are the baseline
+            st.caption(t("baselines.none_as_is"))
+        elif run.metrics.get("accuracy") is not None or "linear_probe_accuracy" in run.metrics:
             st.caption(t("baselines.none"))
         return
     if retrieval is not None:  # a joint embedding: what it is for comes first
