@@ -97,7 +97,13 @@ def test_a_big_map_selection_reaches_the_selection_panel(big_run):
     key = f"{big_run}#all"
     at = open_page(EXPLORE, explore_selection={"run": key, "rows": [0, 1, 3_000]})
     assert not at.exception, at.exception
-    assert any("3 points selected" in c.value for c in at.caption), [c.value for c in at.caption]
+    captions = [c.value for c in at.caption]
+    assert any("3 points selected" in c for c in captions), captions
+    # Ids and classes of the selected points, per modality; their content is on the
+    # snapshot map (the run did save samples: the page must not say otherwise).
+    assert any("are on the \"Training snapshots\" map" in c for c in captions), captions
+    assert any(c.startswith("#0 (") and "#1 (" in c for c in captions), captions
+    assert not any("did not save its samples" in c for c in captions), captions
 
 
 def test_a_run_without_a_full_map_shows_the_snapshots_only(tmp_path):

@@ -11,7 +11,6 @@ to the same selection panel as the snapshot map's.
 
 from __future__ import annotations
 
-import dataclasses
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -175,5 +174,5 @@ def big_map_section(info: RunInfo, run: LoadedRun) -> None:
             selection_actions(run, data, selected, path, 0, frame[["x", "y"]].to_numpy())
     with right:
         # The snapshots' samples are a subset of these rows: content is shown from the
-        # snapshot map; here the panel lists ids, classes and modalities.
-        selection_panel(dataclasses.replace(run, samples=None), data, selected, key)
+        # snapshot map; here the panel lists ids and classes per modality.
+        selection_panel(run, data, selected, key, content=False)

@@ -39,8 +39,13 @@ def stored_rows(run_key: str) -> list[int]:
     return list(sel.get("rows", [])) if sel.get("run") == run_key else []
 
 
-def selection_panel(run: LoadedRun, data: MapData, rows: list[int], path: str) -> list[int]:
-    """The selected samples' content; returns the rows described (at most MAX_QUERIES)."""
+def selection_panel(
+    run: LoadedRun, data: MapData, rows: list[int], path: str, content: bool = True
+) -> list[int]:
+    """The selected samples' content; returns the rows described (at most MAX_QUERIES).
+
+    content=False lists their ids and classes only (the big map: the samples themselves,
+    with their neighbours, are on the snapshot map)."""
     st.subheader(t("explore.selected_points"))
     if not rows:
         st.info(
@@ -52,14 +57,18 @@ def selection_panel(run: LoadedRun, data: MapData, rows: list[int], path: str) -
     n_samples = meta.loc[rows, "sample"].nunique()
     c1, c2 = st.columns([3, 1], vertical_alignment="center")
     c1.caption(
-        t("explore.n_points_selected_s", n=len(rows), s=n_samples)
+        t("explore.n_points_selected_s", n=f"{len(rows):,}", s=f"{n_samples:,}")
         + (t("explore.showing_first_k", k=MAX_QUERIES) if len(rows) > MAX_QUERIES else "")
     )
     if c2.button(t("explore.clear"), key="explore_clear_sel"):
         store_rows(path, [])
         st.rerun(scope="fragment")
     queries = rows_across_modalities(rows, meta["modality"].to_numpy(), MAX_QUERIES)
-    show_samples(run, meta, queries)
+    if content:
+        show_samples(run, meta, queries)
+    else:
+        st.caption(t("explore.big_map_ids_only"))
+        _id_lists(meta, queries)
     return queries
 
 
@@ -140,6 +149,7 @@ def show_samples(
     samples = run.samples
     if samples is None:
         st.caption(t("explore.run_did_not_save"))
+        _id_lists(meta, rows, heading)
         return
     texts = samples.texts or {}
     extra = extra or [""] * len(rows)
@@ -187,4 +197,19 @@ def show_samples(
             if flat.shape[1] > n_show:
                 st.caption(t("explore.first_k_d_feature", k=n_show, d=flat.shape[1]))
         else:
-            st.caption(", ".join(f"#{i} ({lab})" for i, lab in zip(ids, labels, strict=True)))
+            st.caption(_id_line(ids, labels))
+
+
+def _id_line(ids, labels) -> str:
+    return ", ".join(f"#{i} ({lab})" for i, lab in zip(ids, labels, strict=True))
+
+
+def _id_lists(meta: pd.DataFrame, rows: list[int], heading: str | None = None) -> None:
+    """The ids and classes of ``rows``, one line per modality."""
+    mods = meta.loc[rows, "modality"].astype(str).to_numpy()
+    for m in dict.fromkeys(mods):
+        r = [row for row, mm in zip(rows, mods, strict=True) if mm == m]
+        ids = meta.loc[r, "id"].astype(str).to_numpy()
+        labels = meta.loc[r, "label_name"].astype(str).to_numpy()
+        st.markdown(f"**{heading or t('explore.selected_2')} · {m}**")
+        st.caption(_id_line(ids, labels))
