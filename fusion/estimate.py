@@ -110,8 +110,7 @@ def _estimate_quiet(
     from fusion.metrics import RETRIEVAL_MAX_ROWS
 
     tr = config.train
-    n_val = max(1, int(round(n_rows * tr.val_fraction)))
-    n_train = max(n_rows - n_val, 1)
+    n_train, n_val, folds = _role_sizes(n_rows, tr)
     m = len(input_shapes)
     pairs = m * (m - 1) // 2
     model = config.model
@@ -119,7 +118,8 @@ def _estimate_quiet(
         values = n_train * sum(math.prod(s) for s in list(input_shapes.values())[:2])
         fit = values * max(int(getattr(model, "dim", 8)), 1) * CCA_SECONDS_PER_VALUE
         quad = min(n_val, RETRIEVAL_MAX_ROWS) ** 2 * PAIR_SECONDS * (1 + has_labels)
-        return RunEstimate(fit, quad + n_val * ROW_SECONDS + PROBE_SECONDS, n_train, n_val, 1)
+        evaluation = quad + n_val * ROW_SECONDS + PROBE_SECONDS
+        return RunEstimate(fit * folds, evaluation * folds, n_train, n_val, 1)
 
     out_dim = int(getattr(model, "dim", 16))
     encoder = getattr(model, "encoder", None)
@@ -140,4 +140,19 @@ def _estimate_quiet(
     if joint:
         final += min(n_val, RETRIEVAL_MAX_ROWS) ** 2 * PAIR_SECONDS * pairs * (1 + has_labels)
         final += PROBE_SECONDS if has_labels else 0.0
-    return RunEstimate(train_s, (tr.epochs + 1) * per_epoch + final, n_train, n_val, tr.epochs)
+    evaluation = (tr.epochs + 1) * per_epoch + final
+    return RunEstimate(train_s * folds, evaluation * folds, n_train, n_val, tr.epochs)
+
+
+def _role_sizes(n_rows: int, train: Any) -> tuple[int, int, int]:
+    """(training rows, validation rows, runs) of :func:`fusion.data.plan_roles` for
+    ``n_rows`` rows, by the same rule without the data: a test split of ``test_fraction``
+    held out, or, when it would hold fewer than ``min_test_rows``, ``cv_folds`` runs of
+    cross-validation, each holding one fold out. Validation is ``val_fraction`` of all rows."""
+    test_fraction = float(getattr(train, "test_fraction", 0.0))
+    n_test, folds = int(round(n_rows * test_fraction)), 1
+    if test_fraction > 0 and n_test < int(getattr(train, "min_test_rows", 0)):
+        folds = max(min(int(getattr(train, "cv_folds", 5)), n_rows), 2)
+        n_test = n_rows // folds
+    n_val = max(1, int(round(n_rows * train.val_fraction)))
+    return max(n_rows - n_val - n_test, 1), n_val, folds

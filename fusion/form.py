@@ -220,9 +220,11 @@ def auto_notes(cfg: RunConfig, data: PairedData, lang: str = DEFAULT_LANGUAGE) -
     plan = plan_roles(data, cfg.train)  # the run's real split (or its first fold)
     n_train = len(plan[0].train)
     if len(plan) > 1:
-        notes.append(translate("train.auto.cross_validation", lang, folds=len(plan), n=data.n))
+        notes.append(
+            translate("train.auto.cross_validation", lang, folds=len(plan), n=f"{data.n:,}")
+        )
     else:
-        notes.append(translate("train.auto.test_rows", lang, n=len(plan[0].test)))
+        notes.append(translate("train.auto.test_rows", lang, n=f"{len(plan[0].test):,}"))
     if cfg.train.batch_size == DEFAULT_BATCH_SIZE and cfg.train.batch_size > n_train:
         notes.append(translate("train.auto.batch", lang, batch=cfg.train.batch_size, n=n_train))
     check = cfg.train.standardize_check_rows

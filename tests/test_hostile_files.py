@@ -356,7 +356,8 @@ def test_run_time_estimate_grows_with_the_data_and_flags_long_runs():
     small = estimate_run(2000, shapes, cfg, busy=1.0)
     big = estimate_run(1_500_000, shapes, cfg, busy=1.0)
     assert not small.long and small.seconds < 5
-    assert big.long and big.seconds > LONG_RUN_S and big.n_train == 1_200_000
+    # Trained on what the run trains on: 20 % held out for validation, 20 % for the test.
+    assert big.long and big.seconds > LONG_RUN_S and big.n_train == 900_000
     assert big.seconds > 100 * small.seconds
     one = estimate_run(1_500_000, shapes, default_config("joint", "info_nce", epochs=1), busy=1.0)
     # Evaluation is bounded: it does not grow with the square of 300,000 validation rows.
@@ -367,6 +368,13 @@ def test_run_time_estimate_grows_with_the_data_and_flags_long_runs():
     # A busy machine is slower: the estimate scales with the load per core.
     busy = estimate_run(2000, shapes, cfg, busy=3.0)
     assert busy.seconds == pytest.approx(3.0 * small.seconds)
+    # Small data is cross-validated (20 test rows < 30): five runs, one fold held out each.
+    cv = estimate_run(100, shapes, cfg, busy=1.0)
+    one_split = estimate_run(
+        100, shapes, default_config("joint", epochs=20, min_test_rows=0), busy=1.0
+    )
+    assert cv.n_train == one_split.n_train == 60
+    assert cv.seconds == pytest.approx(5 * one_split.seconds)
 
 
 @pytest.mark.slow
@@ -419,7 +427,7 @@ def test_train_page_states_the_estimate_and_warns_before_a_long_run(small_latent
     assert not at.exception, at.exception
     long = [w.value for w in at.warning if "This run is long" in w.value]
     epochs = default_config("joint").train.epochs  # the form's default (an upper bound)
-    assert long and f"1,200,000 training pairs × {epochs} epochs" in long[0], long
+    assert long and f"900,000 training pairs × {epochs} epochs" in long[0], long
 
 
 def test_a_file_is_bounded_by_the_memory_budget_not_a_fixed_byte_cap(monkeypatch):
