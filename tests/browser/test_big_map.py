@@ -4,7 +4,7 @@ the selection panel counts what the lasso enclosed. Then the whole 100,000-pair 
 The first test puts a saved run beside a map of 100,000 points (``map.parquet``, as the
 worker writes it) and drives the page as a person does. The journey (slow) uploads a
 100,000-pair Parquet of two 128-d columns (``tests/data/make_big_pairs.py``), explores the
-vectors as they are, trains a joint embedding and an attention model for one epoch each,
+vectors as they are, trains a joint embedding and an attention model for two epochs each,
 lassos on each run's map of all its validation points, exports the last selection, keeps
 its samples as a new data set and trains on that.
 """
@@ -24,6 +24,7 @@ from playwright.sync_api import expect
 from fusion import bigmap
 from tests.apptest_helpers import make_run
 from tests.browser.conftest import SETTLED_FRAMES_JS
+from tests.browser.test_faults import choose
 from tests.browser.test_journeys import (
     keyed,
     open_tab,
@@ -166,20 +167,15 @@ def _number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-def train_one_epoch(app, method: str) -> None:
-    """Train ``method`` for one epoch on the session's data; waits for the map of all
+def train_briefly(app, method: str) -> None:
+    """Train ``method`` for two epochs on the session's data; waits for the map of all
     points the worker draws after training, then for the end."""
     app.nav("Train")
     epochs_key = "tr_epochs_joint_info_nce"
     if method == "attention":
-        keyed(app, "tr_method").get_by_text("Attention fusion", exact=False).first.click()
-        app.wait()
-        epochs_key = next(
-            k
-            for k in ("tr_epochs_attention", "tr_epochs_attention_cross_entropy")
-            if app.page.locator(f".st-key-{k}").count()
-        )
-    assert set_epochs(app, epochs_key, ["Home", "ArrowRight"]) >= 1
+        choose(app, "train_method", "Attention fusion")
+        epochs_key = "tr_epochs_attention_cross_entropy"
+    assert set_epochs(app, epochs_key, ["Home", "ArrowRight"]) == 2
     app.page.get_by_role("button", name="Start training").click()
     wait_for_text(app, "Drawing the map of all", JOURNEY_S)  # progress after training
     app.shot(f"big-train-{method}-map-progress")
@@ -211,9 +207,9 @@ def test_100k_pairs_upload_explore_as_is_train_lasso_export_and_subset(app, tmp_
     lasso_left_half(app)
     app.shot("big-explore-as-is-lasso")
 
-    # A joint embedding and an attention model, one epoch each.
+    # A joint embedding and an attention model, two epochs each.
     for method in ("joint", "attention"):
-        train_one_epoch(app, method)
+        train_briefly(app, method)
         app.nav("Explore")
         wait_for_big_map(app, JOURNEY_S, 40_000)
         app.shot(f"big-explore-{method}")
