@@ -24,6 +24,7 @@ from playwright.sync_api import expect
 from fusion import bigmap
 from tests.apptest_helpers import make_run
 from tests.browser.conftest import SETTLED_FRAMES_JS
+from tests.browser.test_explore_selection import COUNT_INSIDE_JS
 from tests.browser.test_faults import choose
 from tests.browser.test_journeys import (
     keyed,
@@ -40,24 +41,11 @@ BIG_MAP = '[data-testid="stMain"] .st-key-explore_big_map .js-plotly-plot'
 SELECTED = re.compile(r"([\d,]+) points? selected \(([\d,]+) samples?\)")
 JOURNEY_S = 900  # bounded wait for one step of the 100k journey on a two-core machine
 
-# The plotting area on the page, and how many markers of every trace lie in a rectangle.
+# The plotting area on the page (how many markers lie in a rectangle: COUNT_INSIDE_JS).
 AREA_JS = """(sel) => {
   const gd = document.querySelector(sel);
   const fl = gd._fullLayout, r = gd.getBoundingClientRect();
   return [r.left + fl._size.l, r.top + fl._size.t, fl._size.w, fl._size.h];
-}"""
-COUNT_INSIDE_JS = """([sel, x0, y0, x1, y1]) => {
-  const gd = document.querySelector(sel);
-  const fl = gd._fullLayout, r = gd.getBoundingClientRect();
-  const left = r.left + fl._size.l, top = r.top + fl._size.t;
-  let n = 0;
-  for (const t of gd._fullData.filter(t => t.mode === 'markers')) {
-    for (let i = 0; i < t.x.length; i++) {
-      const x = left + fl.xaxis.l2p(t.x[i]), y = top + fl.yaxis.l2p(t.y[i]);
-      if (x > x0 && x < x1 && y > y0 && y < y1) n++;
-    }
-  }
-  return n;
 }"""
 POINTS_JS = """(sel) => {
   const gd = document.querySelector(sel);
