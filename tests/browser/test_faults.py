@@ -44,10 +44,24 @@ THREAD_GONE_S = 30  # bounded wait for a training thread to end after stop, relo
 TRAIN_S = 90
 
 
-def choose(app: App, key: str, option: str) -> None:
-    """Pick ``option`` in the selectbox created with ``key=...``."""
-    keyed(app, key).get_by_role("combobox").click()
-    app.page.get_by_role("option", name=option, exact=True).click()
+def choose(app: App, key: str, option: str, tries: int = 3) -> None:
+    """Pick ``option`` in the selectbox created with ``key=...``.
+
+    A rerun that lands just after the click (a fragment's poll, a slow page on a busy
+    machine) redraws the box and closes its list: the list is opened again, up to
+    ``tries`` times, until the option shows."""
+    wanted = app.page.get_by_role("option", name=option, exact=True)
+    for attempt in range(tries):
+        keyed(app, key).get_by_role("combobox").click()
+        try:
+            wanted.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+            app.page.keyboard.press("Escape")
+            app.wait()
+    wanted.click()
     app.wait()
 
 
