@@ -233,11 +233,23 @@ def test_100k_pairs_upload_explore_as_is_train_lasso_export_and_subset(app, tmp_
         "a[aria-current='page']", has_text="Train"
     ).wait_for()
     app.wait()
-    expect(app.page.get_by_test_id("stMain")).to_contain_text(kept, timeout=60_000)
+    main = app.page.get_by_test_id("stMain")
+    expect(main).to_contain_text(kept, timeout=60_000)
+    before = re.search(r"saved as run (\S+)", app.main_text()).group(1)  # the attention run
     app.page.get_by_role("button", name="Start training").click()
-    wait_for_text(app, "Training finished.", JOURNEY_S)
+    # The panel names the run it saved once the new training ends ("Training finished."
+    # is already on the page, from the attention run).
+    expect(main).to_contain_text(
+        re.compile(rf"saved as run (?!{re.escape(before)}\b)\S+"), timeout=JOURNEY_S * 1000
+    )
     app.wait()
     app.assert_no_exception()
-    app.nav("Explore")
-    expect(app.page.get_by_test_id("stMain")).to_contain_text(kept, timeout=120_000)
+    app.shot("big-subset-trained")
+    app.nav("Explore")  # opens on the newest run: the one trained on the subset
+    expect(main).to_contain_text(re.compile(r"data: Subset of \S+: the [\d,]+ selected samples"))
+    n_val = int(
+        re.search(r"· ([\d,]+) validation samples", app.main_text()).group(1).replace(",", "")
+    )
+    assert n_val < n_samples, f"the subset's run has {n_val} validation rows of {n_samples}"
+    app.assert_no_exception()
     app.shot("big-subset-trained-explore")

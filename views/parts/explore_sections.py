@@ -35,12 +35,14 @@ def run_header(run: LoadedRun) -> None:
     cfg = run.config
     source = data_label(cfg.get("data", {}) or {})
     train = cfg.get("train", {}) or {}
+    n_val = run.run.get("n_val")
+    n_val = f"{n_val:,}" if isinstance(n_val, int) else "?"
     if run.run.get("method") == "asis":  # no training: no epochs, learning rate or seed
         text = t(
             "explore.asis_run_header",
             method=method_label("asis"),
             source=source,
-            n=run.run.get("n_val", "?"),
+            n=n_val,
             created=run.run.get("created", "?"),
         )
     else:
@@ -49,7 +51,7 @@ def run_header(run: LoadedRun) -> None:
             method=method_label(run.run.get("method", "")),
             loss=loss_label(loss_key(run.run)),
             source=source,
-            n=run.run.get("n_val", "?"),
+            n=n_val,
             epochs=run.run.get("completed_epochs", "?"),
             lr=fmt(train.get("lr")),
             seed=train.get("seed", "?"),
