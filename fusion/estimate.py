@@ -5,9 +5,9 @@ a training slot for long; it never imports torch (the web server does not). Trai
 costs a fixed overhead per optimiser step (Python, autograd, the optimiser) plus the
 floating-point work of the encoders, forward and backward (about 6 flops per weight
 per sample), at a sustained rate; evaluation costs the per-epoch metrics on the
-snapshot rows and the final metrics on the whole validation split, whose quadratic
-part (retrieval ranks, class precision) is capped at
-:data:`fusion.metrics.RETRIEVAL_MAX_ROWS` rows.
+snapshot rows (a joint run's on the time budget :data:`fusion.config.EVAL_SHARE`) and
+the final metrics on the whole validation split, whose quadratic part (retrieval ranks,
+class precision) is capped at :data:`fusion.metrics.RETRIEVAL_MAX_ROWS` rows.
 
 The constants were measured on a quiet two-core laptop CPU (``benchmarks/RESULTS.md``:
 about 100,000 samples/s for a joint InfoNCE model on 128 + 64 features; joint metrics
@@ -24,6 +24,8 @@ import math
 import os
 from dataclasses import dataclass
 from typing import Any
+
+from fusion.config import EVAL_SHARE
 
 LONG_RUN_S = 60.0  # the Train page warns above this many estimated seconds
 STEP_OVERHEAD_S = 8e-4  # per optimiser step on a CPU, however small the model
@@ -133,14 +135,21 @@ def _estimate_quiet(
 
     joint = config.method == "joint"
     snap = min(n_val, tr.snapshot_rows)
-    per_epoch = snap * (2 * weights / rate + ROW_SECONDS)
+    evaluations = tr.epochs + 1  # epoch 0, before training, is evaluated too
+    outputs = evaluations * snap * (2 * weights / rate + ROW_SECONDS)
+    metrics = 0.0
     if joint:
-        per_epoch += snap**2 * PAIR_SECONDS * pairs * (1 + has_labels)
+        # A joint run's per-epoch metrics (early stopping watches its loss) are on the time
+        # budget of fusion.train: epochs 0, 1 and the last always, the others while all
+        # metric time stays within EVAL_SHARE of the wall time.
+        each = snap**2 * PAIR_SECONDS * pairs * (1 + has_labels)
+        budget = EVAL_SHARE / (1.0 - EVAL_SHARE) * (train_s + outputs)
+        metrics = min(evaluations * each, max(min(evaluations, 3) * each, budget))
     final = n_val * (2 * weights / rate + ROW_SECONDS)
     if joint:
         final += min(n_val, RETRIEVAL_MAX_ROWS) ** 2 * PAIR_SECONDS * pairs * (1 + has_labels)
         final += PROBE_SECONDS if has_labels else 0.0
-    evaluation = (tr.epochs + 1) * per_epoch + final
+    evaluation = outputs + metrics + final
     return RunEstimate(train_s * folds, evaluation * folds, n_train, n_val, tr.epochs)
 
 

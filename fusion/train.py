@@ -60,7 +60,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fusion.config import TrainConfig  # noqa: F401  (also importable from here)
+from fusion.config import EVAL_SHARE, TrainConfig  # noqa: F401  (also importable from here)
 from fusion.data import PairedData
 from fusion.errors import ConfigError
 from fusion.i18n import (
@@ -70,11 +70,6 @@ from fusion.i18n import (
 )
 from fusion.registry import DEVICES
 from fusion.runtime import is_oom, one_blas_thread
-
-# The share of the wall time that per-epoch task metrics may take (see the module notes):
-# measured, joint InfoNCE's metrics on 2,000 validation rows took as long as a training
-# epoch of 8,000 pairs, which halved whole-epoch throughput.
-EVAL_SHARE = 0.2
 
 
 def resolve_device(requested: str = "auto") -> tuple[torch.device, str]:

@@ -101,7 +101,7 @@ def test_a_big_map_selection_reaches_the_selection_panel(big_run):
     assert any("3 points selected" in c for c in captions), captions
     # Ids and classes of the selected points, per modality; their content is on the
     # snapshot map (the run did save samples: the page must not say otherwise).
-    assert any("are on the \"Training snapshots\" map" in c for c in captions), captions
+    assert any('are on the "Training snapshots" map' in c for c in captions), captions
     assert any(c.startswith("#0 (") and "#1 (" in c for c in captions), captions
     assert not any("did not save its samples" in c for c in captions), captions
 

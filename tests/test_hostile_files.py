@@ -368,6 +368,11 @@ def test_run_time_estimate_grows_with_the_data_and_flags_long_runs():
     # A busy machine is slower: the estimate scales with the load per core.
     busy = estimate_run(2000, shapes, cfg, busy=3.0)
     assert busy.seconds == pytest.approx(3.0 * small.seconds)
+    # A joint run's per-epoch metrics are on the training's time budget (EVAL_SHARE): a
+    # hundred times the epochs is nowhere near a hundred times the evaluation.
+    two = estimate_run(2000, shapes, default_config("joint", epochs=2), True, busy=1.0)
+    many = estimate_run(2000, shapes, default_config("joint", epochs=200), True, busy=1.0)
+    assert many.eval_seconds < 5 * two.eval_seconds
     # Small data is cross-validated (20 test rows < 30): five runs, one fold held out each.
     cv = estimate_run(100, shapes, cfg, busy=1.0)
     one_split = estimate_run(
