@@ -70,12 +70,18 @@ def default_run_name(config: RunConfig, data_source: dict[str, Any] | None = Non
     """A run name that says what the run is: ``<loss or method>-<data>-s<seed>``.
 
     For example ``infonce-shared_latent-s0``, ``attention-gated_reliability-s3`` or
-    ``early-my_table-s0`` (an uploaded file's stem). :func:`save_run` adds ``-2``, ``-3``, …
-    when the name is taken.
+    ``early-my_table-s0`` (an uploaded file's stem); a subset of a selection names its data
+    and what was kept: ``infonce-pairs_100k-keep13394-s0``. :func:`save_run` adds ``-2``,
+    ``-3``, … when the name is taken.
     """
     source = data_source or {}
     files = source.get("files") or []
     data = source.get("generator") or (Path(str(files[0])).stem if files else source.get("name"))
+    if source.get("kind") == "subset":  # a selection kept or dropped: short, not its label
+        of = source.get("subset_of") or {}
+        of_files = of.get("files") or []
+        base = of.get("generator") or (Path(str(of_files[0])).stem if of_files else "data")
+        data = f"{base}-{'keep' if source.get('keep', True) else 'drop'}{source.get('n', '')}"
     what = config.loss.replace("_", "") if config.method == "joint" else config.method
     return safe_name(f"{what}-{data or 'data'}-s{config.train.seed}")
 

@@ -132,6 +132,16 @@ def test_default_names_say_what_the_run_is(runs_dir, joint_result, attention_res
     assert default_run_name(default_config("joint", "seed_alignment"), {}) == (
         "seedalignment-data-s0"
     )
+    # A subset made from a selection: its data and what was kept, not its long label.
+    from fusion.selection import subset_dataset
+
+    data = joint_result.val.subset(np.arange(joint_result.val.n))  # a copy: fixtures are shared
+    data.source = {"files": ["pairs_100k.parquet"], "format": "parquet", "name": "pairs"}
+    sub = subset_dataset(data, list(data.ids[:40]), keep=True, origin={"run": "attention-x"})
+    sub.source["name"] = "Subset of attention-x: the 40 selected samples"
+    assert default_run_name(default_config("joint"), sub.source) == "infonce-pairs_100k-keep40-s0"
+    rest = subset_dataset(data, list(data.ids[:40]), keep=False)
+    assert default_run_name(cfg, rest.source) == f"early-pairs_100k-drop{data.n - 40}-s3"
 
 
 def test_cca_run_saves_without_weights(runs_dir):
