@@ -17,8 +17,8 @@ made on. This module turns it into:
 - :func:`selection_summary`: the selection beside the rest: class mix, mean reliability,
   and cross-modal Recall@1 within the selection against the whole set, each with the
   rows it rests on and its chance level;
-- :func:`ids_to_param` / :func:`ids_from_param`: a small selection's sample ids written
-  compactly for a shared link (``sel=r:3-7,12`` or ``sel=i:cat_01,cat_07``).
+
+A small selection's sample ids travel in a shared link as ``sel=`` (:mod:`fusion.share`).
 
 Torch-free and Streamlit-free: pages and the command line call it with plain values.
 """
@@ -42,7 +42,6 @@ from fusion.rundata import NON_EMBEDDING_MODALITIES
 
 FORMATS = ("csv", "parquet")
 DEFAULT_K = 5  # neighbours per other modality in an export
-MAX_LINK_IDS = 200  # samples a shared link carries at most (larger selections stay out)
 _BLOCK_ENTRIES = 1 << 22  # similarities computed at once (16 MiB of float32)
 
 
@@ -535,64 +534,3 @@ def _recall_in_gallery(
             hits[blk] = (sims > s_true).sum(1) == 0
         vals.append(float(hits.mean()))
     return float(np.mean(vals))
-
-
-# ---------------------------------------------------------------------------
-# A selection in a shared link
-
-
-def ids_to_param(ids: Sequence[str], limit: int = MAX_LINK_IDS) -> str | None:
-    """Sample ids as one short query value, or None when they are too many (> ``limit``)
-    or cannot be written (an id holding a comma).
-
-    Ids that are all non-negative integers are written as sorted ranges (``r:3-7,12``);
-    others as a list (``i:cat_01,cat_07``). An empty selection gives "".
-    """
-    ids = list(dict.fromkeys(map(str, ids)))
-    if not ids:
-        return ""
-    if len(ids) > limit:
-        return None
-    if all(i.isdigit() and i.isascii() and (i == "0" or not i.startswith("0")) for i in ids):
-        nums = sorted(int(i) for i in ids)
-        parts, start, prev = [], nums[0], nums[0]
-        for x in [*nums[1:], None]:
-            if x is not None and x == prev + 1:
-                prev = x
-                continue
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-            if x is not None:
-                start = prev = x
-        return "r:" + ",".join(parts)
-    if any("," in i or not i for i in ids):
-        return None
-    return "i:" + ",".join(ids)
-
-
-def ids_from_param(text: str, limit: int = MAX_LINK_IDS) -> list[str]:
-    """The sample ids a ``sel=`` value names (see :func:`ids_to_param`); a malformed or
-    too long value raises DataError that says what is wrong."""
-    text = str(text).strip()
-    if not text:
-        return []
-    kind, _, body = text.partition(":")
-    if kind == "i" and body:
-        ids = list(dict.fromkeys(body.split(",")))
-    elif kind == "r" and body:
-        ids = []
-        for part in body.split(","):
-            lo, dash, hi = part.partition("-")
-            if not lo.isdigit() or (dash and not hi.isdigit()):
-                raise DataError("errors.selection.bad_link", value=text[:80])
-            a, b = int(lo), int(hi) if dash else int(lo)
-            if b < a:
-                raise DataError("errors.selection.bad_link", value=text[:80])
-            if len(ids) + (b - a + 1) > limit:
-                raise DataError("errors.selection.link_too_long", limit=limit)
-            ids += [str(x) for x in range(a, b + 1)]
-        ids = list(dict.fromkeys(ids))
-    else:
-        raise DataError("errors.selection.bad_link", value=text[:80])
-    if len(ids) > limit:
-        raise DataError("errors.selection.link_too_long", limit=limit)
-    return ids

@@ -19,6 +19,10 @@ The parameters are flat and readable, so a lecturer can edit a link by hand::
   (:func:`fusion.config.param_at`) is typed and checked by its :class:`~fusion.params.Param`,
   so a bad value gets that parameter's own message.
 
+A small selection travels too: ``sel=`` holds its sample ids compactly
+(:func:`ids_to_param`: ``sel=r:3-7,12`` or ``sel=i:cat_01,cat_07``), at most
+:data:`MAX_LINK_IDS` of them.
+
 Uploaded data cannot travel in a link: a setup made on uploaded data carries only the
 training configuration. Parsing a hand-edited link that names an unknown generator,
 parameter or field raises a :class:`~fusion.errors.FusionError` that says which.
@@ -27,13 +31,15 @@ parameter or field raises a :class:`~fusion.errors.FusionError` that says which.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fusion.config import RunConfig, default_config, param_at
 from fusion.errors import ConfigError, DataError
 from fusion.params import parse_value
+
+MAX_LINK_IDS = 200  # samples a shared link's selection holds at most (larger stay out)
 
 DATA_KEY = "data"
 DATA_PREFIX = "d."
@@ -172,3 +178,64 @@ def parse_setup(query: Mapping[str, str]) -> Setup | None:
             raise ConfigError("errors.setup.bad_config", reason=str(exc)) from None
         setup.config = config
     return setup
+
+
+# ---------------------------------------------------------------------------
+# A selection in a shared link (``sel=``)
+
+
+def ids_to_param(ids: Sequence[str], limit: int = MAX_LINK_IDS) -> str | None:
+    """Sample ids as one short query value, or None when they are too many (> ``limit``)
+    or cannot be written (an id holding a comma).
+
+    Ids that are all non-negative integers are written as sorted ranges (``r:3-7,12``);
+    others as a list (``i:cat_01,cat_07``). An empty selection gives "".
+    """
+    ids = list(dict.fromkeys(map(str, ids)))
+    if not ids:
+        return ""
+    if len(ids) > limit:
+        return None
+    if all(i.isdigit() and i.isascii() and (i == "0" or not i.startswith("0")) for i in ids):
+        nums = sorted(int(i) for i in ids)
+        parts, start, prev = [], nums[0], nums[0]
+        for x in [*nums[1:], None]:
+            if x is not None and x == prev + 1:
+                prev = x
+                continue
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+            if x is not None:
+                start = prev = x
+        return "r:" + ",".join(parts)
+    if any("," in i or not i for i in ids):
+        return None
+    return "i:" + ",".join(ids)
+
+
+def ids_from_param(text: str, limit: int = MAX_LINK_IDS) -> list[str]:
+    """The sample ids a ``sel=`` value names (see :func:`ids_to_param`); a malformed or
+    too long value raises DataError that says what is wrong."""
+    text = str(text).strip()
+    if not text:
+        return []
+    kind, _, body = text.partition(":")
+    if kind == "i" and body:
+        ids = list(dict.fromkeys(body.split(",")))
+    elif kind == "r" and body:
+        ids = []
+        for part in body.split(","):
+            lo, dash, hi = part.partition("-")
+            if not lo.isdigit() or (dash and not hi.isdigit()):
+                raise DataError("errors.selection.bad_link", value=text[:80])
+            a, b = int(lo), int(hi) if dash else int(lo)
+            if b < a:
+                raise DataError("errors.selection.bad_link", value=text[:80])
+            if len(ids) + (b - a + 1) > limit:
+                raise DataError("errors.selection.link_too_long", limit=limit)
+            ids += [str(x) for x in range(a, b + 1)]
+        ids = list(dict.fromkeys(ids))
+    else:
+        raise DataError("errors.selection.bad_link", value=text[:80])
+    if len(ids) > limit:
+        raise DataError("errors.selection.link_too_long", limit=limit)
+    return ids

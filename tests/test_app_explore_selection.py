@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from fusion.generators import shared_latent
 from fusion.runs import load_run
-from fusion.selection import ids_to_param
+from fusion.share import ids_to_param
 from tests.apptest_helpers import make_run, open_page
 from views.site import EXPLORE, TRAIN
 

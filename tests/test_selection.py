@@ -13,8 +13,6 @@ from fusion.data import MIN_ROWS, PairedData
 from fusion.errors import DataError
 from fusion.rundata import cross_modal_neighbours
 from fusion.selection import (
-    ids_from_param,
-    ids_to_param,
     rows_of_ids,
     selected_ids,
     selection_bytes,
@@ -23,6 +21,7 @@ from fusion.selection import (
     subset_dataset,
     write_selection,
 )
+from fusion.share import ids_from_param, ids_to_param
 
 # Four samples in two modalities on the unit circle (angles in degrees): a_i at 0, 90, 180,
 # 270; b_i at 10, 340, 190, 250. Sample 1's b sits far from its a: its partner ranks 3rd.

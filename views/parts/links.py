@@ -5,7 +5,7 @@
   configuration; :mod:`fusion.share`) are written back on every run (:func:`sync_url`),
   so a reload or a shared link restores them.
 - ``?sel=`` carries a small selection on Explore's map (its sample ids,
-  :func:`fusion.selection.ids_to_param`), so a shared link points at "these points".
+  :func:`fusion.share.ids_to_param`), so a shared link points at "these points".
 - The sidebar's "share this setup" popover gives the link without the workspace token.
 """
 
@@ -23,8 +23,7 @@ import streamlit as st
 from fusion.errors import FusionError
 from fusion.i18n import DEFAULT_LANGUAGE
 from fusion.runs import runs_root
-from fusion.selection import MAX_LINK_IDS, ids_from_param
-from fusion.share import is_setup_key, parse_setup, setup_query
+from fusion.share import MAX_LINK_IDS, ids_from_param, is_setup_key, parse_setup, setup_query
 from views.parts.dataset import dataset_title, generate, restore_dataset
 from views.parts.state import (
     URL_CHECKED,

@@ -22,9 +22,7 @@ from fusion.rundata import MapData, points_frame, run_signature
 from fusion.runs import LoadedRun
 from fusion.selection import (
     DEFAULT_K,
-    MAX_LINK_IDS,
     SelectionSummary,
-    ids_to_param,
     rows_of_ids,
     selected_ids,
     selection_bytes,
@@ -32,6 +30,7 @@ from fusion.selection import (
     selection_table,
     subset_dataset,
 )
+from fusion.share import MAX_LINK_IDS, ids_to_param
 from views.parts.dataset import generate
 from views.parts.explore_selection import store_rows
 from views.parts.state import (
