@@ -4,7 +4,7 @@ import streamlit as st
 
 st.set_page_config(
     page_title="Fusion Playground",
-    page_icon="🔀",
+    page_icon=":material/merge_type:",  # an emoji would load Streamlit's emoji catalogue (~0.4 s) on first paint
     layout="wide",
     initial_sidebar_state="expanded",
 )
