@@ -1,6 +1,16 @@
 """Fusion Playground: the entry point only configures the page, draws the shared sidebar and routes."""
 
 import streamlit as st
+from streamlit import runtime
+
+# Streamlit asks once per process, on the first element drawn, whether it runs in a REPL
+# (to print a usage warning) through inspect.stack(), which reads the source of every
+# frame: about 0.25 s of the first page a fresh server draws. Under `streamlit run` that
+# warning never prints, so the question is marked as asked.
+if runtime.exists():
+    import streamlit.delta_generator as _delta_generator
+
+    _delta_generator._use_warning_has_been_displayed = True
 
 st.set_page_config(
     page_title="Fusion Playground",
