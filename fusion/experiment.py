@@ -138,6 +138,20 @@ class JointTask:
             emb = self.projection.transform(emb)
         return {f"emb:{k}": v for k, v in emb.items()}
 
+    @staticmethod
+    def _metrics(emb: dict[str, np.ndarray], data: PairedData, kw: dict[str, Any]):
+        # Ties count as broken at random, so collapsed embeddings score chance, not a perfect 1.0.
+        m = metrics.joint_metrics(emb, data.labels, ties="random", **kw)
+        m["retrieval_rows"] = float(metrics.retrieval_rows(data.n))  # ranked rows (subsample)
+        return m
+
+    def metrics_from(self, arrays: dict[str, np.ndarray], data: PairedData) -> dict[str, float]:
+        """An epoch's metrics from its snapshot outputs ``arrays`` on the snapshot rows
+        ``data`` (what :meth:`evaluate` measures there, the learned temperature aside): for
+        an epoch the time budget left unmeasured whose weights a stopped run keeps."""
+        emb = {k[4:]: v for k, v in arrays.items() if k.startswith("emb:")}
+        return self._metrics(emb, data, {})
+
     def evaluate(self, model, data: TensorData, final: bool = False, with_metrics: bool = True):
         """Metrics and snapshot outputs; ``with_metrics=False``: the outputs alone (the
         per-epoch evaluation over its time budget, see :mod:`fusion.train`)."""
@@ -157,9 +171,7 @@ class JointTask:
             if train_emb is None:
                 train_emb = self.embed(model, tr)
             kw = {"train_embeddings": train_emb, "train_labels": tr.data.labels}
-        # Ties count as broken at random, so collapsed embeddings score chance, not a perfect 1.0.
-        m = metrics.joint_metrics(emb, labels, ties="random", **kw)
-        m["retrieval_rows"] = float(metrics.retrieval_rows(data.n))  # ranked rows (subsample)
+        m = self._metrics(emb, data.data, kw)
         if self.spec.uses_temperature:
             m["temperature"] = float(model.temperature)
         arrays = {f"emb:{k}": v for k, v in emb.items()}
@@ -193,14 +205,19 @@ class ClassifyTask:
         arrays: dict[str, np.ndarray] = {"pred": pred, **self._arrays(outs)}
         if not with_metrics:
             return {}, arrays
-        m = metrics.classification(data.data.labels, pred, self.n_classes)
+        return self.metrics_from(arrays, data.data), arrays
+
+    def metrics_from(self, arrays: dict[str, np.ndarray], data: PairedData) -> dict[str, float]:
+        """Accuracy and attention statistics from snapshot outputs ``arrays`` (``pred``,
+        ``weights``) on the rows ``data``: what :meth:`evaluate` measures from them."""
+        m = metrics.classification(data.labels, arrays["pred"], self.n_classes)
         if "weights" in arrays:
             w = arrays["weights"]
             for j, name in enumerate(self.names):
                 m[f"attention_mean_{name}"] = float(w[:, j].mean())
-            if data.data.mask is not None:
-                m.update(metrics.attention_mask_agreement(w, data.data.mask))
-        return m, arrays
+            if data.mask is not None:
+                m.update(metrics.attention_mask_agreement(w, data.mask))
+        return m
 
     def live_arrays(self, model, data: TensorData) -> dict[str, np.ndarray]:
         """Attention weights and embeddings alone, for a live frame within an epoch."""

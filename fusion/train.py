@@ -207,6 +207,10 @@ class Callback:
     def on_model(self, model: nn.Module) -> None:
         """The model about to be trained, on its device (a checkpoint keeps its weights)."""
 
+    def on_task(self, task: Any) -> None:
+        """The task being trained (its ``metrics_from``, when it has one, measures an
+        epoch's snapshot outputs again: a checkpoint's kept epoch the budget skipped)."""
+
     def on_step(self, info: dict[str, float]) -> None: ...
 
     def on_epoch_end(self, info: dict[str, float], history: History) -> None: ...
@@ -305,6 +309,7 @@ class _Fit:
         model.to(device)
         for cb in callbacks:  # a callback written before this hook may not have it
             getattr(cb, "on_model", lambda m: None)(model)
+            getattr(cb, "on_task", lambda t: None)(task)
         params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = _make_optimizer(params, config)
         self.train_t = TensorData.from_paired(train, device)

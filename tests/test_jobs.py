@@ -203,6 +203,51 @@ def test_shutdown_saves_a_pool_job_at_once_from_its_kept_epoch(small_latent, run
     assert not folder.exists()  # the checkpoint is dropped once the run is saved
 
 
+def test_a_stopped_run_measures_the_kept_epoch_the_budget_skipped(
+    small_latent, tmp_path, monkeypatch
+):
+    """With no budget for per-epoch metrics, an epoch between the first and the last has
+    none; a run stopped right after it (a server shutting down) keeps its weights, so its
+    metrics are measured from that epoch's outputs, and equal those of a run that
+    measured every epoch."""
+    import json
+
+    import fusion.train as train_mod
+    from fusion.experiment import run_experiment
+    from fusion.jobs.protocol import TrainTask
+    from fusion.train import Callback
+    from fusion.worker import _checkpoint
+
+    cfg = default_config("joint", epochs=6, batch_size=64)
+    cfg.train.patience = 0  # the kept epoch is the last completed one
+
+    class StopAfter(Callback):
+        def __init__(self, event):
+            self.event = event
+
+        def on_epoch_end(self, info, history):
+            if int(info["epoch"]) == 2:
+                self.event.set()
+
+    def fit(share, folder):
+        monkeypatch.setattr(train_mod, "EVAL_SHARE", share)
+        stop = threading.Event()
+        cp = _checkpoint(str(tmp_path / folder), cfg)
+        result = run_experiment(small_latent, cfg, [cp, StopAfter(stop)], stop)
+        return result, cp
+
+    skipped, cp = fit(0.0, "none")
+    assert skipped.history.status == "stopped"
+    row = next(r for r in skipped.history.epochs if int(r["epoch"]) == 2)
+    assert "val_recall_at_1_mean" not in row  # the budget skipped epoch 2's metrics
+    outcome = cp.stopped_run(TrainTask(config=cfg, data=small_latent))
+    metrics = json.loads(outcome.files["metrics.json"])
+    every, _ = fit(float("inf"), "every")
+    expected = next(r for r in every.history.epochs if int(r["epoch"]) == 2)
+    assert metrics["recall_at_1_mean"] == pytest.approx(expected["val_recall_at_1_mean"])
+    assert metrics["alignment"] == pytest.approx(expected["val_alignment"])
+
+
 @pytest.mark.slow
 def test_generated_task_trains_in_the_worker(runs_dir, pool):
     task = jobs.TrainTask(
