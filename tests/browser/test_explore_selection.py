@@ -218,7 +218,7 @@ def test_box_select_then_export_and_train_on_the_subset(app):
     # Keep the selected samples, then train on them.
     keyed(app, "explore_subset_keep").get_by_role("button").click()
     app.wait()
-    label = f"Subset of tiny-joint: the {n_samples} selected samples"
+    label = f"Subset of tiny-joint: the {n_samples:,} selected samples"
     expect(panel).to_contain_text(label, timeout=30_000)
     app.assert_no_exception()
     expect(app.page.get_by_test_id("stSidebar")).to_contain_text(label)
@@ -230,5 +230,5 @@ def test_box_select_then_export_and_train_on_the_subset(app):
     app.wait()
     app.assert_no_exception()
     expect(app.page.get_by_test_id("stMain")).to_contain_text(label, timeout=30_000)
-    expect(app.page.get_by_test_id("stMain")).to_contain_text(f"{n_samples} samples")
+    expect(app.page.get_by_test_id("stMain")).to_contain_text(f"{n_samples:,} samples")
     app.shot("train-on-subset")

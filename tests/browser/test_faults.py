@@ -80,7 +80,7 @@ def use_big_data(app: App, n: int = 3000) -> None:
     ws = parse_qs(urlparse(app.page.url).query).get("ws", [""])[0]
     app.page.goto(f"{app.url}/train?ws={ws}&data=shared_latent&d.n={n}&d.seed=0")
     app.page.get_by_test_id("stSidebarNav").wait_for()
-    wait_for_text(app, f"{n} samples", 60, where="stSidebar")
+    wait_for_text(app, f"{n:,} samples", 60, where="stSidebar")
     app.wait()
 
 

@@ -103,7 +103,7 @@ def test_training_panel_in_view_with_final_curves_and_presenter_sizes(app):
     # The chart may be mid-redraw when read (the labels read null then).
     with contextlib.suppress(PlaywrightTimeout):
         app.page.wait_for_function(
-            f"key => ({CHANCE_LABELS_JS})(key) !== null", arg="train_metrics_chart", timeout=4_000
+            f"key => ({CHANCE_LABELS_JS})(key) !== null", arg="train_metrics_chart", timeout=15_000
         )
     labels = app.page.evaluate(CHANCE_LABELS_JS, "train_metrics_chart")
     assert labels, "the validation chart shows no chance label"
