@@ -34,19 +34,25 @@ def map_points(app) -> int:
 def wait_for_map(app, timeout_s: float, at_least: int = MIN_MAP_POINTS) -> int:
     """Wait until the page shows a scatter chart with ``at_least`` points (or an exception
     box, which fails); return how many points it shows."""
+    # The count is the one the wait saw: a live map is redrawn twice a second, and a second
+    # read can fall between two drawings (no points then).
     try:
-        app.page.wait_for_function(
-            f"n => ({MAP_POINTS_JS})() >= n || !!document.querySelector('{EXCEPTION}')",
+        seen = app.page.wait_for_function(
+            f"""n => {{
+              if (document.querySelector('{EXCEPTION}')) return -1;
+              const c = ({MAP_POINTS_JS})();
+              return c >= n ? c : false;
+            }}""",
             arg=at_least,
             timeout=timeout_s * 1000,
-        )
+        ).json_value()
     except PlaywrightTimeout:
         raise AssertionError(
             f"no map with at least {at_least} points after {timeout_s:.0f} s on "
             f"{app.page.url}; the page says:\n{app.main_text()[:2000]}"
         ) from None
     app.assert_no_exception()
-    return map_points(app)
+    return int(seen)
 
 
 def write_csv(path, n: int = 300, seed: int = 0) -> None:

@@ -100,12 +100,15 @@ def test_training_panel_in_view_with_final_curves_and_presenter_sizes(app):
     # One progress figure on screen: the panel's (the sidebar's lagged behind it).
     sidebar = app.sidebar_text()
     assert "progress on this page" in sidebar and "%" not in sidebar, sidebar
-    # The chart may be mid-redraw when read (the labels read null then).
+    # The labels the wait saw: the live chart is redrawn twice a second, and a second read
+    # can fall between two drawings (null then).
+    labels = None
     with contextlib.suppress(PlaywrightTimeout):
-        app.page.wait_for_function(
-            f"key => ({CHANCE_LABELS_JS})(key) !== null", arg="train_metrics_chart", timeout=15_000
-        )
-    labels = app.page.evaluate(CHANCE_LABELS_JS, "train_metrics_chart")
+        labels = app.page.wait_for_function(
+            f"key => {{ const l = ({CHANCE_LABELS_JS})(key); return l && l.length ? l : null; }}",
+            arg="train_metrics_chart",
+            timeout=15_000,
+        ).json_value()
     assert labels, "the validation chart shows no chance label"
     cut = [x for x in labels if x["left"] < -1 or x["right"] < -1]
     assert not cut, f"chance labels stick out of the chart (px beyond the edges): {cut}"
