@@ -80,11 +80,15 @@ def _frame(n_rows: int, seed: int = 0) -> pd.DataFrame:
 
 
 def wait_for_big_map(app, timeout_s: float, at_least: int) -> int:
-    app.page.wait_for_function(
-        f"n => ({POINTS_JS})('{BIG_MAP}') >= n", arg=at_least, timeout=timeout_s * 1000
-    )
+    """Wait until the big map shows ``at_least`` points; return the count the wait saw (as
+    ``test_journeys.wait_for_map``: a second read could fall between two drawings)."""
+    seen = app.page.wait_for_function(
+        f"n => {{ const c = ({POINTS_JS})('{BIG_MAP}'); return c >= n ? c : false; }}",
+        arg=at_least,
+        timeout=timeout_s * 1000,
+    ).json_value()
     app.assert_no_exception()
-    return int(app.page.evaluate(POINTS_JS, BIG_MAP))
+    return int(seen)
 
 
 def lasso_left_half(app) -> int:

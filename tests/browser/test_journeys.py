@@ -27,10 +27,6 @@ TRAIN_S = 90  # bounded wait for a small training to finish
 MIN_MAP_POINTS = 50
 
 
-def map_points(app) -> int:
-    return app.page.evaluate(MAP_POINTS_JS)
-
-
 def wait_for_map(app, timeout_s: float, at_least: int = MIN_MAP_POINTS) -> int:
     """Wait until the page shows a scatter chart with ``at_least`` points (or an exception
     box, which fails); return how many points it shows."""
